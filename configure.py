@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""Configure exocore: check the toolchain, optionally install it, write build.ninja.
+
+    ./configure.py                 check tools, write build.ninja (all modes)
+    ./configure.py --install-deps  apt-get install what is missing (as root), then configure
+
+Modes, each building into build/<mode>/:
+    debug     kernel (-O1 -g) and host tests (-O0 -g); the default target
+    release   kernel and host tests at -O2
+    sanitize  host tests under ASan + UBSan
+    fuzz      libFuzzer targets in fuzz/ (ninja fuzz)
+    coverage  host tests with llvm source coverage (ninja coverage writes the report)
+
+Python standard library only; runs under any Python 3.9+.
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+TOP = os.path.dirname(os.path.abspath(__file__))
+
+# Every tool the project uses, the Debian package that has it, and whether a
+# build is impossible without it (the rest are needed by `ninja check` or reports).
+TOOLS = [
+    ("clang", "clang", True),
+    ("ld.lld", "lld", True),
+    ("ninja", "ninja-build", True),
+    ("llvm-nm", "llvm", True),
+    ("llvm-profdata", "llvm", False),
+    ("llvm-cov", "llvm", False),
+    ("llvm-symbolizer", "llvm", False),
+    ("qemu-system-x86_64", "qemu-system-x86", False),
+    ("spin", "spin", False),
+]
+# Sanitizer and libFuzzer runtimes for clang 14 (not pulled in by `clang` itself).
+RUNTIME_PACKAGE = "libclang-rt-14-dev"
+SYSTEM_PYTHON = "/usr/bin/python3"
+MODES = ["debug", "release", "sanitize", "fuzz", "coverage"]
+
+
+# --------------------------------------------------------------------------
+# A small ninja file writer (in the manner of ninja's own misc/ninja_syntax.py,
+# written for this project).
+
+def ninja_escape_path(word):
+    return word.replace("$ ", "$$ ").replace(" ", "$ ").replace(":", "$:")
+
+
+class NinjaWriter:
+    def __init__(self, out):
+        self.out = out
+
+    def comment(self, text):
+        for line in text.splitlines():
+            self.out.write("# " + line + "\n")
+
+    def newline(self):
+        self.out.write("\n")
+
+    def variable(self, key, value, indent=0):
+        if isinstance(value, (list, tuple)):
+            value = " ".join(v for v in value if v)
+        self.out.write("  " * indent + f"{key} = {value}\n")
+
+    def pool(self, name, depth):
+        self.out.write(f"pool {name}\n")
+        self.variable("depth", depth, indent=1)
+
+    def rule(self, name, command, description=None, depfile=None, deps=None,
+             generator=False, pool=None, restat=False):
+        self.out.write(f"rule {name}\n")
+        self.variable("command", command, indent=1)
+        if description:
+            self.variable("description", description, indent=1)
+        if depfile:
+            self.variable("depfile", depfile, indent=1)
+        if deps:
+            self.variable("deps", deps, indent=1)
+        if generator:
+            self.variable("generator", "1", indent=1)
+        if pool:
+            self.variable("pool", pool, indent=1)
+        if restat:
+            self.variable("restat", "1", indent=1)
+
+    def build(self, outputs, rule, inputs=(), implicit=(), order_only=(),
+              variables=None, implicit_outputs=()):
+        outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+        line = "build " + " ".join(map(ninja_escape_path, outputs))
+        if implicit_outputs:
+            line += " | " + " ".join(map(ninja_escape_path, implicit_outputs))
+        line += ": " + rule
+        if inputs:
+            line += " " + " ".join(map(ninja_escape_path, inputs))
+        if implicit:
+            line += " | " + " ".join(map(ninja_escape_path, implicit))
+        if order_only:
+            line += " || " + " ".join(map(ninja_escape_path, order_only))
+        self.out.write(line + "\n")
+        for key, value in (variables or {}).items():
+            self.variable(key, value, indent=1)
+        return outputs
+
+    def default(self, paths):
+        self.out.write("default " + " ".join(paths) + "\n")
+
+
+# --------------------------------------------------------------------------
+# Toolchain checks
+
+def missing_tools():
+    """[(tool, package, required)] for every tool not on PATH, plus the
+    runtime package and matplotlib when absent."""
+    missing = [(t, p, r) for t, p, r in TOOLS if shutil.which(t) is None]
+    if shutil.which("clang") and not clang_has_runtimes():
+        missing.append(("clang sanitizer/libFuzzer runtimes", RUNTIME_PACKAGE, False))
+    if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+            [SYSTEM_PYTHON, "-c", "import matplotlib"], capture_output=True).returncode != 0:
+        missing.append((f"matplotlib for {SYSTEM_PYTHON}", "python3-matplotlib", False))
+    return missing
+
+
+def clang_has_runtimes():
+    out = subprocess.run(["clang", "--print-file-name=libclang_rt.fuzzer-x86_64.a"],
+                         capture_output=True, text=True).stdout.strip()
+    return os.path.isabs(out) and os.path.exists(out)
+
+
+def apt_line(packages):
+    return "apt-get update && apt-get install -y " + " ".join(sorted(set(packages)))
+
+
+def install_deps():
+    packages = sorted({p for _, p, _ in TOOLS} | {RUNTIME_PACKAGE, "python3-matplotlib"})
+    cmd = apt_line(packages)
+    if os.geteuid() != 0:
+        sys.exit(f"configure: --install-deps runs apt-get and needs root; run as root:\n  {cmd}")
+    print(f"configure: {cmd}", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q"] + packages):
+        if subprocess.run(step, env=env).returncode != 0:
+            sys.exit(f"configure: '{' '.join(step)}' failed")
+
+
+# --------------------------------------------------------------------------
+# Sources. Found by glob, so a new file needs no edit here; build.ninja
+# depends on the source folders, so adding a file re-runs configure.
+
+def srcs(*patterns):
+    found = []
+    for pat in patterns:
+        found += sorted(glob.glob(pat, root_dir=TOP) if sys.version_info >= (3, 10)
+                        else [os.path.relpath(p, TOP) for p in glob.glob(os.path.join(TOP, pat))])
+    return found
+
+
+# Code that builds for the host too (unit tests, fuzzing): everything but the
+# hardware. The kernel-only list is core/arch/x86_64, core/lib and core/kmain.c;
+# keep it short (STYLE.md: the list only shrinks).
+def testable_sources():
+    return [s for s in srcs("core/*.c", "percpu/*.c") if s not in KERNEL_ONLY]
+
+
+KERNEL_ONLY = {"core/kmain.c"}
+KERNEL_ARCH = "core/arch/x86_64"
+HOST_ARCH = "core/arch/host"
+HOST_MAIN = f"{HOST_ARCH}/test_main.c"
+
+WARN = ["-Wall", "-Wextra", "-Werror", "-Wthread-safety", "-Wno-unused-parameter"]
+COMMON = ["-std=gnu11", "-g", "-fno-omit-frame-pointer"] + WARN
+
+KERNEL_CFLAGS = COMMON + [
+    "--target=x86_64-unknown-none-elf", "-ffreestanding", "-fno-builtin", "-nostdlib",
+    "-mno-red-zone", "-mno-mmx", "-mno-sse", "-mno-sse2", "-mno-80387", "-mno-avx",
+    "-mcmodel=kernel", "-fno-pic", "-fno-pie", "-fno-stack-protector",
+    "-mno-omit-leaf-frame-pointer", "-fno-asynchronous-unwind-tables",
+    "-DEXO_KERNEL=1",
+    "-Icore/include", "-Ipercpu/include", f"-I{KERNEL_ARCH}/include",
+]
+HOST_CFLAGS = COMMON + [
+    "-D_GNU_SOURCE", "-DEXO_HOST=1",
+    "-Icore/include", "-Ipercpu/include", f"-I{HOST_ARCH}/include",
+]
+SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+COV = ["-fprofile-instr-generate", "-fcoverage-mapping"]
+
+MODE_FLAGS = {
+    "debug": {"kernel": ["-O1"], "host": ["-O0"]},
+    "release": {"kernel": ["-O2"], "host": ["-O2"]},
+    "sanitize": {"host": ["-O1"] + SAN},
+    "fuzz": {"host": ["-O1", "-fsanitize=fuzzer-no-link,address,undefined"]},
+    "coverage": {"host": ["-O0"] + COV},
+}
+
+
+def obj(mode, src, kind):
+    return f"build/{mode}/obj/{kind}/{os.path.splitext(src)[0]}.o"
+
+
+def write_ninja(n, args):
+    n.comment("Generated by configure.py; do not edit. Re-run ./configure.py to change.")
+    n.variable("configure_args", " ".join(args.passthrough))
+    n.variable("python", sys.executable)
+    n.variable("cc", "clang")
+    n.variable("ld", "ld.lld")
+    n.newline()
+
+    n.rule("kcc", "$cc -MMD -MF $out.d $cflags -c $in -o $out",
+           description="KCC $out", depfile="$out.d", deps="gcc")
+    n.rule("hcc", "$cc -MMD -MF $out.d $cflags -c $in -o $out",
+           description="HCC $out", depfile="$out.d", deps="gcc")
+    n.rule("hlink", "$cc $ldflags $in -o $out $libs", description="LINK $out")
+    n.rule("klink", "$ld -nostdlib -static -z max-page-size=4096 --no-relax -T $script $in -o $out",
+           description="KLINK $out")
+    n.rule("ksyms", "$python tools/mksyms.py $in $out", description="KSYMS $out")
+    n.rule("configure", "$python configure.py $configure_args", description="CONFIGURE",
+           generator=True)
+    n.rule("run", "$cmd", description="$desc", pool="console")
+    n.rule("compdb", "ninja -t compdb kcc hcc > $out", description="COMPDB $out")
+    n.newline()
+
+    # Adding or removing a source file changes its folder's mtime: re-run configure.
+    folders = sorted({os.path.dirname(s) or "." for s in srcs(
+        "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c")})
+    n.build("build.ninja", "configure", implicit=["configure.py"] + folders)
+    n.newline()
+
+    kernel_srcs = (srcs("core/*.c", "core/lib/*.c", "percpu/*.c",
+                        f"{KERNEL_ARCH}/*.c", f"{KERNEL_ARCH}/*.S",
+                        "tests/common/*.c", "tests/guest/*.c"))
+    host_lib = testable_sources() + [s for s in srcs(f"{HOST_ARCH}/*.c") if s != HOST_MAIN]
+    host_test_srcs = host_lib + [HOST_MAIN] + srcs("tests/common/*.c", "tests/host/*.c")
+
+    outputs = {}
+    for mode in MODES:
+        fl = MODE_FLAGS[mode]
+        mine = []
+        if "kernel" in fl:
+            kflags = KERNEL_CFLAGS + fl["kernel"]
+            kobjs = [n.build(obj(mode, s, "k"), "kcc", s, variables={"cflags": kflags})[0]
+                     for s in kernel_srcs]
+            script = f"{KERNEL_ARCH}/kernel.ld"
+            stage1 = f"build/{mode}/kernel.stage1.elf"
+            # Two links: the first finds every symbol's address, the second adds
+            # the symbol table that panic backtraces print. The table sits after
+            # everything else, so adding it moves no symbol.
+            n.build(stage1, "klink", kobjs, implicit=[script], variables={"script": script})
+            syms_s = f"build/{mode}/ksyms.S"
+            n.build(syms_s, "ksyms", stage1, implicit=["tools/mksyms.py"])
+            syms_o = n.build(f"build/{mode}/obj/ksyms.o", "kcc", syms_s,
+                             variables={"cflags": kflags})[0]
+            kernel = n.build(f"build/{mode}/kernel.elf", "klink", kobjs + [syms_o],
+                             implicit=[script], variables={"script": script})[0]
+            mine.append(kernel)
+            outputs[(mode, "kernel")] = kernel
+        hflags = HOST_CFLAGS + fl["host"]
+        ldflags = [f for f in fl["host"] if f.startswith(("-fsanitize", "-fprofile"))]
+        if mode == "fuzz":
+            lib_objs = [n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": hflags})[0]
+                        for s in host_lib]
+            for target in srcs("fuzz/*_fuzz.c"):
+                name = os.path.splitext(os.path.basename(target))[0]
+                o = n.build(obj(mode, target, "h"), "hcc", target,
+                            variables={"cflags": hflags})[0]
+                mine += n.build(f"build/fuzz/{name}", "hlink", lib_objs + [o],
+                                variables={"ldflags": ["-fsanitize=fuzzer,address,undefined"]})
+        else:
+            hobjs = [n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": hflags})[0]
+                     for s in host_test_srcs]
+            tests = n.build(f"build/{mode}/host-tests", "hlink", hobjs,
+                            variables={"ldflags": ldflags})[0]
+            mine.append(tests)
+            outputs[(mode, "host-tests")] = tests
+        n.build(mode, "phony", mine)
+        n.newline()
+
+    dbg_kernel = outputs[("debug", "kernel")]
+    n.build("check", "run",
+            implicit=[outputs[("debug", "host-tests")], outputs[("sanitize", "host-tests")],
+                      dbg_kernel, "tools/check", "tools/exo"],
+            variables={"cmd": "$python tools/check --host build/debug/host-tests "
+                              "--host build/sanitize/host-tests --python-tests --guest",
+                       "desc": "CHECK"})
+    n.build("check-host", "run",
+            implicit=[outputs[("debug", "host-tests")], outputs[("sanitize", "host-tests")]],
+            variables={"cmd": "$python tools/check --host build/debug/host-tests "
+                              "--host build/sanitize/host-tests --python-tests",
+                       "desc": "CHECK (host only)"})
+    cov_tests = outputs[("coverage", "host-tests")]
+    n.build("coverage-report", "run", implicit=[cov_tests, "tools/coverage"],
+            variables={"cmd": f"$python tools/coverage {cov_tests}", "desc": "COVERAGE"})
+    n.build("compile_commands.json", "compdb", implicit=["build.ninja"])
+    n.build("compdb", "phony", "compile_commands.json")
+    n.build("all", "phony", MODES)
+    n.default(["debug"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--install-deps", action="store_true",
+                    help="install missing Debian packages with apt-get (as root), then configure")
+    ap.add_argument("--check-only", action="store_true",
+                    help="only report missing tools; write nothing")
+    args = ap.parse_args()
+    args.passthrough = []  # options worth repeating when build.ninja regenerates itself
+
+    if args.install_deps:
+        install_deps()
+
+    missing = missing_tools()
+    for tool, pkg, required in missing:
+        kind = "required to build" if required else "needed by ninja check / reports"
+        print(f"configure: missing {tool} ({kind}; Debian package {pkg})")
+    if missing:
+        print("configure: install them with:\n  " + apt_line(p for _, p, _ in missing)
+              + "\n  (or: ./configure.py --install-deps)")
+    if args.check_only:
+        sys.exit(1 if missing else 0)
+
+    os.chdir(TOP)
+    tmp = "build.ninja.tmp"
+    with open(tmp, "w") as f:
+        write_ninja(NinjaWriter(f), args)
+    os.replace(tmp, "build.ninja")
+    print("configure: wrote build.ninja (modes: " + ", ".join(MODES) + ")")
+    if shutil.which("ninja"):
+        with open("compile_commands.json", "w") as f:
+            subprocess.run(["ninja", "-t", "compdb", "kcc", "hcc"], stdout=f, check=False)
+    if any(required for _, _, required in missing):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+/*
+ * Per-core GDT and TSS. Each core has its own TSS (its interrupt stacks)
+ * and so its own GDT. Selector layout, fixed for syscall/sysret:
+ *   0x08 kernel code, 0x10 kernel data, 0x18 user code (32-bit, unused),
+ *   0x20 user data, 0x28 user code (64-bit), 0x30 TSS (two slots).
+ * IST1 is the NMI stack, IST2 the double-fault stack.
+ */
+#include <arch/percpu.h>
+#include <arch/x86.h>
+#include <percpu.h>
+
+#define KSTACK_SIZE 16384
+#define IST_SIZE 4096
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss) == 104, "TSS layout");
+
+static struct tss tss_table[MAX_CPUS];
+static uint8_t kstacks[MAX_CPUS][KSTACK_SIZE] __attribute__((aligned(4096)));
+static uint8_t nmi_stacks[MAX_CPUS][IST_SIZE] __attribute__((aligned(4096)));
+static uint8_t df_stacks[MAX_CPUS][IST_SIZE] __attribute__((aligned(4096)));
+
+/* A code or data descriptor: base 0, limit ignored in long mode. */
+static uint64_t seg(bool code, unsigned dpl, bool long_mode)
+{
+	uint64_t d = 0xffffULL | (0xfULL << 48);	/* limit */
+	d |= 1ULL << 47;				/* present */
+	d |= (uint64_t)dpl << 45;
+	d |= 1ULL << 44;				/* code/data, not system */
+	d |= code ? (0xaULL << 40) : (0x2ULL << 40);	/* exec/read or read/write */
+	d |= 1ULL << 55;				/* 4 KiB granularity */
+	if (code && long_mode)
+		d |= 1ULL << 53;			/* L */
+	else
+		d |= 1ULL << 54;			/* D/B: 32-bit */
+	return d;
+}
+
+void gdt_init_stacks(struct percpu *p)
+{
+	unsigned c = p->id;
+	struct tss *tss = &tss_table[c];
+	struct arch_percpu *a = &p->arch;
+
+	a->stack_top = kstacks[c] + KSTACK_SIZE;
+	a->ist_nmi = nmi_stacks[c] + IST_SIZE;
+	a->ist_df = df_stacks[c] + IST_SIZE;
+	a->tss = tss;
+	tss->rsp[0] = (uint64_t)a->stack_top;
+	tss->ist[0] = (uint64_t)a->ist_nmi;
+	tss->ist[1] = (uint64_t)a->ist_df;
+	tss->iomap_base = sizeof(*tss); /* no I/O bitmap */
+}
+
+void gdt_init_cpu(struct percpu *p)
+{
+	struct arch_percpu *a = &p->arch;
+	gdt_init_stacks(p);
+	struct tss *tss = a->tss;
+	uint64_t base = (uint64_t)tss, limit = sizeof(*tss) - 1;
+	a->gdt[0] = 0;
+	a->gdt[1] = seg(true, 0, true);
+	a->gdt[2] = seg(false, 0, false);
+	a->gdt[3] = seg(true, 3, false);
+	a->gdt[4] = seg(false, 3, false);
+	a->gdt[5] = seg(true, 3, true);
+	a->gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x9ULL << 40) /* avail TSS */
+		    | (1ULL << 47) | (((base >> 24) & 0xff) << 56);
+	a->gdt[7] = base >> 32;
+
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} gdtr = { sizeof(a->gdt) - 1, (uint64_t)a->gdt };
+	__asm__ volatile("lgdt %0" ::"m"(gdtr));
+	/* Reload CS through a far return, then the data segments and TR. */
+	__asm__ volatile("pushq %[cs]\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movw %[ds], %%ax\n\t"
+			 "movw %%ax, %%ds\n\t"
+			 "movw %%ax, %%es\n\t"
+			 "movw %%ax, %%ss\n\t"
+			 "ltr %w[tss]"
+			 :
+			 : [cs] "i"(SEL_KCODE), [ds] "i"(SEL_KDATA), [tss] "r"(SEL_TSS)
+			 : "rax", "memory");
+}
+
+void arch_set_this_cpu(struct percpu *p)
+{
+	/* Loading %gs zeroes the base on some CPUs: set the MSR after. */
+	__asm__ volatile("movw %w0, %%gs" ::"r"(0));
+	wrmsr(MSR_GS_BASE, (uint64_t)p);
+}

@@ -1,0 +1,7 @@
+/* arch/console.h — the raw console (x86_64: COM1, polled). */
+#pragma once
+
+#include <exo/types.h>
+
+/* Write n bytes. Not locked: callers serialize (kprintf does). */
+void arch_console_write(const char *s, size_t n);

@@ -1,0 +1,109 @@
+/*
+ * The boot core's first C code: take what the PVH loader handed over
+ * (struct hvm_start_info: command line, memory map, RSDP), set up this
+ * core's percpu, descriptor tables, TSC and APIC, then enter kernel_main.
+ */
+#include <arch/cpu.h>
+#include <arch/phys.h>
+#include <arch/x86.h>
+#include <exo/boot.h>
+#include <exo/kprintf.h>
+#include <exo/panic.h>
+#include <exo/string.h>
+#include <percpu.h>
+
+#define HVM_START_MAGIC 0x336ec578
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr; /* version >= 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+#define HVM_MEMMAP_RAM 1
+
+uint64_t rsdp_hint; /* for acpi.c, via smp.c */
+static struct boot_info boot_info;
+
+/* Copy what we need out of start_info: the loader's pages are reused later. */
+static void read_start_info(uint32_t pa)
+{
+	const struct hvm_start_info *si = arch_phys_to_virt(pa_make(pa));
+	if (si->magic != HVM_START_MAGIC)
+		panic("boot: no PVH start info at 0x%x (magic 0x%x): boot with QEMU -kernel", pa,
+		      si->magic);
+	rsdp_hint = si->rsdp_paddr;
+	if (si->cmdline_paddr) {
+		const char *cl = arch_phys_to_virt(pa_make(si->cmdline_paddr));
+		size_t n = 0;
+		while (cl[n] && n < BOOT_CMDLINE_MAX - 1)
+			n++;
+		if (cl[n])
+			kprintf("boot: command line longer than %u bytes; cut\n", BOOT_CMDLINE_MAX - 1);
+		memcpy(boot_info.cmdline, cl, n);
+		boot_info.cmdline[n] = '\0';
+	}
+	if (si->version < 1 || !si->memmap_paddr)
+		panic("boot: the loader gave no memory map (PVH start info version %u)", si->version);
+	const struct hvm_memmap_entry *e = arch_phys_to_virt(pa_make(si->memmap_paddr));
+	for (uint32_t i = 0; i < si->memmap_entries; i++) {
+		if (boot_info.nmem == BOOT_MAX_MEM) {
+			kprintf("boot: memory map has %u entries; using the first %u\n",
+				si->memmap_entries, BOOT_MAX_MEM);
+			break;
+		}
+		boot_info.mem[boot_info.nmem++] = (struct boot_mem){
+			.base = e[i].addr,
+			.len = e[i].size,
+			.usable = e[i].type == HVM_MEMMAP_RAM,
+		};
+	}
+}
+
+/*
+ * The legacy 8259 PICs: remap them off the exception vectors (the BIOS
+ * leaves IRQ0 on vector 8, which would look like a double fault) and mask
+ * every line. exocore takes interrupts only through the local APIC.
+ */
+static void pic_disable(void)
+{
+	static const uint8_t init[][2] = {
+		{ 0x20, 0x11 }, { 0xa0, 0x11 }, /* ICW1: init, ICW4 follows */
+		{ 0x21, 0x20 }, { 0xa1, 0x28 }, /* ICW2: vectors 0x20.., 0x28.. */
+		{ 0x21, 0x04 }, { 0xa1, 0x02 }, /* ICW3: cascade on IRQ2 */
+		{ 0x21, 0x01 }, { 0xa1, 0x01 }, /* ICW4: 8086 mode */
+		{ 0x21, 0xff }, { 0xa1, 0xff }, /* mask all */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(init); i++)
+		outb(init[i][0], init[i][1]);
+}
+
+noreturn_fn void arch_boot_main(uint32_t start_info_pa);
+void arch_boot_main(uint32_t start_info_pa)
+{
+	struct percpu *p = percpu_of(0);
+	percpu_init(0);
+	arch_set_this_cpu(p);
+	serial_init();
+	pic_disable();
+	gdt_init_cpu(p);
+	idt_init();
+	idt_load();
+	read_start_info(start_info_pa);
+	tsc_calibrate();
+	lapic_init_cpu();
+	p->arch.apic_id = lapic_id();
+	boot_info.reset_cycles = 0; /* QEMU starts every TSC at 0 at reset */
+	kernel_main(&boot_info);
+}

@@ -1,0 +1,107 @@
+/*
+ * The IDT and the C side of every trap: exceptions, the APIC timer, IPIs.
+ * A kernel exception is fatal (panic with the trapped registers) unless a
+ * test announced it through percpu's expect_vector, in which case the fault
+ * is recorded and execution resumes at expect_resume.
+ */
+#include <arch/cpu.h>
+#include <arch/debug.h>
+#include <arch/x86.h>
+#include <exo/kprintf.h>
+#include <exo/panic.h>
+#include <ipi.h>
+#include <percpu.h>
+
+struct idt_gate {
+	uint16_t off_lo;
+	uint16_t sel;
+	uint8_t ist;
+	uint8_t type; /* P | DPL | type */
+	uint16_t off_mid;
+	uint32_t off_hi;
+	uint32_t reserved;
+} __attribute__((packed));
+_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout");
+
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+extern const uint64_t trap_stubs[256];
+
+static const char *const exc_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
+	"#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15",
+	"#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
+	"#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
+	"reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+	"#VC VMM communication", "#SX security", "reserved 31",
+};
+
+void idt_init(void)
+{
+	for (unsigned v = 0; v < 256; v++) {
+		uint64_t off = trap_stubs[v];
+		idt[v] = (struct idt_gate){
+			.off_lo = (uint16_t)off,
+			.sel = SEL_KCODE,
+			.ist = v == 2 ? 1 : v == 8 ? 2 : 0, /* NMI, #DF on their own stacks */
+			.type = 0x8e,			    /* present, DPL 0, interrupt gate */
+			.off_mid = (uint16_t)(off >> 16),
+			.off_hi = (uint32_t)(off >> 32),
+		};
+	}
+}
+
+void idt_load(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	__asm__ volatile("lidt %0" ::"m"(idtr));
+}
+
+/* The frame a fatal trap left, for arch_dump_registers/backtrace (debug.c). */
+extern struct trap_frame *panic_frame[MAX_CPUS];
+
+static void exception(struct trap_frame *f)
+{
+	struct percpu *p = this_cpu();
+	uint64_t cr2 = f->vector == 14 ? read_cr2() : 0;
+	if (p->expect_vector == (int)f->vector) {
+		/* A test provoked this fault on purpose: record it and resume. */
+		p->fault_vector = (int)f->vector;
+		p->fault_error = f->error;
+		p->fault_addr = cr2;
+		p->expect_vector = -1;
+		f->rip = p->expect_resume;
+		return;
+	}
+	panic_frame[p->id] = f;
+	panic("exception %s (vector %llu) on cpu%u: error 0x%llx rip 0x%llx cr2 0x%llx",
+	      exc_names[f->vector], (unsigned long long)f->vector, p->id,
+	      (unsigned long long)f->error, (unsigned long long)f->rip, (unsigned long long)cr2);
+}
+
+void trap_dispatch(struct trap_frame *f);
+void trap_dispatch(struct trap_frame *f)
+{
+	uint64_t v = f->vector;
+	if (v == 2) {
+		/* NMI: only ever our stop request (it reaches cores with IF=0). */
+		ipi_receive(IPI_STOP);
+	} else if (v < 32) {
+		exception(f);
+	} else if (v == VEC_TIMER) {
+		lapic_eoi();
+		apic_timer_interrupt();
+	} else if (v >= IPI_VECTOR_BASE && v < IPI_VECTOR_BASE + IPI_KINDS) {
+		lapic_eoi();
+		ipi_receive((enum ipi_kind)(v - IPI_VECTOR_BASE));
+	} else if (v == VEC_SPURIOUS) {
+		/* Spurious: no EOI. */
+	} else {
+		lapic_eoi();
+		kprintf("trap: unexpected vector %llu\n", (unsigned long long)v);
+	}
+}

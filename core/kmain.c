@@ -1,0 +1,131 @@
+/*
+ * The arch-neutral kernel start (kernel-only): read the command line, check
+ * memory, start the other cores, print the boot figures, run the selected
+ * in-guest tests, and end the run (docs/protocol.md).
+ */
+#include <arch/cpu.h>
+#include <arch/smp.h>
+#include <exo/boot.h>
+#include <exo/cmdline.h>
+#include <exo/kprintf.h>
+#include <exo/panic.h>
+#include <exo/shutdown.h>
+#include <exo/stats.h>
+#include <exo/test.h>
+#include <ipi.h>
+#include <percpu.h>
+
+/* Below this much RAM the kernel refuses to run (its own image, stacks and tables). */
+#define MIN_RAM_MB 32
+
+static struct {
+	const char *test;
+	bool shutdown;
+	uint64_t ipi_rounds;
+	const char *accel;
+	bool panic_test;
+} opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown" };
+
+static void parse_cmdline(char *line)
+{
+	const struct cmdline_opt table[] = {
+		{ .key = "test", .type = CMDLINE_STR, .dst.s = &opt.test },
+		{ .key = "shutdown", .type = CMDLINE_BOOL, .dst.b = &opt.shutdown },
+		{ .key = "ipi_rounds", .type = CMDLINE_UINT, .dst.u = &opt.ipi_rounds, .min = 1,
+		  .max = 100000 },
+		{ .key = "accel", .type = CMDLINE_STR, .dst.s = &opt.accel },
+		{ .key = "panic_test", .type = CMDLINE_BOOL, .dst.b = &opt.panic_test },
+	};
+	cmdline_parse(line, table, ARRAY_SIZE(table));
+}
+
+static void check_memory(const struct boot_info *bi)
+{
+	uint64_t usable = 0;
+	for (unsigned i = 0; i < bi->nmem; i++) {
+		const struct boot_mem *m = &bi->mem[i];
+		kprintf("mem: %016llx-%016llx %s\n", (unsigned long long)m->base,
+			(unsigned long long)(m->base + m->len - 1), m->usable ? "ram" : "reserved");
+		if (m->usable)
+			usable += m->len;
+	}
+	uint64_t mb = usable >> 20;
+	kprintf("mem: %llu MiB usable\n", (unsigned long long)mb);
+	if (mb < MIN_RAM_MB)
+		panic("exocore needs at least %u MiB of RAM; this machine has %llu MiB "
+		      "(QEMU -m %lluM): give it more memory",
+		      MIN_RAM_MB, (unsigned long long)mb, (unsigned long long)mb);
+}
+
+/* Cycles to microseconds at the calibrated rate. */
+static uint64_t cycles_to_us(uint64_t cycles)
+{
+	uint64_t hz = arch_cycles_per_sec();
+	return hz ? cycles / (hz / 1000000 ? hz / 1000000 : 1) : 0;
+}
+
+static void boot_figures(uint64_t online_cycles, unsigned ncpus)
+{
+	uint64_t us = cycles_to_us(online_cycles);
+	kprintf("boot: %u cores online %llu.%03llu ms after reset (accel %s, tsc %llu Hz)\n",
+		ncpus, (unsigned long long)(us / 1000), (unsigned long long)(us % 1000), opt.accel,
+		(unsigned long long)arch_cycles_per_sec());
+	kprintf("EXOJSON {\"figure\":\"boot_ms\",\"unit\":\"ms\",\"value\":%llu.%03llu,"
+		"\"cores\":%u,\"accel\":\"%s\",\"tsc_hz\":%llu}\n",
+		(unsigned long long)(us / 1000), (unsigned long long)(us % 1000), ncpus, opt.accel,
+		(unsigned long long)arch_cycles_per_sec());
+
+	static uint64_t samples[100000];
+	uint64_t timeout = arch_cycles_per_sec(); /* 1 s per round trip is a dead core */
+	for (unsigned c = 1; c < percpu_ncpus; c++) {
+		if (!percpu_of(c)->online)
+			continue;
+		size_t n = 0;
+		for (uint64_t i = 0; i < opt.ipi_rounds; i++) {
+			if (ipi_ping(c, timeout, &samples[n]) != 0) {
+				kprintf("ipi: no answer from cpu%u (round %llu)\n", c,
+					(unsigned long long)i);
+				break;
+			}
+			n++;
+		}
+		struct stats s = stats_u64(samples, n);
+		kprintf("EXOJSON {\"figure\":\"ipi_rtt\",\"from\":0,\"to\":%u,\"unit\":\"cycles\","
+			"\"median\":%llu,\"min\":%llu,\"max\":%llu,\"n\":%zu,\"accel\":\"%s\"}\n",
+			c, (unsigned long long)s.median, (unsigned long long)s.min,
+			(unsigned long long)s.max, s.n, opt.accel);
+	}
+}
+
+void kernel_main(struct boot_info *bi)
+{
+	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
+	parse_cmdline(bi->cmdline);
+	check_memory(bi);
+
+	this_cpu()->online_cycles = arch_cycles();
+	percpu_report_in();
+	arch_irq_enable();
+	unsigned online = arch_smp_start();
+	uint64_t all_online = arch_cycles() - bi->reset_cycles;
+	kprintf("smp: %u of %u cores online\n", online, percpu_ncpus);
+	boot_figures(all_online, online);
+
+	if (opt.panic_test)
+		panic("panic_test=yes: panicking on purpose");
+	if (opt.test) {
+		unsigned failed = test_run(opt.test);
+		kernel_shutdown(failed ? EXIT_FAIL : EXIT_PASS);
+	}
+	if (opt.shutdown)
+		kernel_shutdown(EXIT_PASS);
+	kprintf("exocore: idle (shutdown=no)\n");
+	percpu_idle_loop();
+}
+
+void kernel_ap_main(void)
+{
+	percpu_report_in();
+	kprintf("smp: online\n");
+	percpu_idle_loop();
+}

@@ -1,0 +1,35 @@
+/*
+ * Inter-processor calls on top of arch/ipi.h: the handler of every IPI kind,
+ * ping-pong round trips (self-test and boot figures), and smp_call, which
+ * runs a function on another core from that core's idle loop.
+ */
+#pragma once
+
+#include <exo/ipi_kind.h>
+#include <exo/types.h>
+
+/* Handle one delivered IPI; called by the arch layer with interrupts off. */
+void ipi_receive(enum ipi_kind kind);
+
+/*
+ * One IPI round trip: send IPI_PING to core, wait for its IPI_PONG.
+ * Interrupts must be enabled. Returns the cycles it took in *cycles;
+ * E_TIMEOUT if no pong within timeout_cycles.
+ */
+must_check int ipi_ping(unsigned core, uint64_t timeout_cycles, uint64_t *cycles);
+
+/*
+ * Ask core (not this one) to run fn(arg) from its idle loop, with interrupts
+ * enabled; returns at once. E_BUSY if the core has a call pending,
+ * E_INVAL if core is this core, offline or out of range.
+ */
+must_check int smp_call_start(unsigned core, void (*fn)(void *), void *arg);
+
+/* Wait until core has finished its call; E_TIMEOUT after timeout_cycles. */
+must_check int smp_call_wait(unsigned core, uint64_t timeout_cycles);
+
+/*
+ * The idle loop of a core with nothing else to do: runs pending smp calls,
+ * otherwise halts until an interrupt. Never returns.
+ */
+noreturn_fn void percpu_idle_loop(void);

@@ -1,0 +1,67 @@
+/*
+ * struct percpu — all of one kernel instance's state (DESIGN.md: one kernel
+ * instance per core). Each field says who may touch it: "own" fields are
+ * touched only by the owning core, so need no lock; "atomic" fields are read
+ * by other cores and changed with atomics only.
+ *
+ * Reached only through this_cpu() and percpu_of(core).
+ */
+#pragma once
+
+#include <arch/percpu.h>
+#include <exo/types.h>
+
+struct percpu {
+	struct percpu *self;	/* own: first word, read through the GS base */
+	unsigned id;		/* own, set before the core starts: core id 0..MAX_CPUS-1 */
+	bool online;	/* atomic: set by the core itself when it reports in */
+	uint64_t online_cycles; /* own: cycle counter when it reported in */
+
+	/* IPI ping-pong (percpu/ipi.c) */
+	uint64_t pongs;	     /* atomic: IPI_PONGs received */
+	uint64_t pings;	     /* atomic: IPI_PINGs answered */
+	uint64_t ping_pending; /* atomic: bit c set: core c awaits a pong from us */
+	uint64_t ipi_count[8]; /* atomic: IPIs received, by kind */
+
+	uint64_t timer_fired; /* atomic: timer expiries on this core */
+
+	/* cross-call: run a function on this core (percpu/ipi.c) */
+	void (*call_fn)(void *arg); /* atomic: set by the caller, cleared when done */
+	void *call_arg;			     /* written by the caller before call_fn */
+
+	/* console line buffer (core/kprintf.c) */
+	char line[256];	 /* own */
+	unsigned line_len; /* own */
+
+	/* exception recovery for tests (arch traps): expected vector, or -1 */
+	int expect_vector;     /* own */
+	uintptr_t expect_resume; /* own: where to resume after the expected fault */
+	uint64_t fault_error;	 /* own: error code of the caught fault */
+	uint64_t fault_addr;	 /* own: CR2 (or 0) of the caught fault */
+	int fault_vector;	 /* own: vector of the caught fault, -1 none */
+
+	struct arch_percpu arch; /* own: registers, stacks, descriptor tables */
+} __attribute__((aligned(CACHE_LINE)));
+
+_Static_assert(sizeof(struct percpu) <= 4096, "struct percpu must fit a page");
+
+extern struct percpu percpu_table[MAX_CPUS];
+
+/* This core's percpu struct. */
+static inline struct percpu *this_cpu(void) { return arch_this_cpu(); }
+
+/* Core id of the running core. */
+static inline unsigned cpu_id(void) { return this_cpu()->id; }
+
+/* A core's percpu struct; core < MAX_CPUS. */
+static inline struct percpu *percpu_of(unsigned core) { return &percpu_table[core]; }
+
+/* Number of cores that have reported in, and the number the kernel will use. */
+unsigned percpu_online_count(void);
+extern unsigned percpu_ncpus; /* set once by the boot core before APs start */
+
+/* Set up core's struct (id, self pointer) before it runs. */
+void percpu_init(unsigned core);
+
+/* Called by a core when it is ready: marks it online. */
+void percpu_report_in(void);

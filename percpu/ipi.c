@@ -1,0 +1,122 @@
+/*
+ * IPI handling shared by every architecture: ping-pong round trips and
+ * cross-calls. The arch layer turns each delivered vector into one
+ * ipi_receive(kind) call with interrupts off.
+ */
+#include <arch/cpu.h>
+#include <arch/ipi.h>
+#include <exo/errors.h>
+#include <ipi.h>
+#include <percpu.h>
+
+/* call_fn while a caller is still filling in call_arg. */
+#define CALL_CLAIMED ((void (*)(void *))1)
+
+void ipi_receive(enum ipi_kind kind)
+{
+	struct percpu *me = this_cpu();
+	if ((unsigned)kind < ARRAY_SIZE(me->ipi_count))
+		__atomic_fetch_add(&me->ipi_count[kind], 1, __ATOMIC_RELAXED);
+
+	switch (kind) {
+	case IPI_WAKE:
+	case IPI_CALL:
+		/* The work happens in the idle loop; the IPI only ends its hlt. */
+		break;
+	case IPI_PING: {
+		/*
+		 * Several cores may ping us at once, and x86 coalesces a vector
+		 * sent twice before it is taken: answer every waiting sender.
+		 */
+		uint64_t waiting = __atomic_exchange_n(&me->ping_pending, 0, __ATOMIC_ACQ_REL);
+		while (waiting) {
+			unsigned c = (unsigned)__builtin_ctzll(waiting);
+			waiting &= waiting - 1;
+			__atomic_fetch_add(&me->pings, 1, __ATOMIC_RELAXED);
+			arch_ipi_send(c, IPI_PONG);
+		}
+		break;
+	}
+	case IPI_PONG:
+		__atomic_fetch_add(&me->pongs, 1, __ATOMIC_RELEASE);
+		break;
+	case IPI_STOP:
+		arch_cpu_stop();
+	case IPI_KINDS:
+		break;
+	}
+}
+
+static bool core_valid_other(unsigned core)
+{
+	return core < percpu_ncpus && core != cpu_id() &&
+	       __atomic_load_n(&percpu_of(core)->online, __ATOMIC_ACQUIRE);
+}
+
+int ipi_ping(unsigned core, uint64_t timeout_cycles, uint64_t *cycles)
+{
+	if (!core_valid_other(core))
+		return E_INVAL;
+	struct percpu *me = this_cpu();
+	uint64_t before = __atomic_load_n(&me->pongs, __ATOMIC_ACQUIRE);
+	uint64_t t0 = arch_cycles();
+	__atomic_fetch_or(&percpu_of(core)->ping_pending, 1ULL << me->id, __ATOMIC_RELEASE);
+	arch_ipi_send(core, IPI_PING);
+	while (__atomic_load_n(&me->pongs, __ATOMIC_ACQUIRE) == before) {
+		if (arch_cycles() - t0 > timeout_cycles) {
+			__atomic_fetch_and(&percpu_of(core)->ping_pending, ~(1ULL << me->id),
+					   __ATOMIC_RELEASE);
+			return E_TIMEOUT;
+		}
+		arch_cpu_relax();
+	}
+	*cycles = arch_cycles() - t0;
+	return E_OK;
+}
+
+int smp_call_start(unsigned core, void (*fn)(void *), void *arg)
+{
+	if (!core_valid_other(core) || !fn)
+		return E_INVAL;
+	struct percpu *p = percpu_of(core);
+	void (*expect)(void *) = NULL;
+	/* Claim the slot first so a concurrent caller cannot overwrite call_arg. */
+	if (!__atomic_compare_exchange_n(&p->call_fn, &expect, CALL_CLAIMED, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return E_BUSY;
+	p->call_arg = arg;
+	__atomic_store_n(&p->call_fn, fn, __ATOMIC_RELEASE);
+	arch_ipi_send(core, IPI_CALL);
+	return E_OK;
+}
+
+int smp_call_wait(unsigned core, uint64_t timeout_cycles)
+{
+	if (core >= percpu_ncpus)
+		return E_INVAL;
+	struct percpu *p = percpu_of(core);
+	uint64_t t0 = arch_cycles();
+	while (__atomic_load_n(&p->call_fn, __ATOMIC_ACQUIRE) != NULL) {
+		if (arch_cycles() - t0 > timeout_cycles)
+			return E_TIMEOUT;
+		arch_cpu_relax();
+	}
+	return E_OK;
+}
+
+void percpu_idle_loop(void)
+{
+	struct percpu *me = this_cpu();
+	for (;;) {
+		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
+		arch_irq_disable();
+		void (*fn)(void *) = __atomic_load_n(&me->call_fn, __ATOMIC_ACQUIRE);
+		if (fn && fn != CALL_CLAIMED) {
+			arch_irq_enable();
+			fn(me->call_arg);
+			__atomic_store_n(&me->call_fn, NULL, __ATOMIC_RELEASE);
+			continue;
+		}
+		arch_cpu_idle();
+	}
+}
