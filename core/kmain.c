@@ -52,9 +52,9 @@ static void check_memory(const struct boot_info *bi)
 	uint64_t mb = usable >> 20;
 	kprintf("mem: %llu MiB usable\n", (unsigned long long)mb);
 	if (mb < MIN_RAM_MB)
-		panic("exocore needs at least %u MiB of RAM; this machine has %llu MiB "
-		      "(QEMU -m %lluM): give it more memory",
-		      MIN_RAM_MB, (unsigned long long)mb, (unsigned long long)mb);
+		panic("exocore needs at least %u MiB of RAM; this machine has %llu MiB usable "
+		      "(run QEMU with -m %uM or more)",
+		      MIN_RAM_MB, (unsigned long long)mb, MIN_RAM_MB);
 }
 
 /* Cycles to microseconds at the calibrated rate. */

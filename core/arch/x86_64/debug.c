@@ -39,10 +39,12 @@ static const char *ksym_lookup(uint64_t addr, uint64_t *off)
 	return ksyms_names + s->name;
 }
 
-static void print_frame(unsigned n, uint64_t addr)
+/* A return address is symbolized by the call before it (a noreturn call may end a function). */
+static void print_frame(unsigned n, uint64_t addr, bool is_return)
 {
 	uint64_t off;
-	const char *name = ksym_lookup(addr, &off);
+	const char *name = ksym_lookup(addr - is_return, &off);
+	off += is_return;
 	if (name)
 		kprintf("  #%u 0x%llx %s+0x%llx\n", n, (unsigned long long)addr, name,
 			(unsigned long long)off);
@@ -93,7 +95,7 @@ void arch_dump_backtrace(uintptr_t fp)
 	unsigned n = 0;
 	kprintf("backtrace:\n");
 	if (!fp && f) {
-		print_frame(n++, f->rip); /* the faulting instruction itself */
+		print_frame(n++, f->rip, false); /* the faulting instruction itself */
 		fp = f->rbp;
 	} else if (!fp) {
 		fp = (uintptr_t)__builtin_frame_address(0);
@@ -105,7 +107,7 @@ void arch_dump_backtrace(uintptr_t fp)
 		uint64_t ret = ((uint64_t *)fp)[1];
 		if (!kernel_text(ret))
 			break;
-		print_frame(n, ret);
+		print_frame(n, ret, true);
 		fp = ((uint64_t *)fp)[0];
 	}
 }
