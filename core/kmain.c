@@ -5,6 +5,7 @@
  */
 #include <arch/cpu.h>
 #include <arch/smp.h>
+#include <arch/timer.h>
 #include <exo/boot.h>
 #include <exo/cmdline.h>
 #include <exo/kprintf.h>
@@ -108,7 +109,7 @@ void kernel_main(struct boot_info *bi)
 	arch_irq_enable();
 	unsigned online = arch_smp_start();
 	uint64_t all_online = arch_cycles() - bi->reset_cycles;
-	kprintf("smp: %u of %u cores online\n", online, percpu_ncpus);
+	kprintf("smp: %u of %u cores online; timer %s\n", online, percpu_ncpus, arch_timer_mode());
 	boot_figures(all_online, online);
 
 	if (opt.panic_test)

@@ -83,7 +83,12 @@ TEST_EACH_CPU(timer, cancel_stops_it, 1)
 {
 	struct percpu *me = this_cpu();
 	uint64_t before = __atomic_load_n(&me->timer_fired, __ATOMIC_ACQUIRE);
-	arch_timer_oneshot(20000000); /* 20 ms */
+	/*
+	 * Arm far out: under -icount a core can be descheduled for tens of
+	 * milliseconds between two instructions, and an expiry that has already
+	 * happened cannot be recalled by cancel.
+	 */
+	arch_timer_oneshot(10ULL * 1000000000); /* 10 s */
 	arch_timer_cancel();
 	EXPECT(t, !wait_above(&me->timer_fired, before, 60));
 }

@@ -10,7 +10,7 @@
 /* Fire once, ns nanoseconds from now (at least one timer tick). */
 void arch_timer_oneshot(uint64_t ns);
 
-/* Cancel a pending expiry, if any. */
+/* Cancel a pending expiry, if any (one already latched is still delivered). */
 void arch_timer_cancel(void);
 
 /* "tsc-deadline" or "lapic-oneshot": how the timer is driven here. */
