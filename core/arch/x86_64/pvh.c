@@ -92,6 +92,7 @@ static void pic_disable(void)
 noreturn_fn void arch_boot_main(uint32_t start_info_pa);
 void arch_boot_main(uint32_t start_info_pa)
 {
+	uint64_t entry = arch_cycles();
 	struct percpu *p = percpu_of(0);
 	percpu_init(0);
 	arch_set_this_cpu(p);
@@ -104,6 +105,6 @@ void arch_boot_main(uint32_t start_info_pa)
 	tsc_calibrate();
 	lapic_init_cpu();
 	p->arch.apic_id = lapic_id();
-	boot_info.reset_cycles = 0; /* QEMU starts every TSC at 0 at reset */
+	boot_info.entry_cycles = entry;
 	kernel_main(&boot_info);
 }

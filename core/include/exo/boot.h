@@ -15,7 +15,7 @@ struct boot_info {
 	char cmdline[BOOT_CMDLINE_MAX]; /* copied: the loader's copy may be overwritten */
 	struct boot_mem mem[BOOT_MAX_MEM];
 	unsigned nmem;
-	uint64_t reset_cycles; /* cycle counter at reset (0 on QEMU: the TSC starts there) */
+	uint64_t entry_cycles; /* cycle counter at the kernel's first instruction of C */
 };
 
 /* The boot core's arch-neutral start, with this_cpu() and traps working. */
