@@ -282,7 +282,8 @@ def write_ninja(n, args):
     dbg_kernel = outputs[("debug", "kernel")]
     n.build("check", "run",
             implicit=[outputs[("debug", "host-tests")], outputs[("sanitize", "host-tests")],
-                      dbg_kernel, "tools/check", "tools/exo"],
+                      dbg_kernel, "tools/check", "tools/exo", "tests/guest/manifest.cfg"]
+                     + srcs("tools/exolib/*.py"),
             variables={"cmd": "$python tools/check --host build/debug/host-tests "
                               "--host build/sanitize/host-tests --python-tests --guest",
                        "desc": "CHECK"})

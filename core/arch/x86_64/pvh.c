@@ -3,6 +3,7 @@
  * (struct hvm_start_info: command line, memory map, RSDP), set up this
  * core's percpu, descriptor tables, TSC and APIC, then enter kernel_main.
  */
+#include <arch/console.h>
 #include <arch/cpu.h>
 #include <arch/phys.h>
 #include <arch/x86.h>
@@ -97,6 +98,7 @@ void arch_boot_main(uint32_t start_info_pa)
 	percpu_init(0);
 	arch_set_this_cpu(p);
 	serial_init();
+	arch_console_write("\n", 1); /* off the firmware's last line */
 	pic_disable();
 	gdt_init_cpu(p);
 	idt_init();

@@ -1,0 +1,31 @@
+"""Run metadata: what made a log or a figure (DESIGN.md, "Guest <-> host protocol")."""
+
+import json
+import os
+import subprocess
+
+
+def git_commit(top):
+    """`git rev-parse --short HEAD`, plus "-dirty" if tracked files changed;
+    "unknown" outside git or before the first commit."""
+    def git(*args):
+        return subprocess.run(["git", "-C", top, *args], capture_output=True, text=True)
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        status = git("status", "--porcelain", "--untracked-files=no")
+    except FileNotFoundError:
+        return "unknown"
+    dirty = status.returncode != 0 or status.stdout.strip() != ""
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def host():
+    u = os.uname()
+    return f"{u.sysname} {u.nodename} {u.release} {u.version} {u.machine}"
+
+
+def line(fields):
+    """The metadata line exo prints before a boot and heads each log with."""
+    return "exo: " + json.dumps(fields, sort_keys=False)
