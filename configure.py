@@ -227,7 +227,9 @@ def write_ninja(n, args):
     # Adding or removing a source file changes its folder's mtime: re-run configure.
     folders = sorted({os.path.dirname(s) or "." for s in srcs(
         "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c")})
-    n.build("build.ninja", "configure", implicit=["configure.py"] + folders)
+    # Absolute paths: the folder "fuzz" would otherwise name the phony mode target.
+    n.build("build.ninja", "configure",
+            implicit=["configure.py"] + [os.path.join(TOP, f) for f in folders])
     n.newline()
 
     kernel_srcs = (srcs("core/*.c", "core/lib/*.c", "percpu/*.c",

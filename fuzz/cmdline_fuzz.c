@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	uint64_t n = 42;
 	bool b = false;
-	const char *s = "default";
+	static const char deflt[] = "default";
+	const char *s = deflt;
 	const struct cmdline_opt table[] = {
 		{ .key = "n", .type = CMDLINE_UINT, .dst.u = &n, .min = 10, .max = 1000 },
 		{ .key = "b", .type = CMDLINE_BOOL, .dst.b = &b },
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cmdline_parse(line, table, sizeof(table) / sizeof(table[0]));
 	if (n != 42 && (n < 10 || n > 1000))
 		abort(); /* a value out of bounds got through */
-	if (s != (const char *)"default" && (s < line || s > line + size || *s == '\0'))
+	if (s != deflt && (s < line || s > line + size || *s == '\0'))
 		abort(); /* a string value outside the line, or empty */
 	free(line);
 	return 0;
