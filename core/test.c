@@ -10,8 +10,9 @@
 #include <percpu.h>
 #include <stdarg.h>
 
-extern const struct test_case *const __start_exo_tests[];
-extern const struct test_case *const __stop_exo_tests[];
+/* Weak: a binary with no tests (a fuzz target) has no such section. */
+extern const struct test_case *const __start_exo_tests[] __attribute__((weak));
+extern const struct test_case *const __stop_exo_tests[] __attribute__((weak));
 
 /* How long an each-cpu test may run on the other cores, in seconds. */
 #define EACH_CPU_TIMEOUT_S 30

@@ -41,7 +41,10 @@ static void asan_finish(void *fake, const void **lo, size_t *len)
  * of every fiber) leave poisoned redzones in the shadow; clear them before
  * the stack is reused or its addresses are handed to someone else.
  */
-static void asan_unpoison(const void *p, size_t len) { __asan_unpoison_memory_region(p, len); }
+static void asan_unpoison(const void *p, size_t len)
+{
+	__asan_unpoison_memory_region(p, len);
+}
 #else
 static void asan_start(void **fake, const void *lo, size_t len)
 {
@@ -51,7 +54,10 @@ static void asan_finish(void *fake, const void **lo, size_t *len)
 {
 	(void)fake, (void)lo, (void)len;
 }
-static void asan_unpoison(const void *p, size_t len) { (void)p, (void)len; }
+static void asan_unpoison(const void *p, size_t len)
+{
+	(void)p, (void)len;
+}
 #endif
 
 /*
@@ -63,6 +69,7 @@ static void asan_unpoison(const void *p, size_t len) { (void)p, (void)len; }
 void fiber_ctx_switch(void **save_sp, void *load_sp) __attribute__((visibility("hidden")));
 void fiber_entry_c(struct fiber *f) __attribute__((noreturn, used, visibility("hidden")));
 
+/* clang-format off */
 __asm__(".pushsection .text\n"
 	".p2align 4\n"
 	".globl fiber_ctx_switch\n"
@@ -107,6 +114,7 @@ __asm__(".pushsection .text\n"
 	"	.cfi_endproc\n"
 	".size fiber_entry_asm, .-fiber_entry_asm\n"
 	".popsection\n");
+/* clang-format on */
 
 extern char fiber_entry_asm[];
 
@@ -138,17 +146,17 @@ void fiber_alloc(struct fiber *f, size_t stack_bytes)
 	size_t len = ALIGN_UP(stack_bytes, PAGE_SIZE) + PAGE_SIZE;
 	/* NORESERVE: 64 cores of 1 MiB stacks cost only the pages touched. */
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (p == MAP_FAILED)
 		panic("sim: cannot map a %zu-byte fiber stack", len);
 	/* The guard page turns a stack overflow into a fault, not corruption. */
 	if (mprotect(p, PAGE_SIZE, PROT_NONE) != 0)
 		panic("sim: cannot protect a fiber's guard page");
 	*f = (struct fiber){
-		.map = p,
-		.map_len = len,
-		.stack_lo = (uint8_t *)p + PAGE_SIZE,
-		.stack_len = len - PAGE_SIZE,
+	    .map = p,
+	    .map_len = len,
+	    .stack_lo = (uint8_t *)p + PAGE_SIZE,
+	    .stack_len = len - PAGE_SIZE,
 	};
 }
 
@@ -158,7 +166,7 @@ void fiber_free(struct fiber *f)
 		return;
 	asan_unpoison(f->stack_lo, f->stack_len);
 	munmap(f->map, f->map_len);
-	*f = (struct fiber){ 0 };
+	*f = (struct fiber){0};
 }
 
 void fiber_prepare(struct fiber *f, void (*entry)(void *), void *arg)
@@ -178,12 +186,12 @@ void fiber_prepare(struct fiber *f, void (*entry)(void *), void *arg)
 	uintptr_t top = ALIGN_DOWN((uintptr_t)f->stack_lo + f->stack_len, 16) - 16;
 	uint64_t *sp = (uint64_t *)top - 8;
 	sp[0] = 0x1f80 | ((uint64_t)0x037f << 32);
-	sp[1] = 0;			 /* r15 */
-	sp[2] = 0;			 /* r14 */
-	sp[3] = 0;			 /* r13 */
-	sp[4] = (uint64_t)(uintptr_t)f;	 /* r12 */
-	sp[5] = 0;			 /* rbx */
-	sp[6] = 0;			 /* rbp */
+	sp[1] = 0;                      /* r15 */
+	sp[2] = 0;                      /* r14 */
+	sp[3] = 0;                      /* r13 */
+	sp[4] = (uint64_t)(uintptr_t)f; /* r12 */
+	sp[5] = 0;                      /* rbx */
+	sp[6] = 0;                      /* rbp */
 	sp[7] = (uint64_t)(uintptr_t)fiber_entry_asm;
 	f->sp = sp;
 }

@@ -15,14 +15,14 @@
  * ASan needs them to switch back.
  */
 struct fiber {
-	void *sp;		/* saved stack pointer while switched out */
-	uint8_t *map;		/* whole mapping: guard page, then the stack; NULL if none */
+	void *sp;     /* saved stack pointer while switched out */
+	uint8_t *map; /* whole mapping: guard page, then the stack; NULL if none */
 	size_t map_len;
-	const void *stack_lo;	/* lowest usable byte of the stack */
+	const void *stack_lo; /* lowest usable byte of the stack */
 	size_t stack_len;
-	void (*entry)(void *);	/* what a fresh fiber runs; must not return */
+	void (*entry)(void *); /* what a fresh fiber runs; must not return */
 	void *arg;
-	void *asan_fake;	/* ASan's fake stack while switched out */
+	void *asan_fake; /* ASan's fake stack while switched out */
 };
 
 /* Map a stack of stack_bytes (plus a guard page below it). Panics on failure. */
@@ -56,13 +56,16 @@ struct sim_cpu {
 	struct sim *m;
 	unsigned id;
 	enum sim_cpu_state state;
-	bool daemon;	      /* sim_run does not wait for it */
-	bool irq;	      /* interrupt-enable flag (RFLAGS.IF) */
+	bool daemon;          /* sim_run does not wait for it */
+	bool irq;             /* interrupt-enable flag (RFLAGS.IF) */
 	unsigned pending;     /* bit k: an IPI of kind k waits (one bit per vector) */
 	uint64_t cycles;      /* virtual cycle counter */
 	uint64_t wake_cycles; /* latest sender clock among pending IPIs */
-	uint64_t steps;	      /* scheduling points passed */
+	uint64_t steps;       /* scheduling points passed */
 	uint64_t received;    /* IPIs delivered */
+	uint64_t passed_over; /* decisions in a row it was runnable and not chosen */
+	uint64_t tlb_flushes; /* arch_tlb_flush_all calls (there is no TLB) */
+	uint64_t aspace_root; /* active address space's root, SIM_KERNEL_ASPACE for none */
 	struct percpu *percpu;
 	void (*fn)(void *);
 	void *arg;
@@ -71,15 +74,16 @@ struct sim_cpu {
 struct sim {
 	unsigned ncores;
 	uint64_t cycles_per_step;
+	uint64_t starve_limit;
 	size_t stack_bytes;
 	bool panic_aborts;
-	uint64_t rng;	/* splitmix64 state */
+	uint64_t rng;   /* splitmix64 state */
 	uint64_t steps; /* scheduling decisions so far */
 	sim_chooser_fn *chooser;
 	void *chooser_ctx;
-	unsigned running; /* core whose fiber runs, or SIM_NO_CORE */
-	unsigned prev;	  /* core chosen last, or SIM_NO_CORE */
-	struct fiber sched; /* the context of the sim_run caller */
+	unsigned running;    /* core whose fiber runs, or SIM_NO_CORE */
+	unsigned prev;       /* core chosen last, or SIM_NO_CORE */
+	struct fiber sched;  /* the context of the sim_run caller */
 	struct sim_cpu host; /* arch calls made outside any fiber act on this */
 	struct sim_cpu cpu[MAX_CPUS];
 
@@ -96,7 +100,10 @@ struct sim {
 extern struct sim sim_machines[SIM_MAX_DEPTH + 1];
 extern unsigned sim_depth;
 
-static inline struct sim *sim_top(void) { return &sim_machines[sim_depth]; }
+static inline struct sim *sim_top(void)
+{
+	return &sim_machines[sim_depth];
+}
 
 /* The context arch calls act on: the running core, or the outside stand-in. */
 static inline struct sim_cpu *sim_cur(struct sim *m)

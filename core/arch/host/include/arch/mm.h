@@ -43,7 +43,7 @@ struct arch_aspace {
 
 /* Lowest and one-past-highest user virtual address. */
 #define ARCH_USER_BASE 0x0000000000400000UL
-#define ARCH_USER_END 0x0000800000000000UL
+#define ARCH_USER_END  0x00007ffffffff000UL /* see USER_END in exo/abi.h */
 
 /* Create an empty address space. E_NOMEM if no table page. */
 must_check int arch_aspace_init(struct arch_aspace *as, const struct arch_pt_alloc *a);
@@ -58,7 +58,7 @@ void arch_aspace_destroy(struct arch_aspace *as, const struct arch_pt_alloc *a);
  * table pages taken during the call are given back through a->free).
  */
 must_check int arch_map(struct arch_aspace *as, const struct arch_pt_alloc *a, vaddr_t va,
-			paddr_t pa, unsigned prot);
+                        paddr_t pa, unsigned prot);
 
 /* Remove the mapping at va; the old frame in *old. E_NOENT if none. */
 must_check int arch_unmap(struct arch_aspace *as, vaddr_t va, paddr_t *old);
@@ -68,3 +68,18 @@ must_check int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa,
 
 /* Read and clear the accessed/dirty bits (enum mmu_ad) of va's mapping. E_NOENT if none. */
 must_check int arch_read_clear_ad(struct arch_aspace *as, vaddr_t va, unsigned *ad);
+
+/*
+ * Run this core with as's tables (x86_64: load CR3), or with the kernel's
+ * alone. Host: recorded per core (sim_core_state.aspace_root); nothing else
+ * changes, since no user code runs.
+ */
+void arch_aspace_activate(const struct arch_aspace *as);
+void arch_aspace_activate_kernel(void);
+
+/*
+ * Flush this core's TLB (every cached translation). Host: there is no TLB
+ * to flush; the call is counted per core (sim_core_state.tlb_flushes), so
+ * tests can check that a shootdown reached every core it had to.
+ */
+void arch_tlb_flush_all(void);

@@ -25,7 +25,10 @@ extern struct percpu *sim_this_cpu_ptr;
  * This core's percpu struct. Outside any fiber: core 0's, so plain unit
  * tests can use this_cpu() and kprintf without starting the simulator.
  */
-static inline struct percpu *arch_this_cpu(void) { return sim_this_cpu_ptr; }
+static inline struct percpu *arch_this_cpu(void)
+{
+	return sim_this_cpu_ptr;
+}
 
 /* Make p this core's percpu struct (from now until the machine ends). */
 void arch_set_this_cpu(struct percpu *p);

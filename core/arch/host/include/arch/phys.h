@@ -35,3 +35,20 @@ static inline paddr_t arch_virt_to_phys(const void *v)
 		sim_phys_fault("pointer", a);
 	return pa_make(a - base);
 }
+
+/*
+ * Physical range of the kernel image, [lo, hi). Host: the kernel is a host
+ * program, not in simulated memory, so the range is empty.
+ */
+static inline void arch_kernel_phys_range(uint64_t *lo, uint64_t *hi)
+{
+	*lo = 0;
+	*hi = 0;
+}
+
+/*
+ * The most physical memory the kernel can reach. The same 4 GiB as x86_64
+ * (whose boot maps 0..4 GiB), so core code sizes its tables the same way;
+ * sim_init refuses more.
+ */
+#define ARCH_PHYS_LIMIT (4ULL << 30)

@@ -38,14 +38,27 @@
 /* "No core": what sim_current() returns outside any fiber. */
 #define SIM_NO_CORE (~0u)
 
+/* sim_core_state.aspace_root of a core running on the kernel's tables alone. */
+#define SIM_KERNEL_ASPACE (~0ULL)
+
 struct sim_config {
-	unsigned ncores;	  /* 1..MAX_CPUS; 0 means 1 */
-	uint64_t seed;		  /* seeds the default chooser's PRNG */
-	size_t phys_bytes;	  /* simulated RAM, rounded up to pages; 0: 64 MiB */
+	unsigned ncores;          /* 1..MAX_CPUS; 0 means 1 */
+	uint64_t seed;            /* seeds the default chooser's PRNG */
+	size_t phys_bytes;        /* simulated RAM, rounded up to pages; 0: 64 MiB; max 4 GiB */
 	uint64_t cycles_per_step; /* cycles charged per scheduling point; 0: 1000 */
-	size_t stack_bytes;	  /* each fiber's stack; 0: 1 MiB */
-	bool panic_aborts;	  /* panic() ends in abort(), not _exit(2) (fuzzers) */
+	size_t stack_bytes;       /* each fiber's stack; 0: 1 MiB */
+	uint64_t starve_limit;    /* fairness bound, see below; 0: 1000 */
+	bool panic_aborts;        /* panic() ends in abort(), not _exit(2) (fuzzers) */
 };
+
+/*
+ * Fairness: a runnable core passed over starve_limit decisions in a row
+ * runs next, without asking the chooser. Without it a chooser fed by fuzz
+ * bytes could pick a spinning core forever and starve the core it waits
+ * for, so correct spin-waits would end in E_TIMEOUT. Idle cores are not
+ * runnable, so they are never owed a turn. SIM_UNFAIR turns the bound off.
+ */
+#define SIM_UNFAIR UINT64_MAX
 
 /*
  * Create a machine: cores 0..ncores-1 with no fiber, interrupts disabled
@@ -95,8 +108,8 @@ unsigned sim_current(void);
 
 /* What a chooser is told at each scheduling decision. */
 struct sim_choice {
-	uint64_t step;	   /* decisions made by this machine before this one */
-	unsigned prev;	   /* core that ran last, SIM_NO_CORE before the first */
+	uint64_t step;     /* decisions made by this machine before this one */
+	unsigned prev;     /* core that ran last, SIM_NO_CORE before the first */
 	uint64_t runnable; /* bit c: core c can run now (never 0) */
 };
 
@@ -104,6 +117,7 @@ struct sim_choice {
  * Pick the core to run next. Any value is accepted, so a fuzzer can feed
  * its input bytes straight through: it is taken modulo ncores, and if that
  * core cannot run, the first runnable core after it (cyclically) runs.
+ * Not called when the fairness bound decides (c->step then skips ahead).
  */
 typedef unsigned sim_chooser_fn(void *ctx, const struct sim_choice *c);
 
@@ -124,14 +138,16 @@ uint64_t sim_steps(void);
 
 /* A core as the simulator sees it, for tests and reports. */
 struct sim_core_state {
-	bool live;	   /* has a fiber that has not ended */
-	bool daemon;	   /* that fiber was started with sim_start_daemon */
-	bool idle;	   /* waiting in arch_cpu_idle */
-	bool irq;	   /* interrupts enabled */
-	unsigned pending;  /* bit k: an IPI of kind k is pending */
-	uint64_t cycles;   /* its cycle counter */
-	uint64_t steps;	   /* scheduling points it has passed */
-	uint64_t received; /* IPIs delivered to it (ipi_receive calls) */
+	bool live;            /* has a fiber that has not ended */
+	bool daemon;          /* that fiber was started with sim_start_daemon */
+	bool idle;            /* waiting in arch_cpu_idle */
+	bool irq;             /* interrupts enabled */
+	unsigned pending;     /* bit k: an IPI of kind k is pending */
+	uint64_t cycles;      /* its cycle counter */
+	uint64_t steps;       /* scheduling points it has passed */
+	uint64_t received;    /* IPIs delivered to it (ipi_receive calls) */
+	uint64_t tlb_flushes; /* arch_tlb_flush_all calls it made */
+	uint64_t aspace_root; /* root of the active address space, or SIM_KERNEL_ASPACE */
 };
 void sim_core_state(unsigned core, struct sim_core_state *out);
 
