@@ -182,6 +182,17 @@ KERNEL_CFLAGS = COMMON + [
     "-DEXO_KERNEL=1",
     "-Icore/include", "-Ipercpu/include", f"-I{KERNEL_ARCH}/include",
 ]
+# User programs: freestanding, no SSE (the kernel does not save FPU state yet),
+# ABI headers from core/include, the runtime from libos-framework/include.
+USER_CFLAGS = COMMON + [
+    "--target=x86_64-unknown-none-elf", "-ffreestanding", "-fno-builtin", "-nostdlib",
+    "-mno-mmx", "-mno-sse", "-mno-sse2", "-mno-80387", "-mno-avx",
+    "-fno-pic", "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
+    "-DEXO_USER=1", "-Icore/include", "-Ilibos-framework/include",
+]
+# The libOS runtime: its own files plus the shared formatter and string functions.
+LIBOS_SRCS = ["core/format.c", "core/lib/string.c"]
+
 HOST_CFLAGS = COMMON + [
     "-D_GNU_SOURCE", "-DEXO_HOST=1",
     "-Icore/include", "-Ipercpu/include", f"-I{HOST_ARCH}/include",
@@ -218,6 +229,9 @@ def write_ninja(n, args):
     n.rule("klink", "$ld -nostdlib -static -z max-page-size=4096 --no-relax -T $script $in -o $out",
            description="KLINK $out")
     n.rule("ksyms", "$python tools/mksyms.py $in $out", description="KSYMS $out")
+    n.rule("ulink", "$ld -nostdlib -static -z max-page-size=4096 -z separate-loadable-segments "
+           "-T libos-framework/user.ld $in -o $out", description="ULINK $out")
+    n.rule("images", "$python tools/mkimages.py $out $images", description="IMAGES $out")
     n.rule("configure", "$python configure.py $configure_args", description="CONFIGURE",
            generator=True)
     n.rule("run", "$cmd", description="$desc", pool="console")
@@ -226,12 +240,15 @@ def write_ninja(n, args):
 
     # Adding or removing a source file changes its folder's mtime: re-run configure.
     folders = sorted({os.path.dirname(s) or "." for s in srcs(
-        "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c")})
+        "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c",
+        "libos-framework/**/*.[cSh]", "workloads/*.c")})
     # Absolute paths: the folder "fuzz" would otherwise name the phony mode target.
     n.build("build.ninja", "configure",
             implicit=["configure.py"] + [os.path.join(TOP, f) for f in folders])
     n.newline()
 
+    user_progs = srcs("tests/user/*.c", "workloads/*.c")
+    libos_srcs = srcs("libos-framework/*.c", "libos-framework/*.S") + LIBOS_SRCS
     kernel_srcs = (srcs("core/*.c", "core/lib/*.c", "percpu/*.c",
                         f"{KERNEL_ARCH}/*.c", f"{KERNEL_ARCH}/*.S",
                         "tests/common/*.c", "tests/guest/*.c"))
@@ -244,8 +261,23 @@ def write_ninja(n, args):
         mine = []
         if "kernel" in fl:
             kflags = KERNEL_CFLAGS + fl["kernel"]
+            uflags = USER_CFLAGS + fl["kernel"]
+            libos = [n.build(obj(mode, s, "u"), "kcc", s, variables={"cflags": uflags})[0]
+                     for s in libos_srcs]
+            images = []
+            for prog in user_progs:
+                name = os.path.splitext(os.path.basename(prog))[0]
+                o = n.build(obj(mode, prog, "u"), "kcc", prog, variables={"cflags": uflags})[0]
+                elf = n.build(f"build/{mode}/user/{name}.elf", "ulink", libos + [o],
+                              implicit=["libos-framework/user.ld"])[0]
+                images.append((name, elf))
+            images_s = f"build/{mode}/user_images.S"
+            n.build(images_s, "images", implicit=[e for _, e in images] + ["tools/mkimages.py"],
+                    variables={"images": " ".join(f"{nm}={e}" for nm, e in images)})
             kobjs = [n.build(obj(mode, s, "k"), "kcc", s, variables={"cflags": kflags})[0]
                      for s in kernel_srcs]
+            kobjs.append(n.build(f"build/{mode}/obj/user_images.o", "kcc", images_s,
+                                 variables={"cflags": kflags})[0])
             script = f"{KERNEL_ARCH}/kernel.ld"
             stage1 = f"build/{mode}/kernel.stage1.elf"
             # Two links: the first finds every symbol's address, the second adds

@@ -8,7 +8,10 @@ const char *err_name(int err)
 		[-E_EXIST] = "E_EXIST", [-E_BUSY] = "E_BUSY",
 		[-E_AGAIN] = "E_AGAIN", [-E_RANGE] = "E_RANGE",
 		[-E_TIMEOUT] = "E_TIMEOUT", [-E_NOTSUP] = "E_NOTSUP",
-		[-E_OVERFLOW] = "E_OVERFLOW",
+		[-E_OVERFLOW] = "E_OVERFLOW", [-E_PERM] = "E_PERM",
+		[-E_STALE] = "E_STALE",	      [-E_BADSLOT] = "E_BADSLOT",
+		[-E_TYPE] = "E_TYPE",	      [-E_FAULT] = "E_FAULT",
+		[-E_ALIGN] = "E_ALIGN",
 	};
 	if (err > 0 || -err >= (int)(sizeof(names) / sizeof(names[0])) || !names[-err])
 		return "E_?";

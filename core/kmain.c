@@ -4,12 +4,14 @@
  * in-guest tests, and end the run (docs/protocol.md).
  */
 #include <arch/cpu.h>
+#include <arch/phys.h>
 #include <arch/smp.h>
 #include <arch/timer.h>
 #include <exo/boot.h>
 #include <exo/cmdline.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
+#include <exo/pot.h>
 #include <exo/shutdown.h>
 #include <exo/stats.h>
 #include <exo/test.h>
@@ -38,6 +40,36 @@ static void parse_cmdline(char *line)
 		{ .key = "panic_test", .type = CMDLINE_BOOL, .dst.b = &opt.panic_test },
 	};
 	cmdline_parse(line, table, ARRAY_SIZE(table));
+}
+
+/*
+ * The page-ownership table lives in RAM right after the kernel image, one
+ * entry per frame up to the highest usable address the direct map reaches.
+ * Everything below the end of the table (the low 1 MiB with the firmware's
+ * data and the AP trampoline, the image, the table itself) is the kernel's.
+ */
+static void memory_init(const struct boot_info *bi)
+{
+	uint64_t top = 0;
+	for (unsigned i = 0; i < bi->nmem; i++)
+		if (bi->mem[i].usable)
+			top = MAX(top, MIN(bi->mem[i].base + bi->mem[i].len, ARCH_PHYS_LIMIT));
+	uint64_t nframes = top / PAGE_SIZE, lo, hi;
+	arch_kernel_phys_range(&lo, &hi);
+	uint64_t table = ALIGN_UP(hi, PAGE_SIZE);
+	uint64_t table_end = ALIGN_UP(table + nframes * sizeof(struct pot_entry), PAGE_SIZE);
+	bool fits = false;
+	for (unsigned i = 0; i < bi->nmem; i++)
+		fits |= bi->mem[i].usable && bi->mem[i].base <= table &&
+			bi->mem[i].base + bi->mem[i].len >= table_end;
+	if (!fits)
+		panic("mem: no RAM after the kernel image for the page-ownership table "
+		      "(%llu KiB at 0x%llx)",
+		      (unsigned long long)((table_end - table) >> 10), (unsigned long long)table);
+	pot_init(arch_phys_to_virt(pa_make(table)), nframes, bi->mem, bi->nmem, 0, table_end);
+	kprintf("mem: %llu frames, %llu free; ownership table at 0x%llx (%llu KiB)\n",
+		(unsigned long long)nframes, (unsigned long long)pot_count(POT_FREE),
+		(unsigned long long)table, (unsigned long long)((table_end - table) >> 10));
 }
 
 static void check_memory(const struct boot_info *bi)
@@ -114,6 +146,7 @@ void kernel_main(struct boot_info *bi)
 	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
 	parse_cmdline(bi->cmdline);
 	check_memory(bi);
+	memory_init(bi);
 
 	this_cpu()->online_cycles = arch_cycles();
 	percpu_report_in();

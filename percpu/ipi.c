@@ -5,6 +5,8 @@
  */
 #include <arch/cpu.h>
 #include <arch/ipi.h>
+#include <arch/mm.h>
+#include <exo/env.h>
 #include <exo/errors.h>
 #include <ipi.h>
 #include <percpu.h>
@@ -40,6 +42,12 @@ void ipi_receive(enum ipi_kind kind)
 	case IPI_PONG:
 		__atomic_fetch_add(&me->pongs, 1, __ATOMIC_RELEASE);
 		break;
+	case IPI_TLB: {
+		uint64_t req = __atomic_load_n(&me->tlb_req, __ATOMIC_ACQUIRE);
+		arch_tlb_flush_all();
+		__atomic_store_n(&me->tlb_done, req, __ATOMIC_RELEASE);
+		break;
+	}
 	case IPI_STOP:
 		arch_cpu_stop();
 	case IPI_KINDS:
@@ -72,6 +80,21 @@ int ipi_ping(unsigned core, uint64_t timeout_cycles, uint64_t *cycles)
 	}
 	*cycles = arch_cycles() - t0;
 	return E_OK;
+}
+
+void tlb_flush_core(unsigned core)
+{
+	if (core == cpu_id() || !__atomic_load_n(&percpu_of(core)->online, __ATOMIC_ACQUIRE)) {
+		if (core == cpu_id())
+			arch_tlb_flush_all();
+		return;
+	}
+	struct percpu *p = percpu_of(core);
+	uint64_t req = __atomic_add_fetch(&p->tlb_req, 1, __ATOMIC_ACQ_REL);
+	arch_ipi_send(core, IPI_TLB);
+	/* One flush covers every request made before it started: wait for ours. */
+	while (__atomic_load_n(&p->tlb_done, __ATOMIC_ACQUIRE) < req)
+		arch_cpu_relax();
 }
 
 int smp_call_start(unsigned core, void (*fn)(void *), void *arg)
@@ -108,8 +131,13 @@ void percpu_idle_loop(void)
 {
 	struct percpu *me = this_cpu();
 	for (;;) {
+		sched_run(); /* environments homed here, until none is runnable */
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
+		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE)) {
+			arch_irq_enable();
+			continue;
+		}
 		void (*fn)(void *) = __atomic_load_n(&me->call_fn, __ATOMIC_ACQUIRE);
 		if (fn && fn != CALL_CLAIMED) {
 			arch_irq_enable();

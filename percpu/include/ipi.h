@@ -19,6 +19,12 @@ void ipi_receive(enum ipi_kind kind);
 must_check int ipi_ping(unsigned core, uint64_t timeout_cycles, uint64_t *cycles);
 
 /*
+ * Flush core's TLB (this core: at once; another: by IPI_TLB, waiting for the
+ * acknowledgement). Interrupts must be enabled when core is another core.
+ */
+void tlb_flush_core(unsigned core);
+
+/*
  * Ask core (not this one) to run fn(arg) from its idle loop, with interrupts
  * enabled; returns at once. E_BUSY if the core has a call pending,
  * E_INVAL if core is this core, offline or out of range.

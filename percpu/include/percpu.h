@@ -11,8 +11,11 @@
 #include <arch/percpu.h>
 #include <exo/types.h>
 
+struct env;
+
 struct percpu {
 	struct percpu *self;	/* own: first word, read through the GS base */
+	struct arch_percpu arch; /* own: registers, stacks, descriptor tables (second: asm offsets) */
 	unsigned id;		/* own, set before the core starts: core id 0..MAX_CPUS-1 */
 	bool online;	/* atomic: set by the core itself when it reports in */
 	uint64_t online_cycles; /* own: cycle counter when it reported in */
@@ -24,10 +27,22 @@ struct percpu {
 	uint64_t ipi_count[8]; /* atomic: IPIs received, by kind */
 
 	uint64_t timer_fired; /* atomic: timer expiries on this core */
+	uint64_t tlb_req;     /* atomic: TLB flushes asked of this core */
+	uint64_t tlb_done;    /* atomic: the last request it completed */
 
 	/* cross-call: run a function on this core (percpu/ipi.c) */
 	void (*call_fn)(void *arg); /* atomic: set by the caller, cleared when done */
 	void *call_arg;			     /* written by the caller before call_fn */
+
+	/* environments homed here (core/sched.c) */
+	struct env *run_head, *run_tail; /* own: runnable, round robin */
+	struct env *inbox;		  /* atomic: started elsewhere, not yet queued */
+	struct env *current;		  /* own: running in user mode now, or NULL */
+	bool exiting;			  /* own: current has exited (sched.c publishes it) */
+
+	/* free-frame hints (core/frame.c) */
+	uint64_t frame_pool[64]; /* own: frames that were free when last seen */
+	unsigned frame_pool_n;	 /* own */
 
 	/* console line buffer (core/kprintf.c) */
 	char line[256];	 /* own */
@@ -40,7 +55,6 @@ struct percpu {
 	uint64_t fault_addr;	 /* own: CR2 (or 0) of the caught fault */
 	int fault_vector;	 /* own: vector of the caught fault, -1 none */
 
-	struct arch_percpu arch; /* own: registers, stacks, descriptor tables */
 } __attribute__((aligned(CACHE_LINE)));
 
 _Static_assert(sizeof(struct percpu) <= 4096, "struct percpu must fit a page");

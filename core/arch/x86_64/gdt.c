@@ -103,3 +103,18 @@ void arch_set_this_cpu(struct percpu *p)
 	__asm__ volatile("movw %w0, %%gs" ::"r"(0));
 	wrmsr(MSR_GS_BASE, (uint64_t)p);
 }
+
+/* user.S reaches these fields by fixed offsets (asm-offsets.h). */
+#include <arch/context.h>
+#include "asm-offsets.h"
+_Static_assert(offsetof(struct percpu, arch.kctx_rsp) == PERCPU_KCTX_RSP, "asm offset");
+_Static_assert(offsetof(struct percpu, arch.kstack) == PERCPU_KSTACK, "asm offset");
+_Static_assert(offsetof(struct percpu, arch.user_rsp) == PERCPU_USER_RSP, "asm offset");
+_Static_assert(offsetof(struct percpu, arch.uregs) == PERCPU_UREGS, "asm offset");
+_Static_assert(offsetof(struct percpu, arch.tss) == PERCPU_TSS, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rax) == UCTX_RAX, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rdi) == UCTX_RDI, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r8) == UCTX_R8, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r15) == UCTX_R15, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rip) == UCTX_RIP, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rflags) == UCTX_RFLAGS, "asm offset");

@@ -4,6 +4,7 @@
  * core's percpu, descriptor tables, TSC and APIC, then enter kernel_main.
  */
 #include <arch/console.h>
+#include <arch/context.h>
 #include <arch/cpu.h>
 #include <arch/phys.h>
 #include <arch/x86.h>
@@ -106,6 +107,7 @@ void arch_boot_main(uint32_t start_info_pa)
 	read_start_info(start_info_pa);
 	tsc_calibrate();
 	lapic_init_cpu();
+	arch_syscall_init();
 	p->arch.apic_id = lapic_id();
 	boot_info.entry_cycles = entry;
 	kernel_main(&boot_info);

@@ -5,6 +5,7 @@
  * struct percpu. An AP acknowledges as soon as it has read the mailbox, so
  * APs finish their own initialization in parallel.
  */
+#include <arch/context.h>
 #include <arch/cpu.h>
 #include <arch/phys.h>
 #include <arch/smp.h>
@@ -32,6 +33,7 @@ void ap_entry(struct percpu *p)
 	gdt_init_cpu(p);
 	idt_load();
 	lapic_init_cpu();
+	arch_syscall_init();
 	if (lapic_id() != p->arch.apic_id)
 		kprintf("smp: cpu%u: lapic id %u, MADT said %u\n", p->id, lapic_id(),
 			p->arch.apic_id);

@@ -5,8 +5,10 @@
  * is recorded and execution resumes at expect_resume.
  */
 #include <arch/cpu.h>
+#include <arch/context.h>
 #include <arch/debug.h>
 #include <arch/x86.h>
+#include <exo/env.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
 #include <ipi.h>
@@ -64,10 +66,29 @@ void idt_load(void)
 /* The frame a fatal trap left, for arch_dump_registers/backtrace (debug.c). */
 extern struct trap_frame *panic_frame[MAX_CPUS];
 
+/*
+ * A fault in user mode ends the environment (its own exception handlers
+ * arrive with upcalls): log it, mark it exited with status 128 + vector, and
+ * leave user mode for the run loop.
+ */
+static void user_exception(struct trap_frame *f, uint64_t cr2)
+{
+	struct percpu *p = this_cpu();
+	struct env *e = p->current;
+	kprintf("env %u: %s at rip 0x%llx, cr2 0x%llx, error 0x%llx: ended\n", e->id,
+		exc_names[f->vector], (unsigned long long)f->rip, (unsigned long long)cr2,
+		(unsigned long long)f->error);
+	e->exit_status = (int)(128 + f->vector);
+	p->exiting = true;
+	arch_user_exit();
+}
+
 static void exception(struct trap_frame *f)
 {
 	struct percpu *p = this_cpu();
 	uint64_t cr2 = f->vector == 14 ? read_cr2() : 0;
+	if ((f->cs & 3) && p->current)
+		user_exception(f, cr2);
 	if (p->expect_vector == (int)f->vector) {
 		/* A test provoked this fault on purpose: record it and resume. */
 		p->fault_vector = (int)f->vector;

@@ -17,6 +17,12 @@ enum err {
 	E_TIMEOUT = -8,	 /* a deadline passed before the operation completed */
 	E_NOTSUP = -9,	 /* not supported on this machine or build */
 	E_OVERFLOW = -10, /* a result does not fit where it has to go */
+	E_PERM = -11,	  /* a right is missing, or the caller does not own the object */
+	E_STALE = -12,	  /* the capability's generation is stale: its object is gone */
+	E_BADSLOT = -13,  /* no capability in that slot, or the slot is out of range */
+	E_TYPE = -14,	  /* the capability names an object of another type */
+	E_FAULT = -15,	  /* a user address is outside user space or not mapped */
+	E_ALIGN = -16,	  /* an address is not aligned as required */
 };
 
 /* The symbol of an error code ("E_INVAL"), or "E_?" for an unknown one. */

@@ -7,5 +7,6 @@ enum ipi_kind {
 	IPI_PONG,  /* the answer to IPI_PING */
 	IPI_CALL,  /* run this core's pending cross-call (percpu/ipi.c) */
 	IPI_STOP,  /* panic elsewhere: stop this core now */
+	IPI_TLB,   /* flush this core's TLB, then acknowledge (percpu/ipi.c) */
 	IPI_KINDS,
 };

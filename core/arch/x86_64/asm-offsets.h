@@ -1,0 +1,27 @@
+/* Offsets used by user.S; gdt.c checks each against the C layout. */
+#pragma once
+
+#define PERCPU_KCTX_RSP 8
+#define PERCPU_KSTACK 16
+#define PERCPU_USER_RSP 24
+#define PERCPU_UREGS 32
+#define PERCPU_TSS 40
+
+#define UCTX_RAX 0
+#define UCTX_RBX 8
+#define UCTX_RCX 16
+#define UCTX_RDX 24
+#define UCTX_RSI 32
+#define UCTX_RDI 40
+#define UCTX_RBP 48
+#define UCTX_R8 56
+#define UCTX_R9 64
+#define UCTX_R10 72
+#define UCTX_R11 80
+#define UCTX_R12 88
+#define UCTX_R13 96
+#define UCTX_R14 104
+#define UCTX_R15 112
+#define UCTX_RIP 120
+#define UCTX_RSP 128
+#define UCTX_RFLAGS 136

@@ -1,0 +1,38 @@
+/*
+ * arch/context.h — user register state, and entering and leaving user mode.
+ *
+ * The kernel runs an environment by calling arch_user_enter(u), which
+ * returns only when kernel code on this core calls arch_user_exit() — from a
+ * syscall or a trap taken while that environment ran (yield, exit, a fatal
+ * fault). Before that, the syscall path has saved the user registers into u.
+ * A syscall that returns to the same environment does not go through
+ * arch_user_enter again (sysret straight back).
+ */
+#pragma once
+
+#include <exo/types.h>
+
+struct arch_uctx {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rsp, rflags;
+};
+
+/* Fresh user context: start at entry with stack top sp and arg in the first argument register. */
+void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg);
+
+/* Run user code from u until arch_user_exit() (see above). Interrupts are on in user mode. */
+void arch_user_enter(struct arch_uctx *u);
+
+/* Leave user mode for good on this entry: return from arch_user_enter. */
+noreturn_fn void arch_user_exit(void);
+
+/*
+ * The user registers of the syscall or trap being handled on this core
+ * (valid only inside syscall_dispatch or a user trap): save them to keep
+ * the environment's state across arch_user_exit.
+ */
+struct arch_uctx *arch_user_regs(void);
+
+/* Set up syscall/sysret on this core (MSRs). */
+void arch_syscall_init(void);

@@ -1,0 +1,72 @@
+/*
+ * The invariant checker (DESIGN.md "The page-ownership table"), run by
+ * tests after operations and by SYS_DEBUG_CHECK. It checks what the kernel
+ * can see in one pass:
+ *   - every capability table's derivation links and contents (cap.c);
+ *   - a free frame is owned by nobody and on no core's mapped-on set;
+ *   - a frame owned or charged to an environment belongs to a live one, and
+ *     each environment's frames_owned equals what the table charges to it;
+ *   - each environment's mapping count equals its bound capabilities, so no
+ *     page is mapped without a live capability behind it.
+ */
+#include <exo/cap.h>
+#include <exo/env.h>
+#include <exo/kprintf.h>
+#include <exo/pot.h>
+#include <exo/syscall.h>
+
+unsigned invariant_check(void)
+{
+	static uint64_t charged[MAX_ENVS];
+	unsigned bad = cap_check_all();
+	for (unsigned i = 0; i < MAX_ENVS; i++)
+		charged[i] = 0;
+
+	for (uint64_t f = 0; f < pot_nframes(); f++) {
+		struct pot_view v = pot_get(f);
+		if (v.state == POT_FREE) {
+			if (v.owner != POT_NO_OWNER || v.mapped_on) {
+				kprintf("check: free frame %llu has owner %u, mapped on 0x%llx\n",
+					(unsigned long long)f, v.owner, (unsigned long long)v.mapped_on);
+				bad++;
+			}
+			continue;
+		}
+		if (v.owner == POT_NO_OWNER)
+			continue; /* the kernel's own */
+		struct env *e = env_lookup(v.owner);
+		if (!e || !env_alive(e)) {
+			kprintf("check: frame %llu charged to env %u, which is not alive\n",
+				(unsigned long long)f, v.owner);
+			bad++;
+			continue;
+		}
+		charged[v.owner]++;
+	}
+
+	for (unsigned i = 0; i < MAX_ENVS; i++) {
+		struct env *e = env_lookup(i);
+		if (!env_alive(e))
+			continue;
+		if (e->canary != ENV_CANARY) {
+			kprintf("check: env %u: canary 0x%x\n", i, e->canary);
+			bad++;
+		}
+		if (charged[i] != e->frames_owned) {
+			kprintf("check: env %u: %llu frames charged in the table, %llu counted\n", i,
+				(unsigned long long)charged[i], (unsigned long long)e->frames_owned);
+			bad++;
+		}
+		uint64_t bound = 0;
+		for (unsigned s = 0; s < CAP_SLOTS; s++) {
+			const struct cap *c = &e->caps[s];
+			bound += c->type == OBJ_FRAME && c->bound_va;
+		}
+		if (bound != e->mappings) {
+			kprintf("check: env %u: %llu mappings, %llu bound capabilities\n", i,
+				(unsigned long long)e->mappings, (unsigned long long)bound);
+			bad++;
+		}
+	}
+	return bad;
+}

@@ -1,0 +1,212 @@
+/*
+ * Environments: the table, creation, loading, destruction, and the address
+ * space operations capability bindings use (see exo/env.h).
+ */
+#include <arch/context.h>
+#include <arch/phys.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/frame.h>
+#include <exo/image.h>
+#include <exo/kprintf.h>
+#include <exo/pot.h>
+#include <exo/string.h>
+#include <ipi.h>
+#include <percpu.h>
+
+/* The user stack: STACK_PAGES pages ending STACK_GAP below the end of user space. */
+#define STACK_PAGES 4
+#define STACK_GAP (16 * PAGE_SIZE)
+#define STACK_TOP (USER_END - STACK_GAP)
+
+static struct env env_table[MAX_ENVS];
+
+struct env *env_lookup(uint32_t id) { return id < MAX_ENVS ? &env_table[id] : NULL; }
+
+bool env_alive(const struct env *e)
+{
+	uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+	return s != ENV_FREE && s != ENV_DYING;
+}
+
+unsigned env_count(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < MAX_ENVS; i++)
+		n += __atomic_load_n(&env_table[i].state, __ATOMIC_ACQUIRE) != ENV_FREE;
+	return n;
+}
+
+/* Page-table pages: charged to the environment, never mappable by it. */
+static int pt_alloc(void *ctx, paddr_t *out)
+{
+	struct env *e = ctx;
+	uint64_t frame, gen;
+	int err = frame_alloc_any(e->id, true, &frame, &gen);
+	if (err)
+		return err;
+	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	*out = pa_make(frame * PAGE_SIZE);
+	return E_OK;
+}
+
+static void pt_free(void *ctx, paddr_t page)
+{
+	struct env *e = ctx;
+	uint64_t frame = pa_raw(page) / PAGE_SIZE;
+	/* Ours alone (kernel state, charged to e), so its generation cannot move. */
+	if (frame_free(frame, e->id, pot_get(frame).gen) == E_OK)
+		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+}
+
+static struct arch_pt_alloc pt_allocator(struct env *e)
+{
+	return (struct arch_pt_alloc){ .alloc = pt_alloc, .free = pt_free, .ctx = e };
+}
+
+int env_create(unsigned home, struct env **out)
+{
+	if (home >= percpu_ncpus || !__atomic_load_n(&percpu_of(home)->online, __ATOMIC_ACQUIRE))
+		return E_INVAL;
+	for (uint32_t id = 0; id < MAX_ENVS; id++) {
+		struct env *e = &env_table[id];
+		uint32_t expect = ENV_FREE;
+		if (!__atomic_compare_exchange_n(&e->state, &expect, ENV_DYING, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		/* Claimed (as DYING, so nobody uses it half-built); set it up. */
+		e->id = id;
+		e->home = home;
+		e->exit_status = 0;
+		e->frames_owned = 0;
+		e->mappings = 0;
+		e->nreposs = 0;
+		e->run_next = NULL;
+		e->lock = (struct spinlock)SPINLOCK_INIT;
+		struct arch_pt_alloc a = pt_allocator(e);
+		int err = arch_aspace_init(&e->as, &a);
+		if (err) {
+			__atomic_store_n(&e->state, ENV_FREE, __ATOMIC_RELEASE);
+			return err;
+		}
+		e->canary = ENV_CANARY;
+		__atomic_store_n(&e->state, ENV_CREATED, __ATOMIC_RELEASE);
+		*out = e;
+		return E_OK;
+	}
+	return E_NOMEM;
+}
+
+int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot)
+{
+	if (!IS_ALIGNED(va, PAGE_SIZE))
+		return E_ALIGN;
+	if (va < USER_BASE || va >= USER_END)
+		return E_FAULT;
+	unsigned mmu = MMU_USER | MMU_READ | (prot & PROT_W ? MMU_WRITE : 0) |
+		       (prot & PROT_X ? MMU_EXEC : 0);
+	struct arch_pt_alloc a = pt_allocator(e);
+	spin_lock(&e->lock);
+	/* The shootdown set first: the TLB may hold the entry as soon as it exists. */
+	pot_note_mapped(frame, e->home);
+	int err = arch_map(&e->as, &a, va_make(va), pa_make(frame * PAGE_SIZE), mmu);
+	if (!err)
+		e->mappings++;
+	spin_unlock(&e->lock);
+	return err;
+}
+
+void env_unmap(struct env *e, uint64_t va)
+{
+	paddr_t old;
+	spin_lock(&e->lock);
+	if (arch_unmap(&e->as, va_make(va), &old) == E_OK)
+		e->mappings--;
+	spin_unlock(&e->lock);
+	/* Only the home core ever runs e, so only its TLB can hold the entry. */
+	tlb_flush_core(e->home);
+}
+
+/* Loader callback: fresh frames for one segment, each a root cap in e, bound at its va. */
+struct load_ctx {
+	struct env *e;
+};
+
+static int load_segment(void *ctx, uint64_t va, uint64_t memsz, const uint8_t *src,
+			uint64_t filesz, unsigned prot)
+{
+	struct env *e = ((struct load_ctx *)ctx)->e;
+	uint64_t start = ALIGN_DOWN(va, PAGE_SIZE), end = ALIGN_UP(va + memsz, PAGE_SIZE);
+	for (uint64_t page = start; page < end; page += PAGE_SIZE) {
+		uint64_t frame, gen;
+		uint32_t slot;
+		int err = frame_alloc_any(e->id, false, &frame, &gen);
+		if (err)
+			return err;
+		__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
+		if ((err = cap_insert_root(e, OBJ_FRAME, frame, gen, CAP_R_ALL, &slot))) {
+			(void)frame_free(frame, e->id, gen);
+			__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+			return err;
+		}
+		/* Copy the part of the file that falls in this page (the frame is zeroed). */
+		uint8_t *dst = arch_phys_to_virt(pa_make(frame * PAGE_SIZE));
+		uint64_t lo = MAX(page, va), hi = MIN(page + PAGE_SIZE, va + filesz);
+		if (hi > lo)
+			memcpy(dst + (lo - page), src + (lo - va), hi - lo);
+		if ((err = cap_bind(e, slot, page, prot)))
+			return err; /* the frame is in e's table: destroy returns it */
+	}
+	return E_OK;
+}
+
+int env_start(struct env *e, unsigned prog, uint64_t arg)
+{
+	if (prog >= user_image_count)
+		return E_INVAL;
+	uint32_t expect = ENV_CREATED;
+	/* Claim the start (a second start fails); not runnable until queued below. */
+	if (!__atomic_compare_exchange_n(&e->state, &expect, ENV_RUNNABLE, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return E_BUSY;
+	const struct user_image *img = &user_images[prog];
+	struct load_ctx lc = { .e = e };
+	uint64_t entry;
+	int err = elf_load(img->data, img->size, USER_BASE, STACK_TOP - STACK_PAGES * PAGE_SIZE,
+			   load_segment, &lc, &entry);
+	if (!err)
+		err = load_segment(&lc, STACK_TOP - STACK_PAGES * PAGE_SIZE,
+				   STACK_PAGES * PAGE_SIZE, NULL, 0, PROT_R | PROT_W);
+	if (err) {
+		/* What was loaded stays in e's table; destroy returns it. */
+		__atomic_store_n(&e->state, ENV_CREATED, __ATOMIC_RELEASE);
+		return err;
+	}
+	arch_uctx_init(&e->uctx, entry, STACK_TOP, arg);
+	e->uctx.rsi = e->id;
+	e->uctx.rdx = e->home;
+	sched_enqueue(e);
+	return E_OK;
+}
+
+int env_destroy(struct env *e)
+{
+	/* Only an environment that is not running (or queued) anywhere is destroyed. */
+	uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+	if (s != ENV_CREATED && s != ENV_EXITED)
+		return E_BUSY;
+	if (!__atomic_compare_exchange_n(&e->state, &s, ENV_DYING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return E_BUSY;
+	/* Every capability to e dies with this generation. */
+	__atomic_fetch_add(&e->gen, 1, __ATOMIC_ACQ_REL);
+	cap_table_clear(e);
+	struct arch_pt_alloc a = pt_allocator(e);
+	arch_aspace_destroy(&e->as, &a);
+	if (e->frames_owned || e->mappings)
+		kprintf("env %u: destroyed with %llu frames, %llu mappings left\n", e->id,
+			(unsigned long long)e->frames_owned, (unsigned long long)e->mappings);
+	e->canary = 0;
+	__atomic_store_n(&e->state, ENV_FREE, __ATOMIC_RELEASE);
+	return E_OK;
+}

@@ -1,0 +1,103 @@
+/*
+ * The system call ABI: shared by the kernel and every user program (the
+ * libOS includes this header and nothing else of the kernel's).
+ *
+ * `syscall` with the number in rax and arguments in rdi, rsi, rdx, r10, r8,
+ * r9; the result in rax: >= 0 on success, or a negative enum err
+ * (exo/errors.h). docs/syscalls.md gives each call's rights and errors.
+ * Numbers are ABI: append, never renumber.
+ */
+#pragma once
+
+#include <exo/errors.h>
+#include <exo/types.h>
+
+enum sys_nr {
+	SYS_CONSOLE_WRITE = 0, /* (va, len) -> len */
+	SYS_CORE_ID = 1,       /* () -> this core's id */
+	SYS_TIME = 2,	       /* (out va: struct sys_time) -> 0 */
+	SYS_YIELD = 3,	       /* () -> 0, after the other runnable environments ran */
+	SYS_EXIT = 4,	       /* (status) -> does not return */
+	SYS_FRAME_ALLOC = 5,   /* (frame number or FRAME_ANY) -> slot of a new root frame cap */
+	SYS_FRAME_FREE = 6,    /* (slot) -> 0: frees the frame (root cap, no derived caps) */
+	SYS_MAP = 7,	       /* (slot, va, prot) -> 0: binds the frame cap at va */
+	SYS_UNMAP = 8,	       /* (slot) -> 0: removes the cap's binding */
+	SYS_READ_AD = 9,       /* (va, npages, out va: uint8_t[npages]) -> 0 */
+	SYS_CAP_MINT = 10,     /* (slot, rights, badge) -> new slot */
+	SYS_CAP_GRANT = 11,    /* (slot, env slot, flags) -> slot in the target env */
+	SYS_CAP_REVOKE = 12,   /* (slot) -> 0 done, E_AGAIN: call again to go on */
+	SYS_CAP_DELETE = 13,   /* (slot) -> 0 */
+	SYS_CAP_INSPECT = 14,  /* (slot, out va: struct cap_info) -> 0 */
+	SYS_ENV_CREATE = 15,   /* (core) -> slot of a new env cap */
+	SYS_ENV_START = 16,    /* (env slot, program id, arg) -> 0 */
+	SYS_ENV_DESTROY = 17,  /* (env slot) -> 0 */
+	SYS_ENV_STATUS = 18,   /* (env slot) -> exit status, E_AGAIN while running */
+	SYS_DEBUG_CHECK = 19,  /* () -> 0, or E_PERM: runs the kernel invariant checker */
+	SYS_FRAME_COUNT = 20,  /* () -> free frames in the machine */
+	SYS_COUNT
+};
+
+/* Object types a capability can name. */
+enum obj_type {
+	OBJ_NONE = 0, /* empty slot */
+	OBJ_FRAME = 1,
+	OBJ_ENV = 2,
+	OBJ_TYPES
+};
+
+/* Rights. Mint can only remove them. */
+enum cap_rights {
+	CAP_R_READ = 1u << 0,  /* frame: map readable */
+	CAP_R_WRITE = 1u << 1, /* frame: map writable */
+	CAP_R_EXEC = 1u << 2,  /* frame: map executable */
+	CAP_R_MAP = 1u << 3,   /* frame: may be mapped at all */
+	CAP_R_GRANT = 1u << 4, /* may be minted from and granted onward */
+	CAP_R_CTRL = 1u << 5,  /* env: start, destroy, grant into; frame: free */
+	CAP_R_ALL = (1u << 6) - 1,
+};
+
+/* SYS_MAP prot bits (the cap must hold the matching rights). */
+enum map_prot {
+	PROT_R = 1u << 0,
+	PROT_W = 1u << 1,
+	PROT_X = 1u << 2,
+};
+
+/* SYS_READ_AD result bits, one byte per page. */
+enum ad_bits {
+	AD_MAPPED = 1u << 0,
+	AD_ACCESSED = 1u << 1,
+	AD_DIRTY = 1u << 2,
+};
+
+/* SYS_CAP_GRANT flags. */
+enum grant_flags {
+	GRANT_COPY = 0, /* the target gets a child of the cap */
+	GRANT_MOVE = 1, /* the cap itself moves; the source slot becomes empty */
+};
+
+#define FRAME_ANY (~0ULL)
+#define CAP_SLOTS 256
+
+/* User address space: [USER_BASE, USER_END). */
+#define USER_BASE 0x0000000000400000ULL
+#define USER_END 0x00007ffffffff000ULL /* one page short: sysret must never return to a non-canonical rip */
+
+struct cap_info {
+	uint32_t type;	 /* enum obj_type */
+	uint32_t rights; /* enum cap_rights */
+	uint64_t badge;
+	uint64_t object; /* frame number, or env id */
+	uint64_t gen;	 /* the object's generation the cap was minted for */
+	uint32_t parent_env;  /* env id holding the parent cap, or CAP_NO_SLOT for a root */
+	uint32_t parent_slot; /* its slot there, or CAP_NO_SLOT */
+	uint32_t depth;	      /* 0 for a root (from alloc or create) */
+	uint32_t children;    /* caps derived directly from this one */
+	uint64_t bound_va; /* frame: where it is mapped, 0 if not */
+};
+#define CAP_NO_SLOT 0xffffffffu
+
+struct sys_time {
+	uint64_t cycles;     /* the core's cycle counter */
+	uint64_t cycles_hz;  /* its calibrated rate */
+};

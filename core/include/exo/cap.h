@@ -1,0 +1,96 @@
+/*
+ * Capabilities (DESIGN.md "Kernel objects and capabilities"). Each
+ * environment has a table of CAP_SLOTS slots; a capability holds an object
+ * type and id, rights, a badge, and the object's generation when it was
+ * made. Capabilities derived from one another (mint, grant-copy) form one
+ * derivation tree per object, linked through the slots themselves, so revoke
+ * is exact: it deletes precisely the descendants.
+ *
+ * Concurrency: every capability of one object is guarded by that object's
+ * tree lock (a striped lock keyed by type and id); slot allocation in a
+ * table uses an atomic claim. No operation holds two tree locks. Lock order:
+ * tree lock, then the environment's lock (its address space).
+ *
+ * Every function validates everything before it changes anything (decode,
+ * then perform): on error nothing has changed.
+ */
+#pragma once
+
+#include <exo/abi.h>
+#include <exo/types.h>
+
+struct env;
+
+/* A reference to a slot anywhere: env id and slot index. */
+struct cap_ref {
+	uint32_t env;
+	uint32_t slot;
+};
+#define CAP_REF_NONE ((struct cap_ref){ CAP_NO_SLOT, CAP_NO_SLOT })
+
+struct cap {
+	uint8_t type;	/* enum obj_type; OBJ_NONE: empty; CAP_RESERVED: being filled */
+	uint8_t rights; /* enum cap_rights */
+	uint16_t depth; /* 0 for a root */
+	uint32_t badge;
+	uint64_t obj; /* frame number or env id */
+	uint64_t gen; /* the object's generation at creation */
+	struct cap_ref parent, first_child, next_sibling, prev_sibling;
+	uint64_t bound_va; /* frame caps: the one va this cap maps, 0 if none */
+};
+#define CAP_RESERVED 0xff
+
+/* Deepest derivation allowed (keeps revoke's and the checker's walks bounded). */
+#define CAP_MAX_DEPTH 32
+/* Caps deleted by one cap_revoke call at most; then it returns E_AGAIN. */
+#define CAP_REVOKE_BATCH 16
+
+/*
+ * Put a new root capability for (type, obj, gen) with all rights into a free
+ * slot of e. E_NOMEM: the table is full.
+ */
+must_check int cap_insert_root(struct env *e, enum obj_type type, uint64_t obj, uint64_t gen,
+			       unsigned rights, uint32_t *slot);
+
+/*
+ * Copy of the capability in slot, checked: E_BADSLOT (out of range or
+ * empty), E_TYPE (type given and different), E_PERM (missing any of
+ * rights), E_STALE (the object's generation moved on).
+ */
+must_check int cap_get(struct env *e, uint32_t slot, enum obj_type type, unsigned rights,
+		       struct cap *out);
+
+/* Derive a child in e with rights & parent's and badge (only if the parent has none). */
+must_check int cap_mint(struct env *e, uint32_t slot, unsigned rights, uint32_t badge,
+			uint32_t *new_slot);
+
+/* Copy (a child) or move slot of `from` into `to`. Needs CAP_R_GRANT. */
+must_check int cap_grant(struct env *from, uint32_t slot, struct env *to, bool move,
+			 uint32_t *new_slot);
+
+/* Delete up to CAP_REVOKE_BATCH descendants of slot; E_AGAIN if more remain. */
+must_check int cap_revoke(struct env *e, uint32_t slot);
+
+/*
+ * Delete the capability in slot: E_BUSY if it has descendants (revoke
+ * first). Removes its binding. Deleting the root cap of a frame e owns
+ * frees the frame; of an env, destroys nothing (use env_destroy).
+ */
+must_check int cap_delete(struct env *e, uint32_t slot);
+
+/* Describe slot for user space (no generation check: stale caps can be inspected). */
+must_check int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out);
+
+/* Delete every capability of e, revoking descendants first (env teardown). */
+void cap_table_clear(struct env *e);
+
+/* Bind/unbind a frame cap to a va (the mapping itself is the caller's, under the tree lock). */
+must_check int cap_bind(struct env *e, uint32_t slot, uint64_t va, unsigned prot);
+must_check int cap_unbind(struct env *e, uint32_t slot);
+
+/*
+ * Check the derivation links and slot contents of every live environment
+ * (the invariant checker's capability half). Returns the number of problems
+ * found and prints each.
+ */
+unsigned cap_check_all(void);

@@ -1,0 +1,89 @@
+/*
+ * Environments: protection domains (DESIGN.md). An environment has an
+ * address space (page tables the kernel keeps for it, charged to it), a
+ * capability table, a home core, saved user registers, and a repossession
+ * vector. Environments live in one shared table indexed by id; an id plus
+ * its generation names one incarnation, so capabilities to a destroyed
+ * environment go stale.
+ *
+ * An environment runs only on its home core, and only that core's kernel
+ * instance changes its run state; other cores reach it through capability
+ * operations (tree locks) and, for its address space, its lock.
+ */
+#pragma once
+
+#include <arch/context.h>
+#include <arch/mm.h>
+#include <exo/cap.h>
+#include <exo/spinlock.h>
+#include <exo/types.h>
+
+#define MAX_ENVS 256
+#define ENV_CANARY 0x454e5643u /* "ENVC": checked on every lookup */
+#define ENV_REPOSS_MAX 64
+
+enum env_state {
+	ENV_FREE = 0,	  /* unused table entry */
+	ENV_CREATED = 1,  /* exists, not started */
+	ENV_RUNNABLE = 2, /* started: on its core's run list */
+	ENV_EXITED = 3,	  /* exited; status kept until destroyed */
+	ENV_DYING = 4,	  /* being destroyed */
+};
+
+struct env {
+	uint32_t canary;	/* ENV_CANARY while allocated */
+	uint32_t id;		/* index in the table, fixed */
+	uint64_t gen;		/* atomic: bumped at destroy */
+	uint32_t state;		/* atomic: enum env_state */
+	unsigned home;		/* home core */
+	int exit_status;	/* valid in ENV_EXITED */
+	struct spinlock lock;	/* guards as, and the counters below */
+	struct arch_aspace as;	/* user page tables */
+	uint64_t frames_owned;	/* frames charged to it (data and tables) */
+	struct arch_uctx uctx;	/* saved user registers when not running */
+	struct env *run_next;	/* home core's run list or inbox link */
+	uint64_t mappings;	/* user pages mapped now (under lock) */
+	uint64_t reposs[ENV_REPOSS_MAX]; /* repossessed frames (issue: revocation) */
+	uint32_t nreposs;
+	struct cap caps[CAP_SLOTS];
+};
+
+/* The environment with this id, if allocated (any generation), else NULL. */
+struct env *env_lookup(uint32_t id);
+
+/* Allocate an environment homed on core with an empty address space. */
+must_check int env_create(unsigned home, struct env **out);
+
+/*
+ * Load program image `prog` (see exo/image.h) into e and make it runnable
+ * with `arg` in its first argument register. E_INVAL: no such program;
+ * E_BUSY: already started; E_NOMEM.
+ */
+must_check int env_start(struct env *e, unsigned prog, uint64_t arg);
+
+/*
+ * Destroy e: delete its capabilities (revoking what was derived from them),
+ * free every frame it owned, its tables, and its table entry (generation
+ * bumped). Not while it runs on another core: E_BUSY.
+ */
+must_check int env_destroy(struct env *e);
+
+/* Map/unmap for cap_bind (cap.c): frame at va in e's address space. */
+must_check int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot);
+void env_unmap(struct env *e, uint64_t va);
+
+/* Number of environments allocated now. */
+unsigned env_count(void);
+
+/* Is e alive (created and not being destroyed)? */
+bool env_alive(const struct env *e);
+
+/*
+ * The run loop of a core (core/sched.c): take environments started here
+ * from the inbox, run the runnable ones round robin until none is left.
+ * Returns when nothing on this core is runnable.
+ */
+void sched_run(void);
+
+/* Queue e (RUNNABLE, homed on any core) to run on its home core. */
+void sched_enqueue(struct env *e);

@@ -1,0 +1,83 @@
+/*
+ * The page-ownership table (DESIGN.md): one entry per physical frame, shared
+ * by every core, changed only by atomic compare-and-swap on the entry's state
+ * word. It is the truth about who owns a frame; everything else (per-core
+ * free pools, capabilities) is a cache of it or a right derived from it.
+ *
+ * State word, 64 bits: | generation:40 | owner:22 | state:2 |
+ *   - state: POT_FREE, POT_OWNED (by owner), POT_REVOKING (owner is being
+ *     asked to give it back), POT_KERNEL (kernel use: image, tables; owner
+ *     is the environment the frame is charged to, or POT_NO_OWNER).
+ *   - generation: bumped every time the frame becomes free, so every
+ *     capability and binding minted for the old owner dies at once.
+ * mapped_on: the cores on which the frame may be mapped (TLB shootdown
+ * targets); bits are set before a mapping is installed, cleared only by a
+ * completed shootdown.
+ */
+#pragma once
+
+#include <exo/types.h>
+
+enum pot_state {
+	POT_FREE = 0,
+	POT_OWNED = 1,
+	POT_REVOKING = 2,
+	POT_KERNEL = 3,
+};
+
+#define POT_OWNER_BITS 22
+#define POT_NO_OWNER ((1u << POT_OWNER_BITS) - 1)
+#define POT_GEN_BITS 40
+
+struct pot_entry {
+	uint64_t word;	    /* atomic: state, owner, generation (above) */
+	uint64_t mapped_on; /* atomic: bit c: may be mapped on core c */
+};
+
+/* A decoded snapshot of one entry. */
+struct pot_view {
+	enum pot_state state;
+	uint32_t owner;
+	uint64_t gen;
+	uint64_t mapped_on;
+};
+
+struct boot_mem;
+
+/*
+ * Build the table for the frames of mem[0..n-1]: usable RAM starts FREE,
+ * everything else (holes, reserved, and frames in [kernel_lo, kernel_hi))
+ * is POT_KERNEL with no owner. table must hold nframes entries, where
+ * nframes = highest usable address / PAGE_SIZE. Called once, before any
+ * other pot_ function, on one core.
+ */
+void pot_init(struct pot_entry *table, uint64_t nframes, const struct boot_mem *mem, unsigned n,
+	      uint64_t kernel_lo, uint64_t kernel_hi);
+
+/* Number of frames the table covers (frame numbers are 0..nframes-1). */
+uint64_t pot_nframes(void);
+
+/* Snapshot of frame's entry. frame < pot_nframes(). */
+struct pot_view pot_get(uint64_t frame);
+
+/*
+ * FREE -> OWNED by owner (or POT_KERNEL charged to owner, when kernel).
+ * E_RANGE: frame >= nframes; E_PERM: the kernel's (image, tables, holes);
+ * E_BUSY: owned or being revoked.
+ * On success *gen is the generation the new owner's capabilities carry.
+ */
+must_check int pot_claim(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen);
+
+/*
+ * OWNED/KERNEL by owner at generation gen -> FREE, generation + 1.
+ * E_RANGE: frame >= nframes; E_PERM: owned by someone else or not owned;
+ * E_STALE: the generation moved on (someone else freed and reclaimed it).
+ * The frame must be mapped nowhere (the caller unmapped it).
+ */
+must_check int pot_release(uint64_t frame, uint32_t owner, uint64_t gen);
+
+/* Record that frame may now be mapped on core (before installing the PTE). */
+void pot_note_mapped(uint64_t frame, unsigned core);
+
+/* Count frames by state (for tests and the invariant checker). */
+uint64_t pot_count(enum pot_state state);

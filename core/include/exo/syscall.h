@@ -1,0 +1,24 @@
+/* The syscall dispatcher (core/syscall.c) and the invariant checker (core/check.c). */
+#pragma once
+
+#include <arch/context.h>
+#include <exo/types.h>
+
+struct env;
+
+/*
+ * Handle the syscall in regs (number in rax, arguments rdi, rsi, rdx, r10,
+ * r8, r9) for this core's current environment; returns the value for rax.
+ * Yield and exit do not return (arch_user_exit).
+ */
+int64_t syscall_dispatch(struct arch_uctx *regs);
+
+/* Run syscall nr for e with arguments a[0..5] (the dispatcher's core; tests and fuzzers call it). */
+int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6]);
+
+/*
+ * Check the kernel's invariants (DESIGN.md: the page-ownership table and
+ * capability tables) over the whole machine. Prints each problem; returns
+ * how many there were. Callers make sure nothing changes meanwhile.
+ */
+unsigned invariant_check(void);

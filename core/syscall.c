@@ -1,0 +1,278 @@
+/*
+ * The syscall table. Each handler first decodes — checks every argument,
+ * changing nothing and returning the first error — and then performs. The
+ * capability operations it performs re-check under their tree lock, so a
+ * race with another core is an error too, never a half-done change.
+ * docs/syscalls.md is the user-facing list of calls, rights and errors.
+ */
+#include <arch/cpu.h>
+#include <exo/abi.h>
+#include <exo/cap.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/frame.h>
+#include <exo/image.h>
+#include <exo/kprintf.h>
+#include <exo/pot.h>
+#include <exo/syscall.h>
+#include <exo/uaccess.h>
+#include <percpu.h>
+
+#define CONSOLE_MAX 4096 /* bytes per SYS_CONSOLE_WRITE */
+#define READ_AD_MAX 512	 /* pages per SYS_READ_AD */
+
+typedef int64_t (*sys_fn)(struct env *e, const uint64_t *a);
+
+static int64_t sys_console_write(struct env *e, const uint64_t *a)
+{
+	uint64_t va = a[0], len = a[1];
+	if (len > CONSOLE_MAX)
+		return E_RANGE;
+	int err = uaccess_check(e, va, len, false);
+	if (err)
+		return err;
+	char buf[129];
+	for (uint64_t done = 0; done < len;) {
+		size_t n = MIN(len - done, sizeof(buf) - 1);
+		if ((err = copy_from_user(e, buf, va + done, n)))
+			return err; /* unmapped meanwhile by another core */
+		buf[n] = '\0';
+		kprintf("%s", buf);
+		done += n;
+	}
+	return (int64_t)len;
+}
+
+static int64_t sys_core_id(struct env *e, const uint64_t *a) { return cpu_id(); }
+
+static int64_t sys_time(struct env *e, const uint64_t *a)
+{
+	struct sys_time t = { .cycles = arch_cycles(), .cycles_hz = arch_cycles_per_sec() };
+	return copy_to_user(e, a[0], &t, sizeof(t));
+}
+
+static int64_t sys_yield(struct env *e, const uint64_t *a)
+{
+	e->uctx = *arch_user_regs();
+	e->uctx.rax = 0;
+	arch_user_exit();
+}
+
+static int64_t sys_exit(struct env *e, const uint64_t *a)
+{
+	e->exit_status = (int)(a[0] & 0xff);
+	this_cpu()->exiting = true;
+	arch_user_exit();
+}
+
+static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
+{
+	uint64_t n = a[0], frame, gen;
+	if (n != FRAME_ANY && n >= pot_nframes())
+		return E_RANGE;
+	int err = n == FRAME_ANY ? frame_alloc_any(e->id, false, &frame, &gen)
+				 : frame_alloc_at(frame = n, e->id, false, &gen);
+	if (err)
+		return err;
+	uint32_t slot;
+	if ((err = cap_insert_root(e, OBJ_FRAME, frame, gen, CAP_R_ALL, &slot))) {
+		(void)frame_free(frame, e->id, gen); /* the table is full: give it back */
+		return err;
+	}
+	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	return slot;
+}
+
+static int64_t sys_frame_free(struct env *e, const uint64_t *a)
+{
+	struct cap c;
+	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_FRAME, CAP_R_CTRL, &c);
+	if (err)
+		return err;
+	/* Only the owner's root cap frees; a derived or granted cap cannot. */
+	if (c.parent.env != CAP_NO_SLOT || pot_get(c.obj).owner != e->id)
+		return E_PERM;
+	return cap_delete(e, (uint32_t)a[0]); /* E_BUSY while derived caps exist */
+}
+
+static int64_t sys_map(struct env *e, const uint64_t *a)
+{
+	uint64_t va = a[1], prot = a[2];
+	if (!IS_ALIGNED(va, PAGE_SIZE))
+		return E_ALIGN;
+	if (va < USER_BASE || va >= USER_END)
+		return E_FAULT;
+	if (prot == 0 || (prot & ~(uint64_t)(PROT_R | PROT_W | PROT_X)))
+		return E_INVAL;
+	return cap_bind(e, (uint32_t)MIN(a[0], CAP_SLOTS), va, (unsigned)prot);
+}
+
+static int64_t sys_unmap(struct env *e, const uint64_t *a)
+{
+	return cap_unbind(e, (uint32_t)MIN(a[0], CAP_SLOTS));
+}
+
+static int64_t sys_read_ad(struct env *e, const uint64_t *a)
+{
+	uint64_t va = a[0], n = a[1], out = a[2];
+	if (!IS_ALIGNED(va, PAGE_SIZE))
+		return E_ALIGN;
+	if (n == 0 || n > READ_AD_MAX)
+		return E_RANGE;
+	if (va < USER_BASE || va > USER_END || n > (USER_END - va) / PAGE_SIZE)
+		return E_FAULT;
+	int err = uaccess_check(e, out, n, true);
+	if (err)
+		return err;
+	uint8_t bits[READ_AD_MAX];
+	spin_lock(&e->lock);
+	for (uint64_t i = 0; i < n; i++) {
+		unsigned ad;
+		vaddr_t v = va_make(va + i * PAGE_SIZE);
+		bits[i] = 0;
+		if (arch_read_clear_ad(&e->as, v, &ad) == E_OK)
+			bits[i] = AD_MAPPED | (ad & MMU_ACCESSED ? AD_ACCESSED : 0) |
+				  (ad & MMU_DIRTY ? AD_DIRTY : 0);
+	}
+	spin_unlock(&e->lock);
+	return copy_to_user(e, out, bits, n);
+}
+
+static int64_t sys_cap_mint(struct env *e, const uint64_t *a)
+{
+	if (a[1] & ~(uint64_t)CAP_R_ALL)
+		return E_INVAL;
+	if (a[2] > UINT32_MAX)
+		return E_RANGE;
+	uint32_t slot;
+	int err = cap_mint(e, (uint32_t)MIN(a[0], CAP_SLOTS), (unsigned)a[1], (uint32_t)a[2], &slot);
+	return err ? err : slot;
+}
+
+/* The environment an env cap in slot names, with the rights asked. */
+static int env_from_slot(struct env *e, uint64_t slot, unsigned rights, struct env **out)
+{
+	struct cap c;
+	int err = cap_get(e, (uint32_t)MIN(slot, CAP_SLOTS), OBJ_ENV, rights, &c);
+	if (err)
+		return err;
+	*out = env_lookup((uint32_t)c.obj);
+	return *out ? E_OK : E_STALE;
+}
+
+static int64_t sys_cap_grant(struct env *e, const uint64_t *a)
+{
+	if (a[2] != GRANT_COPY && a[2] != GRANT_MOVE)
+		return E_INVAL;
+	struct env *to;
+	int err = env_from_slot(e, a[1], CAP_R_CTRL, &to);
+	if (err)
+		return err;
+	uint32_t slot;
+	err = cap_grant(e, (uint32_t)MIN(a[0], CAP_SLOTS), to, a[2] == GRANT_MOVE, &slot);
+	return err ? err : slot;
+}
+
+static int64_t sys_cap_revoke(struct env *e, const uint64_t *a)
+{
+	return cap_revoke(e, (uint32_t)MIN(a[0], CAP_SLOTS));
+}
+
+static int64_t sys_cap_delete(struct env *e, const uint64_t *a)
+{
+	return cap_delete(e, (uint32_t)MIN(a[0], CAP_SLOTS));
+}
+
+static int64_t sys_cap_inspect(struct env *e, const uint64_t *a)
+{
+	int err = uaccess_check(e, a[1], sizeof(struct cap_info), true);
+	if (err)
+		return err;
+	struct cap_info info;
+	if ((err = cap_inspect(e, (uint32_t)MIN(a[0], CAP_SLOTS), &info)))
+		return err;
+	return copy_to_user(e, a[1], &info, sizeof(info));
+}
+
+static int64_t sys_env_create(struct env *e, const uint64_t *a)
+{
+	if (a[0] >= percpu_ncpus)
+		return E_INVAL;
+	struct env *child;
+	int err = env_create((unsigned)a[0], &child);
+	if (err)
+		return err;
+	uint32_t slot;
+	if ((err = cap_insert_root(e, OBJ_ENV, child->id, child->gen, CAP_R_ALL, &slot))) {
+		(void)env_destroy(child);
+		return err;
+	}
+	return slot;
+}
+
+static int64_t sys_env_start(struct env *e, const uint64_t *a)
+{
+	if (a[1] >= user_image_count)
+		return E_INVAL;
+	struct env *child;
+	int err = env_from_slot(e, a[0], CAP_R_CTRL, &child);
+	if (err)
+		return err;
+	return env_start(child, (unsigned)a[1], a[2]);
+}
+
+static int64_t sys_env_destroy(struct env *e, const uint64_t *a)
+{
+	struct env *child;
+	int err = env_from_slot(e, a[0], CAP_R_CTRL, &child);
+	if (err)
+		return err;
+	if (child == e)
+		return E_BUSY; /* an environment ends itself with SYS_EXIT */
+	return env_destroy(child);
+}
+
+static int64_t sys_env_status(struct env *e, const uint64_t *a)
+{
+	struct env *child;
+	int err = env_from_slot(e, a[0], 0, &child);
+	if (err)
+		return err;
+	if (__atomic_load_n(&child->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
+		return E_AGAIN;
+	return child->exit_status;
+}
+
+static int64_t sys_debug_check(struct env *e, const uint64_t *a) { return invariant_check(); }
+
+static int64_t sys_frame_count(struct env *e, const uint64_t *a)
+{
+	return (int64_t)frame_free_count();
+}
+
+static const sys_fn sys_table[SYS_COUNT] = {
+	[SYS_CONSOLE_WRITE] = sys_console_write, [SYS_CORE_ID] = sys_core_id,
+	[SYS_TIME] = sys_time,			 [SYS_YIELD] = sys_yield,
+	[SYS_EXIT] = sys_exit,			 [SYS_FRAME_ALLOC] = sys_frame_alloc,
+	[SYS_FRAME_FREE] = sys_frame_free,	 [SYS_MAP] = sys_map,
+	[SYS_UNMAP] = sys_unmap,		 [SYS_READ_AD] = sys_read_ad,
+	[SYS_CAP_MINT] = sys_cap_mint,		 [SYS_CAP_GRANT] = sys_cap_grant,
+	[SYS_CAP_REVOKE] = sys_cap_revoke,	 [SYS_CAP_DELETE] = sys_cap_delete,
+	[SYS_CAP_INSPECT] = sys_cap_inspect,	 [SYS_ENV_CREATE] = sys_env_create,
+	[SYS_ENV_START] = sys_env_start,	 [SYS_ENV_DESTROY] = sys_env_destroy,
+	[SYS_ENV_STATUS] = sys_env_status,	 [SYS_DEBUG_CHECK] = sys_debug_check,
+	[SYS_FRAME_COUNT] = sys_frame_count,
+};
+
+int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
+{
+	if (nr >= SYS_COUNT || !sys_table[nr])
+		return E_NOTSUP;
+	return sys_table[nr](e, a);
+}
+
+int64_t syscall_dispatch(struct arch_uctx *r)
+{
+	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+	return syscall_invoke(this_cpu()->current, r->rax, a);
+}

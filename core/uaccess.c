@@ -1,0 +1,79 @@
+/* User memory access by page-table walk (see exo/uaccess.h). */
+#include <arch/mm.h>
+#include <arch/phys.h>
+#include <exo/abi.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/string.h>
+#include <exo/uaccess.h>
+
+static bool range_ok(uint64_t uva, size_t n)
+{
+	return uva >= USER_BASE && uva <= USER_END && n <= USER_END - uva;
+}
+
+/* Is every page of [uva, uva+n) mapped for the user (and writable, if write)? Lock held. */
+static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write)
+{
+	for (uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE); page < uva + n; page += PAGE_SIZE) {
+		paddr_t pa;
+		unsigned prot;
+		if (arch_query(&e->as, va_make(page), &pa, &prot) != E_OK || !(prot & MMU_USER) ||
+		    (write && !(prot & MMU_WRITE)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Copy n bytes between kernel buffer k and user uva. Every page is checked
+ * before any byte moves, so a failed copy changes nothing.
+ */
+static int copy_user(struct env *e, uint64_t uva, void *k, size_t n, bool to_user)
+{
+	if (!range_ok(uva, n))
+		return E_FAULT;
+	uint8_t *kb = k;
+	spin_lock(&e->lock); /* the mappings cannot change under the copy */
+	if (!pages_ok(e, uva, n, to_user)) {
+		spin_unlock(&e->lock);
+		return E_FAULT;
+	}
+	while (n) {
+		paddr_t pa;
+		unsigned prot;
+		uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE), off = uva - page;
+		size_t chunk = MIN(n, PAGE_SIZE - off);
+		(void)arch_query(&e->as, va_make(page), &pa, &prot); /* checked above */
+		uint8_t *p = (uint8_t *)arch_phys_to_virt(pa) + off;
+		if (to_user)
+			memcpy(p, kb, chunk);
+		else
+			memcpy(kb, p, chunk);
+		kb += chunk;
+		uva += chunk;
+		n -= chunk;
+	}
+	spin_unlock(&e->lock);
+	return E_OK;
+}
+
+int copy_from_user(struct env *e, void *dst, uint64_t uva, size_t n)
+{
+	return copy_user(e, uva, dst, n, false);
+}
+
+int copy_to_user(struct env *e, uint64_t uva, const void *src, size_t n)
+{
+	return copy_user(e, uva, (void *)src, n, true);
+}
+
+int uaccess_check(struct env *e, uint64_t uva, size_t n, bool write)
+{
+	if (!range_ok(uva, n))
+		return E_FAULT;
+	spin_lock(&e->lock);
+	bool ok = pages_ok(e, uva, n, write);
+	spin_unlock(&e->lock);
+	return ok ? E_OK : E_FAULT;
+}
