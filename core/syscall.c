@@ -146,7 +146,7 @@ static int64_t sys_cap_mint(struct env *e, const uint64_t *a)
 		return E_RANGE;
 	uint32_t slot;
 	int err = cap_mint(e, (uint32_t)MIN(a[0], CAP_SLOTS), (unsigned)a[1], (uint32_t)a[2], &slot);
-	return err ? err : slot;
+	return err ? (int64_t)err : (int64_t)slot;
 }
 
 /* The environment an env cap in slot names, with the rights asked. */
@@ -170,7 +170,7 @@ static int64_t sys_cap_grant(struct env *e, const uint64_t *a)
 		return err;
 	uint32_t slot;
 	err = cap_grant(e, (uint32_t)MIN(a[0], CAP_SLOTS), to, a[2] == GRANT_MOVE, &slot);
-	return err ? err : slot;
+	return err ? (int64_t)err : (int64_t)slot;
 }
 
 static int64_t sys_cap_revoke(struct env *e, const uint64_t *a)

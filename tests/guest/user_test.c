@@ -48,3 +48,13 @@ TEST_EACH_CPU(user, hello_on_every_core, 1)
 {
 	EXPECT_EQ(t, run_here(t, "hello", cpu_id()), cpu_id());
 }
+
+TEST(user, every_syscall_and_its_bad_inputs)
+{
+	uint64_t before = frame_free_count();
+	unsigned envs = env_count();
+	EXPECT_EQ(t, run_here(t, "syscalls", (uint64_t)image_find("hello")), 0);
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, env_count(), envs);
+	EXPECT_EQ(t, invariant_check(), 0);
+}
