@@ -470,23 +470,29 @@ static unsigned check_slot(struct env *e, uint32_t s)
 	return bad;
 }
 
+unsigned cap_check_env(struct env *e)
+{
+	unsigned bad = 0;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		uint8_t t = slot_type(&e->caps[s]);
+		if (t == OBJ_NONE || t == CAP_RESERVED)
+			continue;
+		struct spinlock *l = tree_lock(t, e->caps[s].obj);
+		lock(l);
+		if (e->caps[s].type == t)
+			bad += check_slot(e, s);
+		unlock(l);
+	}
+	return bad;
+}
+
 unsigned cap_check_all(void)
 {
 	unsigned bad = 0;
 	for (uint32_t id = 0; id < MAX_ENVS; id++) {
 		struct env *e = env_lookup(id);
-		if (!e || __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_FREE)
-			continue;
-		for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-			uint8_t t = slot_type(&e->caps[s]);
-			if (t == OBJ_NONE || t == CAP_RESERVED)
-				continue;
-			struct spinlock *l = tree_lock(t, e->caps[s].obj);
-			lock(l);
-			if (e->caps[s].type == t)
-				bad += check_slot(e, s);
-			unlock(l);
-		}
+		if (e && __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENV_FREE)
+			bad += cap_check_env(e);
 	}
 	return bad;
 }

@@ -15,6 +15,42 @@
 #include <exo/pot.h>
 #include <exo/syscall.h>
 
+/* Frames the table charges to e, against its count; its mappings against its bound caps. */
+static unsigned check_env_counts(struct env *e, uint64_t charged)
+{
+	unsigned bad = 0;
+	if (e->canary != ENV_CANARY) {
+		kprintf("check: env %u: canary 0x%x\n", e->id, e->canary);
+		bad++;
+	}
+	if (charged != e->frames_owned) {
+		kprintf("check: env %u: %llu frames charged in the table, %llu counted\n", e->id,
+			(unsigned long long)charged, (unsigned long long)e->frames_owned);
+		bad++;
+	}
+	uint64_t bound = 0;
+	for (unsigned s = 0; s < CAP_SLOTS; s++) {
+		const struct cap *c = &e->caps[s];
+		bound += c->type == OBJ_FRAME && c->bound_va;
+	}
+	if (bound != e->mappings) {
+		kprintf("check: env %u: %llu mappings, %llu bound capabilities\n", e->id,
+			(unsigned long long)e->mappings, (unsigned long long)bound);
+		bad++;
+	}
+	return bad;
+}
+
+unsigned invariant_check_env(struct env *e)
+{
+	uint64_t charged = 0;
+	for (uint64_t f = 0; f < pot_nframes(); f++) {
+		struct pot_view v = pot_get(f);
+		charged += v.state != POT_FREE && v.owner == e->id;
+	}
+	return cap_check_env(e) + check_env_counts(e, charged);
+}
+
 unsigned invariant_check(void)
 {
 	static uint64_t charged[MAX_ENVS];
@@ -46,27 +82,8 @@ unsigned invariant_check(void)
 
 	for (unsigned i = 0; i < MAX_ENVS; i++) {
 		struct env *e = env_lookup(i);
-		if (!env_alive(e))
-			continue;
-		if (e->canary != ENV_CANARY) {
-			kprintf("check: env %u: canary 0x%x\n", i, e->canary);
-			bad++;
-		}
-		if (charged[i] != e->frames_owned) {
-			kprintf("check: env %u: %llu frames charged in the table, %llu counted\n", i,
-				(unsigned long long)charged[i], (unsigned long long)e->frames_owned);
-			bad++;
-		}
-		uint64_t bound = 0;
-		for (unsigned s = 0; s < CAP_SLOTS; s++) {
-			const struct cap *c = &e->caps[s];
-			bound += c->type == OBJ_FRAME && c->bound_va;
-		}
-		if (bound != e->mappings) {
-			kprintf("check: env %u: %llu mappings, %llu bound capabilities\n", i,
-				(unsigned long long)e->mappings, (unsigned long long)bound);
-			bad++;
-		}
+		if (env_alive(e))
+			bad += check_env_counts(e, charged[i]);
 	}
 	return bad;
 }

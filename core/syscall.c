@@ -243,7 +243,7 @@ static int64_t sys_env_status(struct env *e, const uint64_t *a)
 	return child->exit_status;
 }
 
-static int64_t sys_debug_check(struct env *e, const uint64_t *a) { return invariant_check(); }
+static int64_t sys_debug_check(struct env *e, const uint64_t *a) { return invariant_check_env(e); }
 
 static int64_t sys_frame_count(struct env *e, const uint64_t *a)
 {

@@ -58,3 +58,44 @@ TEST(user, every_syscall_and_its_bad_inputs)
 	EXPECT_EQ(t, env_count(), envs);
 	EXPECT_EQ(t, invariant_check(), 0);
 }
+
+TEST(user, a_fault_ends_only_the_environment)
+{
+	uint64_t before = frame_free_count();
+	EXPECT_EQ(t, run_here(t, "crash", 0), 128 + 14); /* #PF */
+	EXPECT_EQ(t, run_here(t, "crash", 1), 128 + 6);	 /* #UD */
+	EXPECT_EQ(t, run_here(t, "crash", 2), 128 + 14); /* write to read-only text */
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, invariant_check(), 0);
+}
+
+/* Wait up to ms for e to exit; its status, or -1. */
+static int wait_exit(struct env *e, uint64_t ms)
+{
+	uint64_t end = arch_cycles() + arch_cycles_per_sec() / 1000 * ms;
+	while (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENV_EXITED) {
+		if (arch_cycles() > end)
+			return -1;
+		arch_cpu_relax();
+	}
+	return e->exit_status;
+}
+
+TEST(user, memstress_on_every_core_at_once)
+{
+	uint64_t before = frame_free_count();
+	struct env *envs[MAX_CPUS] = { 0 };
+	int prog = image_find("memstress");
+	ASSERT(t, prog >= 0);
+	for (unsigned c = 0; c < percpu_ncpus; c++) {
+		ASSERT_EQ(t, env_create(c, &envs[c]), E_OK);
+		ASSERT_EQ(t, env_start(envs[c], (unsigned)prog, 300), E_OK);
+	}
+	sched_run(); /* ours; the other cores run theirs from their idle loops */
+	for (unsigned c = 0; c < percpu_ncpus; c++) {
+		EXPECT_EQ(t, wait_exit(envs[c], 60000), 0);
+		EXPECT_EQ(t, env_destroy(envs[c]), E_OK);
+	}
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, invariant_check(), 0);
+}

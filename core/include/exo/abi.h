@@ -32,7 +32,7 @@ enum sys_nr {
 	SYS_ENV_START = 16,    /* (env slot, program id, arg) -> 0 */
 	SYS_ENV_DESTROY = 17,  /* (env slot) -> 0 */
 	SYS_ENV_STATUS = 18,   /* (env slot) -> exit status, E_AGAIN while running */
-	SYS_DEBUG_CHECK = 19,  /* () -> 0, or E_PERM: runs the kernel invariant checker */
+	SYS_DEBUG_CHECK = 19,  /* () -> problems the invariant checker finds in the caller (0) */
 	SYS_FRAME_COUNT = 20,  /* () -> free frames in the machine */
 	SYS_COUNT
 };

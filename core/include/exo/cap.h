@@ -94,3 +94,6 @@ must_check int cap_unbind(struct env *e, uint32_t slot);
  * found and prints each.
  */
 unsigned cap_check_all(void);
+
+/* The same for one environment's table (its links into other tables included). */
+unsigned cap_check_env(struct env *e);

@@ -22,3 +22,10 @@ int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6]);
  * how many there were. Callers make sure nothing changes meanwhile.
  */
 unsigned invariant_check(void);
+
+/*
+ * The same checks for one environment only: its capabilities and their
+ * links, the frames charged to it, its mappings. Consistent while only e's
+ * own core changes e (what SYS_DEBUG_CHECK runs for its caller).
+ */
+unsigned invariant_check_env(struct env *e);
