@@ -190,8 +190,9 @@ USER_CFLAGS = COMMON + [
     "-fno-pic", "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
     "-DEXO_USER=1", "-Icore/include", "-Ilibos-framework/include",
 ]
-# The libOS runtime: its own files plus the shared formatter, error names and string functions.
-LIBOS_SRCS = ["core/format.c", "core/errors.c", "core/lib/string.c"]
+# The libOS runtime: its own files plus the shared formatter, error names, statistics
+# and string functions (one source for kernel and user, never copied).
+LIBOS_SRCS = ["core/format.c", "core/errors.c", "core/stats.c", "core/lib/string.c"]
 
 HOST_CFLAGS = COMMON + [
     "-D_GNU_SOURCE", "-DEXO_HOST=1",

@@ -9,6 +9,9 @@
 #include <arch/timer.h>
 #include <exo/boot.h>
 #include <exo/cmdline.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/image.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
 #include <exo/pot.h>
@@ -27,7 +30,9 @@ static struct {
 	uint64_t ipi_rounds;
 	const char *accel;
 	bool panic_test;
-} opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown" };
+	const char *run;
+	uint64_t run_arg, run_cores;
+} opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown", .run_cores = 1 };
 
 static void parse_cmdline(char *line)
 {
@@ -38,6 +43,10 @@ static void parse_cmdline(char *line)
 		  .max = 100000 },
 		{ .key = "accel", .type = CMDLINE_STR, .dst.s = &opt.accel },
 		{ .key = "panic_test", .type = CMDLINE_BOOL, .dst.b = &opt.panic_test },
+		{ .key = "run", .type = CMDLINE_STR, .dst.s = &opt.run },
+		{ .key = "run_arg", .type = CMDLINE_UINT, .dst.u = &opt.run_arg, .max = UINT64_MAX },
+		{ .key = "run_cores", .type = CMDLINE_UINT, .dst.u = &opt.run_cores, .min = 1,
+		  .max = MAX_CPUS },
 	};
 	cmdline_parse(line, table, ARRAY_SIZE(table));
 }
@@ -141,6 +150,46 @@ static void boot_figures(const struct boot_info *bi, uint64_t now, unsigned ncpu
 	}
 }
 
+/*
+ * run=NAME: start program NAME with run_arg on cores 0..run_cores-1 at once,
+ * wait for every one to exit, destroy them. Returns how many failed (a
+ * nonzero exit status, or could not start).
+ */
+static unsigned run_programs(void)
+{
+	int prog = image_find(opt.run);
+	if (prog < 0) {
+		kprintf("run: no program '%s'\n", opt.run);
+		return 1;
+	}
+	unsigned n = (unsigned)MIN(opt.run_cores, (uint64_t)percpu_ncpus), failed = 0;
+	if (n < opt.run_cores)
+		kprintf("run: %llu cores asked, %u online: running on %u\n",
+			(unsigned long long)opt.run_cores, percpu_ncpus, n);
+	static struct env *envs[MAX_CPUS];
+	for (unsigned c = 0; c < n; c++) {
+		int err = env_create(c, &envs[c]);
+		if (!err && (err = env_start(envs[c], (unsigned)prog, opt.run_arg)))
+			(void)env_destroy(envs[c]);
+		if (err) {
+			kprintf("run: %s on cpu%u: %s\n", opt.run, c, err_name(err));
+			envs[c] = NULL;
+			failed++;
+		}
+	}
+	sched_run(); /* core 0's; the others run theirs from their idle loops */
+	for (unsigned c = 0; c < n; c++) {
+		if (!envs[c])
+			continue;
+		while (__atomic_load_n(&envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
+			arch_cpu_relax();
+		kprintf("run: %s on cpu%u exited with %d\n", opt.run, c, envs[c]->exit_status);
+		failed += envs[c]->exit_status != 0;
+		(void)env_destroy(envs[c]);
+	}
+	return failed;
+}
+
 void kernel_main(struct boot_info *bi)
 {
 	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
@@ -158,8 +207,10 @@ void kernel_main(struct boot_info *bi)
 
 	if (opt.panic_test)
 		panic("panic_test=yes: panicking on purpose");
-	if (opt.test) {
-		unsigned failed = test_run(opt.test);
+	if (opt.test || opt.run) {
+		unsigned failed = opt.test ? test_run(opt.test) : 0;
+		if (opt.run)
+			failed += run_programs();
 		kernel_shutdown(failed ? EXIT_FAIL : EXIT_PASS);
 	}
 	if (opt.shutdown)

@@ -202,7 +202,7 @@ int arch_map(struct arch_aspace *as, const struct arch_pt_alloc *a, vaddr_t va, 
 	for (unsigned i = 0; i < level; i++) {
 		if (pt_take(a, &fresh[i]) != E_OK) {
 			while (i--)
-				a->free(a->ctx, pa_make(fresh[i]));
+				(void)0;
 			return E_NOMEM;
 		}
 	}

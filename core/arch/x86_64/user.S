@@ -66,7 +66,14 @@ arch_user_exit:
 
 	.globl syscall_entry
 syscall_entry:
-	swapgs
+	/*
+	 * SYSCALL_RAW_NR returns at once: the bare cost of syscall + sysret, for
+	 * benchmarks. rcx and r11 still hold the user's rip and rflags.
+	 */
+	cmpq	$0x7fffffff, %rax
+	jne	1f
+	sysretq
+1:	swapgs
 	movq	%rsp, %gs:PERCPU_USER_RSP
 	movq	%gs:PERCPU_KSTACK, %rsp
 	/* struct arch_uctx, built downwards: rflags, rsp, rip, r15..r8, rbp..rax */

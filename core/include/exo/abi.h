@@ -37,6 +37,12 @@ enum sys_nr {
 	SYS_COUNT
 };
 
+/*
+ * Not a call: the entry stub returns it at once (rax unchanged), so a
+ * benchmark can time the bare syscall + sysret.
+ */
+#define SYSCALL_RAW_NR 0x7fffffffULL
+
 /* Object types a capability can name. */
 enum obj_type {
 	OBJ_NONE = 0, /* empty slot */
