@@ -9,6 +9,7 @@
 #include <exo/frame.h>
 #include <exo/image.h>
 #include <exo/kprintf.h>
+#include <exo/panic.h>
 #include <exo/pot.h>
 #include <exo/string.h>
 #include <ipi.h>
@@ -201,11 +202,13 @@ int env_destroy(struct env *e)
 	/* Every capability to e dies with this generation. */
 	__atomic_fetch_add(&e->gen, 1, __ATOMIC_ACQ_REL);
 	cap_table_clear(e);
+	/* Every binding went with its capability; arch_aspace_destroy insists. */
+	KASSERT(e->mappings == 0);
 	struct arch_pt_alloc a = pt_allocator(e);
 	arch_aspace_destroy(&e->as, &a);
-	if (e->frames_owned || e->mappings)
-		kprintf("env %u: destroyed with %llu frames, %llu mappings left\n", e->id,
-			(unsigned long long)e->frames_owned, (unsigned long long)e->mappings);
+	if (e->frames_owned)
+		kprintf("env %u: destroyed with %llu frames still charged\n", e->id,
+			(unsigned long long)e->frames_owned);
 	e->canary = 0;
 	__atomic_store_n(&e->state, ENV_FREE, __ATOMIC_RELEASE);
 	return E_OK;

@@ -22,18 +22,18 @@
 #include <arch/x86.h>
 #include <exo/panic.h>
 
-#define PTE_P (1ULL << 0)
-#define PTE_W (1ULL << 1)
-#define PTE_U (1ULL << 2)
-#define PTE_A (1ULL << 5)
-#define PTE_D (1ULL << 6)
-#define PTE_NX (1ULL << 63) /* honoured: EFER.NXE is set on every core (boot.S, trampoline.S) */
-#define PTE_ADDR 0x000ffffffffff000ULL /* bits 12..51: the frame */
+#define PTE_P     (1ULL << 0)
+#define PTE_W     (1ULL << 1)
+#define PTE_U     (1ULL << 2)
+#define PTE_A     (1ULL << 5)
+#define PTE_D     (1ULL << 6)
+#define PTE_NX    (1ULL << 63) /* honoured: EFER.NXE is set on every core (boot.S, trampoline.S) */
+#define PTE_ADDR  0x000ffffffffff000ULL /* bits 12..51: the frame */
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U)
 
-#define LEVELS 4 /* level 3: PML4, 2: PDPT, 1: page directory, 0: page table */
-#define ENTRIES 512
-#define KERNEL_HALF 256 /* first PML4 entry of the kernel half */
+#define LEVELS       4 /* level 3: PML4, 2: PDPT, 1: page directory, 0: page table */
+#define ENTRIES      512
+#define KERNEL_HALF  256 /* first PML4 entry of the kernel half */
 #define MMU_PROT_ALL (MMU_READ | MMU_WRITE | MMU_EXEC | MMU_USER)
 
 _Static_assert(ENTRIES * sizeof(uint64_t) == PAGE_SIZE, "a table fills a page");
@@ -41,9 +41,15 @@ _Static_assert(ARCH_USER_END <= (uint64_t)KERNEL_HALF << 39, "user space is the 
 
 extern uint64_t boot_pml4[ENTRIES];
 
-static void load_cr3(uint64_t root) { __asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory"); }
+static void load_cr3(uint64_t root)
+{
+	__asm__ volatile("mov %0, %%cr3" ::"r"(root) : "memory");
+}
 
-static void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+static void invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
 
 /* Index of va in its table at level. */
 static unsigned pt_index(uint64_t va, unsigned level)
@@ -51,7 +57,10 @@ static unsigned pt_index(uint64_t va, unsigned level)
 	return (unsigned)(va >> (PAGE_SHIFT + 9 * level)) & (ENTRIES - 1);
 }
 
-static uint64_t *pt_table(uint64_t pa) { return arch_phys_to_virt(pa_make(pa)); }
+static uint64_t *pt_table(uint64_t pa)
+{
+	return arch_phys_to_virt(pa_make(pa));
+}
 
 static bool va_ok(uint64_t va)
 {
@@ -183,7 +192,7 @@ void arch_aspace_destroy(struct arch_aspace *as, const struct arch_pt_alloc *a)
 }
 
 int arch_map(struct arch_aspace *as, const struct arch_pt_alloc *a, vaddr_t va, paddr_t pa,
-	     unsigned prot)
+             unsigned prot)
 {
 	uint64_t v = va_raw(va), p = pa_raw(pa);
 	/* Decode: every check before anything is taken or written. */
@@ -202,7 +211,7 @@ int arch_map(struct arch_aspace *as, const struct arch_pt_alloc *a, vaddr_t va, 
 	for (unsigned i = 0; i < level; i++) {
 		if (pt_take(a, &fresh[i]) != E_OK) {
 			while (i--)
-				(void)0;
+				a->free(a->ctx, pa_make(fresh[i]));
 			return E_NOMEM;
 		}
 	}
@@ -216,9 +225,9 @@ int arch_map(struct arch_aspace *as, const struct arch_pt_alloc *a, vaddr_t va, 
 	}
 	/* Not-present entries are never cached in a TLB: nothing to flush. */
 	__atomic_store_n(&t[pt_index(v, 0)],
-			 p | PTE_P | (prot & MMU_WRITE ? PTE_W : 0) | (prot & MMU_USER ? PTE_U : 0) |
-				 (prot & MMU_EXEC ? 0 : PTE_NX),
-			 __ATOMIC_RELAXED);
+	                 p | PTE_P | (prot & MMU_WRITE ? PTE_W : 0) |
+	                     (prot & MMU_USER ? PTE_U : 0) | (prot & MMU_EXEC ? 0 : PTE_NX),
+	                 __ATOMIC_RELAXED);
 	return E_OK;
 }
 
@@ -246,7 +255,7 @@ int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa, unsigned *
 	*pa = pa_make(v & PTE_ADDR);
 	/* x86_64 cannot make a present page unreadable. */
 	*prot = MMU_READ | (v & PTE_W ? MMU_WRITE : 0) | (v & PTE_U ? MMU_USER : 0) |
-		(v & PTE_NX ? 0 : MMU_EXEC);
+	        (v & PTE_NX ? 0 : MMU_EXEC);
 	return E_OK;
 }
 
@@ -265,11 +274,23 @@ int arch_read_clear_ad(struct arch_aspace *as, vaddr_t va, unsigned *ad)
 	return E_OK;
 }
 
-void arch_aspace_activate(const struct arch_aspace *as) { load_cr3(pa_raw(as->root)); }
+void arch_aspace_activate(const struct arch_aspace *as)
+{
+	load_cr3(pa_raw(as->root));
+}
 
-void arch_aspace_activate_kernel(void) { load_cr3(pa_raw(arch_virt_to_phys(boot_pml4))); }
+void arch_aspace_activate_kernel(void)
+{
+	load_cr3(pa_raw(arch_virt_to_phys(boot_pml4)));
+}
 
-void arch_tlb_flush_page(vaddr_t va) { invlpg(va_raw(va)); }
+void arch_tlb_flush_page(vaddr_t va)
+{
+	invlpg(va_raw(va));
+}
 
 /* No entry sets the global bit (nor is CR4.PGE on), so a reload drops them all. */
-void arch_tlb_flush_all(void) { load_cr3(read_cr3()); }
+void arch_tlb_flush_all(void)
+{
+	load_cr3(read_cr3());
+}

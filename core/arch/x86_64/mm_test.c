@@ -17,25 +17,25 @@
 #include <percpu.h>
 
 /* The entry bits the tests look at directly (mm.c keeps its own). */
-#define PTE_P (1ULL << 0)
-#define PTE_W (1ULL << 1)
-#define PTE_U (1ULL << 2)
-#define PTE_NX (1ULL << 63)
+#define PTE_P    (1ULL << 0)
+#define PTE_W    (1ULL << 1)
+#define PTE_U    (1ULL << 2)
+#define PTE_NX   (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
 
 /* #PF error code bits. */
-#define PF_P (1u << 0)
-#define PF_W (1u << 1)
-#define PF_U (1u << 2)
+#define PF_P  (1u << 0)
+#define PF_W  (1u << 1)
+#define PF_U  (1u << 2)
 #define PF_ID (1u << 4)
 
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
 
-#define VEC_PF 14
-#define BIG_PAGES 64
+#define VEC_PF     14
+#define BIG_PAGES  64
 #define CORE_PAGES 8
-#define NEVER (~0u)
+#define NEVER      (~0u)
 
 extern uint64_t boot_pml4[512];
 
@@ -46,11 +46,11 @@ static uint8_t core_pages[MAX_CPUS][CORE_PAGES][PAGE_SIZE] __attribute__((aligne
 struct pool {
 	uint8_t (*pages)[PAGE_SIZE];
 	unsigned n;
-	uint64_t used;	      /* bit i: pages[i] is handed out */
-	unsigned allocs;      /* pages handed out so far */
-	unsigned frees;	      /* pages given back so far */
-	unsigned bad_frees;   /* gives of a page that is not out, or not ours */
-	unsigned fail_after;  /* allocations that succeed; every later one fails */
+	uint64_t used;       /* bit i: pages[i] is handed out */
+	unsigned allocs;     /* pages handed out so far */
+	unsigned frees;      /* pages given back so far */
+	unsigned bad_frees;  /* gives of a page that is not out, or not ours */
+	unsigned fail_after; /* allocations that succeed; every later one fails */
 };
 
 static int pool_alloc(void *ctx, paddr_t *out)
@@ -83,15 +83,18 @@ static void pool_free(void *ctx, paddr_t page)
 
 static struct pool pool_make(uint8_t (*pages)[PAGE_SIZE], unsigned n)
 {
-	return (struct pool){ .pages = pages, .n = n, .fail_after = NEVER };
+	return (struct pool){.pages = pages, .n = n, .fail_after = NEVER};
 }
 
 static struct arch_pt_alloc pool_allocator(struct pool *p)
 {
-	return (struct arch_pt_alloc){ .alloc = pool_alloc, .free = pool_free, .ctx = p };
+	return (struct arch_pt_alloc){.alloc = pool_alloc, .free = pool_free, .ctx = p};
 }
 
-static unsigned pool_in_use(const struct pool *p) { return (unsigned)__builtin_popcountll(p->used); }
+static unsigned pool_in_use(const struct pool *p)
+{
+	return (unsigned)__builtin_popcountll(p->used);
+}
 
 /* Take a page for test data (a mapped frame) from the pool: its address both ways. */
 static uint8_t *pool_data(struct pool *p, paddr_t *pa)
@@ -116,9 +119,15 @@ static uint64_t pte_at(const struct arch_aspace *as, uint64_t va, unsigned level
 }
 
 /* A frame number the logic tests map but never touch (the tables are never activated). */
-static paddr_t frame(unsigned i) { return pa_make(0x10000000ULL + (uint64_t)i * PAGE_SIZE); }
+static paddr_t frame(unsigned i)
+{
+	return pa_make(0x10000000ULL + (uint64_t)i * PAGE_SIZE);
+}
 
-static vaddr_t user_va(uint64_t off) { return va_make(ARCH_USER_BASE + off); }
+static vaddr_t user_va(uint64_t off)
+{
+	return va_make(ARCH_USER_BASE + off);
+}
 
 TEST(mm, init_shares_kernel_half_only)
 {
@@ -153,16 +162,17 @@ TEST_EACH_CPU(mm, map_query_unmap, 1)
 	struct arch_aspace as;
 	ASSERT_EQ(t, arch_aspace_init(&as, &a), E_OK);
 	static const unsigned prots[] = {
-		MMU_READ | MMU_WRITE | MMU_USER,
-		MMU_READ | MMU_EXEC | MMU_USER,
-		MMU_READ | MMU_WRITE | MMU_EXEC | MMU_USER,
-		MMU_READ | MMU_USER,
-		MMU_READ | MMU_WRITE, /* a kernel-only page: no U bit */
+	    MMU_READ | MMU_WRITE | MMU_USER,
+	    MMU_READ | MMU_EXEC | MMU_USER,
+	    MMU_READ | MMU_WRITE | MMU_EXEC | MMU_USER,
+	    MMU_READ | MMU_USER,
+	    MMU_READ | MMU_WRITE, /* a kernel-only page: no U bit */
 	};
 	unsigned core = cpu_id();
 	for (unsigned i = 0; i < ARRAY_SIZE(prots); i++)
-		ASSERT_EQ(t, arch_map(&as, &a, user_va(i * PAGE_SIZE), frame(core * 8 + i), prots[i]),
-			  E_OK);
+		ASSERT_EQ(t,
+		          arch_map(&as, &a, user_va(i * PAGE_SIZE), frame(core * 8 + i), prots[i]),
+		          E_OK);
 	/* One PML4, PDPT, PD and PT: every mapping shares the last three. */
 	EXPECT_EQ(t, pool_in_use(&p), 4);
 	for (unsigned i = 0; i < ARRAY_SIZE(prots); i++) {
@@ -174,12 +184,13 @@ TEST_EACH_CPU(mm, map_query_unmap, 1)
 	}
 	/* The bits themselves: U only with MMU_USER, RW with MMU_WRITE, NX without MMU_EXEC. */
 	EXPECT_EQ(t, pte_at(&as, va_raw(user_va(0)), 0),
-		  pa_raw(frame(core * 8)) | PTE_P | PTE_W | PTE_U | PTE_NX);
+	          pa_raw(frame(core * 8)) | PTE_P | PTE_W | PTE_U | PTE_NX);
 	EXPECT_EQ(t, pte_at(&as, va_raw(user_va(4 * PAGE_SIZE)), 0),
-		  pa_raw(frame(core * 8 + 4)) | PTE_P | PTE_W | PTE_NX);
+	          pa_raw(frame(core * 8 + 4)) | PTE_P | PTE_W | PTE_NX);
 	/* Intermediate entries allow everything; the leaf decides. */
 	for (unsigned level = 1; level <= 3; level++)
-		EXPECT_EQ(t, pte_at(&as, va_raw(user_va(0)), level) & ~PTE_ADDR, PTE_P | PTE_W | PTE_U);
+		EXPECT_EQ(t, pte_at(&as, va_raw(user_va(0)), level) & ~PTE_ADDR,
+		          PTE_P | PTE_W | PTE_U);
 
 	for (unsigned i = 0; i < ARRAY_SIZE(prots); i++) {
 		paddr_t old;
@@ -203,19 +214,19 @@ TEST_EACH_CPU(mm, map_query_unmap, 1)
 
 /* Addresses no function may accept: misaligned, below or past user space, kernel, non-canonical. */
 static const uint64_t bad_vas[] = {
-	ARCH_USER_BASE + 1,
-	ARCH_USER_BASE + 8,
-	ARCH_USER_BASE + PAGE_SIZE / 2,
-	0,
-	ARCH_USER_BASE - PAGE_SIZE,
-	ARCH_USER_END,
-	0x0000800000000000ULL, /* the first non-canonical address */
-	0x00f0000000000000ULL,
-	0x7ffffffffffff000ULL,
-	0xffff000000000000ULL,
-	0xffff800000000000ULL, /* the direct map */
-	0xffffffff80000000ULL, /* the kernel image */
-	0xfffffffffffff000ULL,
+    ARCH_USER_BASE + 1,
+    ARCH_USER_BASE + 8,
+    ARCH_USER_BASE + PAGE_SIZE / 2,
+    0,
+    ARCH_USER_BASE - PAGE_SIZE,
+    ARCH_USER_END,
+    0x0000800000000000ULL, /* the first non-canonical address */
+    0x00f0000000000000ULL,
+    0x7ffffffffffff000ULL,
+    0xffff000000000000ULL,
+    0xffff800000000000ULL, /* the direct map */
+    0xffffffff80000000ULL, /* the kernel image */
+    0xfffffffffffff000ULL,
 };
 
 TEST(mm, map_rejects_bad_arguments)
@@ -308,7 +319,7 @@ TEST(mm, lookups_reject_bad_addresses)
  * table still empty, va unmapped. Then with no limit: mapped.
  */
 static void map_fails_at_each_depth(struct test_ctx *t, struct pool *p, struct arch_aspace *as,
-				    uint64_t va, unsigned missing, paddr_t pa)
+                                    uint64_t va, unsigned missing, paddr_t pa)
 {
 	struct arch_pt_alloc a = pool_allocator(p);
 	unsigned in_use = pool_in_use(p), link_level = missing; /* 3 missing: the PML4 entry */
@@ -344,7 +355,7 @@ TEST(mm, nomem_at_every_depth_changes_nothing)
 	p.fail_after = NEVER;
 
 	/* The earlier mappings came through untouched. */
-	uint64_t vas[] = { base, base + (1ULL << 30), base + (2ULL << 20), base + PAGE_SIZE };
+	uint64_t vas[] = {base, base + (1ULL << 30), base + (2ULL << 20), base + PAGE_SIZE};
 	for (unsigned i = 0; i < ARRAY_SIZE(vas); i++) {
 		paddr_t pa;
 		unsigned prot;
@@ -371,19 +382,19 @@ TEST(mm, destroy_frees_every_table)
 		uint64_t va;
 		unsigned tables;
 	} maps[] = {
-		{ ARCH_USER_BASE, 3 },
-		{ ARCH_USER_BASE + PAGE_SIZE, 0 },
-		{ ARCH_USER_BASE + (2ULL << 20), 1 },
-		{ ARCH_USER_BASE + (1ULL << 30), 2 },
-		{ 1ULL << 39, 3 },
-		{ (1ULL << 39) + (511ULL << 30), 2 },
-		{ ARCH_USER_END - PAGE_SIZE, 3 },
+	    {ARCH_USER_BASE, 3},
+	    {ARCH_USER_BASE + PAGE_SIZE, 0},
+	    {ARCH_USER_BASE + (2ULL << 20), 1},
+	    {ARCH_USER_BASE + (1ULL << 30), 2},
+	    {1ULL << 39, 3},
+	    {(1ULL << 39) + (511ULL << 30), 2},
+	    {ARCH_USER_END - PAGE_SIZE, 3},
 	};
 	unsigned tables = 1;
 	for (unsigned i = 0; i < ARRAY_SIZE(maps); i++) {
 		unsigned before = p.allocs;
 		EXPECT_EQ(t, arch_map(&as, &a, va_make(maps[i].va), frame(i), MMU_READ | MMU_USER),
-			  E_OK);
+		          E_OK);
 		EXPECT_EQ(t, p.allocs - before, maps[i].tables);
 		tables += maps[i].tables;
 	}
@@ -410,20 +421,20 @@ static void touch_expecting_fault(struct percpu *p, uintptr_t addr, bool write)
 	p->expect_vector = VEC_PF;
 	if (write)
 		__asm__ volatile("leaq 1f(%%rip), %%rax\n\t"
-				 "movq %%rax, %0\n\t"
-				 "movq $0x5a, (%1)\n"
-				 "1:"
-				 : "=m"(p->expect_resume)
-				 : "r"(addr)
-				 : "rax", "memory");
+		                 "movq %%rax, %0\n\t"
+		                 "movq $0x5a, (%1)\n"
+		                 "1:"
+		                 : "=m"(p->expect_resume)
+		                 : "r"(addr)
+		                 : "rax", "memory");
 	else
 		__asm__ volatile("leaq 1f(%%rip), %%rax\n\t"
-				 "movq %%rax, %0\n\t"
-				 "movq (%1), %%rax\n"
-				 "1:"
-				 : "=m"(p->expect_resume)
-				 : "r"(addr)
-				 : "rax", "memory");
+		                 "movq %%rax, %0\n\t"
+		                 "movq (%1), %%rax\n"
+		                 "1:"
+		                 : "=m"(p->expect_resume)
+		                 : "r"(addr)
+		                 : "rax", "memory");
 	p->expect_vector = -1; /* had it not faulted */
 }
 
@@ -437,16 +448,16 @@ static void fetch_expecting_fault(struct percpu *p, uintptr_t addr)
 	p->fault_vector = -1;
 	p->expect_vector = VEC_PF;
 	__asm__ volatile("leaq 1f(%%rip), %%rcx\n\t"
-			 "movq %%rcx, %0\n\t"
-			 "jmp *%1\n"
-			 "1:"
-			 : "=m"(p->expect_resume)
-			 : "r"(addr)
-			 : "rcx", "memory");
+	                 "movq %%rcx, %0\n\t"
+	                 "jmp *%1\n"
+	                 "1:"
+	                 : "=m"(p->expect_resume)
+	                 : "r"(addr)
+	                 : "rcx", "memory");
 	p->expect_vector = -1;
 }
 
-static const uint8_t jmp_rcx[] = { 0xff, 0xe1 };
+static const uint8_t jmp_rcx[] = {0xff, 0xe1};
 
 /* A user address no boot mapping covers (the kernel tables map only 0..4 GiB below the half). */
 #define HW_VA 0x00007e0000000000ULL
@@ -455,8 +466,8 @@ TEST_EACH_CPU(mm, hardware_sees_the_tables, 1)
 {
 	if (read_cr4() & CR4_SMAP) {
 		kprintf("mm: cpu%u: CR4.SMAP is on, so the kernel cannot touch user pages "
-			"directly: hardware check skipped\n",
-			cpu_id());
+		        "directly: hardware check skipped\n",
+		        cpu_id());
 		return;
 	}
 	struct percpu *me = this_cpu();
@@ -522,7 +533,8 @@ TEST_EACH_CPU(mm, hardware_sees_the_tables, 1)
 		EXPECT_EQ(t, me->fault_error & (PF_P | PF_W | PF_U | PF_ID), PF_P | PF_ID);
 	}
 
-	/* Unmapped while active: the TLB entry the accesses above left must go too. */
+	/* Unmapped while active: the TLB entry this read leaves must go too. */
+	EXPECT_EQ(t, *u, mine + 1);
 	paddr_t old;
 	EXPECT_EQ(t, arch_unmap(&as, v_rw, &old), E_OK);
 	EXPECT_EQ(t, pa_raw(old), pa_raw(rw_pa));

@@ -25,6 +25,7 @@ struct tramp_mailbox {
 
 extern char tramp_start[], tramp_mailbox[], tramp_end[];
 extern uint64_t rsdp_hint; /* pvh.c */
+extern char boot_pml4[];   /* boot.S */
 
 noreturn_fn void ap_entry(struct percpu *p);
 void ap_entry(struct percpu *p)
@@ -96,7 +97,7 @@ unsigned arch_smp_start(void)
 	for (unsigned c = 1; c < ncpus; c++) {
 		struct percpu *p = percpu_of(c);
 		gdt_init_stacks(p);
-		mb->cr3 = read_cr3();
+		mb->cr3 = pa_raw(arch_virt_to_phys(boot_pml4)); /* has the identity map */
 		mb->stack = (uint64_t)p->arch.stack_top;
 		mb->percpu = (uint64_t)p;
 		mb->entry = (uint64_t)ap_entry;

@@ -83,3 +83,6 @@ void arch_aspace_activate_kernel(void);
  * tests can check that a shootdown reached every core it had to.
  */
 void arch_tlb_flush_all(void);
+
+/* Flush one page from this core's TLB (no TLB is modelled: counted only). */
+void arch_tlb_flush_page(vaddr_t va);

@@ -42,7 +42,7 @@ must_check int arch_aspace_init(struct arch_aspace *as, const struct arch_pt_all
 
 /*
  * Free every table page (not the mapped frames). Mappings must be gone and
- * as must be active on no core (both panic if seen).
+ * as active on no core (a panic if a mapping is left or as is this core's).
  */
 void arch_aspace_destroy(struct arch_aspace *as, const struct arch_pt_alloc *a);
 
