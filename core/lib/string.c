@@ -4,10 +4,17 @@
  */
 #include <exo/types.h>
 
+/* Word at a time when both ends allow it: frames are zeroed and copied whole. */
+#define WORD_ALIGNED(p) (((uintptr_t)(p) & 7) == 0)
+
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
 	unsigned char *d = dst;
 	const unsigned char *s = src;
+	if (WORD_ALIGNED(d) && WORD_ALIGNED(s)) {
+		for (; n >= 8; n -= 8, d += 8, s += 8)
+			*(uint64_t *)d = *(const uint64_t *)s;
+	}
 	while (n--)
 		*d++ = *s++;
 	return dst;
@@ -30,6 +37,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	unsigned char *d = dst;
+	if (WORD_ALIGNED(d)) {
+		uint64_t w = 0x0101010101010101ULL * (unsigned char)c;
+		for (; n >= 8; n -= 8, d += 8)
+			*(uint64_t *)d = w;
+	}
 	while (n--)
 		*d++ = (unsigned char)c;
 	return dst;
