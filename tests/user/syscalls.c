@@ -245,6 +245,27 @@ TEST(env, create_start_wait_destroy)
 	check(t);
 }
 
+TEST(env, on_another_core)
+{
+	/* The next core, if there is one: its kernel instance runs the child. */
+	int64_t e = sys_env_create(my_core + 1);
+	if (e == E_INVAL) {
+		printf("env.on_another_core: one core only; nothing to check\n");
+		return;
+	}
+	ASSERT(t, e >= 0);
+	int64_t before = sys_frame_count();
+	EXPECT_EQ(t, sys_env_start((uint64_t)e, hello_prog, 9), 0);
+	int64_t st;
+	for (int i = 0; (st = sys_env_status((uint64_t)e)) == E_AGAIN && i < 100000; i++)
+		sys_yield();
+	EXPECT_EQ(t, st, 9);
+	EXPECT_EQ(t, sys_env_destroy((uint64_t)e), 0);
+	EXPECT_EQ(t, sys_cap_delete((uint64_t)e), 0);
+	EXPECT(t, sys_frame_count() > before); /* its program and tables came back */
+	check(t);
+}
+
 TEST(env, bad_programs_types_and_rights)
 {
 	int64_t e = sys_env_create(my_core), f = sys_frame_alloc(FRAME_ANY);
