@@ -250,6 +250,27 @@ static int64_t sys_frame_count(struct env *e, const uint64_t *a)
 	return (int64_t)frame_free_count();
 }
 
+static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
+{
+	uint64_t kind = a[0], entry = a[1], base = a[2], size = a[3];
+	if (kind >= UPCALL_KINDS)
+		return E_INVAL;
+	/* entry 0 unregisters; otherwise the entry and the whole stack lie in user space. */
+	if (entry != 0) {
+		if (entry < USER_BASE || entry >= USER_END || base < USER_BASE || base >= USER_END ||
+		    size > USER_END - base)
+			return E_FAULT;
+		if (!IS_ALIGNED(base, 16) || !IS_ALIGNED(size, 16))
+			return E_ALIGN;
+		if (size < sizeof(struct upcall_fault) + 64)
+			return E_RANGE;
+	}
+	e->fault_entry = entry;
+	e->fault_stack = entry ? base : 0;
+	e->fault_stack_size = entry ? size : 0;
+	return E_OK;
+}
+
 static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_CONSOLE_WRITE] = sys_console_write, [SYS_CORE_ID] = sys_core_id,
 	[SYS_TIME] = sys_time,			 [SYS_YIELD] = sys_yield,
@@ -261,7 +282,7 @@ static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_CAP_INSPECT] = sys_cap_inspect,	 [SYS_ENV_CREATE] = sys_env_create,
 	[SYS_ENV_START] = sys_env_start,	 [SYS_ENV_DESTROY] = sys_env_destroy,
 	[SYS_ENV_STATUS] = sys_env_status,	 [SYS_DEBUG_CHECK] = sys_debug_check,
-	[SYS_FRAME_COUNT] = sys_frame_count,
+	[SYS_FRAME_COUNT] = sys_frame_count,	 [SYS_UPCALL_SET] = sys_upcall_set,
 };
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])

@@ -99,3 +99,13 @@ TEST(user, memstress_on_every_core_at_once)
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
 }
+
+TEST(user, exceptions_handled_at_user_level)
+{
+	uint64_t before = frame_free_count();
+	EXPECT_EQ(t, run_here(t, "upcalls", 0), 0);
+	EXPECT_EQ(t, run_here(t, "upcalls", 1), 128 + 14); /* the handler's own #PF */
+	EXPECT_EQ(t, run_here(t, "upcalls", 2), 128 + 6);  /* #UD with no usable stack */
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, invariant_check(), 0);
+}

@@ -8,7 +8,9 @@
 #include <arch/context.h>
 #include <arch/debug.h>
 #include <arch/x86.h>
+#include <exo/abi.h>
 #include <exo/env.h>
+#include <exo/uaccess.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
 #include <ipi.h>
@@ -47,7 +49,8 @@ void idt_init(void)
 			.off_lo = (uint16_t)off,
 			.sel = SEL_KCODE,
 			.ist = v == 2 ? 1 : v == 8 ? 2 : 0, /* NMI, #DF on their own stacks */
-			.type = 0x8e,			    /* present, DPL 0, interrupt gate */
+			/* present, interrupt gate; DPL 3 for int3 and into, so user code can raise them */
+			.type = v == 3 || v == 4 ? 0xee : 0x8e,
 			.off_mid = (uint16_t)(off >> 16),
 			.off_hi = (uint32_t)(off >> 32),
 		};
@@ -66,18 +69,65 @@ void idt_load(void)
 /* The frame a fatal trap left, for arch_dump_registers/backtrace (debug.c). */
 extern struct trap_frame *panic_frame[MAX_CPUS];
 
+/* The user registers a trap frame holds, in the ABI's layout. */
+static struct user_regs frame_regs(const struct trap_frame *f)
+{
+	return (struct user_regs){
+		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
+		.rdi = f->rdi, .rbp = f->rbp, .r8 = f->r8, .r9 = f->r9, .r10 = f->r10,
+		.r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14, .r15 = f->r15,
+		.rip = f->rip, .rsp = f->rsp, .rflags = f->rflags,
+	};
+}
+
 /*
- * A fault in user mode ends the environment (its own exception handlers
- * arrive with upcalls): log it, mark it exited with status 128 + vector, and
- * leave user mode for the run loop.
+ * Deliver an exception to the environment's UPCALL_FAULT handler: the fault
+ * and the interrupted registers go to the top of its exception stack, and
+ * the trap returns to the handler with rdi pointing at them. The handler
+ * resumes the interrupted context itself (libos-framework/upcall.S), without
+ * entering the kernel. False if it cannot be delivered: no handler, a fault
+ * inside the handler (its stack pointer is on the exception stack), or an
+ * exception stack that is not mapped writable.
+ */
+static bool deliver_fault(struct env *e, struct trap_frame *f, uint64_t cr2, const char **why)
+{
+	if (!e->fault_entry || f->vector == 2 || f->vector == 8 || f->vector == 18) {
+		*why = "no handler";
+		return false;
+	}
+	if (f->rsp > e->fault_stack && f->rsp <= e->fault_stack + e->fault_stack_size) {
+		*why = "fault inside its fault handler";
+		return false;
+	}
+	struct upcall_fault uf = { .vector = f->vector, .error = f->error, .addr = cr2,
+				   .regs = frame_regs(f) };
+	uint64_t frame = ALIGN_DOWN(e->fault_stack + e->fault_stack_size - sizeof(uf), 16);
+	if (copy_to_user(e, frame, &uf, sizeof(uf)) != E_OK) {
+		*why = "its exception stack is not mapped writable";
+		return false;
+	}
+	f->rip = e->fault_entry;
+	f->rsp = frame - 8; /* as after a call: the handler's frame is 16-byte aligned */
+	f->rdi = frame;
+	f->rflags &= ~(1ULL << 8 | 1ULL << 10); /* TF, DF clear, as on any entry */
+	return true;
+}
+
+/*
+ * A fault in user mode goes to the environment's handler; without one (or
+ * when the handler itself faults) it ends the environment: a log line, exit
+ * status 128 + vector, back to the run loop. Never the kernel's problem.
  */
 static void user_exception(struct trap_frame *f, uint64_t cr2)
 {
 	struct percpu *p = this_cpu();
 	struct env *e = p->current;
-	kprintf("env %u: %s at rip 0x%llx, cr2 0x%llx, error 0x%llx: ended\n", e->id,
+	const char *why;
+	if (deliver_fault(e, f, cr2, &why))
+		return;
+	kprintf("env %u: %s at rip 0x%llx, cr2 0x%llx, error 0x%llx (%s): ended\n", e->id,
 		exc_names[f->vector], (unsigned long long)f->rip, (unsigned long long)cr2,
-		(unsigned long long)f->error);
+		(unsigned long long)f->error, why);
 	e->exit_status = (int)(128 + f->vector);
 	p->exiting = true;
 	arch_user_exit();
@@ -87,8 +137,10 @@ static void exception(struct trap_frame *f)
 {
 	struct percpu *p = this_cpu();
 	uint64_t cr2 = f->vector == 14 ? read_cr2() : 0;
-	if ((f->cs & 3) && p->current)
+	if ((f->cs & 3) && p->current) {
 		user_exception(f, cr2);
+		return;
+	}
 	if (p->expect_vector == (int)f->vector) {
 		/* A test provoked this fault on purpose: record it and resume. */
 		p->fault_vector = (int)f->vector;

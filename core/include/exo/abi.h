@@ -34,6 +34,7 @@ enum sys_nr {
 	SYS_ENV_STATUS = 18,   /* (env slot) -> exit status, E_AGAIN while running */
 	SYS_DEBUG_CHECK = 19,  /* () -> problems the invariant checker finds in the caller (0) */
 	SYS_FRAME_COUNT = 20,  /* () -> free frames in the machine */
+	SYS_UPCALL_SET = 21,   /* (kind, entry, stack base, stack size) -> 0 */
 	SYS_COUNT
 };
 
@@ -102,6 +103,30 @@ struct cap_info {
 	uint64_t bound_va; /* frame: where it is mapped, 0 if not */
 };
 #define CAP_NO_SLOT 0xffffffffu
+
+/* Upcalls: where the kernel enters an environment's libOS (SYS_UPCALL_SET). */
+enum upcall_kind {
+	UPCALL_FAULT = 0, /* an exception in user mode: entry(struct upcall_fault *) */
+	UPCALL_KINDS
+};
+
+/* The registers of an interrupted user context (x86_64). */
+struct user_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rsp, rflags;
+};
+
+/*
+ * What a fault upcall finds at the top of its exception stack (rdi points
+ * at it): the exception, and the interrupted context to resume.
+ */
+struct upcall_fault {
+	uint64_t vector; /* x86 exception vector: 0 #DE, 3 #BP, 6 #UD, 13 #GP, 14 #PF, ... */
+	uint64_t error;	 /* the CPU's error code, 0 if it has none */
+	uint64_t addr;	 /* #PF: the faulting address (CR2); else 0 */
+	struct user_regs regs;
+};
 
 struct sys_time {
 	uint64_t cycles;     /* the core's cycle counter */

@@ -43,6 +43,9 @@ struct env {
 	struct arch_uctx uctx;	/* saved user registers when not running */
 	struct env *run_next;	/* home core's run list or inbox link */
 	uint64_t mappings;	/* user pages mapped now (under lock) */
+	uint64_t fault_entry;	/* UPCALL_FAULT entry, 0: faults end the environment */
+	uint64_t fault_stack;	/* its exception stack: [fault_stack, + fault_stack_size) */
+	uint64_t fault_stack_size;
 	uint64_t reposs[ENV_REPOSS_MAX]; /* repossessed frames (issue: revocation) */
 	uint32_t nreposs;
 	struct cap caps[CAP_SLOTS];

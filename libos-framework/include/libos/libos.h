@@ -13,3 +13,14 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core);
 
 /* printf to the console (one SYS_CONSOLE_WRITE per call; lines are tagged by the kernel). */
 printf_like(1, 2) int printf(const char *fmt, ...);
+
+/*
+ * A fault handler: fix the cause and return true to resume the interrupted
+ * context (uf->regs, which it may change: skip an instruction by advancing
+ * rip), or return false to end the program with status 128 + vector.
+ * Runs on the libOS's exception stack; a fault inside it ends the program.
+ */
+typedef bool (*libos_fault_handler)(struct upcall_fault *uf);
+
+/* Install h (NULL: none; faults then end the program). 0 or a negative error. */
+int libos_set_fault_handler(libos_fault_handler h);

@@ -1,0 +1,33 @@
+/*
+ * Exceptions at user level: the libOS registers one exception stack and its
+ * entry with the kernel (UPCALL_FAULT), and dispatches each fault to the
+ * program's handler, which fixes what it can (map a page, skip an
+ * instruction) and returns true to resume the interrupted context.
+ */
+#include <libos/libos.h>
+
+#define EXC_STACK_SIZE 16384
+
+static uint8_t exc_stack[EXC_STACK_SIZE] __attribute__((aligned(16)));
+static libos_fault_handler handler;
+
+void libos_fault_entry(void);
+noreturn_fn void libos_resume(const struct user_regs *regs);
+noreturn_fn void libos_fault_dispatch(struct upcall_fault *uf);
+
+void libos_fault_dispatch(struct upcall_fault *uf)
+{
+	if (handler && handler(uf))
+		libos_resume(&uf->regs);
+	printf("libos: unhandled exception %llu at rip 0x%llx (addr 0x%llx)\n",
+	       (unsigned long long)uf->vector, (unsigned long long)uf->regs.rip,
+	       (unsigned long long)uf->addr);
+	sys_exit((int)(128 + uf->vector));
+}
+
+int libos_set_fault_handler(libos_fault_handler h)
+{
+	handler = h;
+	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_FAULT, h ? (uint64_t)libos_fault_entry : 0,
+			      (uint64_t)exc_stack, sizeof(exc_stack), 0, 0);
+}

@@ -1,0 +1,69 @@
+/*
+ * Upcall entry and user-level resume.
+ *
+ * libos_fault_entry: the kernel enters here on an exception with rdi ->
+ * struct upcall_fault at the top of the exception stack; call the C
+ * dispatcher, which does not return.
+ *
+ * libos_resume(regs): resume an interrupted context without entering the
+ * kernel. Nothing is written below the interrupted stack pointer (the red
+ * zone survives): flags are restored by popfq on the exception stack, the
+ * general registers by loads, the stack pointer last but one, and rip by an
+ * indirect jump through libos_resume_rip. One resume slot suffices: an
+ * environment handles one fault at a time (a fault inside the handler ends
+ * it).
+ */
+#define R_RAX 0
+#define R_RBX 8
+#define R_RCX 16
+#define R_RDX 24
+#define R_RSI 32
+#define R_RDI 40
+#define R_RBP 48
+#define R_R8 56
+#define R_R9 64
+#define R_R10 72
+#define R_R11 80
+#define R_R12 88
+#define R_R13 96
+#define R_R14 104
+#define R_R15 112
+#define R_RIP 120
+#define R_RSP 128
+#define R_RFLAGS 136
+
+	.text
+	.globl libos_fault_entry
+libos_fault_entry:
+	xorl	%ebp, %ebp
+	call	libos_fault_dispatch
+	ud2
+
+	.globl libos_resume
+libos_resume:
+	movq	R_RIP(%rdi), %rax
+	movq	%rax, libos_resume_rip(%rip)
+	pushq	R_RFLAGS(%rdi)
+	popfq
+	movq	R_RAX(%rdi), %rax
+	movq	R_RBX(%rdi), %rbx
+	movq	R_RCX(%rdi), %rcx
+	movq	R_RDX(%rdi), %rdx
+	movq	R_RSI(%rdi), %rsi
+	movq	R_RBP(%rdi), %rbp
+	movq	R_R8(%rdi), %r8
+	movq	R_R9(%rdi), %r9
+	movq	R_R10(%rdi), %r10
+	movq	R_R11(%rdi), %r11
+	movq	R_R12(%rdi), %r12
+	movq	R_R13(%rdi), %r13
+	movq	R_R14(%rdi), %r14
+	movq	R_R15(%rdi), %r15
+	movq	R_RSP(%rdi), %rsp
+	movq	R_RDI(%rdi), %rdi
+	jmpq	*libos_resume_rip(%rip)
+
+	.data
+	.balign 8
+libos_resume_rip:
+	.quad 0
