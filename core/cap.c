@@ -14,6 +14,7 @@
 #include <exo/frame.h>
 #include <exo/kprintf.h>
 #include <exo/pot.h>
+#include <exo/slice.h>
 #include <exo/spinlock.h>
 
 #define TREE_LOCKS 256
@@ -41,6 +42,8 @@ static uint64_t obj_gen(unsigned type, uint64_t obj)
 {
 	if (type == OBJ_FRAME)
 		return obj < pot_nframes() ? pot_get(obj).gen : ~0ULL;
+	if (type == OBJ_SLOT)
+		return slice_gen(obj);
 	struct env *e = env_lookup((uint32_t)obj);
 	return e ? __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) : ~0ULL;
 }
@@ -201,7 +204,8 @@ static int derive(struct env *e, uint32_t slot, struct env *to, unsigned rights,
 		return err;
 	if ((err = check(c, OBJ_NONE, CAP_R_GRANT)))
 		goto out;
-	if (c->depth + 1 >= CAP_MAX_DEPTH) {
+	/* Depths 1..CAP_MAX_DEPTH are allowed (cap.h; docs/syscalls.md: E_RANGE past 32). */
+	if (c->depth + 1 > CAP_MAX_DEPTH) {
 		err = E_RANGE;
 		goto out;
 	}
@@ -328,6 +332,9 @@ int cap_delete(struct env *e, uint32_t slot)
 	if (root && gone.type == OBJ_FRAME && obj_gen(OBJ_FRAME, gone.obj) == gone.gen) {
 		if (frame_free(gone.obj, e->id, gone.gen) == E_OK)
 			__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	} else if (root && gone.type == OBJ_SLOT) {
+		(void)slice_free((unsigned)(gone.obj / SLICE_MAX_SLOTS),
+				 (unsigned)(gone.obj % SLICE_MAX_SLOTS), gone.gen); /* E_STALE: freed */
 	} else if (root && gone.type == OBJ_ENV && obj_gen(OBJ_ENV, gone.obj) == gone.gen) {
 		struct env *child = env_lookup((uint32_t)gone.obj);
 		if (child && child != e)

@@ -11,6 +11,7 @@
 #include <exo/kprintf.h>
 #include <exo/panic.h>
 #include <exo/pot.h>
+#include <exo/slice.h>
 #include <exo/string.h>
 #include <ipi.h>
 #include <percpu.h>
@@ -83,6 +84,10 @@ int env_create(unsigned home, struct env **out)
 		e->mappings = 0;
 		e->nreposs = 0;
 		e->run_next = NULL;
+		e->fault_entry = e->fault_stack = e->fault_stack_size = 0;
+		e->sched_entry = e->sched_stack = e->sched_stack_size = 0;
+		for (unsigned c = 0; c < MAX_CPUS; c++)
+			e->cpu_cycles[c] = 0;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
 		struct arch_pt_alloc a = pt_allocator(e);
 		int err = arch_aspace_init(&e->as, &a);
@@ -108,6 +113,17 @@ int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot)
 		       (prot & PROT_X ? MMU_EXEC : 0);
 	struct arch_pt_alloc a = pt_allocator(e);
 	spin_lock(&e->lock);
+	/*
+	 * An occupied va is refused before the frame's entry is touched: a
+	 * failed map must change nothing, and a mapped-on bit, once set, is
+	 * cleared only by a release (so it cannot be taken back below).
+	 */
+	paddr_t old;
+	unsigned old_prot;
+	if (arch_query(&e->as, va_make(va), &old, &old_prot) == E_OK) {
+		spin_unlock(&e->lock);
+		return E_EXIST;
+	}
 	/* The shootdown set first: the TLB may hold the entry as soon as it exists. */
 	pot_note_mapped(frame, e->home);
 	int err = arch_map(&e->as, &a, va_make(va), pa_make(frame * PAGE_SIZE), mmu);
@@ -201,6 +217,8 @@ int env_destroy(struct env *e)
 		return E_BUSY;
 	/* Every capability to e dies with this generation. */
 	__atomic_fetch_add(&e->gen, 1, __ATOMIC_ACQ_REL);
+	/* Its time slots too, wherever the capabilities to them are held. */
+	slice_release_env(e);
 	cap_table_clear(e);
 	/* Every binding went with its capability; arch_aspace_destroy insists. */
 	KASSERT(e->mappings == 0);

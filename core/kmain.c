@@ -15,6 +15,7 @@
 #include <exo/kprintf.h>
 #include <exo/panic.h>
 #include <exo/pot.h>
+#include <exo/slice.h>
 #include <exo/shutdown.h>
 #include <exo/stats.h>
 #include <exo/test.h>
@@ -32,7 +33,9 @@ static struct {
 	bool panic_test;
 	const char *run;
 	uint64_t run_arg, run_cores;
-} opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown", .run_cores = 1 };
+	uint64_t slots, slice_us;
+} opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown", .run_cores = 1, .slots = 16,
+	 .slice_us = 1000 };
 
 static void parse_cmdline(char *line)
 {
@@ -44,11 +47,17 @@ static void parse_cmdline(char *line)
 		{ .key = "accel", .type = CMDLINE_STR, .dst.s = &opt.accel },
 		{ .key = "panic_test", .type = CMDLINE_BOOL, .dst.b = &opt.panic_test },
 		{ .key = "run", .type = CMDLINE_STR, .dst.s = &opt.run },
+		{ .key = "slots", .type = CMDLINE_UINT, .dst.u = &opt.slots, .min = 1,
+		  .max = SLICE_MAX_SLOTS },
+		{ .key = "slice_us", .type = CMDLINE_UINT, .dst.u = &opt.slice_us, .min = 10,
+		  .max = 1000000 },
 		{ .key = "run_arg", .type = CMDLINE_UINT, .dst.u = &opt.run_arg, .max = UINT64_MAX },
 		{ .key = "run_cores", .type = CMDLINE_UINT, .dst.u = &opt.run_cores, .min = 1,
 		  .max = MAX_CPUS },
 	};
 	cmdline_parse(line, table, ARRAY_SIZE(table));
+	slice_nslots = (unsigned)opt.slots;
+	slice_ns = opt.slice_us * 1000;
 }
 
 /*

@@ -1,14 +1,25 @@
 /*
- * The per-core run loop (until slice vectors arrive): environments homed on
- * a core run there round robin, each until it yields, exits or faults.
- * Other cores hand an environment over through the home core's inbox (a
- * lock-free stack) and wake it with IPI_WAKE.
+ * Each core's run loop: slices of slice_ns, one per slot of the core's slice
+ * vector, round robin (core/slice.c). A slot's slice goes to its owner when
+ * the owner can run; a free slot's slice (or one whose owner cannot) goes to
+ * the next of the core's other runnable environments. At a slice start the
+ * environment is upcalled at its scheduler entry, if it registered one,
+ * with the context it would have resumed. The slice ends at the timer
+ * (preemption), or earlier by yield, exit or a fatal fault; a directed
+ * yield gives the rest of it to a named environment.
+ *
+ * Every environment homed here and runnable is on the core's run list;
+ * other cores hand one over through the home core's inbox (a lock-free
+ * stack) and wake it with IPI_WAKE.
  */
 #include <arch/context.h>
 #include <arch/cpu.h>
 #include <arch/ipi.h>
+#include <arch/timer.h>
 #include <exo/env.h>
 #include <exo/kprintf.h>
+#include <exo/slice.h>
+#include <exo/uaccess.h>
 #include <percpu.h>
 
 void sched_enqueue(struct env *e)
@@ -23,26 +34,14 @@ void sched_enqueue(struct env *e)
 		arch_ipi_send(e->home, IPI_WAKE);
 }
 
-/* Move the inbox to the tail of the run list (inbox order is LIFO; keep arrival order). */
-static void drain_inbox(struct percpu *c)
+static void push(struct percpu *c, struct env *e)
 {
-	struct env *list = __atomic_exchange_n(&c->inbox, NULL, __ATOMIC_ACQUIRE), *rev = NULL;
-	while (list) {
-		struct env *next = list->run_next;
-		list->run_next = rev;
-		rev = list;
-		list = next;
-	}
-	for (struct env *e = rev; e;) {
-		struct env *next = e->run_next;
-		e->run_next = NULL;
-		if (c->run_tail)
-			c->run_tail->run_next = e;
-		else
-			c->run_head = e;
-		c->run_tail = e;
-		e = next;
-	}
+	e->run_next = NULL;
+	if (c->run_tail)
+		c->run_tail->run_next = e;
+	else
+		c->run_head = e;
+	c->run_tail = e;
 }
 
 static struct env *pop(struct percpu *c)
@@ -57,35 +56,142 @@ static struct env *pop(struct percpu *c)
 	return e;
 }
 
-static void push(struct percpu *c, struct env *e)
+static void remove(struct percpu *c, struct env *gone)
 {
-	e->run_next = NULL;
-	if (c->run_tail)
-		c->run_tail->run_next = e;
-	else
-		c->run_head = e;
-	c->run_tail = e;
+	for (struct env *prev = NULL, *e = c->run_head; e; prev = e, e = e->run_next) {
+		if (e != gone)
+			continue;
+		if (prev)
+			prev->run_next = e->run_next;
+		else
+			c->run_head = e->run_next;
+		if (c->run_tail == e)
+			c->run_tail = prev;
+		e->run_next = NULL;
+		return;
+	}
+}
+
+/* Move the inbox to the run list's tail (the inbox is LIFO; keep arrival order). */
+static void drain_inbox(struct percpu *c)
+{
+	struct env *list = __atomic_exchange_n(&c->inbox, NULL, __ATOMIC_ACQUIRE), *rev = NULL;
+	while (list) {
+		struct env *next = list->run_next;
+		list->run_next = rev;
+		rev = list;
+		list = next;
+	}
+	while (rev) {
+		struct env *next = rev->run_next;
+		push(c, rev);
+		rev = next;
+	}
+}
+
+static bool can_run(const struct env *e, unsigned core)
+{
+	return e && e->home == core && __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_RUNNABLE;
+}
+
+/* The next environment of the run list, rotated to the back. */
+static struct env *next_in_list(struct percpu *c)
+{
+	struct env *e = pop(c);
+	if (e)
+		push(c, e);
+	return e;
+}
+
+/*
+ * Upcall e's scheduler at the start of its slice: the context it would
+ * resume goes to the top of its scheduler stack, and it starts at the
+ * entry with rdi pointing there. False if that stack is not writable.
+ */
+static bool sched_upcall(struct env *e, unsigned core, uint64_t slot)
+{
+	struct upcall_sched us = { .core = core, .slot = slot, .slice_ns = slice_ns };
+	_Static_assert(sizeof(us.regs) == sizeof(e->uctx), "user_regs and arch_uctx agree");
+	__builtin_memcpy(&us.regs, &e->uctx, sizeof(us.regs));
+	uint64_t frame = ALIGN_DOWN(e->sched_stack + e->sched_stack_size - sizeof(us), 16);
+	if (copy_to_user(e, frame, &us, sizeof(us)) != 0)
+		return false;
+	arch_uctx_init(&e->uctx, e->sched_entry, frame - 8, frame);
+	return true;
 }
 
 void sched_run(void)
 {
 	struct percpu *c = this_cpu();
+	unsigned me = c->id;
 	for (;;) {
 		drain_inbox(c);
-		struct env *e = pop(c);
-		if (!e)
+		struct env *e = NULL;
+		uint64_t slot = ~0ULL;
+		bool new_slice = true;
+		if (c->donate) {
+			/* Directed yield: the same slice goes on in another environment. */
+			e = can_run(c->donate, me) ? c->donate : NULL;
+			c->donate = NULL;
+			new_slice = e == NULL;
+		}
+		if (!e) {
+			slot = c->slot_next;
+			c->slot_next = (c->slot_next + 1) % slice_nslots;
+			struct env *owner = __atomic_load_n(&c->slot_owner[slot], __ATOMIC_ACQUIRE);
+			if (can_run(owner, me)) {
+				e = owner;
+			} else {
+				slot = ~0ULL;
+				/* The free time goes round the run list; skip what cannot run. */
+				for (struct env *first = NULL, *cand; (cand = next_in_list(c)) != first;) {
+					if (!first)
+						first = cand;
+					if (can_run(cand, me)) {
+						e = cand;
+						break;
+					}
+				}
+			}
+		}
+		if (!e) {
+			arch_timer_cancel();
 			return;
+		}
+		if (new_slice) {
+			c->slice_start = arch_cycles();
+			c->preempt = false;
+			arch_timer_oneshot(slice_ns);
+			if (e->sched_entry && !sched_upcall(e, me, slot)) {
+				kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
+				e->exit_status = 128;
+				c->exiting = true;
+				goto exited;
+			}
+		}
 		c->current = e;
 		c->exiting = false;
+		uint64_t t0 = arch_cycles();
 		arch_aspace_activate(&e->as);
 		arch_user_enter(&e->uctx);
-		/* Back from user mode: a yield, an exit or a fatal fault. */
+		/* Back: preempted, yielded, exited, or ended by a fault. */
 		arch_aspace_activate_kernel();
+		e->cpu_cycles[me] += arch_cycles() - t0;
 		c->current = NULL;
-		if (c->exiting)
-			/* Only now, off its page tables, may another core destroy it. */
-			__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_RELEASE);
-		else
-			push(c, e);
+		if (!c->exiting)
+			continue;
+	exited:
+		remove(c, e);
+		/* Only now, off its page tables and lists, may another core destroy it. */
+		__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_RELEASE);
 	}
+}
+
+void sched_preempt_point(struct arch_uctx *regs)
+{
+	struct percpu *c = this_cpu();
+	if (!c->preempt || !c->current)
+		return;
+	c->current->uctx = *regs;
+	arch_user_exit();
 }

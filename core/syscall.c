@@ -14,6 +14,7 @@
 #include <exo/image.h>
 #include <exo/kprintf.h>
 #include <exo/pot.h>
+#include <exo/slice.h>
 #include <exo/syscall.h>
 #include <exo/uaccess.h>
 #include <percpu.h>
@@ -255,6 +256,7 @@ static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
 	uint64_t kind = a[0], entry = a[1], base = a[2], size = a[3];
 	if (kind >= UPCALL_KINDS)
 		return E_INVAL;
+	size_t frame = kind == UPCALL_FAULT ? sizeof(struct upcall_fault) : sizeof(struct upcall_sched);
 	/* entry 0 unregisters; otherwise the entry and the whole stack lie in user space. */
 	if (entry != 0) {
 		if (entry < USER_BASE || entry >= USER_END || base < USER_BASE || base >= USER_END ||
@@ -262,13 +264,89 @@ static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
 			return E_FAULT;
 		if (!IS_ALIGNED(base, 16) || !IS_ALIGNED(size, 16))
 			return E_ALIGN;
-		if (size < sizeof(struct upcall_fault) + 64)
+		if (size < frame + 64)
 			return E_RANGE;
 	}
-	e->fault_entry = entry;
-	e->fault_stack = entry ? base : 0;
-	e->fault_stack_size = entry ? size : 0;
+	uint64_t *slots[2][3] = {
+		{ &e->fault_entry, &e->fault_stack, &e->fault_stack_size },
+		{ &e->sched_entry, &e->sched_stack, &e->sched_stack_size },
+	};
+	*slots[kind][0] = entry;
+	*slots[kind][1] = entry ? base : 0;
+	*slots[kind][2] = entry ? size : 0;
 	return E_OK;
+}
+
+/* The env an env-cap argument names, or the caller for ENV_SELF. */
+static int env_arg(struct env *e, uint64_t slot, unsigned rights, struct env **out)
+{
+	if (slot == ENV_SELF) {
+		*out = e;
+		return E_OK;
+	}
+	return env_from_slot(e, slot, rights, out);
+}
+
+static int64_t sys_slot_alloc(struct env *e, const uint64_t *a)
+{
+	uint64_t core = a[0], slot = a[1];
+	if (core >= percpu_ncpus)
+		return E_INVAL;
+	if (slot != SLOT_ANY && slot >= slice_nslots)
+		return E_RANGE;
+	struct env *owner;
+	int err = env_arg(e, a[2], CAP_R_CTRL, &owner);
+	if (err)
+		return err;
+	unsigned index;
+	uint64_t gen;
+	if ((err = slice_alloc((unsigned)core, slot, owner, &index, &gen)))
+		return err;
+	uint32_t cap;
+	uint64_t obj = core * SLICE_MAX_SLOTS + index;
+	if ((err = cap_insert_root(e, OBJ_SLOT, obj, gen, CAP_R_ALL, &cap))) {
+		(void)slice_free((unsigned)core, index, gen); /* the table is full: give it back */
+		return err;
+	}
+	return cap;
+}
+
+static int64_t sys_slot_free(struct env *e, const uint64_t *a)
+{
+	struct cap c;
+	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_SLOT, CAP_R_CTRL, &c);
+	if (err)
+		return err;
+	if (c.parent.env != CAP_NO_SLOT)
+		return E_PERM; /* only the root frees */
+	return cap_delete(e, (uint32_t)a[0]); /* E_BUSY while derived caps exist */
+}
+
+static int64_t sys_yield_to(struct env *e, const uint64_t *a)
+{
+	struct env *to;
+	int err = env_from_slot(e, a[0], 0, &to);
+	if (err)
+		return err;
+	if (to->home != e->home)
+		return E_INVAL; /* only environments of this core share its slices */
+	if (__atomic_load_n(&to->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE || to == e)
+		return E_AGAIN;
+	this_cpu()->donate = to;
+	e->uctx = *arch_user_regs();
+	e->uctx.rax = 0;
+	arch_user_exit();
+}
+
+static int64_t sys_env_cpu(struct env *e, const uint64_t *a)
+{
+	if (a[1] >= percpu_ncpus)
+		return E_INVAL;
+	struct env *who;
+	int err = env_arg(e, a[0], 0, &who);
+	if (err)
+		return err;
+	return (int64_t)__atomic_load_n(&who->cpu_cycles[a[1]], __ATOMIC_RELAXED);
 }
 
 static const sys_fn sys_table[SYS_COUNT] = {
@@ -283,6 +361,8 @@ static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_ENV_START] = sys_env_start,	 [SYS_ENV_DESTROY] = sys_env_destroy,
 	[SYS_ENV_STATUS] = sys_env_status,	 [SYS_DEBUG_CHECK] = sys_debug_check,
 	[SYS_FRAME_COUNT] = sys_frame_count,	 [SYS_UPCALL_SET] = sys_upcall_set,
+	[SYS_SLOT_ALLOC] = sys_slot_alloc,	 [SYS_SLOT_FREE] = sys_slot_free,
+	[SYS_YIELD_TO] = sys_yield_to,		 [SYS_ENV_CPU] = sys_env_cpu,
 };
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
@@ -295,5 +375,9 @@ int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
 int64_t syscall_dispatch(struct arch_uctx *r)
 {
 	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
-	return syscall_invoke(this_cpu()->current, r->rax, a);
+	int64_t ret = syscall_invoke(this_cpu()->current, r->rax, a);
+	/* The slice may have ended while we were in the kernel. */
+	r->rax = (uint64_t)ret;
+	sched_preempt_point(r);
+	return ret;
 }

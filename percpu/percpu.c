@@ -32,5 +32,7 @@ unsigned percpu_online_count(void)
 
 void percpu_timer_expired(void)
 {
-	__atomic_fetch_add(&this_cpu()->timer_fired, 1, __ATOMIC_RELAXED);
+	struct percpu *p = this_cpu();
+	__atomic_fetch_add(&p->timer_fired, 1, __ATOMIC_RELAXED);
+	p->preempt = true; /* the slice is over (sched.c acts at the next return to user mode) */
 }

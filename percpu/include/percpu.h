@@ -40,6 +40,14 @@ struct percpu {
 	struct env *current;		  /* own: running in user mode now, or NULL */
 	bool exiting;			  /* own: current has exited (sched.c publishes it) */
 
+	/* time: the slice vector (core/slice.c) and its use (core/sched.c) */
+	struct env *slot_owner[64]; /* atomic: who owns each slot; NULL: free */
+	uint64_t slot_gen[64];	    /* atomic: bumped whenever a slot is freed */
+	unsigned slot_next;	    /* own: the slot whose slice starts next */
+	bool preempt;		    /* own: the slice is over: leave user mode when possible */
+	struct env *donate;	    /* own: directed yield: run this one next, same slice */
+	uint64_t slice_start;	    /* own: cycle count when the running slice began */
+
 	/* free-frame hints (core/frame.c) */
 	uint64_t frame_pool[64]; /* own: frames that were free when last seen */
 	unsigned frame_pool_n;	 /* own */

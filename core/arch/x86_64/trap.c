@@ -168,6 +168,14 @@ void trap_dispatch(struct trap_frame *f)
 	} else if (v == VEC_TIMER) {
 		lapic_eoi();
 		apic_timer_interrupt();
+		if (f->cs & 3) {
+			/* Taken in user mode: the slice may be over (preemption). */
+			struct user_regs r = frame_regs(f);
+			struct arch_uctx u;
+			_Static_assert(sizeof(u) == sizeof(r), "user_regs and arch_uctx agree");
+			__builtin_memcpy(&u, &r, sizeof(u));
+			sched_preempt_point(&u);
+		}
 	} else if (v >= IPI_VECTOR_BASE && v < IPI_VECTOR_BASE + IPI_KINDS) {
 		lapic_eoi();
 		ipi_receive((enum ipi_kind)(v - IPI_VECTOR_BASE));

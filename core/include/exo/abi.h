@@ -35,6 +35,10 @@ enum sys_nr {
 	SYS_DEBUG_CHECK = 19,  /* () -> problems the invariant checker finds in the caller (0) */
 	SYS_FRAME_COUNT = 20,  /* () -> free frames in the machine */
 	SYS_UPCALL_SET = 21,   /* (kind, entry, stack base, stack size) -> 0 */
+	SYS_SLOT_ALLOC = 22,   /* (core, slot or SLOT_ANY, env slot or ENV_SELF) -> slot cap */
+	SYS_SLOT_FREE = 23,    /* (slot cap) -> 0 */
+	SYS_YIELD_TO = 24,     /* (env slot) -> 0: the rest of this slice goes to that env */
+	SYS_ENV_CPU = 25,      /* (env slot or ENV_SELF, core) -> cycles it ran on core */
 	SYS_COUNT
 };
 
@@ -49,6 +53,7 @@ enum obj_type {
 	OBJ_NONE = 0, /* empty slot */
 	OBJ_FRAME = 1,
 	OBJ_ENV = 2,
+	OBJ_SLOT = 3, /* a time slot: object id core * 64 + index */
 	OBJ_TYPES
 };
 
@@ -59,7 +64,7 @@ enum cap_rights {
 	CAP_R_EXEC = 1u << 2,  /* frame: map executable */
 	CAP_R_MAP = 1u << 3,   /* frame: may be mapped at all */
 	CAP_R_GRANT = 1u << 4, /* may be minted from and granted onward */
-	CAP_R_CTRL = 1u << 5,  /* env: start, destroy, grant into; frame: free */
+	CAP_R_CTRL = 1u << 5,  /* env: start, destroy, grant into; frame, slot: free */
 	CAP_R_ALL = (1u << 6) - 1,
 };
 
@@ -84,6 +89,7 @@ enum grant_flags {
 };
 
 #define FRAME_ANY (~0ULL)
+#define ENV_SELF (~0ULL) /* "the caller" where an env slot is expected */
 #define CAP_SLOTS 256
 
 /* User address space: [USER_BASE, USER_END). */
@@ -107,6 +113,7 @@ struct cap_info {
 /* Upcalls: where the kernel enters an environment's libOS (SYS_UPCALL_SET). */
 enum upcall_kind {
 	UPCALL_FAULT = 0, /* an exception in user mode: entry(struct upcall_fault *) */
+	UPCALL_SCHED = 1, /* a slice starts: entry(struct upcall_sched *) */
 	UPCALL_KINDS
 };
 
@@ -125,6 +132,18 @@ struct upcall_fault {
 	uint64_t vector; /* x86 exception vector: 0 #DE, 3 #BP, 6 #UD, 13 #GP, 14 #PF, ... */
 	uint64_t error;	 /* the CPU's error code, 0 if it has none */
 	uint64_t addr;	 /* #PF: the faulting address (CR2); else 0 */
+	struct user_regs regs;
+};
+
+/*
+ * What a scheduler upcall finds at the top of its stack at a slice start:
+ * the context the environment would otherwise resume (it may resume it,
+ * or another thread's: libos_resume).
+ */
+struct upcall_sched {
+	uint64_t core;	   /* this core */
+	uint64_t slot;	   /* the slot whose slice this is; ~0: a slice of the free time */
+	uint64_t slice_ns; /* its length */
 	struct user_regs regs;
 };
 

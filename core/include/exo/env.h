@@ -46,6 +46,9 @@ struct env {
 	uint64_t fault_entry;	/* UPCALL_FAULT entry, 0: faults end the environment */
 	uint64_t fault_stack;	/* its exception stack: [fault_stack, + fault_stack_size) */
 	uint64_t fault_stack_size;
+	uint64_t sched_entry;	/* UPCALL_SCHED entry, 0: slices resume uctx directly */
+	uint64_t sched_stack, sched_stack_size;
+	uint64_t cpu_cycles[MAX_CPUS]; /* cycles run, per core (written by that core) */
 	uint64_t reposs[ENV_REPOSS_MAX]; /* repossessed frames (issue: revocation) */
 	uint32_t nreposs;
 	struct cap caps[CAP_SLOTS];
@@ -90,3 +93,11 @@ void sched_run(void);
 
 /* Queue e (RUNNABLE, homed on any core) to run on its home core. */
 void sched_enqueue(struct env *e);
+
+/*
+ * If this core's slice is over, save regs as the current environment's
+ * context and leave user mode (the run loop starts the next slice). Called
+ * where the kernel is about to return to user mode: after a syscall, and on
+ * a timer interrupt taken in user mode.
+ */
+void sched_preempt_point(struct arch_uctx *regs);
