@@ -182,6 +182,7 @@ void sched_run(void)
 			continue;
 	exited:
 		remove(c, e);
+		e->exit_cycles = arch_cycles();
 		/* Only now, off its page tables and lists, may another core destroy it. */
 		__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_RELEASE);
 	}

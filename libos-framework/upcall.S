@@ -2,7 +2,8 @@
  * Upcall entry and user-level resume.
  *
  * libos_fault_entry: the kernel enters here on an exception with rdi ->
- * struct upcall_fault at the top of the exception stack; call the C
+ * struct upcall_fault at the top of the exception stack; libos_sched_entry
+ * at a slice start with rdi -> struct upcall_sched. Each calls its C
  * dispatcher, which does not return.
  *
  * libos_resume(regs): resume an interrupted context without entering the
@@ -37,6 +38,12 @@
 libos_fault_entry:
 	xorl	%ebp, %ebp
 	call	libos_fault_dispatch
+	ud2
+
+	.globl libos_sched_entry
+libos_sched_entry:
+	xorl	%ebp, %ebp
+	call	libos_sched_dispatch
 	ud2
 
 	.globl libos_resume

@@ -90,6 +90,7 @@ enum grant_flags {
 
 #define FRAME_ANY (~0ULL)
 #define ENV_SELF (~0ULL) /* "the caller" where an env slot is expected */
+#define SLOT_ANY (~0ULL) /* "any free slot" for SYS_SLOT_ALLOC */
 #define CAP_SLOTS 256
 
 /* User address space: [USER_BASE, USER_END). */

@@ -37,6 +37,7 @@ struct env {
 	uint32_t state;		/* atomic: enum env_state */
 	unsigned home;		/* home core */
 	int exit_status;	/* valid in ENV_EXITED */
+	uint64_t exit_cycles;	/* home core's cycle counter when it exited */
 	struct spinlock lock;	/* guards as, and the counters below */
 	struct arch_aspace as;	/* user page tables */
 	uint64_t frames_owned;	/* frames charged to it (data and tables) */

@@ -8,10 +8,11 @@
  */
 #pragma once
 
+#include <exo/abi.h>
 #include <exo/types.h>
 
 #define SLICE_MAX_SLOTS 64
-#define SLOT_ANY (~0ULL)
+
 
 struct env;
 

@@ -24,3 +24,13 @@ typedef bool (*libos_fault_handler)(struct upcall_fault *uf);
 
 /* Install h (NULL: none; faults then end the program). 0 or a negative error. */
 int libos_set_fault_handler(libos_fault_handler h);
+
+/*
+ * Called at every slice start with the context about to resume (it may
+ * change us->regs); the libOS resumes it afterwards. Runs on the libOS's
+ * scheduler stack.
+ */
+typedef void (*libos_sched_handler)(struct upcall_sched *us);
+
+/* Install h (NULL: slices resume the program directly). 0 or a negative error. */
+int libos_set_sched_handler(libos_sched_handler h);

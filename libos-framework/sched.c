@@ -1,0 +1,29 @@
+/*
+ * The scheduler upcall: at each slice start the kernel enters the libOS with
+ * the context it would have resumed. The program's handler (later, the
+ * sched policy) may look at it or change it; then the libOS resumes it.
+ */
+#include <libos/libos.h>
+
+#define SCHED_STACK_SIZE 8192
+
+static uint8_t sched_stack[SCHED_STACK_SIZE] __attribute__((aligned(16)));
+static libos_sched_handler sched_handler;
+
+void libos_sched_entry(void);
+noreturn_fn void libos_resume(const struct user_regs *regs);
+noreturn_fn void libos_sched_dispatch(struct upcall_sched *us);
+
+void libos_sched_dispatch(struct upcall_sched *us)
+{
+	if (sched_handler)
+		sched_handler(us);
+	libos_resume(&us->regs);
+}
+
+int libos_set_sched_handler(libos_sched_handler h)
+{
+	sched_handler = h;
+	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_SCHED, h ? (uint64_t)libos_sched_entry : 0,
+			      (uint64_t)sched_stack, sizeof(sched_stack), 0, 0);
+}

@@ -1,0 +1,105 @@
+/*
+ * Time: preemption at slice end, fairness of the slot round robin (counted
+ * in CPU time), slot ownership. Kernel-only: needs the real timer.
+ */
+#include <arch/cpu.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/frame.h>
+#include <exo/image.h>
+#include <exo/slice.h>
+#include <exo/syscall.h>
+#include <exo/test.h>
+#include <percpu.h>
+
+static struct env *start(struct test_ctx *t, const char *name, uint64_t arg)
+{
+	struct env *e;
+	if (env_create(cpu_id(), &e) != E_OK) {
+		test_fail(t, __FILE__, __LINE__, "env_create");
+		return NULL;
+	}
+	if (env_start(e, (unsigned)image_find(name), arg) != E_OK) {
+		test_fail(t, __FILE__, __LINE__, "env_start %s", name);
+		(void)env_destroy(e);
+		return NULL;
+	}
+	return e;
+}
+
+TEST_EACH_CPU(time, a_spinning_environment_is_preempted, 1)
+{
+	uint64_t before = frame_free_count();
+	/* The spinner is queued first and never yields; hello still ends first. */
+	struct env *spin = start(t, "spinner", 100), *hello = start(t, "hello", 3);
+	ASSERT(t, spin && hello);
+	sched_run();
+	EXPECT_EQ(t, hello->exit_status, 3);
+	EXPECT_EQ(t, spin->exit_status, 0);
+	EXPECT(t, hello->exit_cycles < spin->exit_cycles);
+	EXPECT(t, spin->cpu_cycles[cpu_id()] > 0);
+	EXPECT_EQ(t, env_destroy(spin), E_OK);
+	EXPECT_EQ(t, env_destroy(hello), E_OK);
+	(void)before;
+}
+
+/* Run two spinners owning `a` and `b` slots (no free slot left); their CPU-time ratio * 100. */
+static uint64_t share(struct test_ctx *t, unsigned a, unsigned b)
+{
+	struct env *x = start(t, "spinner", 300), *y = start(t, "spinner", 300);
+	if (!x || !y)
+		return 0;
+	unsigned idx;
+	uint64_t gen;
+	for (unsigned i = 0; i < slice_nslots; i++)
+		EXPECT_EQ(t, slice_alloc(cpu_id(), i, i < a ? x : y, &idx, &gen), E_OK);
+	EXPECT_EQ(t, a + b, slice_nslots);
+	sched_run();
+	uint64_t cx = x->cpu_cycles[cpu_id()], cy = y->cpu_cycles[cpu_id()];
+	EXPECT_EQ(t, env_destroy(x), E_OK); /* frees their slots too */
+	EXPECT_EQ(t, env_destroy(y), E_OK);
+	EXPECT_EQ(t, slice_owned(cpu_id()), 0);
+	kprintf("time: slots %u:%u -> cpu %llu:%llu\n", a, b, (unsigned long long)cx,
+		(unsigned long long)cy);
+	return cx ? cy * 100 / cx : 0;
+}
+
+TEST(time, slot_round_robin_is_fair)
+{
+	/* While both spin, time follows slots; both spin 300 ms of wall-clock time. */
+	uint64_t even = share(t, slice_nslots / 2, slice_nslots / 2);
+	EXPECT(t, even >= 80 && even <= 125);
+	uint64_t three = share(t, slice_nslots / 4, slice_nslots - slice_nslots / 4);
+	EXPECT(t, three >= 200 && three <= 400);
+}
+
+TEST(time, slot_ownership_errors)
+{
+	struct env *e;
+	ASSERT_EQ(t, env_create(cpu_id(), &e), E_OK);
+	unsigned idx;
+	uint64_t gen, gen2;
+	EXPECT_EQ(t, slice_alloc(cpu_id(), 3, e, &idx, &gen), E_OK);
+	EXPECT_EQ(t, idx, 3);
+	EXPECT_EQ(t, slice_alloc(cpu_id(), 3, e, &idx, &gen2), E_BUSY);
+	EXPECT_EQ(t, slice_alloc(cpu_id(), slice_nslots, e, &idx, &gen2), E_RANGE);
+	EXPECT_EQ(t, slice_alloc(percpu_ncpus, 0, e, &idx, &gen2), E_INVAL);
+	if (percpu_ncpus > 1)
+		EXPECT_EQ(t, slice_alloc((cpu_id() + 1) % percpu_ncpus, 0, e, &idx, &gen2), E_INVAL);
+	EXPECT_EQ(t, slice_free(cpu_id(), 3, gen), E_OK);
+	EXPECT_EQ(t, slice_free(cpu_id(), 3, gen), E_STALE); /* double free */
+	EXPECT_EQ(t, env_destroy(e), E_OK);
+}
+
+TEST(time, slots_from_user_level)
+{
+	uint64_t before = frame_free_count();
+	struct env *e = start(t, "slices", (uint64_t)image_find("spinner"));
+	ASSERT(t, e != NULL);
+	sched_run();
+	EXPECT_EQ(t, e->exit_status, 0);
+	EXPECT_EQ(t, env_destroy(e), E_OK);
+	EXPECT_EQ(t, slice_owned(cpu_id()), 0);
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, invariant_check(), 0);
+}
