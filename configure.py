@@ -183,9 +183,12 @@ KERNEL_CFLAGS = COMMON + [
     "-Icore/include", "-Ipercpu/include", f"-I{KERNEL_ARCH}/include",
 ]
 # User programs: freestanding, no SSE (the kernel does not save FPU state yet),
-# ABI headers from core/include, the runtime from libos-framework/include.
+# no red zone (libos_resume writes the resume address below the interrupted
+# stack pointer), ABI headers from core/include, the runtime from
+# libos-framework/include.
 USER_CFLAGS = COMMON + [
     "--target=x86_64-unknown-none-elf", "-ffreestanding", "-fno-builtin", "-nostdlib",
+    "-mno-red-zone",
     "-mno-mmx", "-mno-sse", "-mno-sse2", "-mno-80387", "-mno-avx",
     "-fno-pic", "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
     "-DEXO_USER=1", "-Icore/include", "-Ilibos-framework/include",

@@ -107,9 +107,13 @@ static struct env *next_in_list(struct percpu *c)
  * Upcall e's scheduler at the start of its slice: the context it would
  * resume goes to the top of its scheduler stack, and it starts at the
  * entry with rdi pointing there. False if that stack is not writable.
+ * (Pre-empted inside the scheduler itself, it just resumes there.)
  */
 static bool sched_upcall(struct env *e, unsigned core, uint64_t slot)
 {
+	/* Preempted inside its scheduler: resume that, do not nest a second upcall on its stack. */
+	if (e->uctx.rsp > e->sched_stack && e->uctx.rsp <= e->sched_stack + e->sched_stack_size)
+		return true;
 	struct upcall_sched us = { .core = core, .slot = slot, .slice_ns = slice_ns };
 	_Static_assert(sizeof(us.regs) == sizeof(e->uctx), "user_regs and arch_uctx agree");
 	__builtin_memcpy(&us.regs, &e->uctx, sizeof(us.regs));
@@ -158,23 +162,31 @@ void sched_run(void)
 			arch_timer_cancel();
 			return;
 		}
-		if (new_slice) {
-			c->slice_start = arch_cycles();
-			c->preempt = false;
-			arch_timer_oneshot(slice_ns);
-			if (e->sched_entry && !sched_upcall(e, me, slot)) {
-				kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
-				e->exit_status = 128;
-				c->exiting = true;
-				goto exited;
-			}
+		if (new_slice && e->sched_entry && !sched_upcall(e, me, slot)) {
+			kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
+			e->exit_status = 128;
+			c->exiting = true;
+			goto exited;
 		}
 		c->current = e;
 		c->exiting = false;
 		uint64_t t0 = arch_cycles();
 		arch_aspace_activate(&e->as);
+		/*
+		 * Arm the slice with interrupts off until user mode: an expiry can
+		 * then only be taken in user mode, where it preempts. (Armed any
+		 * earlier, a slow host could let it fire in the kernel, and the
+		 * environment would run on with no timer left.)
+		 */
+		arch_irq_disable();
+		if (new_slice) {
+			c->slice_start = t0;
+			c->preempt = false;
+			arch_timer_oneshot(slice_ns);
+		}
 		arch_user_enter(&e->uctx);
 		/* Back: preempted, yielded, exited, or ended by a fault. */
+		arch_irq_enable();
 		arch_aspace_activate_kernel();
 		e->cpu_cycles[me] += arch_cycles() - t0;
 		c->current = NULL;

@@ -7,12 +7,12 @@
  * dispatcher, which does not return.
  *
  * libos_resume(regs): resume an interrupted context without entering the
- * kernel. Nothing is written below the interrupted stack pointer (the red
- * zone survives): flags are restored by popfq on the exception stack, the
- * general registers by loads, the stack pointer last but one, and rip by an
- * indirect jump through libos_resume_rip. One resume slot suffices: an
- * environment handles one fault at a time (a fault inside the handler ends
- * it).
+ * kernel. The return address goes just below the interrupted stack pointer
+ * (all user code is built with -mno-red-zone, so nothing lives there), the
+ * flags are restored by popfq on the current stack, the general registers
+ * by loads, then the stack is switched (lea: no flags touched) and `ret`
+ * pops rip. Preempted at any point of this, the context resumes correctly:
+ * there is no shared resume slot to overwrite.
  */
 #define R_RAX 0
 #define R_RBX 8
@@ -48,8 +48,9 @@ libos_sched_entry:
 
 	.globl libos_resume
 libos_resume:
-	movq	R_RIP(%rdi), %rax
-	movq	%rax, libos_resume_rip(%rip)
+	movq	R_RSP(%rdi), %rax
+	movq	R_RIP(%rdi), %rcx
+	movq	%rcx, -8(%rax)
 	pushq	R_RFLAGS(%rdi)
 	popfq
 	movq	R_RAX(%rdi), %rax
@@ -67,10 +68,6 @@ libos_resume:
 	movq	R_R14(%rdi), %r14
 	movq	R_R15(%rdi), %r15
 	movq	R_RSP(%rdi), %rsp
+	leaq	-8(%rsp), %rsp
 	movq	R_RDI(%rdi), %rdi
-	jmpq	*libos_resume_rip(%rip)
-
-	.data
-	.balign 8
-libos_resume_rip:
-	.quad 0
+	ret
