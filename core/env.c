@@ -88,6 +88,7 @@ int env_create(unsigned home, struct env **out)
 		e->sched_entry = e->sched_stack = e->sched_stack_size = 0;
 		for (unsigned c = 0; c < MAX_CPUS; c++)
 			e->cpu_cycles[c] = 0;
+		e->slices = 0;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
 		struct arch_pt_alloc a = pt_allocator(e);
 		int err = arch_aspace_init(&e->as, &a);

@@ -17,6 +17,7 @@
 #include <arch/ipi.h>
 #include <arch/timer.h>
 #include <exo/env.h>
+#include <exo/errors.h>
 #include <exo/kprintf.h>
 #include <exo/slice.h>
 #include <exo/uaccess.h>
@@ -124,10 +125,13 @@ static bool sched_upcall(struct env *e, unsigned core, uint64_t slot)
 	return true;
 }
 
-void sched_run(void)
+void sched_run(void) { (void)sched_run_slices(0); }
+
+uint64_t sched_run_slices(uint64_t max)
 {
 	struct percpu *c = this_cpu();
 	unsigned me = c->id;
+	uint64_t slices = 0;
 	for (;;) {
 		drain_inbox(c);
 		struct env *e = NULL;
@@ -158,9 +162,13 @@ void sched_run(void)
 				}
 			}
 		}
-		if (!e) {
+		if (!e || (max && new_slice && slices == max)) {
 			arch_timer_cancel();
-			return;
+			return slices;
+		}
+		if (new_slice) {
+			slices++;
+			e->slices++;
 		}
 		if (new_slice && e->sched_entry && !sched_upcall(e, me, slot)) {
 			kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
@@ -198,6 +206,20 @@ void sched_run(void)
 		/* Only now, off its page tables and lists, may another core destroy it. */
 		__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_RELEASE);
 	}
+}
+
+int sched_stop(struct env *e, int status)
+{
+	struct percpu *c = this_cpu();
+	if (e->home != c->id || e == c->current ||
+	    __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE)
+		return E_BUSY;
+	drain_inbox(c); /* it may still be in the inbox */
+	remove(c, e);
+	e->exit_status = status;
+	e->exit_cycles = arch_cycles();
+	__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_RELEASE);
+	return E_OK;
 }
 
 void sched_preempt_point(struct arch_uctx *regs)

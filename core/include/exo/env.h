@@ -50,6 +50,7 @@ struct env {
 	uint64_t sched_entry;	/* UPCALL_SCHED entry, 0: slices resume uctx directly */
 	uint64_t sched_stack, sched_stack_size;
 	uint64_t cpu_cycles[MAX_CPUS]; /* cycles run, per core (written by that core) */
+	uint64_t slices;	/* slices started for it (its home core counts) */
 	uint64_t reposs[ENV_REPOSS_MAX]; /* repossessed frames (issue: revocation) */
 	uint32_t nreposs;
 	struct cap caps[CAP_SLOTS];
@@ -91,6 +92,16 @@ bool env_alive(const struct env *e);
  * Returns when nothing on this core is runnable.
  */
 void sched_run(void);
+
+/* The same, but return after max slices have started (0: no limit). Returns how many did. */
+uint64_t sched_run_slices(uint64_t max);
+
+/*
+ * End e, runnable on this core's lists but not running: it exits with
+ * status (it can then be destroyed). E_BUSY if e is homed elsewhere,
+ * running, or not runnable.
+ */
+must_check int sched_stop(struct env *e, int status);
 
 /* Queue e (RUNNABLE, homed on any core) to run on its home core. */
 void sched_enqueue(struct env *e);
