@@ -1,0 +1,1374 @@
+/*
+ * Environments (core/env.c) and the syscall layer (core/syscall.c through
+ * syscall_invoke, with core/uaccess.c for out-parameters) on the host:
+ * creation errors, destruction returning every frame and revoking what
+ * other environments derived, stale env caps, grants racing a destroy, and
+ * each syscall that needs no user mode with its classes of bad input. A
+ * failed call must return the documented error (docs/syscalls.md) and
+ * change nothing: the ownership table, the environments' counters,
+ * capability slots and mappings, and user memory are compared before and
+ * after.
+ *
+ * Each test makes its own page-ownership table over the first 16 MiB of
+ * simulated memory and destroys every environment it made. Out-parameters
+ * live in a frame the environment maps; the test reads it through
+ * arch_phys_to_virt.
+ */
+#include <arch/cpu.h>
+#include <arch/mm.h>
+#include <arch/phys.h>
+#include <arch/sim.h>
+#include <exo/boot.h>
+#include <exo/cap.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/frame.h>
+#include <exo/pot.h>
+#include <exo/syscall.h>
+#include <exo/test.h>
+#include <ipi.h>
+#include <percpu.h>
+#include <string.h>
+
+/* ---- the machine (as in cap_test.c) ---- */
+
+#define MEM_BYTES (16ULL << 20)
+#define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
+#define KERNEL_FRAMES 16
+
+static struct pot_entry pot_table[MEM_FRAMES];
+
+static void destroy_leftovers(void)
+{
+	for (uint32_t id = 0; id < MAX_ENVS; id++) {
+		struct env *e = env_lookup(id);
+		uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+		if (s == ENV_CREATED || s == ENV_EXITED) {
+			kprintf("env_test: destroying env %u left by an earlier test\n", id);
+			(void)env_destroy(e);
+		}
+	}
+}
+
+static void pot_setup(void)
+{
+	static const struct boot_mem mem[] = { { .base = 0, .len = MEM_BYTES, .usable = true } };
+	pot_init(pot_table, MEM_FRAMES, mem, 1, 0, KERNEL_FRAMES * PAGE_SIZE);
+}
+
+static bool setup(struct test_ctx *t)
+{
+	destroy_leftovers();
+	if (!EXPECT_EQ(t, env_count(), 0) || !EXPECT(t, sim_phys_bytes() >= MEM_BYTES))
+		return false;
+	pot_setup();
+	return EXPECT_EQ(t, frame_free_count(), MEM_FRAMES - KERNEL_FRAMES);
+}
+
+static unsigned home_of(unsigned i) { return (i + 1) % percpu_ncpus; }
+
+static struct env *mkenv(struct test_ctx *t, unsigned i)
+{
+	struct env *e = NULL;
+	if (!EXPECT_EQ(t, env_create(home_of(i), &e), E_OK))
+		return NULL;
+	return e;
+}
+
+#define INV(t) EXPECT_EQ(t, invariant_check(), 0)
+
+/* syscall_invoke with up to six arguments. */
+#define SYS(e, nr, ...) syscall_invoke((e), (nr), (const uint64_t[6]){ __VA_ARGS__ })
+
+#define VA(i) (USER_BASE + (uint64_t)(i) * PAGE_SIZE)
+#define OUT_VA VA(0x100)  /* writable page for out-parameters */
+#define RO_VA VA(0x101)	  /* read-only page */
+#define HOLE_VA VA(0x102) /* never mapped */
+
+static const uint64_t kernel_vas[] = {
+	0xffff800000000000ULL, /* the kernel half */
+	0xffffffff80000000ULL, /* the kernel image */
+	0xfffffffffffff000ULL,
+};
+static const uint64_t noncanonical_vas[] = { 0x0000800000000000ULL, 0x00f0000000000000ULL,
+					     0x8000000000000000ULL };
+static const uint64_t low_vas[] = { 0, PAGE_SIZE, USER_BASE - PAGE_SIZE };
+
+static struct cap_info info(struct env *e, uint32_t slot)
+{
+	struct cap_info i;
+	memset(&i, 0xee, sizeof(i));
+	if (cap_inspect(e, slot, &i) != E_OK)
+		i.type = OBJ_NONE;
+	return i;
+}
+
+static bool empty(struct env *e, uint32_t slot)
+{
+	struct cap_info i;
+	return cap_inspect(e, slot, &i) == E_BADSLOT;
+}
+
+static unsigned caps_in(struct env *e)
+{
+	unsigned n = 0;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++)
+		n += __atomic_load_n(&e->caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	return n;
+}
+
+static uint64_t mapped(struct env *e, uint64_t va)
+{
+	paddr_t pa;
+	unsigned prot;
+	return arch_query(&e->as, va_make(va), &pa, &prot) == E_OK ? pa_raw(pa) / PAGE_SIZE
+								  : ~0ULL;
+}
+
+static uint8_t *frame_mem(uint64_t f) { return arch_phys_to_virt(pa_make(f * PAGE_SIZE)); }
+
+static uint64_t tlb_flushes(unsigned core)
+{
+	struct sim_core_state s;
+	sim_core_state(core, &s);
+	return s.tlb_flushes;
+}
+
+/* A fresh frame for e through SYS_FRAME_ALLOC, mapped at va with prot; its bytes. */
+static uint8_t *user_page(struct test_ctx *t, struct env *e, uint64_t va, unsigned prot)
+{
+	int64_t s = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	if (!EXPECT(t, s >= 0) || !EXPECT_EQ(t, SYS(e, SYS_MAP, s, va, prot), 0))
+		return NULL;
+	return frame_mem(info(e, (uint32_t)s).object);
+}
+
+/* The frame behind slot (any cap). */
+static uint64_t obj_of(struct env *e, int64_t slot) { return info(e, (uint32_t)slot).object; }
+
+/* ---- "changed nothing" ---- */
+
+#define SNAP_ENVS 4
+static const uint64_t snap_vas[] = {
+	VA(0), VA(1), VA(2), VA(3), VA(4), VA(5), VA(6), VA(7), VA(8), VA(9), VA(10), VA(11),
+	VA(12), VA(13), OUT_VA, RO_VA, HOLE_VA, USER_END - PAGE_SIZE,
+};
+
+struct snap {
+	struct pot_entry pot[MEM_FRAMES];
+	struct {
+		uint32_t state;
+		int exit_status;
+		uint64_t gen, frames_owned, mappings;
+		uint64_t va[ARRAY_SIZE(snap_vas)];
+		struct cap caps[CAP_SLOTS];
+	} env[SNAP_ENVS];
+	unsigned nenv, envs;
+	uint64_t free;
+	uint8_t out[PAGE_SIZE]; /* the first env's out page, if mapped */
+};
+
+static void snap_take(struct snap *s, struct env *const *envs, unsigned n)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->pot, pot_table, sizeof(s->pot));
+	s->nenv = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct env *e = envs[i];
+		if (!e)
+			continue;
+		s->env[i].state = e->state;
+		s->env[i].exit_status = e->exit_status;
+		s->env[i].gen = e->gen;
+		s->env[i].frames_owned = e->frames_owned;
+		s->env[i].mappings = e->mappings;
+		for (unsigned v = 0; v < ARRAY_SIZE(snap_vas); v++)
+			s->env[i].va[v] = mapped(e, snap_vas[v]);
+		memcpy(s->env[i].caps, e->caps, sizeof(e->caps));
+	}
+	if (n && envs[0] && mapped(envs[0], OUT_VA) != ~0ULL)
+		memcpy(s->out, frame_mem(mapped(envs[0], OUT_VA)), PAGE_SIZE);
+	s->free = frame_free_count();
+	s->envs = env_count();
+}
+
+static struct snap snap_before, snap_now;
+
+static bool snap_same(const struct snap *s, struct env *const *envs)
+{
+	snap_take(&snap_now, envs, s->nenv);
+	for (uint64_t f = 0; f < MEM_FRAMES; f++)
+		if (memcmp(&s->pot[f], &snap_now.pot[f], sizeof(s->pot[f]))) {
+			kprintf("snap: frame %llu changed: word 0x%llx -> 0x%llx, mapped_on 0x%llx -> "
+				"0x%llx\n",
+				(unsigned long long)f, (unsigned long long)s->pot[f].word,
+				(unsigned long long)snap_now.pot[f].word,
+				(unsigned long long)s->pot[f].mapped_on,
+				(unsigned long long)snap_now.pot[f].mapped_on);
+			return false;
+		}
+	for (unsigned i = 0; i < s->nenv; i++)
+		if (memcmp(&s->env[i], &snap_now.env[i], sizeof(s->env[i]))) {
+			kprintf("snap: env %u changed\n", envs[i]->id);
+			return false;
+		}
+	if (memcmp(s->out, snap_now.out, PAGE_SIZE)) {
+		kprintf("snap: user memory of the out page changed\n");
+		return false;
+	}
+	if (s->free != snap_now.free || s->envs != snap_now.envs) {
+		kprintf("snap: counts changed: free %llu -> %llu, envs %u -> %u\n",
+			(unsigned long long)s->free, (unsigned long long)snap_now.free, s->envs,
+			snap_now.envs);
+		return false;
+	}
+	return true;
+}
+
+/* Run the call, expect err, expect nothing changed and the invariants to hold. */
+#define FAILS_CLEANLY(t, envs, call, err)                                    \
+	do {                                                                  \
+		snap_take(&snap_before, envs, ARRAY_SIZE(envs));              \
+		EXPECT_EQ(t, (call), (err));                                   \
+		EXPECT(t, snap_same(&snap_before, envs));                      \
+		INV(t);                                                        \
+	} while (0)
+
+static void teardown(struct test_ctx *t, struct env **envs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (envs[i] && env_alive(envs[i]))
+			EXPECT_EQ(t, env_destroy(envs[i]), E_OK);
+	EXPECT_EQ(t, env_count(), 0);
+	EXPECT_EQ(t, frame_free_count(), MEM_FRAMES - KERNEL_FRAMES);
+	EXPECT_EQ(t, pot_count(POT_OWNED), 0);
+	EXPECT_EQ(t, pot_count(POT_KERNEL), KERNEL_FRAMES);
+	INV(t);
+}
+
+/* ---- env_create ---- */
+
+TEST(env, create_refuses_offline_and_missing_cores)
+{
+	if (!setup(t))
+		return;
+	/* The host-tests machine: every core is online. Past the end: E_INVAL. */
+	struct env *e = (struct env *)1;
+	uint64_t free0 = frame_free_count();
+	EXPECT_EQ(t, env_create(percpu_ncpus, &e), E_INVAL);
+	EXPECT_EQ(t, env_create(MAX_CPUS, &e), E_INVAL);
+	EXPECT_EQ(t, env_create(~0u, &e), E_INVAL);
+	EXPECT(t, e == (struct env *)1);
+	EXPECT_EQ(t, env_count(), 0);
+	EXPECT_EQ(t, frame_free_count(), free0);
+
+	/* A nested machine where only core 0 has reported in: cores 1..3 exist but are off. */
+	sim_init(&(struct sim_config){ .ncores = 4, .seed = 3, .phys_bytes = MEM_BYTES,
+				       .stack_bytes = 256 << 10 });
+	percpu_report_in(); /* outside any fiber: core 0's stand-in */
+	pot_setup();
+	uint64_t nfree = frame_free_count();
+	int e1 = env_create(1, &e), e3 = env_create(3, &e), e4 = env_create(4, &e);
+	unsigned count = env_count();
+	uint64_t nfree1 = frame_free_count();
+	int e0 = env_create(0, &e);
+	uint64_t owned = e0 == E_OK ? e->frames_owned : 0;
+	int d0 = e0 == E_OK ? env_destroy(e) : E_OK;
+	uint64_t nfree2 = frame_free_count();
+	sim_fini();
+	EXPECT_EQ(t, e1, E_INVAL);
+	EXPECT_EQ(t, e3, E_INVAL);
+	EXPECT_EQ(t, e4, E_INVAL);
+	EXPECT_EQ(t, count, 0);
+	EXPECT_EQ(t, nfree1, nfree);
+	EXPECT_EQ(t, e0, E_OK);
+	EXPECT_EQ(t, owned, 1); /* its top-level table */
+	EXPECT_EQ(t, d0, E_OK);
+	EXPECT_EQ(t, nfree2, nfree);
+	EXPECT_EQ(t, env_count(), 0);
+	pot_setup(); /* the outer machine's table again */
+	INV(t);
+}
+
+static struct env *many[MAX_ENVS];
+
+TEST(env, create_until_the_table_is_full)
+{
+	if (!setup(t))
+		return;
+	uint64_t free0 = frame_free_count();
+	unsigned n = 0;
+	int err;
+	struct env *e;
+	while ((err = env_create(home_of(n), &e)) == E_OK) {
+		ASSERT(t, n < MAX_ENVS);
+		many[n++] = e;
+	}
+	EXPECT_EQ(t, err, E_NOMEM);
+	EXPECT_EQ(t, n, MAX_ENVS);
+	EXPECT_EQ(t, env_count(), MAX_ENVS);
+	EXPECT_EQ(t, frame_free_count(), free0 - MAX_ENVS); /* one table page each */
+	INV(t);
+	/* Full: the syscall says so too, and changes nothing. */
+	uint32_t slot;
+	ASSERT_EQ(t, cap_insert_root(many[0], OBJ_ENV, many[1]->id, many[1]->gen, CAP_R_CTRL, &slot),
+		  E_OK);
+	struct env *envs[1] = { many[0] };
+	FAILS_CLEANLY(t, envs, SYS(many[0], SYS_ENV_CREATE, 0), E_NOMEM);
+	/* Ids are distinct, table entries fixed. */
+	for (unsigned i = 0; i < n; i++)
+		EXPECT_EQ(t, many[i]->id, i);
+	/* Destroying many[0] deletes its root cap for many[1], which destroys many[1] too. */
+	for (unsigned i = 0; i < n; i++)
+		if (env_alive(many[i]))
+			EXPECT_EQ(t, env_destroy(many[i]), E_OK);
+	EXPECT_EQ(t, env_count(), 0);
+	EXPECT_EQ(t, frame_free_count(), free0);
+	INV(t);
+}
+
+/* ---- env_destroy ---- */
+
+/* Far apart: each needs its own tables below the top level. */
+static const uint64_t far_vas[] = {
+	USER_BASE,			/* PML4 0, PDPT 0, PD 2 */
+	0x0000000040000000ULL,		/* PDPT 1 */
+	0x0000008000000000ULL,		/* PML4 1 */
+	USER_END - PAGE_SIZE,		/* PML4 255, the last page */
+};
+#define FAR_TABLES 11 /* below the root: 3 + 2 + 3 + 3 */
+
+TEST(env, destroy_returns_every_frame)
+{
+	if (!setup(t))
+		return;
+	uint64_t free0 = frame_free_count(), kernel0 = pot_count(POT_KERNEL);
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *e = envs[0], *b = envs[1];
+	ASSERT(t, e && b);
+	uint64_t free1 = frame_free_count();
+	EXPECT_EQ(t, free1, free0 - 2);
+	EXPECT_EQ(t, e->frames_owned, 1);
+
+	int64_t slots[ARRAY_SIZE(far_vas)];
+	for (unsigned i = 0; i < ARRAY_SIZE(far_vas); i++) {
+		slots[i] = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+		ASSERT(t, slots[i] >= 0);
+		ASSERT_EQ(t, SYS(e, SYS_MAP, slots[i], far_vas[i], PROT_R | PROT_W), 0);
+		EXPECT_EQ(t, mapped(e, far_vas[i]), obj_of(e, slots[i]));
+	}
+	INV(t);
+	EXPECT_EQ(t, e->frames_owned, 1 + FAR_TABLES + ARRAY_SIZE(far_vas));
+	EXPECT_EQ(t, e->mappings, ARRAY_SIZE(far_vas));
+	EXPECT_EQ(t, pot_count(POT_KERNEL) - kernel0, 2 + FAR_TABLES);
+	EXPECT_EQ(t, frame_free_count(), free1 - FAR_TABLES - ARRAY_SIZE(far_vas));
+	/* A frame of e granted to b and mapped there: b's tables are b's. */
+	uint32_t gb;
+	ASSERT_EQ(t, cap_grant(e, (uint32_t)slots[0], b, false, &gb), E_OK);
+	ASSERT_EQ(t, cap_bind(b, gb, VA(5), PROT_R), E_OK);
+	uint64_t b_owned = b->frames_owned;
+	EXPECT_EQ(t, b_owned, 4);
+	INV(t);
+
+	/* Every frame charged to e, data or table, with its generation. */
+	static uint64_t gen_of[MEM_FRAMES];
+	static bool was_e[MEM_FRAMES];
+	unsigned charged = 0;
+	for (uint64_t f = 0; f < MEM_FRAMES; f++) {
+		struct pot_view v = pot_get(f);
+		was_e[f] = v.state != POT_FREE && v.owner == e->id;
+		gen_of[f] = v.gen;
+		charged += was_e[f];
+	}
+	EXPECT_EQ(t, charged, e->frames_owned);
+
+	uint64_t b_flushes = tlb_flushes(b->home);
+	uint32_t eid = e->id;
+	uint64_t egen = e->gen;
+	ASSERT_EQ(t, env_destroy(e), E_OK);
+	INV(t);
+	EXPECT_EQ(t, e->state, ENV_FREE);
+	EXPECT_EQ(t, e->gen, egen + 1);
+	EXPECT_EQ(t, env_count(), 1);
+	/* Every frame came back, under a new generation; only b's remain. */
+	unsigned back = 0;
+	for (uint64_t f = 0; f < MEM_FRAMES; f++) {
+		struct pot_view v = pot_get(f);
+		EXPECT(t, v.state == POT_FREE || v.owner != eid);
+		if (was_e[f])
+			back += v.state == POT_FREE && v.gen == gen_of[f] + 1 && v.mapped_on == 0;
+	}
+	EXPECT_EQ(t, back, charged);
+	EXPECT_EQ(t, frame_free_count(), free0 - b_owned);
+	EXPECT_EQ(t, pot_count(POT_KERNEL) - kernel0, 1 + 3); /* b's root and tables for VA(5) */
+	/* b's copy was revoked with it, and unmapped on b's home core. */
+	EXPECT(t, empty(b, gb));
+	EXPECT_EQ(t, mapped(b, VA(5)), ~0ULL);
+	EXPECT_EQ(t, b->mappings, 0);
+	EXPECT(t, tlb_flushes(b->home) > b_flushes);
+	/* A destroyed environment is not destroyed again. */
+	EXPECT_EQ(t, env_destroy(e), E_BUSY);
+	envs[0] = NULL;
+	teardown(t, envs, 2);
+}
+
+TEST(env, destroy_revokes_what_others_derived)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[3] = { mkenv(t, 0), mkenv(t, 1), mkenv(t, 2) };
+	struct env *a = envs[0], *b = envs[1], *c = envs[2];
+	ASSERT(t, a && b && c);
+	/* a's frame: mapped in a, copied to b (mapped, and minted there), on to c (mapped). */
+	int64_t fa = SYS(a, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, fa >= 0);
+	uint64_t frame_a = obj_of(a, fa);
+	ASSERT_EQ(t, SYS(a, SYS_MAP, fa, VA(0), PROT_R | PROT_W), 0);
+	uint32_t b1, b2, c1;
+	ASSERT_EQ(t, cap_grant(a, (uint32_t)fa, b, false, &b1), E_OK);
+	ASSERT_EQ(t, SYS(b, SYS_MAP, b1, VA(1), PROT_R), 0);
+	ASSERT_EQ(t, cap_mint(b, b1, CAP_R_MAP | CAP_R_READ, 0, &b2), E_OK);
+	ASSERT_EQ(t, SYS(b, SYS_MAP, b2, VA(3), PROT_R), 0);
+	ASSERT_EQ(t, cap_grant(b, b1, c, false, &c1), E_OK);
+	ASSERT_EQ(t, SYS(c, SYS_MAP, c1, VA(2), PROT_R), 0);
+	/* b's own frame: mapped in b, a copy mapped in a. */
+	int64_t fb = SYS(b, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, fb >= 0);
+	uint64_t frame_b = obj_of(b, fb);
+	ASSERT_EQ(t, SYS(b, SYS_MAP, fb, VA(4), PROT_R | PROT_W), 0);
+	uint32_t ab;
+	ASSERT_EQ(t, cap_grant(b, (uint32_t)fb, a, false, &ab), E_OK);
+	ASSERT_EQ(t, SYS(a, SYS_MAP, ab, VA(5), PROT_R), 0);
+	/* And an environment a created: its root cap is in a. */
+	int64_t xs = SYS(a, SYS_ENV_CREATE, 0);
+	ASSERT(t, xs >= 0);
+	struct env *x = env_lookup((uint32_t)obj_of(a, xs));
+	ASSERT(t, x && env_alive(x));
+	int64_t fx = SYS(x, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, fx >= 0);
+	ASSERT_EQ(t, SYS(x, SYS_MAP, fx, VA(0), PROT_R), 0);
+	INV(t);
+	EXPECT_EQ(t, env_count(), 4);
+
+	uint64_t fl_b = tlb_flushes(b->home), fl_c = tlb_flushes(c->home);
+	uint64_t free_b = b->frames_owned, free_c = c->frames_owned;
+	uint64_t free_before = frame_free_count();
+	uint64_t a_owned = a->frames_owned, x_owned = x->frames_owned;
+	ASSERT_EQ(t, env_destroy(a), E_OK);
+	envs[0] = NULL;
+	INV(t);
+	/* What b and c had of a's frame is gone, bindings too; their TLBs were flushed. */
+	EXPECT(t, empty(b, b1));
+	EXPECT(t, empty(b, b2));
+	EXPECT(t, empty(c, c1));
+	EXPECT_EQ(t, mapped(b, VA(1)), ~0ULL);
+	EXPECT_EQ(t, mapped(b, VA(3)), ~0ULL);
+	EXPECT_EQ(t, mapped(c, VA(2)), ~0ULL);
+	EXPECT_EQ(t, c->mappings, 0);
+	EXPECT(t, tlb_flushes(b->home) > fl_b);
+	EXPECT(t, tlb_flushes(c->home) > fl_c);
+	EXPECT_EQ(t, pot_get(frame_a).state, POT_FREE);
+	/* b's own frame stays b's, mapped, its copy in a deleted. */
+	EXPECT_EQ(t, pot_get(frame_b).owner, b->id);
+	EXPECT_EQ(t, mapped(b, VA(4)), frame_b);
+	EXPECT_EQ(t, b->mappings, 1);
+	EXPECT_EQ(t, info(b, (uint32_t)fb).children, 0);
+	EXPECT_EQ(t, b->frames_owned, free_b);
+	EXPECT_EQ(t, c->frames_owned, free_c);
+	/* The environment a created went with it (docs/syscalls.md: deleting a root env cap destroys it). */
+	EXPECT(t, !env_alive(x));
+	EXPECT_EQ(t, env_count(), 2);
+	EXPECT_EQ(t, frame_free_count(), free_before + a_owned + x_owned);
+	teardown(t, envs, 3);
+}
+
+TEST(env, env_caps_go_stale_after_destroy)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *p = envs[0], *q = envs[1];
+	ASSERT(t, p && q);
+	ASSERT(t, user_page(t, p, OUT_VA, PROT_R | PROT_W));
+	int64_t xs = SYS(p, SYS_ENV_CREATE, 1 % percpu_ncpus);
+	ASSERT(t, xs >= 0);
+	struct cap_info xi = info(p, (uint32_t)xs);
+	EXPECT_EQ(t, xi.type, OBJ_ENV);
+	EXPECT_EQ(t, xi.rights, CAP_R_ALL);
+	EXPECT_EQ(t, xi.depth, 0);
+	struct env *x = env_lookup((uint32_t)xi.object);
+	ASSERT(t, x && env_alive(x));
+	EXPECT_EQ(t, xi.gen, x->gen);
+	EXPECT_EQ(t, x->home, 1 % percpu_ncpus);
+	uint32_t qs;
+	ASSERT_EQ(t, cap_grant(p, (uint32_t)xs, q, false, &qs), E_OK);
+	int64_t fp = SYS(p, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, fp >= 0);
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, xs), E_AGAIN);
+	EXPECT_EQ(t, SYS(q, SYS_ENV_STATUS, qs), E_AGAIN);
+	INV(t);
+
+	uint32_t xid = x->id;
+	EXPECT_EQ(t, SYS(p, SYS_ENV_DESTROY, xs), 0);
+	INV(t);
+	EXPECT(t, !env_alive(x));
+	/* Every cap to it, root or copy, in any environment, is stale. */
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, xs), E_STALE);
+	EXPECT_EQ(t, SYS(q, SYS_ENV_STATUS, qs), E_STALE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, xs), E_STALE);
+	FAILS_CLEANLY(t, envs, SYS(q, SYS_ENV_DESTROY, qs), E_STALE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, fp, xs, GRANT_COPY), E_STALE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_MINT, xs, CAP_R_ALL, 0), E_STALE);
+	/* Inspect still works, and shows the old generation. */
+	EXPECT_EQ(t, SYS(p, SYS_CAP_INSPECT, xs, OUT_VA), 0);
+	EXPECT_EQ(t, info(p, (uint32_t)xs).gen, xi.gen);
+
+	/* The id is reused by the next environment; the old caps do not reach it. */
+	int64_t ys = SYS(p, SYS_ENV_CREATE, 0);
+	ASSERT(t, ys >= 0);
+	struct env *y = env_lookup((uint32_t)obj_of(p, ys));
+	EXPECT_EQ(t, y->id, xid);
+	EXPECT(t, y->gen != xi.gen);
+	FAILS_CLEANLY(t, envs, SYS(q, SYS_ENV_DESTROY, qs), E_STALE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_STATUS, xs), E_STALE);
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, ys), E_AGAIN);
+	/* Deleting the stale root destroys nothing (it names the old incarnation). */
+	EXPECT_EQ(t, SYS(q, SYS_CAP_DELETE, qs), 0);
+	EXPECT_EQ(t, SYS(p, SYS_CAP_DELETE, xs), 0);
+	EXPECT(t, env_alive(y));
+	EXPECT_EQ(t, env_count(), 3);
+	INV(t);
+	/* Deleting the live root does destroy it. */
+	EXPECT_EQ(t, SYS(p, SYS_CAP_DELETE, ys), 0);
+	EXPECT(t, !env_alive(y));
+	EXPECT_EQ(t, env_count(), 2);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+/* ---- grants into a dying environment ---- */
+
+TEST(env, grant_into_a_dying_env_fails)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *a = envs[0], *v = envs[1];
+	ASSERT(t, a && v);
+	int64_t r = SYS(a, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, r >= 0);
+	uint32_t leaf, x = 99;
+	ASSERT_EQ(t, cap_mint(a, (uint32_t)r, CAP_R_ALL, 0, &leaf), E_OK);
+	/*
+	 * v as env_destroy leaves it while it deletes v's caps. (The invariant
+	 * checker would rightly complain meanwhile: v's frames are charged to
+	 * an environment that is not alive. So no INV until it is back.)
+	 */
+	__atomic_store_n(&v->state, ENV_DYING, __ATOMIC_RELEASE);
+	snap_take(&snap_before, envs, 2);
+	EXPECT_EQ(t, cap_grant(a, (uint32_t)r, v, false, &x), E_STALE);
+	EXPECT_EQ(t, cap_grant(a, leaf, v, true, &x), E_STALE);
+	EXPECT(t, snap_same(&snap_before, envs));
+	EXPECT_EQ(t, caps_in(v), 0);
+	EXPECT_EQ(t, x, 99);
+	__atomic_store_n(&v->state, ENV_CREATED, __ATOMIC_RELEASE);
+	EXPECT_EQ(t, cap_grant(a, (uint32_t)r, v, false, &x), E_OK);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+/*
+ * The same as a race on a nested machine. Core 0 sets up a and v (v homed
+ * on core 1, with mapped frames, so that destroying it waits for TLB
+ * flushes on core 1: scheduling points while v is dying) and destroys v;
+ * core 2 meanwhile grants a's caps into v, copy and move, yielding between
+ * grants. A grant may succeed only while v is alive (then destroy deletes
+ * what it made); into a dying or destroyed v it is E_STALE.
+ */
+struct race {
+	struct env *a, *v;
+	uint32_t root;
+	bool ready, destroyed;
+	int destroy_err;
+	unsigned ok, stale, ok_while_dying, other, into_dead;
+};
+
+static void race_idle(void *arg)
+{
+	percpu_report_in();
+	percpu_idle_loop();
+}
+
+static void race_destroyer(void *arg)
+{
+	struct race *r = arg;
+	arch_irq_enable();
+	percpu_report_in();
+	while (percpu_online_count() < 3)
+		arch_cpu_relax();
+	if (env_create(0, &r->a) != E_OK || env_create(1, &r->v) != E_OK)
+		return;
+	int64_t s = SYS(r->a, SYS_FRAME_ALLOC, FRAME_ANY);
+	if (s < 0)
+		return;
+	r->root = (uint32_t)s;
+	/* v's own frames, mapped: each unmap at destroy waits for core 1's flush. */
+	for (unsigned i = 0; i < 6; i++) {
+		int64_t f = SYS(r->v, SYS_FRAME_ALLOC, FRAME_ANY);
+		if (f < 0 || SYS(r->v, SYS_MAP, f, VA(i), PROT_R) != 0)
+			return;
+	}
+	r->ready = true;
+	for (unsigned i = 0; i < 4; i++)
+		sim_yield();
+	r->destroy_err = env_destroy(r->v);
+	r->destroyed = true;
+}
+
+static void race_granter(void *arg)
+{
+	struct race *r = arg;
+	arch_irq_enable();
+	percpu_report_in();
+	while (!r->ready) {
+		if (r->destroyed)
+			return;
+		arch_cpu_relax();
+	}
+	for (unsigned i = 0; !r->destroyed || i % 8; i++) {
+		uint32_t state = __atomic_load_n(&r->v->state, __ATOMIC_ACQUIRE), s, src = r->root;
+		bool move = i % 3 == 2;
+		if (move && cap_mint(r->a, r->root, CAP_R_ALL, 0, &src) != E_OK) {
+			r->other++;
+			break;
+		}
+		int err = cap_grant(r->a, src, r->v, move, &s);
+		if (err == E_OK) {
+			r->ok++;
+			r->ok_while_dying += state != ENV_CREATED;
+		} else if (err == E_STALE) {
+			r->stale++;
+			r->into_dead += state == ENV_FREE;
+		} else {
+			r->other++;
+		}
+		if (move && err != E_OK)
+			(void)cap_delete(r->a, src);
+		sim_yield();
+	}
+}
+
+static struct race race;
+
+TEST(env, grant_racing_destroy)
+{
+	if (!setup(t))
+		return;
+	static const uint64_t seeds[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	unsigned stale = 0, ok = 0;
+	for (unsigned si = 0; si < ARRAY_SIZE(seeds); si++) {
+		memset(&race, 0, sizeof(race));
+		race.destroy_err = 1;
+		sim_init(&(struct sim_config){ .ncores = 3, .seed = seeds[si],
+					       .phys_bytes = MEM_BYTES, .stack_bytes = 256 << 10 });
+		pot_setup();
+		uint64_t free0 = frame_free_count();
+		sim_start(0, race_destroyer, &race);
+		sim_start_daemon(1, race_idle, NULL);
+		sim_start(2, race_granter, &race);
+		int err = sim_run(5 * 1000 * 1000);
+		unsigned bad = invariant_check();
+		unsigned left_in_v = race.v ? caps_in(race.v) : ~0u;
+		unsigned children = race.a ? info(race.a, race.root).children : ~0u;
+		bool v_alive = race.v && env_alive(race.v);
+		int destroy_a = race.a ? env_destroy(race.a) : E_INVAL;
+		uint64_t free1 = frame_free_count();
+		unsigned envs_left = env_count();
+		sim_fini();
+
+		EXPECT_EQ(t, err, E_OK);
+		EXPECT(t, race.ready);
+		EXPECT_EQ(t, race.destroy_err, E_OK);
+		EXPECT_EQ(t, bad, 0);
+		EXPECT(t, !v_alive);
+		EXPECT_EQ(t, left_in_v, 0);     /* grants that got in were deleted */
+		EXPECT_EQ(t, children, 0);      /* and unlinked from a's tree */
+		EXPECT_EQ(t, race.ok_while_dying, 0);
+		EXPECT_EQ(t, race.other, 0);
+		EXPECT_EQ(t, destroy_a, E_OK);
+		EXPECT_EQ(t, free1, free0);
+		EXPECT_EQ(t, envs_left, 0);
+		if (t->failures) {
+			kprintf("env.grant_racing_destroy: seed %llu\n", (unsigned long long)seeds[si]);
+			break;
+		}
+		ok += race.ok;
+		stale += race.stale - race.into_dead; /* refused while dying, not after */
+	}
+	pot_setup();
+	kprintf("env.grant_racing_destroy: %u grants in, %u refused while v was dying\n", ok, stale);
+	EXPECT(t, ok > 0);
+	EXPECT(t, stale > 0); /* the window was hit */
+}
+
+/* ---- syscalls: frames ---- */
+
+TEST(env, sys_frame_alloc)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *e = envs[0], *o = envs[1];
+	ASSERT(t, e && o);
+	uint64_t free0 = frame_free_count(), owned0 = e->frames_owned;
+	int64_t s = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, s >= 0);
+	struct cap_info i = info(e, (uint32_t)s);
+	EXPECT_EQ(t, i.type, OBJ_FRAME);
+	EXPECT_EQ(t, i.rights, CAP_R_ALL);
+	EXPECT_EQ(t, i.depth, 0);
+	EXPECT_EQ(t, i.parent_env, CAP_NO_SLOT);
+	EXPECT_EQ(t, i.gen, pot_get(i.object).gen);
+	EXPECT_EQ(t, pot_get(i.object).owner, e->id);
+	EXPECT_EQ(t, pot_get(i.object).state, POT_OWNED);
+	EXPECT_EQ(t, e->frames_owned, owned0 + 1);
+	EXPECT_EQ(t, frame_free_count(), free0 - 1);
+	INV(t);
+	/* By name: a free frame. */
+	uint64_t want = MEM_FRAMES - 3;
+	ASSERT_EQ(t, pot_get(want).state, POT_FREE);
+	int64_t s2 = SYS(e, SYS_FRAME_ALLOC, want);
+	ASSERT(t, s2 >= 0);
+	EXPECT_EQ(t, obj_of(e, s2), want);
+	INV(t);
+
+	/* Past the end of memory. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, MEM_FRAMES), E_RANGE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, 1ULL << 40), E_RANGE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, FRAME_ANY - 1), E_RANGE);
+	/* The kernel's: frame 0, the stand-in image, a page table (e's own, even). */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, 0), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, KERNEL_FRAMES - 1), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, pa_raw(e->as.root) / PAGE_SIZE), E_PERM);
+	/* Owned, by anyone. */
+	int64_t so = SYS(o, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, so >= 0);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, obj_of(o, so)), E_BUSY);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, want), E_BUSY);
+
+	/* No memory left: o takes every free frame (through the kernel API: its cap table is small). */
+	static uint64_t taken[MEM_FRAMES], taken_gen[MEM_FRAMES];
+	unsigned n = 0;
+	while (frame_alloc_any(o->id, false, &taken[n], &taken_gen[n]) == E_OK) {
+		__atomic_fetch_add(&o->frames_owned, 1, __ATOMIC_RELAXED);
+		n++;
+	}
+	EXPECT_EQ(t, frame_free_count(), 0);
+	EXPECT_EQ(t, SYS(e, SYS_FRAME_COUNT, 0), 0);
+	INV(t);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, FRAME_ANY), E_NOMEM);
+	/* One back: the next call finds it. */
+	ASSERT_EQ(t, frame_free(taken[n - 1], o->id, taken_gen[n - 1]), E_OK);
+	__atomic_fetch_sub(&o->frames_owned, 1, __ATOMIC_RELAXED);
+	int64_t s3 = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	EXPECT(t, s3 >= 0);
+	EXPECT_EQ(t, obj_of(e, s3), taken[n - 1]);
+	EXPECT_EQ(t, SYS(e, SYS_FRAME_COUNT, 0), 0);
+	for (unsigned k = 0; k + 1 < n; k++) {
+		EXPECT_EQ(t, frame_free(taken[k], o->id, taken_gen[k]), E_OK);
+		__atomic_fetch_sub(&o->frames_owned, 1, __ATOMIC_RELAXED);
+	}
+	INV(t);
+
+	/*
+	 * A full capability table: E_NOMEM, and no frame is taken. (The frame
+	 * claimed and given back on the way gets a new generation; being free,
+	 * nobody holds a cap to it, so nothing can tell.)
+	 */
+	uint32_t x;
+	while (cap_mint(e, (uint32_t)s, CAP_R_READ, 0, &x) == E_OK)
+		;
+	uint64_t free1 = frame_free_count(), owned1 = e->frames_owned;
+	unsigned owned_frames = (unsigned)pot_count(POT_OWNED);
+	EXPECT_EQ(t, SYS(e, SYS_FRAME_ALLOC, FRAME_ANY), E_NOMEM);
+	EXPECT_EQ(t, SYS(e, SYS_FRAME_ALLOC, MEM_FRAMES - 4), E_NOMEM);
+	EXPECT_EQ(t, frame_free_count(), free1);
+	EXPECT_EQ(t, e->frames_owned, owned1);
+	EXPECT_EQ(t, pot_count(POT_OWNED), owned_frames);
+	EXPECT_EQ(t, pot_get(MEM_FRAMES - 4).state, POT_FREE);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+TEST(env, sys_frame_free)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *e = envs[0], *o = envs[1];
+	ASSERT(t, e && o);
+	int64_t s = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY), es = SYS(e, SYS_ENV_CREATE, 0);
+	ASSERT(t, s >= 0 && es >= 0);
+	uint64_t f = obj_of(e, s);
+	uint32_t child, nogrant_child, copy_in_o;
+	ASSERT_EQ(t, cap_mint(e, (uint32_t)s, CAP_R_ALL, 0, &child), E_OK);
+	ASSERT_EQ(t, cap_mint(e, (uint32_t)s, CAP_R_ALL & ~CAP_R_CTRL, 0, &nogrant_child), E_OK);
+	ASSERT_EQ(t, cap_grant(e, (uint32_t)s, o, false, &copy_in_o), E_OK);
+	INV(t);
+
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, CAP_SLOTS), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, ~0ULL), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, (1ULL << 32) | (uint64_t)s), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, CAP_SLOTS - 1), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, es), E_TYPE);
+	/* Derived caps do not free, with every right or without CTRL. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, child), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, nogrant_child), E_PERM);
+	/* Another environment's frame, through the copy it was given. */
+	FAILS_CLEANLY(t, envs, SYS(o, SYS_FRAME_FREE, copy_in_o), E_PERM);
+	/* The root while derived caps exist. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, s), E_BUSY);
+	EXPECT_EQ(t, SYS(e, SYS_CAP_REVOKE, s), 0);
+	INV(t);
+
+	/* Freed, bound: unmapped, returned, the slot empty; a second free finds nothing. */
+	ASSERT_EQ(t, SYS(e, SYS_MAP, s, VA(0), PROT_R | PROT_W), 0);
+	uint64_t free0 = frame_free_count(), owned = e->frames_owned, gen = pot_get(f).gen;
+	EXPECT_EQ(t, SYS(e, SYS_FRAME_FREE, s), 0);
+	INV(t);
+	EXPECT_EQ(t, frame_free_count(), free0 + 1);
+	EXPECT_EQ(t, e->frames_owned, owned - 1);
+	EXPECT_EQ(t, mapped(e, VA(0)), ~0ULL);
+	EXPECT_EQ(t, e->mappings, 0);
+	EXPECT_EQ(t, pot_get(f).state, POT_FREE);
+	EXPECT_EQ(t, pot_get(f).gen, gen + 1);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, s), E_BADSLOT);
+
+	/* A root whose frame was taken by force is stale: E_STALE, nothing freed twice. */
+	int64_t s2 = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, s2 >= 0);
+	uint64_t f2 = obj_of(e, s2), g2 = pot_get(f2).gen;
+	ASSERT_EQ(t, frame_free(f2, e->id, g2), E_OK);
+	__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	int64_t so = SYS(o, SYS_FRAME_ALLOC, f2); /* someone else has it now */
+	ASSERT(t, so >= 0);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_FREE, s2), E_STALE);
+	EXPECT_EQ(t, SYS(e, SYS_CAP_DELETE, s2), 0);
+	EXPECT_EQ(t, pot_get(f2).owner, o->id);
+	EXPECT_EQ(t, pot_get(f2).state, POT_OWNED);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+/* ---- syscalls: map, unmap, read_ad ---- */
+
+TEST(env, sys_map_unmap)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *e = envs[0], *o = envs[1];
+	ASSERT(t, e && o);
+	int64_t s = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY), s2 = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	int64_t es = SYS(e, SYS_ENV_CREATE, 0);
+	ASSERT(t, s >= 0 && s2 >= 0 && es >= 0);
+	uint64_t f = obj_of(e, s);
+	ASSERT_EQ(t, SYS(e, SYS_MAP, s, VA(0), PROT_R | PROT_W), 0);
+	EXPECT_EQ(t, mapped(e, VA(0)), f);
+	EXPECT_EQ(t, info(e, (uint32_t)s).bound_va, VA(0));
+	EXPECT_EQ(t, e->mappings, 1);
+	INV(t);
+
+	/* Addresses: unaligned first, then outside user space. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(1) + 1, PROT_R), E_ALIGN);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(1) + PAGE_SIZE / 2, PROT_R), E_ALIGN);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, kernel_vas[0] + 8, PROT_R), E_ALIGN);
+	for (unsigned i = 0; i < ARRAY_SIZE(kernel_vas); i++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, kernel_vas[i], PROT_R), E_FAULT);
+	for (unsigned i = 0; i < ARRAY_SIZE(noncanonical_vas); i++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, noncanonical_vas[i], PROT_R), E_FAULT);
+	for (unsigned i = 0; i < ARRAY_SIZE(low_vas); i++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, low_vas[i], PROT_R), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, USER_END, PROT_R), E_FAULT);
+	/* prot */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(1), 0), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(1), 8), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(1), ~0ULL), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(1), (1ULL << 32) | PROT_R), E_INVAL);
+	/* Slots: out of range (even one that would alias s2 if truncated), empty, wrong type. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, CAP_SLOTS, VA(1), PROT_R), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, (1ULL << 32) | (uint64_t)s2, VA(1), PROT_R), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, CAP_SLOTS - 1, VA(1), PROT_R), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, es, VA(1), PROT_R), E_TYPE);
+	/* Rights. */
+	uint32_t nomap, ro;
+	ASSERT_EQ(t, cap_mint(e, (uint32_t)s2, CAP_R_ALL & ~CAP_R_MAP, 0, &nomap), E_OK);
+	ASSERT_EQ(t, cap_mint(e, (uint32_t)s2, CAP_R_MAP | CAP_R_READ, 0, &ro), E_OK);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, nomap, VA(1), PROT_R), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, ro, VA(1), PROT_R | PROT_W), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, ro, VA(1), PROT_X), E_PERM);
+	/* Already bound; over an existing mapping. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s, VA(1), PROT_R), E_BUSY);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(0), PROT_R), E_EXIST);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, ro, VA(0), PROT_R), E_EXIST);
+	/* Stale: the frame was taken by force. */
+	int64_t s3 = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, s3 >= 0);
+	ASSERT_EQ(t, frame_free(obj_of(e, s3), e->id, pot_get(obj_of(e, s3)).gen), E_OK);
+	__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s3, VA(1), PROT_R), E_STALE);
+	/* Another environment's frame is mapped through the cap it was given. */
+	int64_t os = SYS(o, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, os >= 0);
+	uint32_t oc;
+	ASSERT_EQ(t, cap_grant(o, (uint32_t)os, e, false, &oc), E_OK);
+	EXPECT_EQ(t, SYS(e, SYS_MAP, oc, VA(2), PROT_R), 0);
+	EXPECT_EQ(t, mapped(e, VA(2)), obj_of(o, os));
+	/* The read-only child at VA(1): readable, not writable. */
+	EXPECT_EQ(t, SYS(e, SYS_MAP, ro, VA(1), PROT_R), 0);
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(1)), false), E_OK);
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(1)), true), E_INVAL);
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(0)), true), E_OK);
+	INV(t);
+
+	/* Unmap. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_UNMAP, CAP_SLOTS), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_UNMAP, (1ULL << 32) | (uint64_t)s), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_UNMAP, CAP_SLOTS - 1), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_UNMAP, es), E_TYPE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_UNMAP, s2), E_NOENT);
+	uint64_t flushes = tlb_flushes(e->home);
+	EXPECT_EQ(t, SYS(e, SYS_UNMAP, s), 0);
+	EXPECT(t, tlb_flushes(e->home) > flushes);
+	EXPECT_EQ(t, mapped(e, VA(0)), ~0ULL);
+	EXPECT_EQ(t, info(e, (uint32_t)s).bound_va, 0);
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(0)), false), E_NOENT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_UNMAP, s), E_NOENT);
+	/* The va is free again. */
+	EXPECT_EQ(t, SYS(e, SYS_MAP, s2, VA(0), PROT_R | PROT_W | PROT_X), 0);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+TEST(env, sys_read_ad)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[1] = { mkenv(t, 0) };
+	struct env *e = envs[0];
+	ASSERT(t, e);
+	uint8_t *out = user_page(t, e, OUT_VA, PROT_R | PROT_W);
+	ASSERT(t, out && user_page(t, e, RO_VA, PROT_R));
+	ASSERT(t, user_page(t, e, VA(10), PROT_R | PROT_W));
+	ASSERT(t, user_page(t, e, VA(11), PROT_R | PROT_W));
+	ASSERT(t, user_page(t, e, VA(13), PROT_R));
+	/* Mapping sets no bit; the MMU does. */
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(10) + 100), false), E_OK);
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(11) + 5), true), E_OK);
+	memset(out, 0xcc, PAGE_SIZE);
+	EXPECT_EQ(t, SYS(e, SYS_READ_AD, VA(10), 5, OUT_VA), 0);
+	EXPECT_EQ(t, out[0], AD_MAPPED | AD_ACCESSED);
+	EXPECT_EQ(t, out[1], AD_MAPPED | AD_ACCESSED | AD_DIRTY);
+	EXPECT_EQ(t, out[2], 0);
+	EXPECT_EQ(t, out[3], AD_MAPPED);
+	EXPECT_EQ(t, out[4], 0);
+	EXPECT_EQ(t, out[5], 0xcc); /* n bytes exactly */
+	/* Reading clears them. */
+	EXPECT_EQ(t, SYS(e, SYS_READ_AD, VA(10), 2, OUT_VA + 100), 0);
+	EXPECT_EQ(t, out[100], AD_MAPPED);
+	EXPECT_EQ(t, out[101], AD_MAPPED);
+	INV(t);
+
+	/* Set them again, then check that no failed call clears them or writes out. */
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(10)), true), E_OK);
+	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(13)), false), E_OK);
+	memset(out, 0xcc, PAGE_SIZE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10) + 8, 1, OUT_VA), E_ALIGN);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 0, OUT_VA), E_RANGE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 513, OUT_VA), E_RANGE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), ~0ULL, OUT_VA), E_RANGE);
+	for (unsigned i = 0; i < ARRAY_SIZE(kernel_vas); i++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, kernel_vas[i], 1, OUT_VA), E_FAULT);
+	for (unsigned i = 0; i < ARRAY_SIZE(noncanonical_vas); i++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, noncanonical_vas[i], 1, OUT_VA), E_FAULT);
+	for (unsigned i = 0; i < ARRAY_SIZE(low_vas); i++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, low_vas[i], 1, OUT_VA), E_FAULT);
+	/* A range running off the end of user space. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, USER_END - PAGE_SIZE, 2, OUT_VA), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, USER_END, 1, OUT_VA), E_FAULT);
+	/* The out buffer: unmapped, read-only, kernel, straddling into an unmapped page. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, HOLE_VA), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, RO_VA), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, kernel_vas[0]), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, noncanonical_vas[0]), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, 0), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, USER_END - 2), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, ~0ULL - 1), E_FAULT); /* wraps */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 512, ~0ULL - 100), E_FAULT);
+	/* OUT_VA + 1 page is RO_VA: read-only, so a straddling write fails whole. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, OUT_VA + PAGE_SIZE - 2), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, VA(10), 4, RO_VA + PAGE_SIZE - 2), E_FAULT);
+	/* The bits survived all that. */
+	EXPECT_EQ(t, SYS(e, SYS_READ_AD, VA(10), 4, OUT_VA), 0);
+	EXPECT_EQ(t, out[0], AD_MAPPED | AD_ACCESSED | AD_DIRTY);
+	EXPECT_EQ(t, out[3], AD_MAPPED | AD_ACCESSED);
+	/* The largest request, ending at the top of user space. */
+	EXPECT_EQ(t, SYS(e, SYS_READ_AD, USER_END - 512 * PAGE_SIZE, 512, OUT_VA), 0);
+	unsigned nonzero = 0;
+	for (unsigned i = 0; i < 512; i++)
+		nonzero += out[i] != 0;
+	EXPECT_EQ(t, nonzero, 0);
+	INV(t);
+	teardown(t, envs, 1);
+}
+
+/* ---- syscalls: capabilities ---- */
+
+/* SYS_CAP_INSPECT into e's out page; the result read back. */
+static int64_t sys_inspect(struct env *e, uint64_t slot, struct cap_info *i)
+{
+	int64_t r = SYS(e, SYS_CAP_INSPECT, slot, OUT_VA);
+	if (r == 0)
+		memcpy(i, frame_mem(mapped(e, OUT_VA)), sizeof(*i));
+	return r;
+}
+
+TEST(env, sys_cap_inspect)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *e = envs[0], *o = envs[1];
+	ASSERT(t, e && o);
+	ASSERT(t, user_page(t, e, OUT_VA, PROT_R | PROT_W) && user_page(t, e, RO_VA, PROT_R));
+	int64_t s = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, s >= 0);
+	ASSERT_EQ(t, SYS(e, SYS_MAP, s, VA(3), PROT_R), 0);
+	uint32_t c1, c2, oc;
+	ASSERT_EQ(t, cap_mint(e, (uint32_t)s, CAP_R_READ | CAP_R_GRANT, 6, &c1), E_OK);
+	ASSERT_EQ(t, cap_mint(e, (uint32_t)s, CAP_R_READ, 0, &c2), E_OK);
+	ASSERT_EQ(t, cap_grant(e, c1, o, false, &oc), E_OK);
+	struct cap_info i;
+	ASSERT_EQ(t, sys_inspect(e, s, &i), 0);
+	EXPECT_EQ(t, i.type, OBJ_FRAME);
+	EXPECT_EQ(t, i.rights, CAP_R_ALL);
+	EXPECT_EQ(t, i.object, obj_of(e, s));
+	EXPECT_EQ(t, i.gen, pot_get(i.object).gen);
+	EXPECT_EQ(t, i.parent_env, CAP_NO_SLOT);
+	EXPECT_EQ(t, i.parent_slot, CAP_NO_SLOT);
+	EXPECT_EQ(t, i.depth, 0);
+	EXPECT_EQ(t, i.children, 2);
+	EXPECT_EQ(t, i.bound_va, VA(3));
+	EXPECT_EQ(t, i.badge, 0);
+	ASSERT_EQ(t, sys_inspect(e, c1, &i), 0);
+	EXPECT_EQ(t, i.rights, CAP_R_READ | CAP_R_GRANT);
+	EXPECT_EQ(t, i.badge, 6);
+	EXPECT_EQ(t, i.parent_env, e->id);
+	EXPECT_EQ(t, i.parent_slot, (uint32_t)s);
+	EXPECT_EQ(t, i.depth, 1);
+	EXPECT_EQ(t, i.children, 1);
+	EXPECT_EQ(t, i.bound_va, 0);
+
+	uint8_t *out = frame_mem(mapped(e, OUT_VA));
+	memset(out, 0xcc, PAGE_SIZE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, CAP_SLOTS, OUT_VA), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, (1ULL << 32) | (uint64_t)s, OUT_VA), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, CAP_SLOTS - 1, OUT_VA), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, HOLE_VA), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, RO_VA), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, OUT_VA + PAGE_SIZE - 8), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, VA(3)), E_FAULT); /* mapped read-only */
+	for (unsigned k = 0; k < ARRAY_SIZE(kernel_vas); k++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, kernel_vas[k]), E_FAULT);
+	for (unsigned k = 0; k < ARRAY_SIZE(noncanonical_vas); k++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, noncanonical_vas[k]), E_FAULT);
+	for (unsigned k = 0; k < ARRAY_SIZE(low_vas); k++)
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, low_vas[k]), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, USER_END - 8), E_FAULT);
+	/* A range that wraps past 2^64: no page of it may be taken as checked. */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, ~0ULL - 15), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, ~0ULL), E_FAULT);
+	/* Unaligned but inside the page: fine. */
+	EXPECT_EQ(t, SYS(e, SYS_CAP_INSPECT, c2, OUT_VA + 3), 0);
+	struct cap_info j;
+	memcpy(&j, out + 3, sizeof(j));
+	EXPECT_EQ(t, j.rights, CAP_R_READ);
+	EXPECT_EQ(t, out[3 + sizeof(j)], 0xcc);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+TEST(env, sys_cap_mint)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[1] = { mkenv(t, 0) };
+	struct env *e = envs[0];
+	ASSERT(t, e);
+	int64_t s = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY), es = SYS(e, SYS_ENV_CREATE, 0);
+	ASSERT(t, s >= 0 && es >= 0);
+	int64_t c = SYS(e, SYS_CAP_MINT, s, CAP_R_READ | CAP_R_MAP | CAP_R_GRANT, 0xffffffffULL);
+	ASSERT(t, c >= 0);
+	EXPECT_EQ(t, info(e, (uint32_t)c).badge, 0xffffffffULL);
+	EXPECT_EQ(t, info(e, (uint32_t)c).rights, CAP_R_READ | CAP_R_MAP | CAP_R_GRANT);
+	int64_t ec = SYS(e, SYS_CAP_MINT, es, CAP_R_GRANT, 0);
+	ASSERT(t, ec >= 0);
+	EXPECT_EQ(t, info(e, (uint32_t)ec).type, OBJ_ENV);
+	INV(t);
+
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, s, CAP_R_ALL + 1, 0), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, s, 1ULL << 40, 0), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, s, CAP_R_READ, 1ULL << 32), E_RANGE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, s, CAP_R_READ, ~0ULL), E_RANGE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, CAP_SLOTS, CAP_R_READ, 0), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, (1ULL << 32) | (uint64_t)s, CAP_R_READ, 0),
+		      E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, CAP_SLOTS - 1, CAP_R_READ, 0), E_BADSLOT);
+	int64_t nog = SYS(e, SYS_CAP_MINT, s, CAP_R_READ | CAP_R_MAP, 0);
+	ASSERT(t, nog >= 0);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, nog, CAP_R_READ, 0), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, c, CAP_R_READ, 5), E_PERM); /* badged */
+	/* Depth: 32 levels, not 33. */
+	int64_t d = s;
+	for (unsigned k = 0; k < CAP_MAX_DEPTH; k++) {
+		d = SYS(e, SYS_CAP_MINT, d, CAP_R_ALL, 0);
+		ASSERT(t, d >= 0);
+	}
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, d, CAP_R_ALL, 0), E_RANGE);
+	/* Stale: the env it names is gone. */
+	EXPECT_EQ(t, SYS(e, SYS_ENV_DESTROY, es), 0);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, es, CAP_R_GRANT, 0), E_STALE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, ec, 0, 0), E_STALE);
+	/* Full. */
+	while (SYS(e, SYS_CAP_MINT, s, CAP_R_READ, 0) >= 0)
+		;
+	EXPECT_EQ(t, caps_in(e), CAP_SLOTS);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, s, CAP_R_READ, 0), E_NOMEM);
+	INV(t);
+	teardown(t, envs, 1);
+}
+
+TEST(env, sys_cap_grant)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), NULL };
+	struct env *p = envs[0];
+	ASSERT(t, p);
+	/* p creates q, so it holds a root env cap for it (with CTRL). */
+	int64_t qs = SYS(p, SYS_ENV_CREATE, 2 % percpu_ncpus);
+	ASSERT(t, qs >= 0);
+	struct env *q = envs[1] = env_lookup((uint32_t)obj_of(p, qs));
+	int64_t s = SYS(p, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, s >= 0);
+
+	int64_t g = SYS(p, SYS_CAP_GRANT, s, qs, GRANT_COPY);
+	ASSERT(t, g >= 0);
+	struct cap_info i = info(q, (uint32_t)g);
+	EXPECT_EQ(t, i.object, obj_of(p, s));
+	EXPECT_EQ(t, i.parent_env, p->id);
+	EXPECT_EQ(t, i.parent_slot, (uint32_t)s);
+	int64_t leaf = SYS(p, SYS_CAP_MINT, s, CAP_R_ALL, 0);
+	ASSERT(t, leaf >= 0);
+	int64_t m = SYS(p, SYS_CAP_GRANT, leaf, qs, GRANT_MOVE);
+	ASSERT(t, m >= 0);
+	EXPECT(t, empty(p, (uint32_t)leaf));
+	EXPECT_EQ(t, info(q, (uint32_t)m).parent_slot, (uint32_t)s);
+	INV(t);
+
+	int64_t fs = SYS(p, SYS_FRAME_ALLOC, FRAME_ANY);
+	int64_t nctrl = SYS(p, SYS_CAP_MINT, qs, CAP_R_ALL & ~CAP_R_CTRL, 0);
+	int64_t nog = SYS(p, SYS_CAP_MINT, s, CAP_R_ALL & ~CAP_R_GRANT, 0);
+	int64_t kid = SYS(p, SYS_CAP_MINT, s, CAP_R_ALL, 0);
+	int64_t bound = SYS(p, SYS_CAP_MINT, s, CAP_R_ALL, 0);
+	ASSERT(t, fs >= 0 && nctrl >= 0 && nog >= 0 && kid >= 0 && bound >= 0);
+	ASSERT(t, SYS(p, SYS_CAP_MINT, kid, CAP_R_ALL, 0) >= 0);
+	ASSERT_EQ(t, SYS(p, SYS_MAP, bound, VA(4), PROT_R), 0);
+	INV(t);
+	/* Flags, then the env slot (bad, wrong type, no CTRL), then the cap. */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, qs, 2), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, qs, ~0ULL), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, CAP_SLOTS, GRANT_COPY), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, (1ULL << 32) | (uint64_t)qs, GRANT_COPY),
+		      E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, CAP_SLOTS - 1, GRANT_COPY), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, fs, GRANT_COPY), E_TYPE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, nctrl, GRANT_COPY), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, CAP_SLOTS, qs, GRANT_COPY), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, (1ULL << 32) | (uint64_t)s, qs, GRANT_COPY),
+		      E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, CAP_SLOTS - 1, qs, GRANT_MOVE), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, nog, qs, GRANT_COPY), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, nog, qs, GRANT_MOVE), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, qs, GRANT_MOVE), E_PERM);	/* a root */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, kid, qs, GRANT_MOVE), E_BUSY);	/* children */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, bound, qs, GRANT_MOVE), E_BUSY); /* bound */
+	/* q's table full. */
+	int64_t qf = SYS(q, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, qf >= 0);
+	while (SYS(q, SYS_CAP_MINT, qf, CAP_R_READ, 0) >= 0)
+		;
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, qs, GRANT_COPY), E_NOMEM);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, nctrl, GRANT_COPY), E_PERM); /* before the table */
+	/* q gone: its caps are stale, grants into it refused. */
+	EXPECT_EQ(t, SYS(p, SYS_ENV_DESTROY, qs), 0);
+	envs[1] = NULL;
+	struct env *one[1] = { p };
+	FAILS_CLEANLY(t, one, SYS(p, SYS_CAP_GRANT, s, qs, GRANT_COPY), E_STALE);
+	FAILS_CLEANLY(t, one, SYS(p, SYS_CAP_GRANT, s, nctrl, GRANT_COPY), E_PERM); /* rights before generation */
+	EXPECT_EQ(t, info(p, (uint32_t)s).children, 3); /* nog, kid, bound */
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+TEST(env, sys_cap_revoke_and_delete)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), mkenv(t, 1) };
+	struct env *e = envs[0], *o = envs[1];
+	ASSERT(t, e && o);
+	int64_t s = SYS(e, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, s >= 0);
+	/* 20 descendants, half of them in o. */
+	for (unsigned k = 0; k < 20; k++) {
+		uint32_t x;
+		if (k % 2)
+			ASSERT_EQ(t, cap_grant(e, (uint32_t)s, o, false, &x), E_OK);
+		else
+			ASSERT(t, SYS(e, SYS_CAP_MINT, s, CAP_R_ALL, 0) >= 0);
+	}
+	INV(t);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_REVOKE, CAP_SLOTS), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_REVOKE, (1ULL << 32) | (uint64_t)s), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_REVOKE, CAP_SLOTS - 1), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_DELETE, s), E_BUSY);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_DELETE, CAP_SLOTS), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_DELETE, (1ULL << 32) | (uint64_t)s), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_DELETE, CAP_SLOTS - 1), E_BADSLOT);
+	EXPECT_EQ(t, SYS(e, SYS_CAP_REVOKE, s), E_AGAIN);
+	INV(t);
+	EXPECT_EQ(t, caps_in(e) + caps_in(o), 1 + 20 - CAP_REVOKE_BATCH);
+	EXPECT_EQ(t, SYS(e, SYS_CAP_REVOKE, s), 0);
+	EXPECT_EQ(t, SYS(e, SYS_CAP_REVOKE, s), 0);
+	INV(t);
+	EXPECT_EQ(t, caps_in(o), 0);
+	uint64_t free0 = frame_free_count();
+	EXPECT_EQ(t, SYS(e, SYS_CAP_DELETE, s), 0);
+	EXPECT_EQ(t, frame_free_count(), free0 + 1); /* deleting the root frees the frame */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_DELETE, s), E_BADSLOT);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+/* ---- syscalls: environments ---- */
+
+TEST(env, sys_env_create_destroy_status)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[2] = { mkenv(t, 0), NULL };
+	struct env *p = envs[0];
+	ASSERT(t, p);
+	unsigned n0 = env_count();
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_CREATE, percpu_ncpus), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_CREATE, MAX_CPUS), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_CREATE, ~0ULL), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_CREATE, 1ULL << 32), E_INVAL); /* not core 0 */
+	int64_t xs = SYS(p, SYS_ENV_CREATE, percpu_ncpus - 1);
+	ASSERT(t, xs >= 0);
+	struct env *x = envs[1] = env_lookup((uint32_t)obj_of(p, xs));
+	EXPECT_EQ(t, env_count(), n0 + 1);
+	EXPECT_EQ(t, x->home, percpu_ncpus - 1);
+	EXPECT_EQ(t, x->state, ENV_CREATED);
+	INV(t);
+
+	int64_t fs = SYS(p, SYS_FRAME_ALLOC, FRAME_ANY);
+	int64_t nctrl = SYS(p, SYS_CAP_MINT, xs, CAP_R_ALL & ~CAP_R_CTRL, 0);
+	int64_t none = SYS(p, SYS_CAP_MINT, xs, 0, 0);
+	ASSERT(t, fs >= 0 && nctrl >= 0 && none >= 0);
+	/* Status needs no right. */
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, xs), E_AGAIN);
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, none), E_AGAIN);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_STATUS, fs), E_TYPE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_STATUS, CAP_SLOTS), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_STATUS, (1ULL << 32) | (uint64_t)xs), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_STATUS, CAP_SLOTS - 1), E_BADSLOT);
+	/* Destroy: CTRL, the right type, not itself, not while running. */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, fs), E_TYPE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, nctrl), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, none), E_PERM);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, CAP_SLOTS), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, (1ULL << 32) | (uint64_t)xs), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, CAP_SLOTS - 1), E_BADSLOT);
+	uint32_t self;
+	ASSERT_EQ(t, cap_grant(p, (uint32_t)xs, x, false, &self), E_OK);
+	FAILS_CLEANLY(t, envs, SYS(x, SYS_ENV_DESTROY, self), E_BUSY);
+	/* Running (as far as the table says): refused. The host cannot run it for real. */
+	__atomic_store_n(&x->state, ENV_RUNNABLE, __ATOMIC_RELEASE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, xs), E_BUSY);
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, xs), E_AGAIN);
+	/* Exited: status returned, and it can be destroyed. */
+	x->exit_status = 42;
+	__atomic_store_n(&x->state, ENV_EXITED, __ATOMIC_RELEASE);
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, xs), 42);
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, none), 42);
+	/* Start: the host has no program images, so every id is E_INVAL (checked first). */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_START, xs, 0, 0), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_START, CAP_SLOTS, ~0ULL, 0), E_INVAL);
+	INV(t);
+	EXPECT_EQ(t, SYS(p, SYS_ENV_DESTROY, xs), 0);
+	EXPECT_EQ(t, env_count(), n0);
+	envs[1] = NULL;
+	EXPECT_EQ(t, SYS(p, SYS_ENV_STATUS, xs), E_STALE);
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_ENV_DESTROY, xs), E_STALE);
+	INV(t);
+
+	/* p's table full: E_NOMEM, and no environment is left behind. */
+	while (SYS(p, SYS_CAP_MINT, fs, CAP_R_READ, 0) >= 0)
+		;
+	uint64_t free1 = frame_free_count();
+	EXPECT_EQ(t, SYS(p, SYS_ENV_CREATE, 0), E_NOMEM);
+	EXPECT_EQ(t, env_count(), n0);
+	EXPECT_EQ(t, frame_free_count(), free1);
+	INV(t);
+	teardown(t, envs, 2);
+}
+
+TEST(env, sys_misc)
+{
+	if (!setup(t))
+		return;
+	struct env *envs[1] = { mkenv(t, 0) };
+	struct env *e = envs[0];
+	ASSERT(t, e);
+	uint8_t *out = user_page(t, e, OUT_VA, PROT_R | PROT_W);
+	ASSERT(t, out);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_COUNT, 0), E_NOTSUP);
+	FAILS_CLEANLY(t, envs, SYS(e, ~0ULL, 0), E_NOTSUP);
+	FAILS_CLEANLY(t, envs, SYS(e, 1ULL << 32, 0), E_NOTSUP);
+	EXPECT_EQ(t, SYS(e, SYS_FRAME_COUNT, 0), (int64_t)frame_free_count());
+	EXPECT_EQ(t, SYS(e, SYS_DEBUG_CHECK, 0), 0);
+	EXPECT_EQ(t, SYS(e, SYS_CORE_ID, 0), cpu_id());
+	/* Time into user memory; the same address checks as any out-parameter. */
+	memset(out, 0, PAGE_SIZE);
+	EXPECT_EQ(t, SYS(e, SYS_TIME, OUT_VA), 0);
+	struct sys_time st;
+	memcpy(&st, out, sizeof(st));
+	EXPECT(t, st.cycles > 0);
+	EXPECT_EQ(t, st.cycles_hz, arch_cycles_per_sec());
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_TIME, HOLE_VA), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_TIME, kernel_vas[0]), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_TIME, OUT_VA + PAGE_SIZE - 4), E_FAULT);
+	/* Console: length limit, and the source must be mapped. */
+	memcpy(out, "env_test: hello from user memory\n", 33);
+	EXPECT_EQ(t, SYS(e, SYS_CONSOLE_WRITE, OUT_VA, 33), 33);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CONSOLE_WRITE, OUT_VA, 4097), E_RANGE);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CONSOLE_WRITE, HOLE_VA, 1), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CONSOLE_WRITE, OUT_VA + PAGE_SIZE - 1, 2), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CONSOLE_WRITE, kernel_vas[1], 1), E_FAULT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CONSOLE_WRITE, ~0ULL - 1, 4), E_FAULT); /* wraps */
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_TIME, ~0ULL - 7), E_FAULT);
+	INV(t);
+	teardown(t, envs, 1);
+}
