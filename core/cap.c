@@ -8,14 +8,17 @@
  * capability once it holds the tree lock and has checked the slot again.
  */
 #include <arch/cpu.h>
+#include <arch/ipi.h>
 #include <exo/cap.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/kprintf.h>
+#include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/slice.h>
 #include <exo/spinlock.h>
+#include <percpu.h>
 
 #define TREE_LOCKS 256
 
@@ -44,6 +47,8 @@ static uint64_t obj_gen(unsigned type, uint64_t obj)
 		return obj < pot_nframes() ? pot_get(obj).gen : ~0ULL;
 	if (type == OBJ_SLOT)
 		return slice_gen(obj);
+	if (type == OBJ_ENDPOINT)
+		return ep_gen(obj);
 	struct env *e = env_lookup((uint32_t)obj);
 	return e ? __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) : ~0ULL;
 }
@@ -332,13 +337,19 @@ int cap_delete(struct env *e, uint32_t slot)
 	if (root && gone.type == OBJ_FRAME && obj_gen(OBJ_FRAME, gone.obj) == gone.gen) {
 		if (frame_free(gone.obj, e->id, gone.gen) == E_OK)
 			__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	} else if (root && gone.type == OBJ_ENDPOINT) {
+		ep_delete((uint32_t)gone.obj, gone.gen); /* nothing if deleted already */
 	} else if (root && gone.type == OBJ_SLOT) {
 		(void)slice_free((unsigned)(gone.obj / SLICE_MAX_SLOTS),
 				 (unsigned)(gone.obj % SLICE_MAX_SLOTS), gone.gen); /* E_STALE: freed */
 	} else if (root && gone.type == OBJ_ENV && obj_gen(OBJ_ENV, gone.obj) == gone.gen) {
 		struct env *child = env_lookup((uint32_t)gone.obj);
-		if (child && child != e)
-			(void)env_destroy(child); /* E_BUSY only while it runs elsewhere */
+		/* Running or queued: its home core destroys it at the next slice boundary. */
+		if (child && child != e && env_destroy(child) == E_BUSY) {
+			__atomic_store_n(&child->doomed, true, __ATOMIC_RELEASE);
+			if (child->home != cpu_id())
+				arch_ipi_send(child->home, IPI_WAKE);
+		}
 	}
 	return E_OK;
 }

@@ -89,6 +89,8 @@ int env_create(unsigned home, struct env **out)
 		for (unsigned c = 0; c < MAX_CPUS; c++)
 			e->cpu_cycles[c] = 0;
 		e->slices = 0;
+		e->serving = e->calling = NULL;
+		e->doomed = false;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
 		struct arch_pt_alloc a = pt_allocator(e);
 		int err = arch_aspace_init(&e->as, &a);

@@ -19,6 +19,7 @@
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/kprintf.h>
+#include <exo/pct.h>
 #include <exo/slice.h>
 #include <exo/uaccess.h>
 #include <percpu.h>
@@ -162,6 +163,15 @@ uint64_t sched_run_slices(uint64_t max)
 				}
 			}
 		}
+		/* Its root capability was deleted while it ran: destroy it now, off the CPU. */
+		if (e && __atomic_load_n(&e->doomed, __ATOMIC_ACQUIRE) && !e->calling && !e->serving &&
+		    sched_stop(e, 128 + 9) == E_OK) {
+			(void)env_destroy(e);
+			continue;
+		}
+		/* Blocked in a call: its time runs the innermost callee (slice donation). */
+		while (e && e->calling)
+			e = e->calling->owner;
 		if (!e || (max && new_slice && slices == max)) {
 			arch_timer_cancel();
 			return slices;
@@ -170,7 +180,7 @@ uint64_t sched_run_slices(uint64_t max)
 			slices++;
 			e->slices++;
 		}
-		if (new_slice && e->sched_entry && !sched_upcall(e, me, slot)) {
+		if (new_slice && e->sched_entry && !e->serving && !sched_upcall(e, me, slot)) {
 			kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
 			e->exit_status = 128;
 			c->exiting = true;
@@ -192,15 +202,18 @@ uint64_t sched_run_slices(uint64_t max)
 			c->preempt = false;
 			arch_timer_oneshot(slice_ns);
 		}
-		arch_user_enter(&e->uctx);
+		arch_user_enter(pct_ctx(e));
 		/* Back: preempted, yielded, exited, or ended by a fault. */
 		arch_irq_enable();
 		arch_aspace_activate_kernel();
+		/* Calls and replies switch environments inside a slice: charge the last one. */
+		e = c->current;
 		e->cpu_cycles[me] += arch_cycles() - t0;
 		c->current = NULL;
 		if (!c->exiting)
 			continue;
 	exited:
+		pct_abandon(e);
 		remove(c, e);
 		e->exit_cycles = arch_cycles();
 		/* Only now, off its page tables and lists, may another core destroy it. */
@@ -227,6 +240,6 @@ void sched_preempt_point(struct arch_uctx *regs)
 	struct percpu *c = this_cpu();
 	if (!c->preempt || !c->current)
 		return;
-	c->current->uctx = *regs;
+	*pct_ctx(c->current) = *regs;
 	arch_user_exit();
 }

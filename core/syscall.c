@@ -13,6 +13,7 @@
 #include <exo/frame.h>
 #include <exo/image.h>
 #include <exo/kprintf.h>
+#include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/slice.h>
 #include <exo/syscall.h>
@@ -54,8 +55,9 @@ static int64_t sys_time(struct env *e, const uint64_t *a)
 
 static int64_t sys_yield(struct env *e, const uint64_t *a)
 {
-	e->uctx = *arch_user_regs();
-	e->uctx.rax = 0;
+	struct arch_uctx *ctx = pct_ctx(e);
+	*ctx = *arch_user_regs();
+	ctx->rax = 0;
 	arch_user_exit();
 }
 
@@ -333,8 +335,9 @@ static int64_t sys_yield_to(struct env *e, const uint64_t *a)
 	if (__atomic_load_n(&to->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE || to == e)
 		return E_AGAIN;
 	this_cpu()->donate = to;
-	e->uctx = *arch_user_regs();
-	e->uctx.rax = 0;
+	struct arch_uctx *ctx = pct_ctx(e);
+	*ctx = *arch_user_regs();
+	ctx->rax = 0;
 	arch_user_exit();
 }
 
@@ -347,6 +350,51 @@ static int64_t sys_env_cpu(struct env *e, const uint64_t *a)
 	if (err)
 		return err;
 	return (int64_t)__atomic_load_n(&who->cpu_cycles[a[1]], __ATOMIC_RELAXED);
+}
+
+static int64_t sys_ep_create(struct env *e, const uint64_t *a)
+{
+	uint64_t entry = a[1], base = a[2], size = a[3];
+	if (entry < USER_BASE || entry >= USER_END || base < USER_BASE || base >= USER_END ||
+	    size > USER_END - base || size == 0)
+		return E_FAULT;
+	if (!IS_ALIGNED(base, 16) || !IS_ALIGNED(size, 16))
+		return E_ALIGN;
+	/* Calls run in owner: the caller itself, or an environment it controls. */
+	struct env *owner;
+	int err = env_arg(e, a[0], CAP_R_CTRL, &owner);
+	if (err)
+		return err;
+	uint32_t id, slot;
+	if ((err = ep_create(owner, entry, base + size, &id)))
+		return err;
+	if ((err = cap_insert_root(e, OBJ_ENDPOINT, id, ep_gen(id), CAP_R_ALL, &slot))) {
+		ep_delete(id, ep_gen(id));
+		return err;
+	}
+	return slot;
+}
+
+static int64_t sys_pct_call(struct env *e, const uint64_t *a)
+{
+	struct cap c;
+	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_ENDPOINT, CAP_R_WRITE, &c);
+	if (err)
+		return err;
+	struct arch_uctx *regs = arch_user_regs();
+	const uint64_t args[6] = { a[1], a[2], a[3], a[4], a[5], regs->r12 };
+	if ((err = pct_call(e, ep_lookup(c.obj), c.badge, args, regs)))
+		return err;
+	return (int64_t)regs->rax; /* now the callee's: the endpoint id */
+}
+
+static int64_t sys_pct_reply(struct env *e, const uint64_t *a)
+{
+	struct arch_uctx *regs = arch_user_regs();
+	int err = pct_reply(e, a, regs);
+	if (err)
+		return err;
+	return (int64_t)regs->rax; /* now the caller's: E_OK */
 }
 
 static const sys_fn sys_table[SYS_COUNT] = {
@@ -363,6 +411,8 @@ static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_FRAME_COUNT] = sys_frame_count,	 [SYS_UPCALL_SET] = sys_upcall_set,
 	[SYS_SLOT_ALLOC] = sys_slot_alloc,	 [SYS_SLOT_FREE] = sys_slot_free,
 	[SYS_YIELD_TO] = sys_yield_to,		 [SYS_ENV_CPU] = sys_env_cpu,
+	[SYS_EP_CREATE] = sys_ep_create,	 [SYS_PCT_CALL] = sys_pct_call,
+	[SYS_PCT_REPLY] = sys_pct_reply,
 };
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])

@@ -46,6 +46,21 @@ libos_sched_entry:
 	call	libos_sched_dispatch
 	ud2
 
+/*
+ * libos_pct_entry: a protected control transfer arrives: rax = endpoint id,
+ * rdi = badge, rsi rdx r10 r8 r9 r12 = the six arguments, on the
+ * endpoint's stack. Call libos_pct_dispatch(badge, a0..a5), which replies.
+ */
+	.globl libos_pct_entry
+libos_pct_entry:
+	xorl	%ebp, %ebp
+	andq	$-16, %rsp
+	subq	$8, %rsp
+	pushq	%r12			/* the seventh C argument */
+	movq	%r10, %rcx
+	call	libos_pct_dispatch
+	ud2
+
 	.globl libos_resume
 libos_resume:
 	movq	R_RSP(%rdi), %rax

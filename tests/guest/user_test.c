@@ -109,3 +109,9 @@ TEST(user, exceptions_handled_at_user_level)
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
 }
+
+TEST_EACH_CPU(user, protected_control_transfer_on_every_core, 1)
+{
+	/* arg: the server's program id (this same program) in bits 8 and up. */
+	EXPECT_EQ(t, run_here(t, "pct", (uint64_t)image_find("pct") << 8), 0);
+}

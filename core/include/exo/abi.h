@@ -39,6 +39,9 @@ enum sys_nr {
 	SYS_SLOT_FREE = 23,    /* (slot cap) -> 0 */
 	SYS_YIELD_TO = 24,     /* (env slot) -> 0: the rest of this slice goes to that env */
 	SYS_ENV_CPU = 25,      /* (env slot or ENV_SELF, core) -> cycles it ran on core */
+	SYS_EP_CREATE = 26,    /* (env slot or ENV_SELF, entry, stack base, size) -> endpoint cap */
+	SYS_PCT_CALL = 27,     /* (ep slot, a0..a4; a5 in r12) -> 0, results in rsi rdx r10 r8 r9 r12 */
+	SYS_PCT_REPLY = 28,    /* (r0..r5: rdi rsi rdx r10 r8 r9) -> the caller resumes */
 	SYS_COUNT
 };
 
@@ -54,13 +57,14 @@ enum obj_type {
 	OBJ_FRAME = 1,
 	OBJ_ENV = 2,
 	OBJ_SLOT = 3, /* a time slot: object id core * 64 + index */
+	OBJ_ENDPOINT = 4, /* a protected control transfer target */
 	OBJ_TYPES
 };
 
 /* Rights. Mint can only remove them. */
 enum cap_rights {
 	CAP_R_READ = 1u << 0,  /* frame: map readable */
-	CAP_R_WRITE = 1u << 1, /* frame: map writable */
+	CAP_R_WRITE = 1u << 1, /* frame: map writable; endpoint: call */
 	CAP_R_EXEC = 1u << 2,  /* frame: map executable */
 	CAP_R_MAP = 1u << 3,   /* frame: may be mapped at all */
 	CAP_R_GRANT = 1u << 4, /* may be minted from and granted onward */

@@ -73,8 +73,9 @@ must_check int cap_revoke(struct env *e, uint32_t slot);
 
 /*
  * Delete the capability in slot: E_BUSY if it has descendants (revoke
- * first). Removes its binding. Deleting the root cap of a frame e owns
- * frees the frame; of an env, destroys nothing (use env_destroy).
+ * first). Removes its binding. Deleting a root gives its object up: a frame
+ * e owns is freed, a slot or endpoint deleted, an environment destroyed
+ * (at its next slice boundary, if it is running).
  */
 must_check int cap_delete(struct env *e, uint32_t slot);
 

@@ -30,6 +30,8 @@ enum env_state {
 	ENV_DYING = 4,	  /* being destroyed */
 };
 
+struct endpoint;
+
 struct env {
 	uint32_t canary;	/* ENV_CANARY while allocated */
 	uint32_t id;		/* index in the table, fixed */
@@ -51,6 +53,9 @@ struct env {
 	uint64_t sched_stack, sched_stack_size;
 	uint64_t cpu_cycles[MAX_CPUS]; /* cycles run, per core (written by that core) */
 	uint64_t slices;	/* slices started for it (its home core counts) */
+	bool doomed;		/* atomic: destroy it at its next slice boundary (its root cap went) */
+	struct endpoint *serving; /* the call it serves now, or NULL (home core only) */
+	struct endpoint *calling; /* the call it is blocked in, or NULL (home core only) */
 	uint64_t reposs[ENV_REPOSS_MAX]; /* repossessed frames (issue: revocation) */
 	uint32_t nreposs;
 	struct cap caps[CAP_SLOTS];

@@ -34,3 +34,23 @@ typedef void (*libos_sched_handler)(struct upcall_sched *us);
 
 /* Install h (NULL: slices resume the program directly). 0 or a negative error. */
 int libos_set_sched_handler(libos_sched_handler h);
+
+/*
+ * Protected control transfer. A program that serves calls defines
+ * pct_server (weak here: absent, calls get E_NOTSUP in r[0]); it runs on
+ * the endpoint's stack, reads a[6] and the caller's badge, fills r[6].
+ */
+void pct_server(uint64_t badge, const uint64_t a[6], uint64_t r[6]) __attribute__((weak));
+
+/* Call endpoint capability ep with a[6]; on success (0) r[6] holds the reply. */
+int64_t pct_call(uint64_t ep, const uint64_t a[6], uint64_t r[6]);
+
+/* Reply to the call being served (libos_pct_dispatch does it after pct_server). */
+int64_t pct_reply(const uint64_t r[6]);
+
+/*
+ * An endpoint whose calls run in env (an env capability with CTRL, or
+ * ENV_SELF) at the libOS's entry, on [stack, stack + size) of that
+ * environment. Returns the endpoint capability or an error.
+ */
+int64_t pct_ep_create(uint64_t env, void *stack, uint64_t size);
