@@ -205,6 +205,7 @@ int env_start(struct env *e, unsigned prog, uint64_t arg)
 	arch_uctx_init(&e->uctx, entry, STACK_TOP, arg);
 	e->uctx.rsi = e->id;
 	e->uctx.rdx = e->home;
+	e->uctx.rcx = prog; /* crt0 keeps it: a program can start copies of itself */
 	sched_enqueue(e);
 	return E_OK;
 }

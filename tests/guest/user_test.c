@@ -112,6 +112,5 @@ TEST(user, exceptions_handled_at_user_level)
 
 TEST_EACH_CPU(user, protected_control_transfer_on_every_core, 1)
 {
-	/* arg: the server's program id (this same program) in bits 8 and up. */
-	EXPECT_EQ(t, run_here(t, "pct", (uint64_t)image_find("pct") << 8), 0);
+	EXPECT_EQ(t, run_here(t, "pct", 0), 0);
 }

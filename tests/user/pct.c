@@ -2,8 +2,7 @@
  * Protected control transfer between two environments on one core. arg 0
  * (client): creates a second environment running this same program as the
  * server (arg 1), makes an endpoint in it (same binary, so the entry and
- * stack addresses are known), and calls it. arg 2: the client with its
- * tests on the next core's environment (cross-core errors only).
+ * stack addresses are known), and calls it.
  */
 #include <exo/test.h>
 #include <libos/libos.h>
@@ -116,7 +115,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		for (;;)
 			sys_yield(); /* the server: only calls do anything here */
 	}
-	server_prog = arg >> 8;
+	server_prog = libos_self_prog;
 	my_core = core;
 	server = sys_env_create(core);
 	if (server < 0)

@@ -11,6 +11,9 @@
  */
 int main(uint64_t arg, uint64_t env_id, uint64_t core);
 
+/* This program's id (what SYS_ENV_START takes to start another copy of it). */
+extern uint64_t libos_self_prog;
+
 /* printf to the console (one SYS_CONSOLE_WRITE per call; lines are tagged by the kernel). */
 printf_like(1, 2) int printf(const char *fmt, ...);
 
