@@ -40,6 +40,7 @@ TOOLS = [
 RUNTIME_PACKAGE = "libclang-rt-14-dev"
 SYSTEM_PYTHON = "/usr/bin/python3"
 MODES = ["debug", "release", "sanitize", "fuzz", "coverage"]
+PLANT_COUNT = 7  # planted bugs 1..6 (core/include/exo/plant.h)
 
 
 # --------------------------------------------------------------------------
@@ -299,14 +300,20 @@ def write_ninja(n, args):
         hflags = HOST_CFLAGS + fl["host"]
         ldflags = [f for f in fl["host"] if f.startswith(("-fsanitize", "-fprofile"))]
         if mode == "fuzz":
-            lib_objs = [n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": hflags})[0]
-                        for s in host_lib]
-            for target in srcs("fuzz/*_fuzz.c"):
-                name = os.path.splitext(os.path.basename(target))[0]
-                o = n.build(obj(mode, target, "h"), "hcc", target,
-                            variables={"cflags": hflags})[0]
-                mine += n.build(f"build/fuzz/{name}", "hlink", lib_objs + [o],
-                                variables={"ldflags": ["-fsanitize=fuzzer,address,undefined"]})
+            # The real fuzzers, then one copy per planted bug (exo/plant.h) in
+            # build/fuzz/plant-N/: the fuzzer's self-test.
+            for plant in [0] + list(range(1, PLANT_COUNT)):
+                sub = "h" if plant == 0 else f"plant-{plant}/h"
+                out = "build/fuzz" if plant == 0 else f"build/fuzz/plant-{plant}"
+                pflags = hflags + ([f"-DEXO_PLANT={plant}"] if plant else [])
+                lib_objs = [n.build(obj(mode, s, sub), "hcc", s, variables={"cflags": pflags})[0]
+                            for s in host_lib]
+                for target in srcs("fuzz/*_fuzz.c"):
+                    name = os.path.splitext(os.path.basename(target))[0]
+                    o = n.build(obj(mode, target, sub), "hcc", target,
+                                variables={"cflags": pflags})[0]
+                    mine += n.build(f"{out}/{name}", "hlink", lib_objs + [o],
+                                    variables={"ldflags": ["-fsanitize=fuzzer,address,undefined"]})
         else:
             hobjs = [n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": hflags})[0]
                      for s in host_test_srcs]

@@ -15,6 +15,7 @@
 #include <exo/frame.h>
 #include <exo/kprintf.h>
 #include <exo/pct.h>
+#include <exo/plant.h>
 #include <exo/pot.h>
 #include <exo/slice.h>
 #include <exo/spinlock.h>
@@ -179,7 +180,7 @@ static int check(const struct cap *c, enum obj_type type, unsigned rights)
 		return E_TYPE;
 	if ((c->rights & rights) != rights)
 		return E_PERM;
-	if (stale(c))
+	if (!PLANTED(PLANT_NO_GEN_CHECK) && stale(c))
 		return E_STALE;
 	return E_OK;
 }
@@ -222,7 +223,7 @@ static int derive(struct env *e, uint32_t slot, struct env *to, unsigned rights,
 	if ((err = slot_claim_alive(to, &s)))
 		goto out;
 	struct cap child = *c;
-	child.rights = (uint8_t)(c->rights & rights);
+	child.rights = (uint8_t)(PLANTED(PLANT_MINT_RIGHTS) ? rights : (c->rights & rights));
 	child.badge = badge ? badge : c->badge;
 	child.depth = (uint16_t)(c->depth + 1);
 	child.first_child = CAP_REF_NONE;
@@ -307,7 +308,7 @@ int cap_revoke(struct env *e, uint32_t slot)
 			return E_AGAIN;
 		}
 		struct cap_ref leaf = c->first_child;
-		while (!ref_none(at(leaf)->first_child))
+		while (!PLANTED(PLANT_REVOKE_SHALLOW) && !ref_none(at(leaf)->first_child))
 			leaf = at(leaf)->first_child;
 		unlink_node(leaf);
 		erase(leaf);
@@ -390,8 +391,8 @@ void cap_table_clear(struct env *e)
 
 int cap_bind(struct env *e, uint32_t slot, uint64_t va, unsigned prot)
 {
-	unsigned need = CAP_R_MAP | CAP_R_READ | (prot & PROT_W ? CAP_R_WRITE : 0) |
-			(prot & PROT_X ? CAP_R_EXEC : 0);
+	unsigned need = (PLANTED(PLANT_MAP_NO_RIGHT) ? 0 : CAP_R_MAP) | CAP_R_READ |
+			(prot & PROT_W ? CAP_R_WRITE : 0) | (prot & PROT_X ? CAP_R_EXEC : 0);
 	if (prot & ~(PROT_R | PROT_W | PROT_X))
 		return E_INVAL;
 	struct cap *c;

@@ -11,6 +11,7 @@
 #include <exo/kprintf.h>
 #include <exo/panic.h>
 #include <exo/pot.h>
+#include <exo/plant.h>
 #include <exo/slice.h>
 #include <exo/string.h>
 #include <ipi.h>
@@ -57,8 +58,13 @@ static void pt_free(void *ctx, paddr_t page)
 	struct env *e = ctx;
 	uint64_t frame = pa_raw(page) / PAGE_SIZE;
 	/* Ours alone (kernel state, charged to e), so its generation cannot move. */
-	if (frame_free(frame, e->id, pot_get(frame).gen) == E_OK)
+	uint64_t gen = pot_get(frame).gen;
+	if (frame_free(frame, e->id, gen) == E_OK)
 		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	if (PLANTED(PLANT_DESTROY_DOUBLE_FREE)) {
+		(void)frame_free(frame, e->id, gen); /* refused by the table... */
+		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED); /* ...but uncharged again */
+	}
 }
 
 static struct arch_pt_alloc pt_allocator(struct env *e)

@@ -2,6 +2,7 @@
 #include <exo/boot.h>
 #include <exo/errors.h>
 #include <exo/pot.h>
+#include <exo/plant.h>
 #include <percpu.h>
 
 #define STATE_MASK 3ULL
@@ -62,7 +63,7 @@ struct pot_view pot_get(uint64_t frame)
 
 int pot_claim(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen)
 {
-	if (frame >= pot_frames)
+	if (PLANTED(PLANT_FRAME_BOUNDS) ? frame > pot_frames : frame >= pot_frames)
 		return E_RANGE;
 	uint64_t w = __atomic_load_n(&pot[frame].word, __ATOMIC_ACQUIRE);
 	for (;;) {

@@ -15,6 +15,7 @@
 #include <exo/kprintf.h>
 #include <exo/pct.h>
 #include <exo/pot.h>
+#include <exo/plant.h>
 #include <exo/slice.h>
 #include <exo/syscall.h>
 #include <exo/uaccess.h>
@@ -71,7 +72,7 @@ static int64_t sys_exit(struct env *e, const uint64_t *a)
 static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 {
 	uint64_t n = a[0], frame, gen;
-	if (n != FRAME_ANY && n >= pot_nframes())
+	if (n != FRAME_ANY && (PLANTED(PLANT_FRAME_BOUNDS) ? n > pot_nframes() : n >= pot_nframes()))
 		return E_RANGE;
 	int err = n == FRAME_ANY ? frame_alloc_any(e->id, false, &frame, &gen)
 				 : frame_alloc_at(frame = n, e->id, false, &gen);
