@@ -155,22 +155,32 @@ static void unlink_node(struct cap_ref node)
 	c->parent = c->next_sibling = c->prev_sibling = CAP_REF_NONE;
 }
 
-int cap_insert_root(struct env *e, enum obj_type type, uint64_t obj, uint64_t gen,
-		    unsigned rights, uint32_t *slot)
+int cap_reserve(struct env *e, uint32_t *slot) { return slot_claim(e, slot); }
+
+void cap_unreserve(struct env *e, uint32_t slot)
 {
-	uint32_t s;
-	int err = slot_claim(e, &s);
-	if (err)
-		return err;
+	__atomic_store_n(&e->caps[slot].type, OBJ_NONE, __ATOMIC_RELEASE);
+}
+
+void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t obj, uint64_t gen,
+		   unsigned rights)
+{
 	struct cap c = { .rights = (uint8_t)(rights & CAP_R_ALL), .obj = obj, .gen = gen,
 			 .parent = CAP_REF_NONE, .first_child = CAP_REF_NONE,
 			 .next_sibling = CAP_REF_NONE, .prev_sibling = CAP_REF_NONE };
 	struct spinlock *l = tree_lock(type, obj);
 	lock(l);
-	slot_fill(&e->caps[s], &c, (uint8_t)type);
+	slot_fill(&e->caps[slot], &c, (uint8_t)type);
 	unlock(l);
-	*slot = s;
-	return E_OK;
+}
+
+int cap_insert_root(struct env *e, enum obj_type type, uint64_t obj, uint64_t gen,
+		    unsigned rights, uint32_t *slot)
+{
+	int err = cap_reserve(e, slot);
+	if (!err)
+		cap_fill_root(e, *slot, type, obj, gen, rights);
+	return err;
 }
 
 /* The checks every use of a capability makes, in this order. Tree lock held. */

@@ -48,9 +48,21 @@ int frame_alloc_any(uint32_t owner, bool kernel, uint64_t *frame, uint64_t *gen)
 				return E_OK;
 			}
 		}
-		/* Two sweeps: frames freed behind the cursor during the first count too. */
+		/*
+		 * After two table lengths of chunks (other cores move the shared
+		 * cursor too, so the chunks may have skipped some), one last
+		 * sweep of the whole table: E_NOMEM only when no frame is free.
+		 */
 		if (scanned >= 2 * n) {
 			arch_irq_restore(flags);
+			for (uint64_t f = 0; f < n; f++) {
+				if (pot_get(f).state == POT_FREE &&
+				    pot_claim(f, owner, kernel, gen) == E_OK) {
+					zero_frame(f);
+					*frame = f;
+					return E_OK;
+				}
+			}
 			return E_NOMEM;
 		}
 		scanned += pool_refill(c);

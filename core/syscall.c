@@ -74,16 +74,18 @@ static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 	uint64_t n = a[0], frame, gen;
 	if (n != FRAME_ANY && (PLANTED(PLANT_FRAME_BOUNDS) ? n > pot_nframes() : n >= pot_nframes()))
 		return E_RANGE;
-	int err = n == FRAME_ANY ? frame_alloc_any(e->id, false, &frame, &gen)
-				 : frame_alloc_at(frame = n, e->id, false, &gen);
+	uint32_t slot;
+	int err = cap_reserve(e, &slot); /* first: a full table must not cost a frame */
 	if (err)
 		return err;
-	uint32_t slot;
-	if ((err = cap_insert_root(e, OBJ_FRAME, frame, gen, CAP_R_ALL, &slot))) {
-		(void)frame_free(frame, e->id, gen); /* the table is full: give it back */
+	err = n == FRAME_ANY ? frame_alloc_any(e->id, false, &frame, &gen)
+			     : frame_alloc_at(frame = n, e->id, false, &gen);
+	if (err) {
+		cap_unreserve(e, slot);
 		return err;
 	}
 	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	cap_fill_root(e, slot, OBJ_FRAME, frame, gen, CAP_R_ALL);
 	return slot;
 }
 
@@ -203,14 +205,15 @@ static int64_t sys_env_create(struct env *e, const uint64_t *a)
 	if (a[0] >= percpu_ncpus)
 		return E_INVAL;
 	struct env *child;
-	int err = env_create((unsigned)a[0], &child);
+	uint32_t slot;
+	int err = cap_reserve(e, &slot);
 	if (err)
 		return err;
-	uint32_t slot;
-	if ((err = cap_insert_root(e, OBJ_ENV, child->id, child->gen, CAP_R_ALL, &slot))) {
-		(void)env_destroy(child);
+	if ((err = env_create((unsigned)a[0], &child))) {
+		cap_unreserve(e, slot);
 		return err;
 	}
+	cap_fill_root(e, slot, OBJ_ENV, child->id, child->gen, CAP_R_ALL);
 	return slot;
 }
 
@@ -303,14 +306,14 @@ static int64_t sys_slot_alloc(struct env *e, const uint64_t *a)
 		return err;
 	unsigned index;
 	uint64_t gen;
-	if ((err = slice_alloc((unsigned)core, slot, owner, &index, &gen)))
-		return err;
 	uint32_t cap;
-	uint64_t obj = core * SLICE_MAX_SLOTS + index;
-	if ((err = cap_insert_root(e, OBJ_SLOT, obj, gen, CAP_R_ALL, &cap))) {
-		(void)slice_free((unsigned)core, index, gen); /* the table is full: give it back */
+	if ((err = cap_reserve(e, &cap)))
+		return err;
+	if ((err = slice_alloc((unsigned)core, slot, owner, &index, &gen))) {
+		cap_unreserve(e, cap);
 		return err;
 	}
+	cap_fill_root(e, cap, OBJ_SLOT, core * SLICE_MAX_SLOTS + index, gen, CAP_R_ALL);
 	return cap;
 }
 
@@ -367,12 +370,13 @@ static int64_t sys_ep_create(struct env *e, const uint64_t *a)
 	if (err)
 		return err;
 	uint32_t id, slot;
-	if ((err = ep_create(owner, entry, base + size, &id)))
+	if ((err = cap_reserve(e, &slot)))
 		return err;
-	if ((err = cap_insert_root(e, OBJ_ENDPOINT, id, ep_gen(id), CAP_R_ALL, &slot))) {
-		ep_delete(id, ep_gen(id));
+	if ((err = ep_create(owner, entry, base + size, &id))) {
+		cap_unreserve(e, slot);
 		return err;
 	}
+	cap_fill_root(e, slot, OBJ_ENDPOINT, id, ep_gen(id), CAP_R_ALL);
 	return slot;
 }
 

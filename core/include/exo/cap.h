@@ -53,6 +53,17 @@ must_check int cap_insert_root(struct env *e, enum obj_type type, uint64_t obj, 
 			       unsigned rights, uint32_t *slot);
 
 /*
+ * The same in two steps, so a syscall can make sure of the slot before it
+ * allocates the object (and so fails without changing anything): reserve a
+ * free slot (E_NOMEM: the table is full), then fill it with the new root,
+ * which cannot fail — or give it back unused.
+ */
+must_check int cap_reserve(struct env *e, uint32_t *slot);
+void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t obj, uint64_t gen,
+		   unsigned rights);
+void cap_unreserve(struct env *e, uint32_t slot);
+
+/*
  * Copy of the capability in slot, checked: E_BADSLOT (out of range or
  * empty), E_TYPE (type given and different), E_PERM (missing any of
  * rights), E_STALE (the object's generation moved on).
