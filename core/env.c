@@ -10,6 +10,7 @@
 #include <exo/image.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
+#include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/plant.h>
 #include <exo/slice.h>
@@ -227,8 +228,9 @@ int env_destroy(struct env *e)
 		return E_BUSY;
 	/* Every capability to e dies with this generation. */
 	__atomic_fetch_add(&e->gen, 1, __ATOMIC_ACQ_REL);
-	/* Its time slots too, wherever the capabilities to them are held. */
+	/* Its time slots and endpoints too, wherever the capabilities to them are held. */
 	slice_release_env(e);
+	ep_release_env(e);
 	cap_table_clear(e);
 	/* Every binding went with its capability; arch_aspace_destroy insists. */
 	KASSERT(e->mappings == 0);

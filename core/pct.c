@@ -45,6 +45,14 @@ void ep_delete(uint32_t id, uint64_t gen)
 	__atomic_store_n(&ep->state, ep->caller ? EP_DYING : EP_FREE, __ATOMIC_RELEASE);
 }
 
+void ep_release_env(struct env *e)
+{
+	for (uint32_t i = 0; i < MAX_ENDPOINTS; i++)
+		if (endpoints[i].owner == e &&
+		    __atomic_load_n(&endpoints[i].state, __ATOMIC_ACQUIRE) != EP_FREE)
+			ep_delete(i, ep_gen(i)); /* capabilities to it go stale */
+}
+
 int pct_call(struct env *e, struct endpoint *ep, uint32_t badge, const uint64_t a[6],
 	     struct arch_uctx *regs)
 {

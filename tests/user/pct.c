@@ -107,6 +107,9 @@ TEST(pct, busy_and_abandoned_calls)
 	EXPECT_EQ(t, pct_call((uint64_t)ep, (uint64_t[6]){ OP_EXIT }, r), E_STALE);
 	EXPECT_EQ(t, sys_env_status((uint64_t)server), 3);
 	EXPECT_EQ(t, pct_call((uint64_t)ep, (uint64_t[6]){ OP_ADD }, r), E_AGAIN);
+	/* Its environment destroyed, the endpoint is gone: the capability is stale. */
+	EXPECT_EQ(t, sys_env_destroy((uint64_t)server), 0);
+	EXPECT_EQ(t, pct_call((uint64_t)ep, (uint64_t[6]){ OP_ADD }, r), E_STALE);
 }
 
 int main(uint64_t arg, uint64_t env_id, uint64_t core)

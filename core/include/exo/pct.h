@@ -60,5 +60,8 @@ must_check int pct_call(struct env *e, struct endpoint *ep, uint32_t badge, cons
 /* Reply from e with values r[0..5]: regs becomes the caller's. E_NOENT: e serves no call. */
 must_check int pct_reply(struct env *e, const uint64_t r[6], struct arch_uctx *regs);
 
+/* Delete every endpoint whose calls run in e (e is being destroyed). */
+void ep_release_env(struct env *e);
+
 /* e ends while serving or calling: its caller resumes with E_STALE. */
 void pct_abandon(struct env *e);
