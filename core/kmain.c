@@ -19,6 +19,7 @@
 #include <exo/shutdown.h>
 #include <exo/stats.h>
 #include <exo/test.h>
+#include <chan.h>
 #include <ipi.h>
 #include <percpu.h>
 
@@ -199,6 +200,78 @@ static unsigned run_programs(void)
 	return failed;
 }
 
+/* A core that polls its channels until told to stop (the polled figure). */
+static uint64_t poll_stop;
+static void poll_channels(void *arg)
+{
+	unsigned long f = arch_irq_save();
+	chan_set_polling(true);
+	arch_irq_restore(f);
+	while (!__atomic_load_n(&poll_stop, __ATOMIC_ACQUIRE)) {
+		f = arch_irq_save();
+		chan_poll();
+		arch_irq_restore(f);
+		arch_cpu_relax();
+	}
+	f = arch_irq_save();
+	chan_set_polling(false);
+	arch_irq_restore(f);
+}
+
+/* n message round trips 0 -> 1 -> 0; the figure. The receiver polls or is woken by IPI. */
+static void chan_figure(bool polled, uint64_t n)
+{
+	static uint64_t samples[100000];
+	struct percpu *me = this_cpu();
+	if (polled) {
+		__atomic_store_n(&poll_stop, 0, __ATOMIC_RELEASE);
+		if (smp_call_start(1, poll_channels, NULL) != 0)
+			return;
+	}
+	unsigned long f = arch_irq_save();
+	chan_set_polling(true); /* we poll for the pong: no IPI back */
+	arch_irq_restore(f);
+	size_t k = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t want = me->chan_pongs + 1, t0 = arch_cycles();
+		struct chan_msg m = { .type = CHAN_PING };
+		int err = chan_send(1, &m);
+		if (err) {
+			kprintf("chan: send to cpu1: %s\n", err_name(err));
+			break;
+		}
+		/*
+		 * pause (arch_cpu_relax) between polls: under -icount the vCPUs run
+		 * round robin on one thread, and QEMU switches at a pause.
+		 */
+		while (__atomic_load_n(&me->chan_pongs, __ATOMIC_ACQUIRE) < want &&
+		       arch_cycles() - t0 < arch_cycles_per_sec()) {
+			f = arch_irq_save();
+			chan_poll();
+			arch_irq_restore(f);
+			arch_cpu_relax();
+		}
+		if (me->chan_pongs < want) {
+			kprintf("chan: no answer from cpu1 within 1 s\n");
+			break;
+		}
+		samples[k++] = arch_cycles() - t0;
+	}
+	f = arch_irq_save();
+	chan_set_polling(false);
+	arch_irq_restore(f);
+	if (polled) {
+		__atomic_store_n(&poll_stop, 1, __ATOMIC_RELEASE);
+		(void)smp_call_wait(1, arch_cycles_per_sec());
+	}
+	struct stats s = stats_u64(samples, k);
+	kprintf("EXOJSON {\"figure\":\"chan_rtt\",\"receiver\":\"%s\",\"from\":0,\"to\":1,"
+		"\"unit\":\"cycles\",\"median\":%llu,\"min\":%llu,\"max\":%llu,\"n\":%zu,"
+		"\"accel\":\"%s\"}\n",
+		polled ? "polling" : "ipi", (unsigned long long)s.median, (unsigned long long)s.min,
+		(unsigned long long)s.max, s.n, opt.accel);
+}
+
 void kernel_main(struct boot_info *bi)
 {
 	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
@@ -212,7 +285,13 @@ void kernel_main(struct boot_info *bi)
 	unsigned online = arch_smp_start();
 	uint64_t all_online = arch_cycles();
 	kprintf("smp: %u of %u cores online; timer %s\n", online, percpu_ncpus, arch_timer_mode());
+	if (chan_init() != E_OK)
+		panic("chan: no memory for %u x %u message rings", percpu_ncpus, percpu_ncpus);
 	boot_figures(bi, all_online, online);
+	if (percpu_ncpus > 1) {
+		chan_figure(false, opt.ipi_rounds);
+		chan_figure(true, opt.ipi_rounds);
+	}
 
 	if (opt.panic_test)
 		panic("panic_test=yes: panicking on purpose");

@@ -6,6 +6,7 @@
 #include <arch/cpu.h>
 #include <arch/ipi.h>
 #include <arch/mm.h>
+#include <chan.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <ipi.h>
@@ -22,6 +23,8 @@ void ipi_receive(enum ipi_kind kind)
 
 	switch (kind) {
 	case IPI_WAKE:
+		chan_poll(); /* the doorbell: messages are handled at once, even in user mode */
+		break;
 	case IPI_CALL:
 		/* The work happens in the idle loop; the IPI only ends its hlt. */
 		break;
@@ -134,6 +137,7 @@ void percpu_idle_loop(void)
 		sched_run(); /* environments homed here, until none is runnable */
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
+		chan_poll();
 		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE)) {
 			arch_irq_enable();
 			continue;
