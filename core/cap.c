@@ -119,6 +119,7 @@ static void slot_fill(struct cap *dst, const struct cap *src, uint8_t type)
 {
 	dst->rights = src->rights;
 	dst->depth = src->depth;
+	dst->flags = src->flags;
 	dst->badge = src->badge;
 	dst->obj = src->obj;
 	dst->gen = src->gen;
@@ -163,9 +164,10 @@ void cap_unreserve(struct env *e, uint32_t slot)
 }
 
 void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t obj, uint64_t gen,
-		   unsigned rights)
+		   unsigned rights, unsigned flags)
 {
-	struct cap c = { .rights = (uint8_t)(rights & CAP_R_ALL), .obj = obj, .gen = gen,
+	struct cap c = { .rights = (uint8_t)(rights & CAP_R_ALL), .flags = (uint8_t)flags,
+			 .obj = obj, .gen = gen,
 			 .parent = CAP_REF_NONE, .first_child = CAP_REF_NONE,
 			 .next_sibling = CAP_REF_NONE, .prev_sibling = CAP_REF_NONE };
 	struct spinlock *l = tree_lock(type, obj);
@@ -179,7 +181,7 @@ int cap_insert_root(struct env *e, enum obj_type type, uint64_t obj, uint64_t ge
 {
 	int err = cap_reserve(e, slot);
 	if (!err)
-		cap_fill_root(e, *slot, type, obj, gen, rights);
+		cap_fill_root(e, *slot, type, obj, gen, rights, 0);
 	return err;
 }
 
@@ -235,7 +237,8 @@ static int derive(struct env *e, uint32_t slot, struct env *to, unsigned rights,
 	struct cap child = *c;
 	child.rights = (uint8_t)(PLANTED(PLANT_MINT_RIGHTS) ? rights : (c->rights & rights));
 	child.badge = badge ? badge : c->badge;
-	child.depth = (uint16_t)(c->depth + 1);
+	child.depth = (uint8_t)(c->depth + 1);
+	child.flags = 0;
 	child.first_child = CAP_REF_NONE;
 	child.bound_va = 0;
 	slot_fill(&to->caps[s], &child, c->type);
@@ -363,6 +366,25 @@ int cap_delete(struct env *e, uint32_t slot)
 		}
 	}
 	return E_OK;
+}
+
+unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max)
+{
+	unsigned n = 0;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		struct cap *c;
+		struct spinlock *l;
+		if (slot_lock(e, s, &c, &l) != E_OK)
+			continue;
+		if (c->type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) && ref_none(c->parent) &&
+		    !stale(c)) {
+			if (frames && n < max)
+				frames[n] = c->obj;
+			n++;
+		}
+		unlock(l);
+	}
+	return n;
 }
 
 int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out)

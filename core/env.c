@@ -90,6 +90,11 @@ int env_create(unsigned home, struct env **out)
 		e->frames_owned = 0;
 		e->mappings = 0;
 		e->nreposs = 0;
+		e->reposs_total = 0;
+		e->reposs_untold = false;
+		e->guarantee = 0;
+		e->revoke_state = REV_NONE;
+		e->revoke_entry = e->revoke_stack = e->revoke_stack_size = 0;
 		e->run_next = NULL;
 		e->fault_entry = e->fault_stack = e->fault_stack_size = 0;
 		e->sched_entry = e->sched_stack = e->sched_stack_size = 0;

@@ -15,6 +15,7 @@
 #include <exo/kprintf.h>
 #include <exo/panic.h>
 #include <exo/pot.h>
+#include <exo/revoke.h>
 #include <exo/slice.h>
 #include <exo/shutdown.h>
 #include <exo/stats.h>
@@ -34,9 +35,9 @@ static struct {
 	bool panic_test;
 	const char *run;
 	uint64_t run_arg, run_cores;
-	uint64_t slots, slice_us;
+	uint64_t slots, slice_us, revoke_us;
 } opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown", .run_cores = 1, .slots = 16,
-	 .slice_us = 1000 };
+	 .slice_us = 1000, .revoke_us = 1000 };
 
 static void parse_cmdline(char *line)
 {
@@ -52,6 +53,8 @@ static void parse_cmdline(char *line)
 		  .max = SLICE_MAX_SLOTS },
 		{ .key = "slice_us", .type = CMDLINE_UINT, .dst.u = &opt.slice_us, .min = 10,
 		  .max = 1000000 },
+		{ .key = "revoke_us", .type = CMDLINE_UINT, .dst.u = &opt.revoke_us, .min = 0,
+		  .max = 10000000 },
 		{ .key = "run_arg", .type = CMDLINE_UINT, .dst.u = &opt.run_arg, .max = UINT64_MAX },
 		{ .key = "run_cores", .type = CMDLINE_UINT, .dst.u = &opt.run_cores, .min = 1,
 		  .max = MAX_CPUS },
@@ -59,6 +62,7 @@ static void parse_cmdline(char *line)
 	cmdline_parse(line, table, ARRAY_SIZE(table));
 	slice_nslots = (unsigned)opt.slots;
 	slice_ns = opt.slice_us * 1000;
+	revoke_deadline_ns = opt.revoke_us * 1000;
 }
 
 /*

@@ -90,7 +90,7 @@ int pot_release(uint64_t frame, uint32_t owner, uint64_t gen)
 	for (;;) {
 		struct pot_view v = word_view(w);
 		if (v.state == POT_FREE || v.owner != owner || owner == POT_NO_OWNER)
-			return E_PERM;
+			return E_PERM; /* (OWNED, REVOKING and KERNEL release alike) */
 		if (v.gen != gen)
 			return E_STALE;
 		/* The generation moves on: every capability to the old incarnation dies. */
@@ -114,4 +114,23 @@ uint64_t pot_count(enum pot_state state)
 	for (uint64_t f = 0; f < pot_frames; f++)
 		n += word_view(__atomic_load_n(&pot[f].word, __ATOMIC_RELAXED)).state == state;
 	return n;
+}
+
+int pot_mark_revoking(uint64_t frame, uint32_t owner, uint64_t gen)
+{
+	if (frame >= pot_frames)
+		return E_RANGE;
+	uint64_t w = __atomic_load_n(&pot[frame].word, __ATOMIC_ACQUIRE);
+	struct pot_view v = word_view(w);
+	if (v.state == POT_REVOKING && v.owner == owner && v.gen == gen)
+		return E_OK; /* already */
+	if (v.state != POT_OWNED || v.owner != owner)
+		return E_PERM;
+	if (v.gen != gen)
+		return E_STALE;
+	uint64_t nw = word_make(POT_REVOKING, owner, gen);
+	return __atomic_compare_exchange_n(&pot[frame].word, &w, nw, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE)
+		       ? E_OK
+		       : E_STALE; /* it changed meanwhile: freed */
 }

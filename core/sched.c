@@ -20,6 +20,7 @@
 #include <exo/errors.h>
 #include <exo/kprintf.h>
 #include <exo/pct.h>
+#include <exo/revoke.h>
 #include <exo/slice.h>
 #include <exo/uaccess.h>
 #include <percpu.h>
@@ -135,6 +136,7 @@ uint64_t sched_run_slices(uint64_t max)
 	uint64_t slices = 0;
 	for (;;) {
 		drain_inbox(c);
+		revoke_poll(); /* deadlines, and owners that cannot answer */
 		struct env *e = NULL;
 		uint64_t slot = ~0ULL;
 		bool new_slice = true;
@@ -180,7 +182,10 @@ uint64_t sched_run_slices(uint64_t max)
 			slices++;
 			e->slices++;
 		}
-		if (new_slice && e->sched_entry && !e->serving && !sched_upcall(e, me, slot)) {
+		/* A revocation upcall takes the slice start first; else the scheduler upcall. */
+		bool revoking = new_slice && revoke_slice(e);
+		if (new_slice && !revoking && e->sched_entry && !e->serving &&
+		    !sched_upcall(e, me, slot)) {
 			kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
 			e->exit_status = 128;
 			c->exiting = true;

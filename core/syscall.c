@@ -15,6 +15,7 @@
 #include <exo/kprintf.h>
 #include <exo/pct.h>
 #include <exo/pot.h>
+#include <exo/revoke.h>
 #include <exo/plant.h>
 #include <exo/slice.h>
 #include <exo/syscall.h>
@@ -85,7 +86,7 @@ static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 		return err;
 	}
 	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
-	cap_fill_root(e, slot, OBJ_FRAME, frame, gen, CAP_R_ALL);
+	cap_fill_root(e, slot, OBJ_FRAME, frame, gen, CAP_R_ALL, CAP_F_REVOCABLE);
 	return slot;
 }
 
@@ -98,7 +99,10 @@ static int64_t sys_frame_free(struct env *e, const uint64_t *a)
 	/* Only the owner's root cap frees; a derived or granted cap cannot. */
 	if (c.parent.env != CAP_NO_SLOT || pot_get(c.obj).owner != e->id)
 		return E_PERM;
-	return cap_delete(e, (uint32_t)a[0]); /* E_BUSY while derived caps exist */
+	if ((err = cap_delete(e, (uint32_t)a[0]))) /* E_BUSY while derived caps exist */
+		return err;
+	revoke_note_free(e, c.obj); /* it may answer a revocation request */
+	return E_OK;
 }
 
 static int64_t sys_map(struct env *e, const uint64_t *a)
@@ -213,7 +217,7 @@ static int64_t sys_env_create(struct env *e, const uint64_t *a)
 		cap_unreserve(e, slot);
 		return err;
 	}
-	cap_fill_root(e, slot, OBJ_ENV, child->id, child->gen, CAP_R_ALL);
+	cap_fill_root(e, slot, OBJ_ENV, child->id, child->gen, CAP_R_ALL, 0);
 	return slot;
 }
 
@@ -262,7 +266,9 @@ static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
 	uint64_t kind = a[0], entry = a[1], base = a[2], size = a[3];
 	if (kind >= UPCALL_KINDS)
 		return E_INVAL;
-	size_t frame = kind == UPCALL_FAULT ? sizeof(struct upcall_fault) : sizeof(struct upcall_sched);
+	const size_t frames[UPCALL_KINDS] = { sizeof(struct upcall_fault), sizeof(struct upcall_sched),
+					       sizeof(struct upcall_revoke) };
+	size_t frame = frames[kind];
 	/* entry 0 unregisters; otherwise the entry and the whole stack lie in user space. */
 	if (entry != 0) {
 		if (entry < USER_BASE || entry >= USER_END || base < USER_BASE || base >= USER_END ||
@@ -273,9 +279,10 @@ static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
 		if (size < frame + 64)
 			return E_RANGE;
 	}
-	uint64_t *slots[2][3] = {
-		{ &e->fault_entry, &e->fault_stack, &e->fault_stack_size },
-		{ &e->sched_entry, &e->sched_stack, &e->sched_stack_size },
+	uint64_t *slots[UPCALL_KINDS][3] = {
+		[UPCALL_FAULT] = { &e->fault_entry, &e->fault_stack, &e->fault_stack_size },
+		[UPCALL_SCHED] = { &e->sched_entry, &e->sched_stack, &e->sched_stack_size },
+		[UPCALL_REVOKE] = { &e->revoke_entry, &e->revoke_stack, &e->revoke_stack_size },
 	};
 	*slots[kind][0] = entry;
 	*slots[kind][1] = entry ? base : 0;
@@ -313,7 +320,7 @@ static int64_t sys_slot_alloc(struct env *e, const uint64_t *a)
 		cap_unreserve(e, cap);
 		return err;
 	}
-	cap_fill_root(e, cap, OBJ_SLOT, core * SLICE_MAX_SLOTS + index, gen, CAP_R_ALL);
+	cap_fill_root(e, cap, OBJ_SLOT, core * SLICE_MAX_SLOTS + index, gen, CAP_R_ALL, 0);
 	return cap;
 }
 
@@ -376,7 +383,7 @@ static int64_t sys_ep_create(struct env *e, const uint64_t *a)
 		cap_unreserve(e, slot);
 		return err;
 	}
-	cap_fill_root(e, slot, OBJ_ENDPOINT, id, ep_gen(id), CAP_R_ALL);
+	cap_fill_root(e, slot, OBJ_ENDPOINT, id, ep_gen(id), CAP_R_ALL, 0);
 	return slot;
 }
 
@@ -402,6 +409,45 @@ static int64_t sys_pct_reply(struct env *e, const uint64_t *a)
 	return (int64_t)regs->rax; /* now the caller's: E_OK */
 }
 
+static int64_t sys_revoke_ask(struct env *e, const uint64_t *a)
+{
+	uint64_t frame = a[1], count = a[2];
+	if (count == 0 || (frame != FRAME_ANY && count != 1))
+		return E_INVAL;
+	if (frame != FRAME_ANY && frame >= pot_nframes())
+		return E_RANGE;
+	struct env *owner;
+	int err = env_from_slot(e, a[0], CAP_R_CTRL, &owner);
+	if (err)
+		return err;
+	return revoke_ask(owner, frame, count);
+}
+
+static int64_t sys_reposs_read(struct env *e, const uint64_t *a)
+{
+	int err = uaccess_check(e, a[0], sizeof(e->reposs), true);
+	if (err)
+		return err;
+	/* Ours: only this core changes e's vector, and e is running here. */
+	uint32_t n = e->nreposs;
+	if ((err = copy_to_user(e, a[0], e->reposs, n * sizeof(e->reposs[0]))))
+		return err;
+	e->nreposs = 0;
+	return n;
+}
+
+static int64_t sys_guarantee(struct env *e, const uint64_t *a)
+{
+	struct env *who;
+	int err = env_from_slot(e, a[0], CAP_R_CTRL, &who); /* not ENV_SELF: it is granted */
+	if (err)
+		return err;
+	if (a[1] > pot_nframes())
+		return E_RANGE;
+	__atomic_store_n(&who->guarantee, a[1], __ATOMIC_RELEASE);
+	return E_OK;
+}
+
 static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_CONSOLE_WRITE] = sys_console_write, [SYS_CORE_ID] = sys_core_id,
 	[SYS_TIME] = sys_time,			 [SYS_YIELD] = sys_yield,
@@ -417,7 +463,8 @@ static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_SLOT_ALLOC] = sys_slot_alloc,	 [SYS_SLOT_FREE] = sys_slot_free,
 	[SYS_YIELD_TO] = sys_yield_to,		 [SYS_ENV_CPU] = sys_env_cpu,
 	[SYS_EP_CREATE] = sys_ep_create,	 [SYS_PCT_CALL] = sys_pct_call,
-	[SYS_PCT_REPLY] = sys_pct_reply,
+	[SYS_PCT_REPLY] = sys_pct_reply,	 [SYS_REVOKE_ASK] = sys_revoke_ask,
+	[SYS_REPOSS_READ] = sys_reposs_read,	 [SYS_GUARANTEE] = sys_guarantee,
 };
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])

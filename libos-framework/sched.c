@@ -1,4 +1,6 @@
 /*
+ * Upcalls at slice starts.
+ *
  * The scheduler upcall: at each slice start the kernel enters the libOS with
  * the context it would have resumed. The program's handler (later, the
  * sched policy) may look at it or change it; then the libOS resumes it.
@@ -26,4 +28,31 @@ int libos_set_sched_handler(libos_sched_handler h)
 	sched_handler = h;
 	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_SCHED, h ? (uint64_t)libos_sched_entry : 0,
 			      (uint64_t)sched_stack, sizeof(sched_stack), 0, 0);
+}
+
+/*
+ * The revocation upcall: the kernel asks for frames back (REVOKE_ASKED), or
+ * says it took some (REVOKE_TAKEN). The program's handler (later, the pager
+ * policy) returns frames with sys_frame_free; then the libOS resumes.
+ */
+#define REVOKE_STACK_SIZE 8192
+
+static uint8_t revoke_stack[REVOKE_STACK_SIZE] __attribute__((aligned(16)));
+static libos_revoke_handler revoke_handler;
+
+void libos_revoke_entry(void);
+noreturn_fn void libos_revoke_dispatch(struct upcall_revoke *ur);
+
+void libos_revoke_dispatch(struct upcall_revoke *ur)
+{
+	if (revoke_handler)
+		revoke_handler(ur);
+	libos_resume(&ur->regs);
+}
+
+int libos_set_revoke_handler(libos_revoke_handler h)
+{
+	revoke_handler = h;
+	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_REVOKE, h ? (uint64_t)libos_revoke_entry : 0,
+			      (uint64_t)revoke_stack, sizeof(revoke_stack), 0, 0);
 }

@@ -61,6 +61,12 @@ libos_pct_entry:
 	call	libos_pct_dispatch
 	ud2
 
+	.globl libos_revoke_entry
+libos_revoke_entry:
+	xorl	%ebp, %ebp
+	call	libos_revoke_dispatch
+	ud2
+
 	.globl libos_resume
 libos_resume:
 	movq	R_RSP(%rdi), %rax

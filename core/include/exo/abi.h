@@ -42,6 +42,9 @@ enum sys_nr {
 	SYS_EP_CREATE = 26,    /* (env slot or ENV_SELF, entry, stack base, size) -> endpoint cap */
 	SYS_PCT_CALL = 27,     /* (ep slot, a0..a4; a5 in r12) -> 0, results in rsi rdx r10 r8 r9 r12 */
 	SYS_PCT_REPLY = 28,    /* (r0..r5: rdi rsi rdx r10 r8 r9) -> the caller resumes */
+	SYS_REVOKE_ASK = 29,   /* (env slot, frame or FRAME_ANY, count) -> 0: asked */
+	SYS_REPOSS_READ = 30,  /* (out va: uint64_t[64]) -> frames taken by force, since the last read */
+	SYS_GUARANTEE = 31,    /* (env slot or ENV_SELF, frames) -> 0: frames never revoked */
 	SYS_COUNT
 };
 
@@ -119,6 +122,7 @@ struct cap_info {
 enum upcall_kind {
 	UPCALL_FAULT = 0, /* an exception in user mode: entry(struct upcall_fault *) */
 	UPCALL_SCHED = 1, /* a slice starts: entry(struct upcall_sched *) */
+	UPCALL_REVOKE = 2, /* give frames back, or they were taken: entry(struct upcall_revoke *) */
 	UPCALL_KINDS
 };
 
@@ -150,6 +154,23 @@ struct upcall_sched {
 	uint64_t slot;	   /* the slot whose slice this is; ~0: a slice of the free time */
 	uint64_t slice_ns; /* its length */
 	struct user_regs regs;
+};
+
+/*
+ * A revocation upcall: the kernel asks for `count` frames back (frame ==
+ * FRAME_ANY: the libOS chooses which) or for one named frame, to be returned
+ * with SYS_FRAME_FREE before `deadline` (cycle counter of the home core);
+ * past it, the kernel takes them by force (the abort protocol) and the next
+ * upcall says so (kind REVOKE_TAKEN; SYS_REPOSS_READ lists the frames).
+ */
+enum revoke_kind { REVOKE_ASKED = 0, REVOKE_TAKEN = 1 };
+
+struct upcall_revoke {
+	uint64_t kind;	   /* enum revoke_kind */
+	uint64_t frame;	   /* the frame asked for, or FRAME_ANY */
+	uint64_t count;	   /* how many frames are still asked for / were taken */
+	uint64_t deadline; /* home core's cycle counter */
+	struct user_regs regs; /* the context to resume */
 };
 
 struct sys_time {

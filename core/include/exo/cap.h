@@ -31,7 +31,8 @@ struct cap_ref {
 struct cap {
 	uint8_t type;	/* enum obj_type; OBJ_NONE: empty; CAP_RESERVED: being filled */
 	uint8_t rights; /* enum cap_rights */
-	uint16_t depth; /* 0 for a root */
+	uint8_t depth;	/* 0 for a root */
+	uint8_t flags;	/* CAP_F_*: of the root capability */
 	uint32_t badge;
 	uint64_t obj; /* frame number or env id */
 	uint64_t gen; /* the object's generation at creation */
@@ -39,6 +40,9 @@ struct cap {
 	uint64_t bound_va; /* frame caps: the one va this cap maps, 0 if none */
 };
 #define CAP_RESERVED 0xff
+
+/* A frame the environment allocated itself: revocable beyond its guarantee. */
+#define CAP_F_REVOCABLE 1u
 
 /* Deepest derivation allowed (keeps revoke's and the checker's walks bounded). */
 #define CAP_MAX_DEPTH 32
@@ -60,7 +64,7 @@ must_check int cap_insert_root(struct env *e, enum obj_type type, uint64_t obj, 
  */
 must_check int cap_reserve(struct env *e, uint32_t *slot);
 void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t obj, uint64_t gen,
-		   unsigned rights);
+		   unsigned rights, unsigned flags);
 void cap_unreserve(struct env *e, uint32_t slot);
 
 /*
@@ -89,6 +93,12 @@ must_check int cap_revoke(struct env *e, uint32_t slot);
  * (at its next slice boundary, if it is running).
  */
 must_check int cap_delete(struct env *e, uint32_t slot);
+
+/*
+ * Root frame capabilities of e that are revocable (CAP_F_REVOCABLE) and
+ * live: how many, and (if frames is not NULL) up to max of their frame numbers.
+ */
+unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max);
 
 /* Describe slot for user space (no generation check: stale caps can be inspected). */
 must_check int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out);

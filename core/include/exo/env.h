@@ -22,6 +22,8 @@
 #define ENV_CANARY 0x454e5643u /* "ENVC": checked on every lookup */
 #define ENV_REPOSS_MAX 64
 
+enum revoke_state { REV_NONE = 0, REV_ASKED = 1, REV_TOLD = 2 };
+
 enum env_state {
 	ENV_FREE = 0,	  /* unused table entry */
 	ENV_CREATED = 1,  /* exists, not started */
@@ -56,8 +58,18 @@ struct env {
 	bool doomed;		/* atomic: destroy it at its next slice boundary (its root cap went) */
 	struct endpoint *serving; /* the call it serves now, or NULL (home core only) */
 	struct endpoint *calling; /* the call it is blocked in, or NULL (home core only) */
-	uint64_t reposs[ENV_REPOSS_MAX]; /* repossessed frames (issue: revocation) */
-	uint32_t nreposs;
+	/* revocation (core/revoke.c): the request fields are written by the asker
+	 * after it wins revoke_state, and read by the home core after that */
+	uint64_t guarantee;	  /* frames (page tables included) never revoked */
+	uint32_t revoke_state;	  /* atomic: REV_NONE, REV_ASKED, REV_TOLD (upcall delivered) */
+	uint64_t revoke_frame;	  /* the frame asked for, or FRAME_ANY */
+	uint64_t revoke_count;	  /* frames still asked for */
+	uint64_t revoke_deadline; /* cycle counter: past it, the kernel takes them */
+	uint64_t revoke_entry, revoke_stack, revoke_stack_size; /* UPCALL_REVOKE */
+	bool reposs_untold;	  /* frames were taken since the last upcall */
+	uint64_t reposs[ENV_REPOSS_MAX]; /* frames taken by force, since the last SYS_REPOSS_READ */
+	uint32_t nreposs;	  /* entries in reposs (it keeps the first ENV_REPOSS_MAX) */
+	uint64_t reposs_total;	  /* frames ever taken from it */
 	struct cap caps[CAP_SLOTS];
 };
 

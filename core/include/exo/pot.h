@@ -76,6 +76,12 @@ must_check int pot_claim(uint64_t frame, uint32_t owner, bool kernel, uint64_t *
  */
 must_check int pot_release(uint64_t frame, uint32_t owner, uint64_t gen);
 
+/*
+ * OWNED by owner at gen -> REVOKING (the abort protocol is taking it).
+ * E_PERM: not owned by owner; E_STALE: the generation moved on.
+ */
+must_check int pot_mark_revoking(uint64_t frame, uint32_t owner, uint64_t gen);
+
 /* Record that frame may now be mapped on core (before installing the PTE). */
 void pot_note_mapped(uint64_t frame, unsigned core);
 

@@ -57,3 +57,9 @@ int64_t pct_reply(const uint64_t r[6]);
  * environment. Returns the endpoint capability or an error.
  */
 int64_t pct_ep_create(uint64_t env, void *stack, uint64_t size);
+
+/* Called when the kernel asks for frames back or took some (struct upcall_revoke). */
+typedef void (*libos_revoke_handler)(struct upcall_revoke *ur);
+
+/* Install h (NULL: none; asked frames are then taken at once). 0 or a negative error. */
+int libos_set_revoke_handler(libos_revoke_handler h);

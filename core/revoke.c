@@ -1,0 +1,189 @@
+/* Visible revocation and the abort protocol (see exo/revoke.h). */
+#include <arch/cpu.h>
+#include <arch/ipi.h>
+#include <exo/abi.h>
+#include <exo/cap.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/kprintf.h>
+#include <exo/pct.h>
+#include <exo/pot.h>
+#include <exo/revoke.h>
+#include <exo/uaccess.h>
+#include <ipi.h>
+#include <percpu.h>
+
+uint64_t revoke_deadline_ns = 1000000;
+
+/*
+ * Does e hold revocable frames beyond its guarantee? Revocable: frames it
+ * allocated itself (SYS_FRAME_ALLOC); its program, stack and page tables
+ * never are.
+ */
+static bool above_guarantee(struct env *e)
+{
+	return cap_revocable_frames(e, NULL, 0) > __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
+}
+
+int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
+{
+	if (count == 0 || (frame != FRAME_ANY && count != 1))
+		return E_INVAL;
+	if (frame != FRAME_ANY) {
+		if (frame >= pot_nframes())
+			return E_RANGE;
+		struct pot_view v = pot_get(frame);
+		if (v.state != POT_OWNED || v.owner != e->id)
+			return E_PERM;
+		uint64_t mine[CAP_SLOTS];
+		unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
+		bool revocable = false;
+		for (unsigned i = 0; i < n; i++)
+			revocable |= mine[i] == frame;
+		if (!revocable)
+			return E_PERM; /* its program, stack or tables */
+	}
+	if (!above_guarantee(e))
+		return E_PERM; /* within its guarantee: nothing is revocable */
+	uint32_t none = REV_NONE;
+	if (!__atomic_compare_exchange_n(&e->revoke_state, &none, REV_ASKED, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return E_BUSY;
+	/* The fields are ours until the home core sees REV_ASKED... which it may at once: */
+	e->revoke_frame = frame;
+	e->revoke_count = count;
+	e->revoke_deadline = arch_cycles() + revoke_deadline_ns * (arch_cycles_per_sec() / 1000000);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* Wake the home core: an idle core acts at once (the owner cannot answer). */
+	if (e->home != cpu_id())
+		arch_ipi_send(e->home, IPI_WAKE);
+	return E_OK;
+}
+
+/* The slot of frame's root capability in e, at the frame's current generation; -1 if none. */
+static int root_slot(struct env *e, uint64_t frame, uint64_t gen)
+{
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		struct cap_info ci;
+		if (cap_inspect(e, s, &ci) == E_OK && ci.type == OBJ_FRAME && ci.object == frame &&
+		    ci.parent_env == CAP_NO_SLOT && ci.gen == gen)
+			return (int)s;
+	}
+	return -1;
+}
+
+int revoke_take(struct env *e, uint64_t frame)
+{
+	struct pot_view v = pot_get(frame);
+	if (v.owner != e->id || (v.state != POT_OWNED && v.state != POT_REVOKING))
+		return E_PERM;
+	int slot = root_slot(e, frame, v.gen);
+	int err = pot_mark_revoking(frame, e->id, v.gen);
+	if (err)
+		return err;
+	/* 1. Every capability derived from the root goes, with its binding (flushed on its core). */
+	if (slot >= 0) {
+		while (cap_revoke(e, (uint32_t)slot) == E_AGAIN)
+			;
+		(void)cap_unbind(e, (uint32_t)slot); /* E_NOENT: it was not bound */
+	}
+	/* 2. Shootdown: every core the frame may be cached on flushes and acknowledges. */
+	uint64_t cores = pot_get(frame).mapped_on;
+	while (cores) {
+		unsigned c = (unsigned)__builtin_ctzll(cores);
+		cores &= cores - 1;
+		tlb_flush_core(c);
+	}
+	/* 3. Only now is it free: the generation moves on and the root capability is stale. */
+	if ((err = pot_release(frame, e->id, v.gen)))
+		return err;
+	__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	if (e->nreposs < ENV_REPOSS_MAX)
+		e->reposs[e->nreposs++] = frame;
+	e->reposs_total++;
+	e->reposs_untold = true;
+	return E_OK;
+}
+
+void revoke_note_free(struct env *e, uint64_t frame)
+{
+	if (__atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE)
+		return;
+	if (e->revoke_frame == frame || e->revoke_frame == FRAME_ANY) {
+		if (e->revoke_count && --e->revoke_count == 0)
+			__atomic_store_n(&e->revoke_state, REV_NONE, __ATOMIC_RELEASE);
+	}
+}
+
+/* Past the deadline: take what is still owed. */
+static void abort_request(struct env *e)
+{
+	if (e->revoke_frame != FRAME_ANY) {
+		if (revoke_take(e, e->revoke_frame) != E_OK)
+			kprintf("revoke: env %u: frame %llu was already gone\n", e->id,
+				(unsigned long long)e->revoke_frame);
+	} else {
+		/* The kernel picks among the revocable frames, never below the guarantee. */
+		uint64_t mine[CAP_SLOTS];
+		unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
+		for (unsigned i = n; i-- > 0 && e->revoke_count && above_guarantee(e);)
+			if (revoke_take(e, mine[i]) == E_OK)
+				e->revoke_count--;
+	}
+	e->revoke_count = 0;
+	__atomic_store_n(&e->revoke_state, REV_NONE, __ATOMIC_RELEASE);
+}
+
+/* Enter e's revocation handler with kind, on its stack; false if it has none or it is unusable. */
+static bool upcall(struct env *e, uint64_t kind)
+{
+	if (!e->revoke_entry || e->serving || e->calling)
+		return false;
+	struct arch_uctx *ctx = pct_ctx(e);
+	/* Interrupted inside the handler itself: let it finish first. */
+	if (ctx->rsp > e->revoke_stack && ctx->rsp <= e->revoke_stack + e->revoke_stack_size)
+		return false;
+	struct upcall_revoke ur = { .kind = kind, .frame = e->revoke_frame,
+				    .count = kind == REVOKE_TAKEN ? e->nreposs : e->revoke_count,
+				    .deadline = e->revoke_deadline };
+	__builtin_memcpy(&ur.regs, ctx, sizeof(ur.regs));
+	uint64_t frame = ALIGN_DOWN(e->revoke_stack + e->revoke_stack_size - sizeof(ur), 16);
+	if (copy_to_user(e, frame, &ur, sizeof(ur)) != E_OK)
+		return false;
+	arch_uctx_init(ctx, e->revoke_entry, frame - 8, frame);
+	return true;
+}
+
+bool revoke_slice(struct env *e)
+{
+	uint32_t st = __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE);
+	if (st != REV_NONE && arch_cycles() >= e->revoke_deadline) {
+		abort_request(e);
+		st = REV_NONE;
+	}
+	if (st == REV_ASKED && upcall(e, REVOKE_ASKED)) {
+		__atomic_store_n(&e->revoke_state, REV_TOLD, __ATOMIC_RELEASE);
+		return true;
+	}
+	if (st == REV_NONE && e->reposs_untold && upcall(e, REVOKE_TAKEN)) {
+		e->reposs_untold = false;
+		return true;
+	}
+	return false;
+}
+
+void revoke_poll(void)
+{
+	unsigned me = cpu_id();
+	for (uint32_t id = 0; id < MAX_ENVS; id++) {
+		struct env *e = env_lookup(id);
+		if (e->home != me || !env_alive(e) ||
+		    __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE)
+			continue;
+		/* An owner that cannot answer (no handler, not running) loses the frames now. */
+		bool can_answer = e->revoke_entry &&
+				  __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_RUNNABLE;
+		if (!can_answer || arch_cycles() >= e->revoke_deadline)
+			abort_request(e);
+	}
+}
