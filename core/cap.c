@@ -356,14 +356,11 @@ int cap_delete(struct env *e, uint32_t slot)
 	} else if (root && gone.type == OBJ_SLOT) {
 		(void)slice_free((unsigned)(gone.obj / SLICE_MAX_SLOTS),
 				 (unsigned)(gone.obj % SLICE_MAX_SLOTS), gone.gen); /* E_STALE: freed */
-	} else if (root && gone.type == OBJ_ENV && obj_gen(OBJ_ENV, gone.obj) == gone.gen) {
+	} else if (root && gone.type == OBJ_ENV) {
+		/* Queued, not destroyed here: teardown never recurses (env_reap). */
 		struct env *child = env_lookup((uint32_t)gone.obj);
-		/* Running or queued: its home core destroys it at the next slice boundary. */
-		if (child && child != e && env_destroy(child) == E_BUSY) {
-			__atomic_store_n(&child->doomed, true, __ATOMIC_RELEASE);
-			if (child->home != cpu_id())
-				arch_ipi_send(child->home, IPI_WAKE);
-		}
+		if (child && child != e)
+			env_doom(child, gone.gen);
 	}
 	return E_OK;
 }

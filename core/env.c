@@ -25,6 +25,9 @@
 
 static struct env env_table[MAX_ENVS];
 
+static int destroy_one(struct env *e);
+static int destroy_one_at(struct env *e, uint64_t gen);
+
 struct env *env_lookup(uint32_t id) { return id < MAX_ENVS ? &env_table[id] : NULL; }
 
 bool env_alive(const struct env *e)
@@ -103,6 +106,7 @@ int env_create(unsigned home, struct env **out)
 		e->slices = 0;
 		e->serving = e->calling = NULL;
 		e->doomed = false;
+		e->reap_queued = false;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
 		struct arch_pt_alloc a = pt_allocator(e);
 		int err = arch_aspace_init(&e->as, &a);
@@ -162,12 +166,15 @@ void env_unmap(struct env *e, uint64_t va)
 /* Loader callback: fresh frames for one segment, each a root cap in e, bound at its va. */
 struct load_ctx {
 	struct env *e;
+	uint32_t slots[CAP_SLOTS]; /* the root caps loading made, to undo a failed load */
+	unsigned n;
 };
 
 static int load_segment(void *ctx, uint64_t va, uint64_t memsz, const uint8_t *src,
 			uint64_t filesz, unsigned prot)
 {
-	struct env *e = ((struct load_ctx *)ctx)->e;
+	struct load_ctx *lc = ctx;
+	struct env *e = lc->e;
 	uint64_t start = ALIGN_DOWN(va, PAGE_SIZE), end = ALIGN_UP(va + memsz, PAGE_SIZE);
 	for (uint64_t page = start; page < end; page += PAGE_SIZE) {
 		uint64_t frame, gen;
@@ -181,36 +188,51 @@ static int load_segment(void *ctx, uint64_t va, uint64_t memsz, const uint8_t *s
 			__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
 			return err;
 		}
+		lc->slots[lc->n++] = slot;
 		/* Copy the part of the file that falls in this page (the frame is zeroed). */
 		uint8_t *dst = arch_phys_to_virt(pa_make(frame * PAGE_SIZE));
 		uint64_t lo = MAX(page, va), hi = MIN(page + PAGE_SIZE, va + filesz);
 		if (hi > lo)
 			memcpy(dst + (lo - page), src + (lo - va), hi - lo);
 		if ((err = cap_bind(e, slot, page, prot)))
-			return err; /* the frame is in e's table: destroy returns it */
+			return err; /* env_start_at deletes what was loaded */
 	}
 	return E_OK;
 }
 
 int env_start(struct env *e, unsigned prog, uint64_t arg)
 {
+	return env_start_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE), prog, arg);
+}
+
+int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg)
+{
 	if (prog >= user_image_count)
 		return E_INVAL;
 	uint32_t expect = ENV_CREATED;
-	/* Claim the start (a second start fails); not runnable until queued below. */
-	if (!__atomic_compare_exchange_n(&e->state, &expect, ENV_RUNNABLE, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-		return E_BUSY;
+	/* STARTING: a second start fails, destroy waits, nobody runs it yet. */
+	if (!__atomic_compare_exchange_n(&e->state, &expect, ENV_STARTING, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return expect == ENV_DYING || expect == ENV_FREE ? E_STALE : E_BUSY;
+	if (__atomic_load_n(&e->gen, __ATOMIC_SEQ_CST) != gen) {
+		__atomic_store_n(&e->state, ENV_CREATED, __ATOMIC_RELEASE);
+		return E_STALE; /* the entry was reused: not the environment the caller meant */
+	}
 	const struct user_image *img = &user_images[prog];
-	struct load_ctx lc = { .e = e };
+	static struct load_ctx lcs[MAX_CPUS]; /* too big for the stack; one load per core */
+	struct load_ctx *lc = &lcs[cpu_id()];
+	lc->e = e;
+	lc->n = 0;
 	uint64_t entry;
 	int err = elf_load(img->data, img->size, USER_BASE, STACK_TOP - STACK_PAGES * PAGE_SIZE,
-			   load_segment, &lc, &entry);
+			   load_segment, lc, &entry);
 	if (!err)
-		err = load_segment(&lc, STACK_TOP - STACK_PAGES * PAGE_SIZE,
-				   STACK_PAGES * PAGE_SIZE, NULL, 0, PROT_R | PROT_W);
+		err = load_segment(lc, STACK_TOP - STACK_PAGES * PAGE_SIZE, STACK_PAGES * PAGE_SIZE,
+				   NULL, 0, PROT_R | PROT_W);
 	if (err) {
-		/* What was loaded stays in e's table; destroy returns it. */
+		/* A failed start changes nothing: what was loaded goes back. */
+		for (unsigned i = 0; i < lc->n; i++)
+			(void)cap_delete(e, lc->slots[i]);
 		__atomic_store_n(&e->state, ENV_CREATED, __ATOMIC_RELEASE);
 		return err;
 	}
@@ -218,19 +240,68 @@ int env_start(struct env *e, unsigned prog, uint64_t arg)
 	e->uctx.rsi = e->id;
 	e->uctx.rdx = e->home;
 	e->uctx.rcx = prog; /* crt0 keeps it: a program can start copies of itself */
+	/* Registers and memory complete: only now may anyone run it. */
+	__atomic_store_n(&e->state, ENV_RUNNABLE, __ATOMIC_SEQ_CST);
 	sched_enqueue(e);
 	return E_OK;
 }
 
-int env_destroy(struct env *e)
+void env_doom(struct env *e, uint64_t gen)
+{
+	if (__atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen)
+		return; /* destroyed already */
+	/* doomed first: a home core that sees it stop after this destroys it. */
+	__atomic_store_n(&e->doomed, true, __ATOMIC_SEQ_CST);
+	bool no = false;
+	if (!__atomic_compare_exchange_n(&e->reap_queued, &no, true, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
+	struct percpu *c = this_cpu();
+	e->reap_next = c->reap;
+	c->reap = e;
+}
+
+void env_reap(void)
+{
+	struct percpu *c = this_cpu();
+	struct env *e;
+	while ((e = c->reap)) {
+		c->reap = e->reap_next;
+		__atomic_store_n(&e->reap_queued, false, __ATOMIC_RELEASE);
+		/* E_BUSY: it runs; its home core destroys it when it stops (doomed). */
+		(void)destroy_one(e);
+	}
+}
+
+int env_destroy(struct env *e) { return env_destroy_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE)); }
+
+int env_destroy_at(struct env *e, uint64_t gen)
+{
+	int err = destroy_one_at(e, gen);
+	env_reap(); /* what its capabilities doomed, one after another */
+	return err;
+}
+
+static int destroy_one(struct env *e)
+{
+	return destroy_one_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE));
+}
+
+static int destroy_one_at(struct env *e, uint64_t gen)
 {
 	/* Only an environment that is not running (or queued) anywhere is destroyed. */
 	uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+	if (s == ENV_FREE || s == ENV_DYING)
+		return E_STALE;
 	if (s != ENV_CREATED && s != ENV_EXITED)
 		return E_BUSY;
-	if (!__atomic_compare_exchange_n(&e->state, &s, ENV_DYING, false, __ATOMIC_ACQ_REL,
+	if (!__atomic_compare_exchange_n(&e->state, &s, ENV_DYING, false, __ATOMIC_SEQ_CST,
 					 __ATOMIC_RELAXED))
 		return E_BUSY;
+	if (__atomic_load_n(&e->gen, __ATOMIC_SEQ_CST) != gen) {
+		__atomic_store_n(&e->state, s, __ATOMIC_RELEASE);
+		return E_STALE; /* reused since the caller looked: not its environment */
+	}
 	/* Every capability to e dies with this generation. */
 	__atomic_fetch_add(&e->gen, 1, __ATOMIC_ACQ_REL);
 	/* Its time slots and endpoints too, wherever the capabilities to them are held. */

@@ -136,6 +136,7 @@ uint64_t sched_run_slices(uint64_t max)
 	uint64_t slices = 0;
 	for (;;) {
 		drain_inbox(c);
+		env_reap();
 		revoke_poll(); /* deadlines, and owners that cannot answer */
 		struct env *e = NULL;
 		uint64_t slot = ~0ULL;
@@ -168,7 +169,7 @@ uint64_t sched_run_slices(uint64_t max)
 		/* Its root capability was deleted while it ran: destroy it now, off the CPU. */
 		if (e && __atomic_load_n(&e->doomed, __ATOMIC_ACQUIRE) && !e->calling && !e->serving &&
 		    sched_stop(e, 128 + 9) == E_OK) {
-			(void)env_destroy(e);
+			env_doom(e, e->gen); /* destroyed by env_reap at the next loop */
 			continue;
 		}
 		/* Blocked in a call: its time runs the innermost callee (slice donation). */
@@ -222,7 +223,9 @@ uint64_t sched_run_slices(uint64_t max)
 		remove(c, e);
 		e->exit_cycles = arch_cycles();
 		/* Only now, off its page tables and lists, may another core destroy it. */
-		__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_RELEASE);
+		__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&e->doomed, __ATOMIC_SEQ_CST))
+			env_doom(e, e->gen); /* its root capability went while it ran */
 	}
 }
 

@@ -159,15 +159,28 @@ static int64_t sys_cap_mint(struct env *e, const uint64_t *a)
 	return err ? (int64_t)err : (int64_t)slot;
 }
 
-/* The environment an env cap in slot names, with the rights asked. */
-static int env_from_slot(struct env *e, uint64_t slot, unsigned rights, struct env **out)
+/*
+ * The environment an env cap in slot names, with the rights asked, and the
+ * generation the cap was made for (*gen, if not NULL): an operation that
+ * changes the environment checks it again after its state change (env.c),
+ * because the entry may be reused once the lookup's lock is dropped.
+ */
+static int env_from_slot_gen(struct env *e, uint64_t slot, unsigned rights, struct env **out,
+			     uint64_t *gen)
 {
 	struct cap c;
 	int err = cap_get(e, (uint32_t)MIN(slot, CAP_SLOTS), OBJ_ENV, rights, &c);
 	if (err)
 		return err;
 	*out = env_lookup((uint32_t)c.obj);
+	if (gen)
+		*gen = c.gen;
 	return *out ? E_OK : E_STALE;
+}
+
+static int env_from_slot(struct env *e, uint64_t slot, unsigned rights, struct env **out)
+{
+	return env_from_slot_gen(e, slot, rights, out, NULL);
 }
 
 static int64_t sys_cap_grant(struct env *e, const uint64_t *a)
@@ -190,7 +203,9 @@ static int64_t sys_cap_revoke(struct env *e, const uint64_t *a)
 
 static int64_t sys_cap_delete(struct env *e, const uint64_t *a)
 {
-	return cap_delete(e, (uint32_t)MIN(a[0], CAP_SLOTS));
+	int err = cap_delete(e, (uint32_t)MIN(a[0], CAP_SLOTS));
+	env_reap(); /* an environment whose root capability this was */
+	return err;
 }
 
 static int64_t sys_cap_inspect(struct env *e, const uint64_t *a)
@@ -226,21 +241,23 @@ static int64_t sys_env_start(struct env *e, const uint64_t *a)
 	if (a[1] >= user_image_count)
 		return E_INVAL;
 	struct env *child;
-	int err = env_from_slot(e, a[0], CAP_R_CTRL, &child);
+	uint64_t gen;
+	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &child, &gen);
 	if (err)
 		return err;
-	return env_start(child, (unsigned)a[1], a[2]);
+	return env_start_at(child, gen, (unsigned)a[1], a[2]);
 }
 
 static int64_t sys_env_destroy(struct env *e, const uint64_t *a)
 {
 	struct env *child;
-	int err = env_from_slot(e, a[0], CAP_R_CTRL, &child);
+	uint64_t gen;
+	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &child, &gen);
 	if (err)
 		return err;
 	if (child == e)
 		return E_BUSY; /* an environment ends itself with SYS_EXIT */
-	return env_destroy(child);
+	return env_destroy_at(child, gen);
 }
 
 static int64_t sys_env_status(struct env *e, const uint64_t *a)

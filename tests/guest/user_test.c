@@ -114,3 +114,14 @@ TEST_EACH_CPU(user, protected_control_transfer_on_every_core, 1)
 {
 	EXPECT_EQ(t, run_here(t, "pct", 0), 0);
 }
+
+TEST(user, destroying_a_deep_chain_is_iterative)
+{
+	/* 150 levels would overflow a recursive teardown many times over (16 KiB stacks). */
+	uint64_t before = frame_free_count();
+	unsigned envs = env_count();
+	EXPECT_EQ(t, run_here(t, "chain", 150), 0);
+	EXPECT_EQ(t, env_count(), envs);
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, invariant_check(), 0);
+}

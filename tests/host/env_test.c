@@ -407,7 +407,7 @@ TEST(env, destroy_returns_every_frame)
 	EXPECT_EQ(t, b->mappings, 0);
 	EXPECT(t, tlb_flushes(b->home) > b_flushes);
 	/* A destroyed environment is not destroyed again. */
-	EXPECT_EQ(t, env_destroy(e), E_BUSY);
+	EXPECT_EQ(t, env_destroy(e), E_STALE);
 	envs[0] = NULL;
 	teardown(t, envs, 2);
 }

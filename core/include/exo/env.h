@@ -30,6 +30,7 @@ enum env_state {
 	ENV_RUNNABLE = 2, /* started: on its core's run list */
 	ENV_EXITED = 3,	  /* exited; status kept until destroyed */
 	ENV_DYING = 4,	  /* being destroyed */
+	ENV_STARTING = 5, /* its program is being loaded; not yet runnable */
 };
 
 struct endpoint;
@@ -55,7 +56,9 @@ struct env {
 	uint64_t sched_stack, sched_stack_size;
 	uint64_t cpu_cycles[MAX_CPUS]; /* cycles run, per core (written by that core) */
 	uint64_t slices;	/* slices started for it (its home core counts) */
-	bool doomed;		/* atomic: destroy it at its next slice boundary (its root cap went) */
+	bool doomed;		/* atomic: its root capability went: destroy it as soon as it stops */
+	bool reap_queued;	/* atomic: on some core's reap list */
+	struct env *reap_next;	/* that list's link */
 	struct endpoint *serving; /* the call it serves now, or NULL (home core only) */
 	struct endpoint *calling; /* the call it is blocked in, or NULL (home core only) */
 	/* revocation (core/revoke.c): the request fields are written by the asker
@@ -87,11 +90,32 @@ must_check int env_create(unsigned home, struct env **out);
 must_check int env_start(struct env *e, unsigned prog, uint64_t arg);
 
 /*
+ * env_start and env_destroy for a capability holder: act only if e is still
+ * the incarnation at generation gen (E_STALE otherwise). The generation is
+ * checked after the state change that excludes destroy, so a table entry
+ * reused meanwhile is never touched.
+ */
+must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg);
+must_check int env_destroy_at(struct env *e, uint64_t gen);
+
+/*
  * Destroy e: delete its capabilities (revoking what was derived from them),
  * free every frame it owned, its tables, and its table entry (generation
- * bumped). Not while it runs on another core: E_BUSY.
+ * bumped); then destroy what that doomed (env_reap). E_BUSY unless e is
+ * created-not-started or exited.
  */
 must_check int env_destroy(struct env *e);
+
+/*
+ * e's root capability (minted at generation gen) is gone: destroy e as soon
+ * as it is not running — at once by env_reap on this core, or by its home
+ * core when it stops or exits. Never recursive: capability teardown only
+ * queues, env_reap destroys one environment after another.
+ */
+void env_doom(struct env *e, uint64_t gen);
+
+/* Destroy the environments queued on this core by env_doom (those still running are left to their home core). */
+void env_reap(void);
 
 /* Map/unmap for cap_bind (cap.c): frame at va in e's address space. */
 must_check int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot);
