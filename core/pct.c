@@ -8,28 +8,45 @@
 
 static struct endpoint endpoints[MAX_ENDPOINTS];
 
+#define SG(gen, state) ((gen) << 2 | (state))
+#define SG_STATE(w) ((unsigned)((w)&3))
+#define SG_GEN(w) ((w) >> 2)
+
+static uint64_t sg_load(struct endpoint *ep) { return __atomic_load_n(&ep->sg, __ATOMIC_ACQUIRE); }
+
+static bool sg_cas(struct endpoint *ep, uint64_t *old, uint64_t new)
+{
+	return __atomic_compare_exchange_n(&ep->sg, old, new, false, __ATOMIC_SEQ_CST,
+					   __ATOMIC_ACQUIRE);
+}
+
 struct arch_uctx *pct_ctx(struct env *e) { return e->serving ? &e->serving->ctx : &e->uctx; }
 
 struct endpoint *ep_lookup(uint64_t id) { return id < MAX_ENDPOINTS ? &endpoints[id] : NULL; }
 
-uint64_t ep_gen(uint64_t id)
-{
-	return id < MAX_ENDPOINTS ? __atomic_load_n(&endpoints[id].gen, __ATOMIC_ACQUIRE) : ~0ULL;
-}
+uint64_t ep_gen(uint64_t id) { return id < MAX_ENDPOINTS ? SG_GEN(sg_load(&endpoints[id])) : ~0ULL; }
 
-int ep_create(struct env *owner, uint64_t entry, uint64_t stack_top, uint32_t *id)
+int ep_create(struct env *owner, uint64_t owner_gen, uint64_t entry, uint64_t stack_top,
+	      uint32_t *id, uint64_t *gen)
 {
 	for (uint32_t i = 0; i < MAX_ENDPOINTS; i++) {
 		struct endpoint *ep = &endpoints[i];
-		uint32_t expect = EP_FREE;
-		if (!__atomic_compare_exchange_n(&ep->state, &expect, EP_LIVE, false, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
+		uint64_t w = sg_load(ep);
+		/* Claim it (DYING: not callable, not deletable) while the fields are filled. */
+		if (SG_STATE(w) != EP_FREE || !sg_cas(ep, &w, SG(SG_GEN(w), EP_DYING)))
 			continue;
 		ep->owner = owner;
 		ep->entry = entry;
 		ep->stack_top = stack_top;
 		ep->caller = NULL;
+		__atomic_store_n(&ep->sg, SG(SG_GEN(w), EP_LIVE), __ATOMIC_SEQ_CST);
+		/* Published: a destroy of owner from now on finds it; one before, we see here. */
+		if (!env_alive(owner) || __atomic_load_n(&owner->gen, __ATOMIC_SEQ_CST) != owner_gen) {
+			ep_delete(i, SG_GEN(w));
+			return E_STALE;
+		}
 		*id = i;
+		*gen = SG_GEN(w);
 		return E_OK;
 	}
 	return E_NOMEM;
@@ -38,33 +55,48 @@ int ep_create(struct env *owner, uint64_t entry, uint64_t stack_top, uint32_t *i
 void ep_delete(uint32_t id, uint64_t gen)
 {
 	struct endpoint *ep = ep_lookup(id);
-	if (!ep || !__atomic_compare_exchange_n(&ep->gen, &gen, gen + 1, false, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
-		return; /* deleted already */
-	/* A call in progress finishes first; the reply frees it. */
-	__atomic_store_n(&ep->state, ep->caller ? EP_DYING : EP_FREE, __ATOMIC_RELEASE);
+	if (!ep)
+		return;
+	for (uint64_t w = sg_load(ep); SG_GEN(w) == gen;) {
+		unsigned st = SG_STATE(w);
+		if (st == EP_LIVE && sg_cas(ep, &w, SG(gen + 1, EP_FREE)))
+			return;
+		/* Busy: the call finishes first; its end frees it. */
+		if (st == EP_BUSY && sg_cas(ep, &w, SG(gen + 1, EP_DYING)))
+			return;
+		if (st != EP_LIVE && st != EP_BUSY)
+			return; /* free, or claimed and not yet live */
+	}
 }
 
 void ep_release_env(struct env *e)
 {
-	for (uint32_t i = 0; i < MAX_ENDPOINTS; i++)
-		if (endpoints[i].owner == e &&
-		    __atomic_load_n(&endpoints[i].state, __ATOMIC_ACQUIRE) != EP_FREE)
-			ep_delete(i, ep_gen(i)); /* capabilities to it go stale */
+	for (uint32_t i = 0; i < MAX_ENDPOINTS; i++) {
+		uint64_t w = sg_load(&endpoints[i]);
+		unsigned st = SG_STATE(w);
+		if ((st == EP_LIVE || st == EP_BUSY) && endpoints[i].owner == e)
+			ep_delete(i, SG_GEN(w)); /* capabilities to it go stale */
+	}
 }
 
-int pct_call(struct env *e, struct endpoint *ep, uint32_t badge, const uint64_t a[6],
+int pct_call(struct env *e, struct endpoint *ep, uint64_t gen, uint32_t badge, const uint64_t a[6],
 	     struct arch_uctx *regs)
 {
-	struct env *y = ep->owner;
-	if (__atomic_load_n(&ep->state, __ATOMIC_ACQUIRE) != EP_LIVE)
+	uint64_t w = sg_load(ep);
+	if (SG_GEN(w) != gen || SG_STATE(w) == EP_FREE || SG_STATE(w) == EP_DYING)
 		return E_STALE;
+	if (SG_STATE(w) == EP_BUSY)
+		return E_BUSY;
+	struct env *y = ep->owner; /* fixed while the endpoint is live at gen */
 	if (y->home != e->home)
 		return E_INVAL; /* another core: cross-core notification is the channels' job */
 	if (__atomic_load_n(&y->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE)
 		return E_AGAIN;
-	if (ep->caller || y->serving || y->calling || y == e)
+	if (y->serving || y->calling || y == e)
 		return E_BUSY;
+	/* Take it: LIVE -> BUSY at the capability's generation, or fail as it changed. */
+	if (!sg_cas(ep, &w, SG(gen, EP_BUSY)))
+		return SG_GEN(w) != gen ? E_STALE : E_BUSY;
 
 	/* e blocks: its registers wait in its context, the result goes in at the reply. */
 	*pct_ctx(e) = *regs;
@@ -100,9 +132,10 @@ static struct env *end_call(struct endpoint *ep, int64_t result, const uint64_t 
 	x->calling = NULL;
 	y->serving = NULL;
 	ep->caller = NULL;
-	uint32_t dying = EP_DYING;
-	__atomic_compare_exchange_n(&ep->state, &dying, EP_FREE, false, __ATOMIC_ACQ_REL,
-				    __ATOMIC_RELAXED);
+	/* BUSY -> LIVE; deleted meanwhile (DYING at the next generation) -> FREE. */
+	uint64_t w = sg_load(ep);
+	while (!sg_cas(ep, &w, SG(SG_GEN(w), SG_STATE(w) == EP_BUSY ? EP_LIVE : EP_FREE)))
+		;
 	return x;
 }
 

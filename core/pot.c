@@ -95,11 +95,15 @@ int pot_release(uint64_t frame, uint32_t owner, uint64_t gen)
 			return E_STALE;
 		/* The generation moves on: every capability to the old incarnation dies. */
 		uint64_t nw = word_make(POT_FREE, POT_NO_OWNER, (gen + 1) & ((1ULL << POT_GEN_BITS) - 1));
+		/*
+		 * Mapped nowhere now (the caller unmapped and flushed): clear the
+		 * set while the frame is still ours, so a new owner's bits survive.
+		 */
+		uint64_t was = __atomic_exchange_n(&pot[frame].mapped_on, 0, __ATOMIC_ACQ_REL);
 		if (__atomic_compare_exchange_n(&pot[frame].word, &w, nw, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&pot[frame].mapped_on, 0, __ATOMIC_RELEASE);
+						__ATOMIC_ACQUIRE))
 			return E_OK;
-		}
+		__atomic_store_n(&pot[frame].mapped_on, was, __ATOMIC_RELEASE); /* not ours after all */
 	}
 }
 

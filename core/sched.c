@@ -141,6 +141,8 @@ uint64_t sched_run_slices(uint64_t max)
 		struct env *e = NULL;
 		uint64_t slot = ~0ULL;
 		bool new_slice = true;
+		if (c->donate && c->preempt)
+			c->donate = NULL; /* the slice ended meanwhile: nothing left to give */
 		if (c->donate) {
 			/* Directed yield: the same slice goes on in another environment. */
 			e = can_run(c->donate, me) ? c->donate : NULL;

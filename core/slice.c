@@ -7,7 +7,8 @@
 unsigned slice_nslots = 16;
 uint64_t slice_ns = 1000000;
 
-int slice_alloc(unsigned core, uint64_t slot, struct env *owner, unsigned *index, uint64_t *gen)
+int slice_alloc(unsigned core, uint64_t slot, struct env *owner, uint64_t owner_gen, unsigned *index,
+		uint64_t *gen)
 {
 	if (core >= percpu_ncpus || owner->home != core)
 		return E_INVAL;
@@ -19,9 +20,17 @@ int slice_alloc(unsigned core, uint64_t slot, struct env *owner, unsigned *index
 	for (unsigned i = lo; i < hi; i++) {
 		struct env *expect = NULL;
 		if (__atomic_compare_exchange_n(&p->slot_owner[i], &expect, owner, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+			/* Ours: nobody frees it now but through our generation. */
+			uint64_t g = __atomic_load_n(&p->slot_gen[i], __ATOMIC_SEQ_CST);
+			/* Published: a destroy of owner from now on finds it; one before, we see. */
+			if (!env_alive(owner) ||
+			    __atomic_load_n(&owner->gen, __ATOMIC_SEQ_CST) != owner_gen) {
+				(void)slice_free(core, i, g);
+				return E_STALE;
+			}
 			*index = i;
-			*gen = __atomic_load_n(&p->slot_gen[i], __ATOMIC_ACQUIRE);
+			*gen = g;
 			return E_OK;
 		}
 	}
@@ -51,10 +60,14 @@ uint64_t slice_gen(uint64_t obj)
 
 void slice_release_env(struct env *e)
 {
-	for (unsigned c = 0; c < percpu_ncpus; c++)
-		for (unsigned i = 0; i < SLICE_MAX_SLOTS; i++)
-			if (__atomic_load_n(&percpu_of(c)->slot_owner[i], __ATOMIC_ACQUIRE) == e)
-				(void)slice_free(c, i, slice_gen(c * SLICE_MAX_SLOTS + i));
+	for (unsigned c = 0; c < percpu_ncpus; c++) {
+		for (unsigned i = 0; i < SLICE_MAX_SLOTS; i++) {
+			/* Generation first: if the slot changes hands after this, the free fails. */
+			uint64_t g = slice_gen(c * SLICE_MAX_SLOTS + i);
+			if (__atomic_load_n(&percpu_of(c)->slot_owner[i], __ATOMIC_SEQ_CST) == e)
+				(void)slice_free(c, i, g);
+		}
+	}
 }
 
 unsigned slice_owned(unsigned core)

@@ -7,7 +7,7 @@
  * dispatcher, which does not return.
  *
  * libos_resume(regs): resume an interrupted context without entering the
- * kernel. The return address goes just below the interrupted stack pointer
+ * kernel. The return address and rdi go just below the interrupted stack pointer
  * (all user code is built with -mno-red-zone, so nothing lives there), the
  * flags are restored by popfq on the current stack, the general registers
  * by loads, then the stack is switched (lea: no flags touched) and `ret`
@@ -72,6 +72,8 @@ libos_resume:
 	movq	R_RSP(%rdi), %rax
 	movq	R_RIP(%rdi), %rcx
 	movq	%rcx, -8(%rax)
+	movq	R_RDI(%rdi), %rcx
+	movq	%rcx, -16(%rax)		/* rdi too: the frame may be reused once we leave its stack */
 	pushq	R_RFLAGS(%rdi)
 	popfq
 	movq	R_RAX(%rdi), %rax
@@ -89,6 +91,6 @@ libos_resume:
 	movq	R_R14(%rdi), %r14
 	movq	R_R15(%rdi), %r15
 	movq	R_RSP(%rdi), %rsp
-	leaq	-8(%rsp), %rsp
-	movq	R_RDI(%rdi), %rdi
+	leaq	-16(%rsp), %rsp
+	popq	%rdi
 	ret

@@ -54,9 +54,13 @@ int chan_send(unsigned dst, const struct chan_msg *m)
 	struct chan_ring *r = __atomic_load_n(&rings[me][dst], __ATOMIC_ACQUIRE);
 	if (!r)
 		return E_NOTSUP;
-	uint64_t head = r->head; /* ours alone */
-	if (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == CHAN_SLOTS)
+	/* Single producer: interrupts off, as an IPI handler on this core may send too. */
+	unsigned long flags = arch_irq_save();
+	uint64_t head = r->head;
+	if (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == CHAN_SLOTS) {
+		arch_irq_restore(flags);
 		return E_AGAIN;
+	}
 	struct chan_msg *slot = &r->slot[head % CHAN_SLOTS];
 	*slot = *m;
 	slot->from = me;
@@ -67,6 +71,7 @@ int chan_send(unsigned dst, const struct chan_msg *m)
 		stats[me].doorbells++;
 		arch_ipi_send(dst, IPI_WAKE);
 	}
+	arch_irq_restore(flags);
 	return E_OK;
 }
 

@@ -40,6 +40,7 @@ struct percpu {
 	struct env *inbox;		  /* atomic: started elsewhere, not yet queued */
 	struct env *current;		  /* own: running in user mode now, or NULL */
 	bool exiting;			  /* own: current has exited (sched.c publishes it) */
+	struct env *reap;		  /* own: doomed environments to destroy (env.c) */
 
 	/* time: the slice vector (core/slice.c) and its use (core/sched.c) */
 	struct env *slot_owner[64]; /* atomic: who owns each slot; NULL: free */

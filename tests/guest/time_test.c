@@ -59,7 +59,7 @@ static void share(struct test_ctx *t, unsigned a, unsigned b)
 	uint64_t gen;
 	ASSERT_EQ(t, a + b, slice_nslots);
 	for (unsigned i = 0; i < slice_nslots; i++)
-		EXPECT_EQ(t, slice_alloc(cpu_id(), i, i < a ? x : y, &idx, &gen), E_OK);
+		EXPECT_EQ(t, slice_alloc(cpu_id(), i, i < a ? x : y, (i < a ? x : y)->gen, &idx, &gen), E_OK);
 	uint64_t n = sched_run_slices(10 * slice_nslots);
 	EXPECT_EQ(t, n, 10 * slice_nslots);
 	EXPECT_EQ(t, x->slices, 10 * a);
@@ -87,13 +87,13 @@ TEST(time, slot_ownership_errors)
 	ASSERT_EQ(t, env_create(cpu_id(), &e), E_OK);
 	unsigned idx;
 	uint64_t gen, gen2;
-	EXPECT_EQ(t, slice_alloc(cpu_id(), 3, e, &idx, &gen), E_OK);
+	EXPECT_EQ(t, slice_alloc(cpu_id(), 3, e, e->gen, &idx, &gen), E_OK);
 	EXPECT_EQ(t, idx, 3);
-	EXPECT_EQ(t, slice_alloc(cpu_id(), 3, e, &idx, &gen2), E_BUSY);
-	EXPECT_EQ(t, slice_alloc(cpu_id(), slice_nslots, e, &idx, &gen2), E_RANGE);
-	EXPECT_EQ(t, slice_alloc(percpu_ncpus, 0, e, &idx, &gen2), E_INVAL);
+	EXPECT_EQ(t, slice_alloc(cpu_id(), 3, e, e->gen, &idx, &gen2), E_BUSY);
+	EXPECT_EQ(t, slice_alloc(cpu_id(), slice_nslots, e, e->gen, &idx, &gen2), E_RANGE);
+	EXPECT_EQ(t, slice_alloc(percpu_ncpus, 0, e, e->gen, &idx, &gen2), E_INVAL);
 	if (percpu_ncpus > 1)
-		EXPECT_EQ(t, slice_alloc((cpu_id() + 1) % percpu_ncpus, 0, e, &idx, &gen2), E_INVAL);
+		EXPECT_EQ(t, slice_alloc((cpu_id() + 1) % percpu_ncpus, 0, e, e->gen, &idx, &gen2), E_INVAL);
 	EXPECT_EQ(t, slice_free(cpu_id(), 3, gen), E_OK);
 	EXPECT_EQ(t, slice_free(cpu_id(), 3, gen), E_STALE); /* double free */
 	EXPECT_EQ(t, env_destroy(e), E_OK);

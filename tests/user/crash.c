@@ -1,4 +1,7 @@
-/* Faults on purpose; arg picks how: 0 null read, 1 invalid opcode, 2 write to its own text. */
+/*
+ * Faults on purpose; arg picks how: 0 null read, 1 invalid opcode, 2 write
+ * to its own text, 3 an x87 instruction (no FPU state is kept: it traps).
+ */
 #include <libos/libos.h>
 
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
@@ -9,5 +12,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		__asm__ volatile("ud2");
 	if (arg == 2)
 		*(volatile uint8_t *)(uintptr_t)main = 0xc3;
+	if (arg == 3)
+		__asm__ volatile("fninit");
 	return 0;
 }

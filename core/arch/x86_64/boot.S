@@ -84,7 +84,8 @@ pvh_start:
 	orl	$((1 << 8) | (1 << 11)), %eax
 	wrmsr
 	movl	%cr0, %eax
-	orl	$((1 << 31) | (1 << 16) | 1), %eax
+	orl	$((1 << 31) | (1 << 16) | (1 << 2) | 1), %eax	/* PG, WP, EM, PE */
+	andl	$~(1 << 1), %eax	/* MP off: with EM, x87/MMX trap (their state is not saved) */
 	movl	%eax, %cr0
 
 	lgdt	PHYS(boot_gdt_ptr)

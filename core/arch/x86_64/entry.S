@@ -278,7 +278,8 @@ trap_common:
 	testb	$3, 24(%rsp)		/* CS of the interrupted context */
 	jz	1f
 	swapgs
-1:	pushq	%rax
+1:	cld				/* user code may have set DF; C expects it clear */
+	pushq	%rax
 	pushq	%rbx
 	pushq	%rcx
 	pushq	%rdx

@@ -41,7 +41,8 @@ tramp32:
 	orl	$((1 << 8) | (1 << 11)), %eax	/* LME, NXE */
 	wrmsr
 	movl	%cr0, %eax
-	orl	$((1 << 31) | (1 << 16)), %eax	/* PG, WP */
+	orl	$((1 << 31) | (1 << 16) | (1 << 2)), %eax	/* PG, WP, EM */
+	andl	$~(1 << 1), %eax		/* MP off: x87/MMX trap (state not saved) */
 	movl	%eax, %cr0
 	ljmpl	$0x08, $T(tramp64)
 

@@ -21,8 +21,7 @@
 struct env;
 
 struct endpoint {
-	uint32_t state;	     /* atomic: EP_FREE, EP_LIVE, EP_DYING (deleted while busy) */
-	uint64_t gen;	     /* atomic: bumped when deleted */
+	uint64_t sg;	     /* atomic: generation << 2 | state (EP_*), changed together by CAS */
 	struct env *owner;   /* the environment calls run in */
 	uint64_t entry;	     /* where calls start */
 	uint64_t stack_top;  /* the stack they start on */
@@ -30,13 +29,23 @@ struct endpoint {
 	struct arch_uctx ctx; /* while busy: the owner's context serving the call */
 };
 
-enum { EP_FREE = 0, EP_LIVE = 1, EP_DYING = 2 };
+/*
+ * FREE: unused. LIVE: callable. BUSY: serving a call. DYING: claimed by
+ * ep_create and not yet live, or deleted while busy (freed at the reply).
+ * Deleting bumps the generation, so capabilities to it go stale at once.
+ */
+enum { EP_FREE = 0, EP_LIVE = 1, EP_BUSY = 2, EP_DYING = 3 };
 
 /* The context an environment resumes from: its call's, while it serves one. */
 struct arch_uctx *pct_ctx(struct env *e);
 
-/* Create an endpoint of owner. E_NOMEM: none left. */
-must_check int ep_create(struct env *owner, uint64_t entry, uint64_t stack_top, uint32_t *id);
+/*
+ * Create an endpoint whose calls run in owner (at generation owner_gen).
+ * E_NOMEM: none left; E_STALE: owner is gone (checked after publishing, so a
+ * destroy that missed the new endpoint is always noticed). *id, *gen out.
+ */
+must_check int ep_create(struct env *owner, uint64_t owner_gen, uint64_t entry, uint64_t stack_top,
+			 uint32_t *id, uint64_t *gen);
 
 /* Delete endpoint id at gen (its root capability went). Busy: freed at the reply. */
 void ep_delete(uint32_t id, uint64_t gen);
@@ -52,10 +61,11 @@ struct endpoint *ep_lookup(uint64_t id);
  * regs is e's syscall frame, rewritten to enter the callee. E_INVAL: the
  * endpoint's environment is on another core; E_BUSY: the endpoint or its
  * environment is busy (serving, or blocked in its own call); E_AGAIN: its
- * environment is not running (not started, or exited); E_STALE: deleted.
+ * environment is not running (not started, or exited); E_STALE: deleted
+ * (the capability's generation gen is not the endpoint's).
  */
-must_check int pct_call(struct env *e, struct endpoint *ep, uint32_t badge, const uint64_t a[6],
-			struct arch_uctx *regs);
+must_check int pct_call(struct env *e, struct endpoint *ep, uint64_t gen, uint32_t badge,
+			const uint64_t a[6], struct arch_uctx *regs);
 
 /* Reply from e with values r[0..5]: regs becomes the caller's. E_NOENT: e serves no call. */
 must_check int pct_reply(struct env *e, const uint64_t r[6], struct arch_uctx *regs);

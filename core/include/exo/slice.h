@@ -20,12 +20,14 @@ extern unsigned slice_nslots; /* slots per core (kernel option slots=, default 1
 extern uint64_t slice_ns;     /* slice length (kernel option slice_us=, default 1000) */
 
 /*
- * Give slot `slot` of core (or any free one, SLOT_ANY) to owner, which must be
- * homed on core. E_INVAL: core out of range or not owner's home; E_RANGE:
- * slot >= slice_nslots; E_BUSY: taken; E_NOMEM: none free. *index, *gen out.
+ * Give slot `slot` of core (or any free one, SLOT_ANY) to owner (at
+ * generation owner_gen), which must be homed on core. E_INVAL: core out of
+ * range or not owner's home; E_RANGE: slot >= slice_nslots; E_BUSY: taken;
+ * E_NOMEM: none free; E_STALE: owner is gone (checked after publishing, so
+ * a destroy that missed the slot is always noticed). *index, *gen out.
  */
-must_check int slice_alloc(unsigned core, uint64_t slot, struct env *owner, unsigned *index,
-			   uint64_t *gen);
+must_check int slice_alloc(unsigned core, uint64_t slot, struct env *owner, uint64_t owner_gen,
+			   unsigned *index, uint64_t *gen);
 
 /* Free a slot held at generation gen: E_STALE if it moved on (freed already). */
 must_check int slice_free(unsigned core, unsigned index, uint64_t gen);
