@@ -149,7 +149,12 @@ static int64_t sys_read_ad(struct env *e, const uint64_t *a)
 	if (err)
 		return err;
 	uint8_t bits[READ_AD_MAX];
+	/* One hold of the lock: out cannot be unmapped between clearing the bits and writing them. */
 	spin_lock(&e->lock);
+	if ((err = uaccess_check_locked(e, out, n))) {
+		spin_unlock(&e->lock);
+		return err;
+	}
 	for (uint64_t i = 0; i < n; i++) {
 		unsigned ad;
 		vaddr_t v = va_make(va + i * PAGE_SIZE);
@@ -158,8 +163,9 @@ static int64_t sys_read_ad(struct env *e, const uint64_t *a)
 			bits[i] = AD_MAPPED | (ad & MMU_ACCESSED ? AD_ACCESSED : 0) |
 				  (ad & MMU_DIRTY ? AD_DIRTY : 0);
 	}
+	err = copy_to_user_locked(e, out, bits, n); /* checked above: cannot fail */
 	spin_unlock(&e->lock);
-	return copy_to_user(e, out, bits, n);
+	return err;
 }
 
 static int64_t sys_cap_mint(struct env *e, const uint64_t *a)

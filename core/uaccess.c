@@ -68,6 +68,30 @@ int copy_to_user(struct env *e, uint64_t uva, const void *src, size_t n)
 	return copy_user(e, uva, (void *)src, n, true);
 }
 
+int uaccess_check_locked(struct env *e, uint64_t uva, size_t n)
+{
+	return range_ok(uva, n) && pages_ok(e, uva, n, true) ? E_OK : E_FAULT;
+}
+
+int copy_to_user_locked(struct env *e, uint64_t uva, const void *src, size_t n)
+{
+	if (!range_ok(uva, n) || !pages_ok(e, uva, n, true))
+		return E_FAULT;
+	const uint8_t *kb = src;
+	while (n) {
+		paddr_t pa;
+		unsigned prot;
+		uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE), off = uva - page;
+		size_t chunk = MIN(n, PAGE_SIZE - off);
+		(void)arch_query(&e->as, va_make(page), &pa, &prot); /* checked above */
+		memcpy((uint8_t *)arch_phys_to_virt(pa) + off, kb, chunk);
+		kb += chunk;
+		uva += chunk;
+		n -= chunk;
+	}
+	return E_OK;
+}
+
 int uaccess_check(struct env *e, uint64_t uva, size_t n, bool write)
 {
 	if (!range_ok(uva, n))
