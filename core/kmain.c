@@ -276,6 +276,25 @@ static void chan_figure(bool polled, uint64_t n)
 		(unsigned long long)s.max, s.n, opt.accel);
 }
 
+/* Shootdown cost against the number of other cores a frame is mapped on: 1..ncpus-1. */
+static void shootdown_figures(uint64_t n)
+{
+	static uint64_t samples[100000];
+	for (unsigned k = 1; k < percpu_ncpus; k++) {
+		uint64_t mask = ((1ULL << k) - 1) << 1; /* cores 1..k */
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t t0 = arch_cycles();
+			tlb_shootdown(mask);
+			samples[i] = arch_cycles() - t0;
+		}
+		struct stats s = stats_u64(samples, n);
+		kprintf("EXOJSON {\"figure\":\"tlb_shootdown\",\"cores\":%u,\"unit\":\"cycles\","
+			"\"median\":%llu,\"min\":%llu,\"max\":%llu,\"n\":%zu,\"accel\":\"%s\"}\n",
+			k, (unsigned long long)s.median, (unsigned long long)s.min,
+			(unsigned long long)s.max, s.n, opt.accel);
+	}
+}
+
 void kernel_main(struct boot_info *bi)
 {
 	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
@@ -295,6 +314,7 @@ void kernel_main(struct boot_info *bi)
 	if (percpu_ncpus > 1) {
 		chan_figure(false, opt.ipi_rounds);
 		chan_figure(true, opt.ipi_rounds);
+		shootdown_figures(MIN(opt.ipi_rounds, (uint64_t)200));
 	}
 
 	if (opt.panic_test)

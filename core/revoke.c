@@ -88,12 +88,7 @@ int revoke_take(struct env *e, uint64_t frame)
 		(void)cap_unbind(e, (uint32_t)slot); /* E_NOENT: it was not bound */
 	}
 	/* 2. Shootdown: every core the frame may be cached on flushes and acknowledges. */
-	uint64_t cores = pot_get(frame).mapped_on;
-	while (cores) {
-		unsigned c = (unsigned)__builtin_ctzll(cores);
-		cores &= cores - 1;
-		tlb_flush_core(c);
-	}
+	tlb_shootdown(pot_get(frame).mapped_on);
 	/* 3. Only now is it free: the generation moves on and the root capability is stale. */
 	if ((err = pot_release(frame, e->id, v.gen)))
 		return err;

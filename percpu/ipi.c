@@ -100,6 +100,28 @@ void tlb_flush_core(unsigned core)
 		arch_cpu_relax();
 }
 
+void tlb_shootdown(uint64_t cores)
+{
+	uint64_t req[MAX_CPUS];
+	unsigned me = cpu_id();
+	for (uint64_t m = cores; m; m &= m - 1) {
+		unsigned c = (unsigned)__builtin_ctzll(m);
+		if (c == me || !__atomic_load_n(&percpu_of(c)->online, __ATOMIC_ACQUIRE))
+			continue;
+		req[c] = __atomic_add_fetch(&percpu_of(c)->tlb_req, 1, __ATOMIC_ACQ_REL);
+		arch_ipi_send(c, IPI_TLB);
+	}
+	if (cores & (1ULL << me))
+		arch_tlb_flush_all();
+	for (uint64_t m = cores; m; m &= m - 1) {
+		unsigned c = (unsigned)__builtin_ctzll(m);
+		if (c == me || !__atomic_load_n(&percpu_of(c)->online, __ATOMIC_ACQUIRE))
+			continue;
+		while (__atomic_load_n(&percpu_of(c)->tlb_done, __ATOMIC_ACQUIRE) < req[c])
+			arch_cpu_relax();
+	}
+}
+
 int smp_call_start(unsigned core, void (*fn)(void *), void *arg)
 {
 	if (!core_valid_other(core) || !fn)

@@ -25,6 +25,13 @@ must_check int ipi_ping(unsigned core, uint64_t timeout_cycles, uint64_t *cycles
 void tlb_flush_core(unsigned core);
 
 /*
+ * TLB shootdown: flush every core in the mask (this one directly), sending
+ * all the IPIs first and then waiting for every acknowledgement, so the cost
+ * grows with the slowest core, not the sum. Interrupts must be enabled.
+ */
+void tlb_shootdown(uint64_t cores);
+
+/*
  * Ask core (not this one) to run fn(arg) from its idle loop, with interrupts
  * enabled; returns at once. E_BUSY if the core has a call pending,
  * E_INVAL if core is this core, offline or out of range.
