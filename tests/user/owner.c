@@ -70,7 +70,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	if (mode != 2)
 		libos_set_revoke_handler(on_revoke);
 	/* Wait to be asked (told, for the one that never answers; robbed, for the one without a handler). */
-	for (unsigned i = 0; i < 200000; i++) {
+	/* Bounded, but far beyond any real wait (under -icount the asker may be slow to come). */
+	for (unsigned i = 0; i < 20000000; i++) {
 		sys_yield();
 		if ((mode == 0 || mode == 3) && asked)
 			break;

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from . import verdict
 
-KEYS = {"smp", "args", "timeout", "mem", "expect", "expect_output", "cores", "slow"}
+KEYS = {"smp", "args", "timeout", "mem", "expect", "expect_output", "cores", "slow", "icount"}
 DEFAULT_TIMEOUT = 120
 DEFAULT_MEM = "512M"
 MEM_RE = re.compile(r"\d+[KMGT]?")
@@ -39,6 +39,7 @@ class Run:
     mem: str = DEFAULT_MEM
     expect: verdict.Expect = None
     slow: bool = False
+    icount: bool = False  # deterministic instruction counting (TCG only)
 
 
 def load(path):
@@ -73,7 +74,7 @@ def section_run(path, name, sec):
                timeout=positive_number(where, sec, "timeout", DEFAULT_TIMEOUT),
                expect=verdict.Expect(expect, output_regexes(where, sec),
                                      cores if expect == "pass" or "cores" in sec else None),
-               slow=boolean(where, sec, "slow"))
+               slow=boolean(where, sec, "slow"), icount=boolean(where, sec, "icount"))
 
 
 def positive_int(where, sec, key, default):
