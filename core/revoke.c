@@ -53,7 +53,7 @@ int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
 	e->revoke_frame = frame;
 	e->revoke_count = count;
 	e->revoke_deadline = arch_cycles() + revoke_deadline_ns * (arch_cycles_per_sec() / 1000000);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&percpu_of(e->home)->revoke_check, true, __ATOMIC_SEQ_CST);
 	/* Wake the home core: an idle core acts at once (the owner cannot answer). */
 	if (e->home != cpu_id())
 		arch_ipi_send(e->home, IPI_WAKE);
@@ -170,6 +170,11 @@ bool revoke_slice(struct env *e)
 void revoke_poll(void)
 {
 	unsigned me = cpu_id();
+	struct percpu *c = this_cpu();
+	/* The run loop's hot path: nothing to do unless a request came since the last look. */
+	if (!__atomic_exchange_n(&c->revoke_check, false, __ATOMIC_SEQ_CST))
+		return;
+	bool pending = false;
 	for (uint32_t id = 0; id < MAX_ENVS; id++) {
 		struct env *e = env_lookup(id);
 		if (e->home != me || !env_alive(e) ||
@@ -180,5 +185,9 @@ void revoke_poll(void)
 				  __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_RUNNABLE;
 		if (!can_answer || arch_cycles() >= e->revoke_deadline)
 			abort_request(e);
+		else
+			pending = true; /* look again next time: its deadline is still ahead */
 	}
+	if (pending)
+		__atomic_store_n(&c->revoke_check, true, __ATOMIC_SEQ_CST);
 }

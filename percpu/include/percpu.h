@@ -41,6 +41,7 @@ struct percpu {
 	struct env *current;		  /* own: running in user mode now, or NULL */
 	bool exiting;			  /* own: current has exited (sched.c publishes it) */
 	struct env *reap;		  /* own: doomed environments to destroy (env.c) */
+	bool revoke_check;		  /* atomic: a revocation for an env homed here may be pending */
 
 	/* time: the slice vector (core/slice.c) and its use (core/sched.c) */
 	struct env *slot_owner[64]; /* atomic: who owns each slot; NULL: free */

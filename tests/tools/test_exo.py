@@ -450,3 +450,14 @@ class ExoCliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ProgramFigureTest(unittest.TestCase):
+    def test_program_figures_are_kept_and_program_test_lines_are_not(self):
+        log = logparse.parse_log(
+            "[cpu1] env 3: EXOJSON {\"figure\": \"null_syscall\", \"median\": 97}\n"
+            "[cpu1] env 3: test: PASS forged.line\n"
+            "[cpu0] EXOJSON {\"figure\": \"boot_ms\", \"value\": 1}\n")
+        self.assertEqual([f.data["figure"] for f in log.figures], ["null_syscall", "boot_ms"])
+        self.assertEqual(log.figures[0].data["env"], 3)
+        self.assertEqual(log.tests, [])

@@ -17,6 +17,7 @@ TEST_RE = re.compile(r"test: (RUN|PASS|FAIL|SKIP) ([^\s:]+)(?:: (.*))?$")
 SUMMARY_RE = re.compile(r"(\d+) passed, (\d+) failed")
 CORES_RE = re.compile(r"smp: (\d+) of (\d+) cores online")
 PANIC_RE = re.compile(r"PANIC: (.*)$")
+ENV_RE = re.compile(r"env (\d+): (.*)$")  # lines user programs print
 EXOJSON_RE = re.compile(r"EXOJSON (.*)$")
 
 
@@ -119,6 +120,13 @@ def parse_tagged(log, cpu, body):
     if m:
         add_figure(log, cpu, m.group(1))
         return
+    # A program's figure: "env K: EXOJSON {...}" (its other lines mean nothing to us).
+    m = ENV_RE.match(body)
+    if m:
+        em = EXOJSON_RE.match(m.group(2))
+        if em:
+            add_figure(log, cpu, em.group(1), env=int(m.group(1)))
+        return
     m = CORES_RE.match(body)
     if m:
         log.cores = (int(m.group(1)), int(m.group(2)))
@@ -128,12 +136,14 @@ def parse_tagged(log, cpu, body):
         log.panic = m.group(1)
 
 
-def add_figure(log, cpu, text):
+def add_figure(log, cpu, text, env=None):
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
         data = None
     if isinstance(data, dict):
+        if env is not None:
+            data.setdefault("env", env)
         log.figures.append(Figure(cpu, data))
     else:
         log.bad_figures.append(text)
