@@ -84,17 +84,58 @@ static int64_t sys_exit(struct env *e, const uint64_t *a)
 	arch_user_exit();
 }
 
+/*
+ * Memory pressure: no frame is free. Ask the environment holding the most
+ * revocable frames beyond its guarantee (not e) for one back; true if a
+ * revocation is now under way, so the frame will come.
+ */
+static bool pressure_revoke(struct env *e)
+{
+	struct env *victim = NULL;
+	unsigned most = 0;
+	for (uint32_t id = 0; id < MAX_ENVS; id++) {
+		struct env *v = env_lookup(id);
+		if (v == e || !env_alive(v))
+			continue;
+		unsigned n = cap_revocable_frames(v, NULL, 0);
+		if (n > v->guarantee && n - v->guarantee > most) {
+			most = (unsigned)(n - v->guarantee);
+			victim = v;
+		}
+	}
+	if (!victim)
+		return false;
+	int err = revoke_ask(victim, FRAME_ANY, 1);
+	return err == E_OK || err == E_BUSY; /* E_BUSY: a request is already pending */
+}
+
 static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 {
-	uint64_t n = a[0], frame, gen;
+	uint64_t n = a[0], flags = a[1], frame, gen;
 	if (n != FRAME_ANY && (PLANTED(PLANT_FRAME_BOUNDS) ? n > pot_nframes() : n >= pot_nframes()))
 		return E_RANGE;
+	if (flags & ~(uint64_t)FRAME_WAIT)
+		return E_INVAL;
 	uint32_t slot;
 	int err = cap_reserve(e, &slot); /* first: a full table must not cost a frame */
 	if (err)
 		return err;
 	err = n == FRAME_ANY ? frame_alloc_any(e->id, false, &frame, &gen)
 			     : frame_alloc_at(frame = n, e->id, false, &gen);
+	if (err == E_NOMEM && n == FRAME_ANY && pressure_revoke(e)) {
+		cap_unreserve(e, slot);
+		if (!(flags & FRAME_WAIT))
+			return E_AGAIN;
+		/*
+		 * Wait: yield, and run this same syscall again when resumed (rip
+		 * back over the 2-byte syscall instruction; rax still holds its
+		 * number). Nothing has changed in the meantime.
+		 */
+		struct arch_uctx *ctx = pct_ctx(e);
+		*ctx = *arch_user_regs();
+		ctx->rip -= 2;
+		arch_user_exit();
+	}
 	if (err) {
 		cap_unreserve(e, slot);
 		return err;

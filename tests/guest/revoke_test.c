@@ -3,6 +3,7 @@
  * program's modes), on the owner's own core and from another core.
  */
 #include <arch/cpu.h>
+#include <arch/phys.h>
 #include <exo/abi.h>
 #include <exo/cap.h>
 #include <exo/env.h>
@@ -126,5 +127,46 @@ TEST(revoke, from_another_core_abort_path)
 	EXPECT_EQ(t, remote->exit_status, (NFRAMES - 2) + 16);
 	EXPECT_EQ(t, remote->reposs_total, 2);
 	EXPECT_EQ(t, env_destroy(remote), E_OK);
+	EXPECT_EQ(t, invariant_check(), 0);
+}
+
+/* Take every free frame for a pretend owner (not an environment); a list through the frames. */
+#define HOG_OWNER (MAX_ENVS + 7)
+static uint64_t hog_all(void)
+{
+	uint64_t head = ~0ULL, f, g;
+	while (frame_alloc_any(HOG_OWNER, false, &f, &g) == E_OK) {
+		*(uint64_t *)arch_phys_to_virt(pa_make(f * PAGE_SIZE)) = head;
+		head = f;
+	}
+	return head;
+}
+
+static void unhog(uint64_t head)
+{
+	while (head != ~0ULL) {
+		uint64_t next = *(uint64_t *)arch_phys_to_virt(pa_make(head * PAGE_SIZE));
+		(void)frame_free(head, HOG_OWNER, pot_get(head).gen);
+		head = next;
+	}
+}
+
+TEST(revoke, memory_pressure_revokes_then_the_allocation_waits)
+{
+	uint64_t before = frame_free_count();
+	struct env *a = owner(t, 0); /* cooperative, holding NFRAMES revocable frames */
+	struct env *b;
+	ASSERT(t, a != NULL);
+	ASSERT_EQ(t, env_create(cpu_id(), &b), E_OK);
+	ASSERT_EQ(t, env_start(b, (unsigned)image_find("pressure"), 0), E_OK);
+	uint64_t hog = hog_all();
+	EXPECT_EQ(t, frame_free_count(), 0);
+	sched_run();
+	unhog(hog);
+	EXPECT_EQ(t, b->exit_status, 0);
+	EXPECT_EQ(t, a->exit_status, NFRAMES - 1); /* it gave one back when asked */
+	EXPECT_EQ(t, env_destroy(a), E_OK);
+	EXPECT_EQ(t, env_destroy(b), E_OK);
+	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
 }

@@ -18,7 +18,7 @@ enum sys_nr {
 	SYS_TIME = 2,	       /* (out va: struct sys_time) -> 0 */
 	SYS_YIELD = 3,	       /* () -> 0, after the other runnable environments ran */
 	SYS_EXIT = 4,	       /* (status) -> does not return */
-	SYS_FRAME_ALLOC = 5,   /* (frame number or FRAME_ANY) -> slot of a new root frame cap */
+	SYS_FRAME_ALLOC = 5,   /* (frame number or FRAME_ANY, flags FRAME_WAIT) -> root frame cap slot */
 	SYS_FRAME_FREE = 6,    /* (slot) -> 0: frees the frame (root cap, no derived caps) */
 	SYS_MAP = 7,	       /* (slot, va, prot) -> 0: binds the frame cap at va */
 	SYS_UNMAP = 8,	       /* (slot) -> 0: removes the cap's binding */
@@ -96,6 +96,7 @@ enum grant_flags {
 };
 
 #define FRAME_ANY (~0ULL)
+#define FRAME_WAIT 1ULL /* SYS_FRAME_ALLOC: under memory pressure, wait instead of E_AGAIN */
 #define ENV_SELF (~0ULL) /* "the caller" where an env slot is expected */
 #define SLOT_ANY (~0ULL) /* "any free slot" for SYS_SLOT_ALLOC */
 #define CAP_SLOTS 256
