@@ -126,3 +126,27 @@ TEST(user, destroying_a_deep_chain_is_iterative)
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
 }
+
+TEST(user, capability_churn_on_every_core_checked_after_each_round)
+{
+	uint64_t before = frame_free_count();
+	unsigned envs_before = env_count();
+	int prog = image_find("churn");
+	ASSERT(t, prog >= 0);
+	for (unsigned round = 0; round < 5; round++) {
+		struct env *envs[MAX_CPUS] = { 0 };
+		for (unsigned c = 0; c < percpu_ncpus; c++) {
+			ASSERT_EQ(t, env_create(c, &envs[c]), E_OK);
+			ASSERT_EQ(t, env_start(envs[c], (unsigned)prog, 20), E_OK);
+		}
+		sched_run();
+		for (unsigned c = 0; c < percpu_ncpus; c++) {
+			EXPECT_EQ(t, wait_exit(envs[c], 60000), 0);
+			EXPECT_EQ(t, env_destroy(envs[c]), E_OK);
+		}
+		/* Quiet now: the whole machine's invariants, every round. */
+		EXPECT_EQ(t, invariant_check(), 0);
+		EXPECT_EQ(t, env_count(), envs_before);
+		EXPECT_EQ(t, frame_free_count(), before);
+	}
+}
