@@ -127,3 +127,13 @@ void chan_set_polling(bool on)
 }
 
 struct chan_stats chan_stats(unsigned core) { return stats[core]; }
+
+void chan_reset(void)
+{
+	for (unsigned s = 0; s < MAX_CPUS; s++) {
+		for (unsigned d = 0; d < MAX_CPUS; d++)
+			rings[s][d] = NULL;
+		stats[s] = (struct chan_stats){ 0 };
+		polling[s] = false;
+	}
+}

@@ -51,6 +51,9 @@ unsigned chan_poll(void);
  */
 void chan_set_polling(bool on);
 
+/* Forget every ring and counter (the host, between simulated machines). */
+void chan_reset(void);
+
 /* Messages sent and doorbells rung by this core (for tests and figures). */
 struct chan_stats {
 	uint64_t sent, doorbells, received;

@@ -766,7 +766,15 @@ TEST(env, sys_frame_alloc)
 	EXPECT_EQ(t, frame_free_count(), 0);
 	EXPECT_EQ(t, SYS(e, SYS_FRAME_COUNT, 0), 0);
 	INV(t);
+	/* Nothing revocable anywhere (o's frames within its guarantee): E_NOMEM, nothing changed. */
+	o->guarantee = MEM_FRAMES;
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_FRAME_ALLOC, FRAME_ANY), E_NOMEM);
+	/* o's own allocation is revocable beyond a zero guarantee: a revocation starts, E_AGAIN. */
+	o->guarantee = 0;
+	EXPECT_EQ(t, SYS(e, SYS_FRAME_ALLOC, FRAME_ANY), E_AGAIN);
+	EXPECT_EQ(t, o->revoke_state, REV_ASKED);
+	EXPECT_EQ(t, o->revoke_frame, FRAME_ANY);
+	o->revoke_state = REV_NONE; /* no home core runs here to carry it out */
 	/* One back: the next call finds it. */
 	ASSERT_EQ(t, frame_free(taken[n - 1], o->id, taken_gen[n - 1]), E_OK);
 	__atomic_fetch_sub(&o->frames_owned, 1, __ATOMIC_RELAXED);
