@@ -15,6 +15,7 @@
 #include <exo/plant.h>
 #include <exo/slice.h>
 #include <exo/string.h>
+#include <chan.h>
 #include <ipi.h>
 #include <percpu.h>
 
@@ -106,6 +107,7 @@ int env_create(unsigned home, struct env **out)
 		e->slices = 0;
 		e->serving = e->calling = NULL;
 		e->doomed = false;
+		e->notify_bits = 0;
 		e->reap_queued = false;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
 		struct arch_pt_alloc a = pt_allocator(e);
@@ -244,6 +246,26 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg)
 	__atomic_store_n(&e->state, ENV_RUNNABLE, __ATOMIC_SEQ_CST);
 	sched_enqueue(e);
 	return E_OK;
+}
+
+void env_notify_local(uint32_t id, uint64_t gen, uint64_t bits)
+{
+	struct env *e = env_lookup(id);
+	if (e && env_alive(e) && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == gen)
+		__atomic_fetch_or(&e->notify_bits, bits, __ATOMIC_RELEASE);
+}
+
+int env_notify(struct env *e, uint64_t gen, uint64_t bits)
+{
+	if (!env_alive(e) || __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen)
+		return E_STALE;
+	if (e->home == cpu_id()) {
+		env_notify_local(e->id, gen, bits);
+		return E_OK;
+	}
+	/* Cross-core: a message to the kernel instance that owns e. */
+	struct chan_msg m = { .type = CHAN_NOTIFY, .w = { e->id, bits, gen } };
+	return chan_send(e->home, &m);
 }
 
 void env_doom(struct env *e, uint64_t gen)

@@ -529,6 +529,24 @@ static int64_t sys_guarantee(struct env *e, const uint64_t *a)
 	return E_OK;
 }
 
+static int64_t sys_notify(struct env *e, const uint64_t *a)
+{
+	if (a[1] == 0)
+		return E_INVAL;
+	struct env *to;
+	uint64_t gen;
+	int err = env_from_slot_gen(e, a[0], CAP_R_WRITE, &to, &gen);
+	if (err)
+		return err;
+	return env_notify(to, gen, a[1]);
+}
+
+static int64_t sys_notify_take(struct env *e, const uint64_t *a)
+{
+	/* Bits fit 63: the top one would read as an error. */
+	return (int64_t)(__atomic_exchange_n(&e->notify_bits, 0, __ATOMIC_ACQ_REL) & INT64_MAX);
+}
+
 static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_CONSOLE_WRITE] = sys_console_write, [SYS_CORE_ID] = sys_core_id,
 	[SYS_TIME] = sys_time,			 [SYS_YIELD] = sys_yield,
@@ -546,6 +564,7 @@ static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_EP_CREATE] = sys_ep_create,	 [SYS_PCT_CALL] = sys_pct_call,
 	[SYS_PCT_REPLY] = sys_pct_reply,	 [SYS_REVOKE_ASK] = sys_revoke_ask,
 	[SYS_REPOSS_READ] = sys_reposs_read,	 [SYS_GUARANTEE] = sys_guarantee,
+	[SYS_NOTIFY] = sys_notify,		 [SYS_NOTIFY_TAKE] = sys_notify_take,
 };
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])

@@ -3,6 +3,7 @@
 #include <arch/ipi.h>
 #include <arch/phys.h>
 #include <chan.h>
+#include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/pot.h>
@@ -90,6 +91,9 @@ static void handle(const struct chan_msg *m)
 		break;
 	case CHAN_CALL:
 		((void (*)(const uint64_t *))m->w[0])(&m->w[1]);
+		break;
+	case CHAN_NOTIFY:
+		env_notify_local((uint32_t)m->w[0], m->w[2], m->w[1]);
 		break;
 	default:
 		break; /* unknown: dropped (a kernel bug; the count shows it) */

@@ -21,6 +21,7 @@ enum chan_type {
 	CHAN_PING,   /* answer with CHAN_PONG carrying w[0] back */
 	CHAN_PONG,   /* counts in the receiver's percpu pong counter */
 	CHAN_CALL,   /* run ((void (*)(uint64_t *))w[0])(&w[1]) on the receiver */
+	CHAN_NOTIFY, /* OR w[1] into the notifications of environment w[0] (at generation w[2]) */
 	CHAN_TYPES,
 };
 

@@ -150,3 +150,8 @@ TEST(user, capability_churn_on_every_core_checked_after_each_round)
 		EXPECT_EQ(t, frame_free_count(), before);
 	}
 }
+
+TEST(user, notification_to_another_core)
+{
+	EXPECT_EQ(t, run_here(t, "notified", 0), 0);
+}

@@ -44,7 +44,9 @@ enum sys_nr {
 	SYS_PCT_REPLY = 28,    /* (r0..r5: rdi rsi rdx r10 r8 r9) -> the caller resumes */
 	SYS_REVOKE_ASK = 29,   /* (env slot, frame or FRAME_ANY, count) -> 0: asked */
 	SYS_REPOSS_READ = 30,  /* (out va: uint64_t[64]) -> frames taken by force, since the last read */
-	SYS_GUARANTEE = 31,    /* (env slot or ENV_SELF, frames) -> 0: frames never revoked */
+	SYS_GUARANTEE = 31,    /* (env slot, frames) -> 0: frames never revoked */
+	SYS_NOTIFY = 32,       /* (env slot, bits) -> 0: OR bits into its notifications */
+	SYS_NOTIFY_TAKE = 33,  /* () -> this environment's notification bits, cleared */
 	SYS_COUNT
 };
 

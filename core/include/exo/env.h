@@ -56,6 +56,7 @@ struct env {
 	uint64_t sched_stack, sched_stack_size;
 	uint64_t cpu_cycles[MAX_CPUS]; /* cycles run, per core (written by that core) */
 	uint64_t slices;	/* slices started for it (its home core counts) */
+	uint64_t notify_bits;	/* atomic: notifications not yet taken (set by its home core) */
 	bool doomed;		/* atomic: its root capability went: destroy it as soon as it stops */
 	bool reap_queued;	/* atomic: on some core's reap list */
 	struct env *reap_next;	/* that list's link */
@@ -120,6 +121,17 @@ void env_reap(void);
 /* Map/unmap for cap_bind (cap.c): frame at va in e's address space. */
 must_check int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot);
 void env_unmap(struct env *e, uint64_t va);
+
+/*
+ * Notify environment id (at generation gen) with bits: on its home core the
+ * bits are ORed in directly; from another core this sends a CHAN_NOTIFY
+ * message there (the home core alone changes them). E_STALE: gone;
+ * E_AGAIN: the channel is full (try again).
+ */
+must_check int env_notify(struct env *e, uint64_t gen, uint64_t bits);
+
+/* The home core's half of env_notify (the channel handler). */
+void env_notify_local(uint32_t id, uint64_t gen, uint64_t bits);
 
 /* Number of environments allocated now. */
 unsigned env_count(void);
