@@ -194,6 +194,13 @@ static int check(const struct cap *c, enum obj_type type, unsigned rights)
 		return E_PERM;
 	if (!PLANTED(PLANT_NO_GEN_CHECK) && stale(c))
 		return E_STALE;
+	/*
+	 * A frame being taken (the abort protocol) gets no new binding or
+	 * derivation: its generation has not moved yet, but it is going
+	 * (models/revoke.pml, BUG_GEN_ONLY_CHECK).
+	 */
+	if (c->type == OBJ_FRAME && c->obj < pot_nframes() && pot_get(c->obj).state == POT_REVOKING)
+		return E_STALE;
 	return E_OK;
 }
 

@@ -85,6 +85,16 @@ int ipi_ping(unsigned core, uint64_t timeout_cycles, uint64_t *cycles)
 	return E_OK;
 }
 
+/* Serve a flush asked of this core while it waits for others (two cores may shoot each other). */
+static void serve_own_flush(struct percpu *me)
+{
+	uint64_t req = __atomic_load_n(&me->tlb_req, __ATOMIC_ACQUIRE);
+	if (req > __atomic_load_n(&me->tlb_done, __ATOMIC_ACQUIRE)) {
+		arch_tlb_flush_all();
+		__atomic_store_n(&me->tlb_done, req, __ATOMIC_RELEASE);
+	}
+}
+
 void tlb_flush_core(unsigned core)
 {
 	if (core == cpu_id() || !__atomic_load_n(&percpu_of(core)->online, __ATOMIC_ACQUIRE)) {
@@ -96,8 +106,10 @@ void tlb_flush_core(unsigned core)
 	uint64_t req = __atomic_add_fetch(&p->tlb_req, 1, __ATOMIC_ACQ_REL);
 	arch_ipi_send(core, IPI_TLB);
 	/* One flush covers every request made before it started: wait for ours. */
-	while (__atomic_load_n(&p->tlb_done, __ATOMIC_ACQUIRE) < req)
+	while (__atomic_load_n(&p->tlb_done, __ATOMIC_ACQUIRE) < req) {
+		serve_own_flush(this_cpu());
 		arch_cpu_relax();
+	}
 }
 
 void tlb_shootdown(uint64_t cores)
@@ -117,8 +129,10 @@ void tlb_shootdown(uint64_t cores)
 		unsigned c = (unsigned)__builtin_ctzll(m);
 		if (c == me || !__atomic_load_n(&percpu_of(c)->online, __ATOMIC_ACQUIRE))
 			continue;
-		while (__atomic_load_n(&percpu_of(c)->tlb_done, __ATOMIC_ACQUIRE) < req[c])
+		while (__atomic_load_n(&percpu_of(c)->tlb_done, __ATOMIC_ACQUIRE) < req[c]) {
+			serve_own_flush(this_cpu());
 			arch_cpu_relax();
+		}
 	}
 }
 
