@@ -25,6 +25,26 @@ static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write)
 	return true;
 }
 
+/* Copy n bytes between kernel buffer k and user uva; the pages were checked, lock held. */
+static void copy_pages(struct env *e, uint64_t uva, uint8_t *k, size_t n, bool to_user)
+{
+	while (n) {
+		paddr_t pa;
+		unsigned prot;
+		uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE), off = uva - page;
+		size_t chunk = MIN(n, PAGE_SIZE - off);
+		(void)arch_query(&e->as, va_make(page), &pa, &prot); /* checked by the caller */
+		uint8_t *p = (uint8_t *)arch_phys_to_virt(pa) + off;
+		if (to_user)
+			memcpy(p, k, chunk);
+		else
+			memcpy(k, p, chunk);
+		k += chunk;
+		uva += chunk;
+		n -= chunk;
+	}
+}
+
 /*
  * Copy n bytes between kernel buffer k and user uva. Every page is checked
  * before any byte moves, so a failed copy changes nothing.
@@ -33,29 +53,12 @@ static int copy_user(struct env *e, uint64_t uva, void *k, size_t n, bool to_use
 {
 	if (!range_ok(uva, n))
 		return E_FAULT;
-	uint8_t *kb = k;
 	spin_lock(&e->lock); /* the mappings cannot change under the copy */
-	if (!pages_ok(e, uva, n, to_user)) {
-		spin_unlock(&e->lock);
-		return E_FAULT;
-	}
-	while (n) {
-		paddr_t pa;
-		unsigned prot;
-		uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE), off = uva - page;
-		size_t chunk = MIN(n, PAGE_SIZE - off);
-		(void)arch_query(&e->as, va_make(page), &pa, &prot); /* checked above */
-		uint8_t *p = (uint8_t *)arch_phys_to_virt(pa) + off;
-		if (to_user)
-			memcpy(p, kb, chunk);
-		else
-			memcpy(kb, p, chunk);
-		kb += chunk;
-		uva += chunk;
-		n -= chunk;
-	}
+	bool ok = pages_ok(e, uva, n, to_user);
+	if (ok)
+		copy_pages(e, uva, k, n, to_user);
 	spin_unlock(&e->lock);
-	return E_OK;
+	return ok ? E_OK : E_FAULT;
 }
 
 int copy_from_user(struct env *e, void *dst, uint64_t uva, size_t n)
@@ -77,18 +80,7 @@ int copy_to_user_locked(struct env *e, uint64_t uva, const void *src, size_t n)
 {
 	if (!range_ok(uva, n) || !pages_ok(e, uva, n, true))
 		return E_FAULT;
-	const uint8_t *kb = src;
-	while (n) {
-		paddr_t pa;
-		unsigned prot;
-		uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE), off = uva - page;
-		size_t chunk = MIN(n, PAGE_SIZE - off);
-		(void)arch_query(&e->as, va_make(page), &pa, &prot); /* checked above */
-		memcpy((uint8_t *)arch_phys_to_virt(pa) + off, kb, chunk);
-		kb += chunk;
-		uva += chunk;
-		n -= chunk;
-	}
+	copy_pages(e, uva, (uint8_t *)src, n, true);
 	return E_OK;
 }
 

@@ -25,50 +25,12 @@
 #include <exo/test.h>
 #include <percpu.h>
 #include <string.h>
+#include "support.h"
 
 /* ---- the machine: a table over 16 MiB, and environments on it ---- */
 
-#define MEM_BYTES (16ULL << 20)
-#define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
-#define KERNEL_FRAMES 16 /* frames 0..15: stand-in for the image and the table */
 
-static struct pot_entry pot_table[MEM_FRAMES];
 
-/* Destroy what an earlier, failed test left behind (its asserts returned early). */
-static void destroy_leftovers(void)
-{
-	for (uint32_t id = 0; id < MAX_ENVS; id++) {
-		struct env *e = env_lookup(id);
-		uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
-		if (s == ENV_CREATED || s == ENV_EXITED) {
-			kprintf("cap_test: destroying env %u left by an earlier test\n", id);
-			(void)env_destroy(e);
-		}
-	}
-}
-
-static bool setup(struct test_ctx *t)
-{
-	destroy_leftovers();
-	if (!EXPECT_EQ(t, env_count(), 0) || !EXPECT(t, sim_phys_bytes() >= MEM_BYTES))
-		return false;
-	static const struct boot_mem mem[] = { { .base = 0, .len = MEM_BYTES, .usable = true } };
-	pot_init(pot_table, MEM_FRAMES, mem, 1, 0, KERNEL_FRAMES * PAGE_SIZE);
-	return EXPECT_EQ(t, frame_free_count(), MEM_FRAMES - KERNEL_FRAMES);
-}
-
-/* The i-th environment's home: spread over the online cores (TLB flushes cross cores). */
-static unsigned home_of(unsigned i) { return (i + 1) % percpu_ncpus; }
-
-static struct env *mkenv(struct test_ctx *t, unsigned i)
-{
-	struct env *e = NULL;
-	if (!EXPECT_EQ(t, env_create(home_of(i), &e), E_OK))
-		return NULL;
-	return e;
-}
-
-#define INV(t) EXPECT_EQ(t, invariant_check(), 0)
 
 /* A fresh frame owned by e with a root cap in e, accounted as SYS_FRAME_ALLOC does. */
 static uint32_t new_frame(struct test_ctx *t, struct env *e, uint64_t *frame)
@@ -97,30 +59,6 @@ static struct cap_info info(struct env *e, uint32_t slot)
 	return i;
 }
 
-static bool empty(struct env *e, uint32_t slot)
-{
-	struct cap_info i;
-	return cap_inspect(e, slot, &i) == E_BADSLOT;
-}
-
-static unsigned caps_in(struct env *e)
-{
-	unsigned n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++)
-		n += __atomic_load_n(&e->caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
-	return n;
-}
-
-#define VA(i) (USER_BASE + (uint64_t)(i) * PAGE_SIZE)
-
-/* Where va maps in e: the frame, or ~0 if nothing. */
-static uint64_t mapped(struct env *e, uint64_t va)
-{
-	paddr_t pa;
-	unsigned prot;
-	return arch_query(&e->as, va_make(va), &pa, &prot) == E_OK ? pa_raw(pa) / PAGE_SIZE
-								  : ~0ULL;
-}
 
 static unsigned prot_at(struct env *e, uint64_t va)
 {

@@ -29,58 +29,16 @@
 #include <ipi.h>
 #include <percpu.h>
 #include <string.h>
+#include "support.h"
 
 /* ---- the machine (as in cap_test.c) ---- */
 
-#define MEM_BYTES (16ULL << 20)
-#define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
-#define KERNEL_FRAMES 16
 
-static struct pot_entry pot_table[MEM_FRAMES];
 
-static void destroy_leftovers(void)
-{
-	for (uint32_t id = 0; id < MAX_ENVS; id++) {
-		struct env *e = env_lookup(id);
-		uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
-		if (s == ENV_CREATED || s == ENV_EXITED) {
-			kprintf("env_test: destroying env %u left by an earlier test\n", id);
-			(void)env_destroy(e);
-		}
-	}
-}
-
-static void pot_setup(void)
-{
-	static const struct boot_mem mem[] = { { .base = 0, .len = MEM_BYTES, .usable = true } };
-	pot_init(pot_table, MEM_FRAMES, mem, 1, 0, KERNEL_FRAMES * PAGE_SIZE);
-}
-
-static bool setup(struct test_ctx *t)
-{
-	destroy_leftovers();
-	if (!EXPECT_EQ(t, env_count(), 0) || !EXPECT(t, sim_phys_bytes() >= MEM_BYTES))
-		return false;
-	pot_setup();
-	return EXPECT_EQ(t, frame_free_count(), MEM_FRAMES - KERNEL_FRAMES);
-}
-
-static unsigned home_of(unsigned i) { return (i + 1) % percpu_ncpus; }
-
-static struct env *mkenv(struct test_ctx *t, unsigned i)
-{
-	struct env *e = NULL;
-	if (!EXPECT_EQ(t, env_create(home_of(i), &e), E_OK))
-		return NULL;
-	return e;
-}
-
-#define INV(t) EXPECT_EQ(t, invariant_check(), 0)
 
 /* syscall_invoke with up to six arguments. */
 #define SYS(e, nr, ...) syscall_invoke((e), (nr), (const uint64_t[6]){ __VA_ARGS__ })
 
-#define VA(i) (USER_BASE + (uint64_t)(i) * PAGE_SIZE)
 #define OUT_VA VA(0x100)  /* writable page for out-parameters */
 #define RO_VA VA(0x101)	  /* read-only page */
 #define HOLE_VA VA(0x102) /* never mapped */
@@ -101,28 +59,6 @@ static struct cap_info info(struct env *e, uint32_t slot)
 	if (cap_inspect(e, slot, &i) != E_OK)
 		i.type = OBJ_NONE;
 	return i;
-}
-
-static bool empty(struct env *e, uint32_t slot)
-{
-	struct cap_info i;
-	return cap_inspect(e, slot, &i) == E_BADSLOT;
-}
-
-static unsigned caps_in(struct env *e)
-{
-	unsigned n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++)
-		n += __atomic_load_n(&e->caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
-	return n;
-}
-
-static uint64_t mapped(struct env *e, uint64_t va)
-{
-	paddr_t pa;
-	unsigned prot;
-	return arch_query(&e->as, va_make(va), &pa, &prot) == E_OK ? pa_raw(pa) / PAGE_SIZE
-								  : ~0ULL;
 }
 
 static uint8_t *frame_mem(uint64_t f) { return arch_phys_to_virt(pa_make(f * PAGE_SIZE)); }

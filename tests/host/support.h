@@ -1,0 +1,39 @@
+/*
+ * What the host tests of the ownership table, capabilities and environments
+ * share: a machine of MEM_BYTES of simulated memory with a fresh
+ * page-ownership table, environments spread over the cores, and ways to look
+ * at their state.
+ */
+#pragma once
+
+#include <exo/cap.h>
+#include <exo/env.h>
+#include <exo/pot.h>
+#include <exo/test.h>
+
+#define MEM_BYTES (16ULL << 20)
+#define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
+#define KERNEL_FRAMES 16 /* frames 0..15: stand-in for the image and the table */
+
+#define VA(i) (USER_BASE + (uint64_t)(i) * PAGE_SIZE)
+#define INV(t) EXPECT_EQ(t, invariant_check(), 0)
+
+/* The page-ownership table the tests use (snapshots compare it), and a fresh one. */
+extern struct pot_entry pot_table[MEM_FRAMES];
+void pot_setup(void);
+
+/* Destroy leftovers of an earlier failed test, check the machine is empty, fresh table. */
+bool setup(struct test_ctx *t);
+
+/* The i-th environment's home: spread over the online cores (TLB flushes cross cores). */
+unsigned home_of(unsigned i);
+
+/* A new environment homed by home_of(i), or NULL (the failure is recorded). */
+struct env *mkenv(struct test_ctx *t, unsigned i);
+
+/* Is slot empty? How many slots of e are in use? */
+bool empty(struct env *e, uint32_t slot);
+unsigned caps_in(struct env *e);
+
+/* Where va maps in e: the frame, or ~0 if nothing. */
+uint64_t mapped(struct env *e, uint64_t va);
