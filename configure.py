@@ -9,7 +9,8 @@ Modes, each building into build/<mode>/:
     release   kernel and host tests at -O2
     sanitize  host tests under ASan + UBSan
     fuzz      libFuzzer targets in fuzz/ (ninja fuzz)
-    coverage  host tests with llvm source coverage (ninja coverage writes the report)
+    coverage  host tests with llvm source coverage (ninja coverage-report writes the
+              report); the capability fuzzer to replay its corpus (ninja fuzz-coverage)
 
 Python standard library only; runs under any Python 3.9+.
 """
@@ -41,6 +42,7 @@ RUNTIME_PACKAGE = "libclang-rt-14-dev"
 SYSTEM_PYTHON = "/usr/bin/python3"
 MODES = ["debug", "release", "sanitize", "fuzz", "coverage"]
 PLANT_COUNT = 7  # planted bugs 1..6 (core/include/exo/plant.h)
+SMOKE_PLANT = 1  # the planted bug `ninja check` makes the fuzzer find
 
 
 # --------------------------------------------------------------------------
@@ -214,6 +216,14 @@ MODE_FLAGS = {
 }
 
 
+def fuzz_targets():
+    return srcs("fuzz/*_fuzz.c")
+
+
+def fuzz_support_sources():
+    return [s for s in srcs("fuzz/*.c") if s not in fuzz_targets()]
+
+
 def obj(mode, src, kind):
     return f"build/{mode}/obj/{kind}/{os.path.splitext(src)[0]}.o"
 
@@ -301,18 +311,28 @@ def write_ninja(n, args):
         ldflags = [f for f in fl["host"] if f.startswith(("-fsanitize", "-fprofile"))]
         if mode == "fuzz":
             # The real fuzzers, then one copy per planted bug (exo/plant.h) in
-            # build/fuzz/plant-N/: the fuzzer's self-test.
+            # build/fuzz/plant-N/: the fuzzer's self-test. Only the kernel is
+            # built for coverage feedback: it is what should steer the fuzzer,
+            # and tracing the harness's and the model's loops halves the speed.
+            # The harnesses' helpers (fuzz/*.c that are not targets: the
+            # reference model, the program format) know nothing of plants and
+            # are built once.
+            sflags = HOST_CFLAGS + ["-O1"] + SAN
+            support = [n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": sflags})[0]
+                       for s in fuzz_support_sources()]
             for plant in [0] + list(range(1, PLANT_COUNT)):
                 sub = "h" if plant == 0 else f"plant-{plant}/h"
                 out = "build/fuzz" if plant == 0 else f"build/fuzz/plant-{plant}"
                 pflags = hflags + ([f"-DEXO_PLANT={plant}"] if plant else [])
-                lib_objs = [n.build(obj(mode, s, sub), "hcc", s, variables={"cflags": pflags})[0]
+                # The simulator (core/arch/host) is not under test either.
+                lib_objs = [n.build(obj(mode, s, sub), "hcc", s, variables={
+                    "cflags": sflags if s.startswith(HOST_ARCH + "/") else pflags})[0]
                             for s in host_lib]
-                for target in srcs("fuzz/*_fuzz.c"):
+                for target in fuzz_targets():
                     name = os.path.splitext(os.path.basename(target))[0]
                     o = n.build(obj(mode, target, sub), "hcc", target,
-                                variables={"cflags": pflags})[0]
-                    mine += n.build(f"{out}/{name}", "hlink", lib_objs + [o],
+                                variables={"cflags": sflags})[0]
+                    mine += n.build(f"{out}/{name}", "hlink", lib_objs + support + [o],
                                     variables={"ldflags": ["-fsanitize=fuzzer,address,undefined"]})
         else:
             hobjs = [n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": hflags})[0]
@@ -321,16 +341,31 @@ def write_ninja(n, args):
                             variables={"ldflags": ldflags})[0]
             mine.append(tests)
             outputs[(mode, "host-tests")] = tests
+            if mode == "coverage":
+                # The capability fuzzer too, to replay its corpus (tools/fuzz-coverage):
+                # libFuzzer's main runs the inputs; nothing is built for feedback.
+                fobjs = [obj(mode, s, "h") for s in host_lib] + [
+                    n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": hflags})[0]
+                    for s in fuzz_support_sources() + ["fuzz/cap_fuzz.c"]]
+                cap = n.build(f"build/{mode}/cap_fuzz", "hlink", fobjs,
+                              variables={"ldflags": ldflags + ["-fsanitize=fuzzer"]})[0]
+                mine.append(cap)
+                outputs[(mode, "cap_fuzz")] = cap
         n.build(mode, "phony", mine)
         n.newline()
 
     dbg_kernel = outputs[("debug", "kernel")]
+    # The fuzzing smoke test needs the capability fuzzer and one planted-bug build.
+    fuzz_smoke = ["build/fuzz/cap_fuzz", f"build/fuzz/plant-{SMOKE_PLANT}/cap_fuzz",
+                  "tools/fuzz-smoke"]
     n.build("check", "run",
             implicit=[outputs[("debug", "host-tests")], outputs[("sanitize", "host-tests")],
                       dbg_kernel, "tools/check", "tools/exo", "tests/guest/manifest.cfg"]
-                     + srcs("tools/exolib/*.py"),
+                     + srcs("tools/exolib/*.py") + fuzz_smoke
+                     + ["tools/check-model", "models/revoke.pml"],
             variables={"cmd": "$python tools/check --host build/debug/host-tests "
-                              "--host build/sanitize/host-tests --python-tests --guest",
+                              "--host build/sanitize/host-tests --python-tests --fuzz --model "
+                              "--guest",
                        "desc": "CHECK"})
     n.build("check-host", "run",
             implicit=[outputs[("debug", "host-tests")], outputs[("sanitize", "host-tests")]],
@@ -340,6 +375,10 @@ def write_ninja(n, args):
     cov_tests = outputs[("coverage", "host-tests")]
     n.build("coverage-report", "run", implicit=[cov_tests, "tools/coverage"],
             variables={"cmd": f"$python tools/coverage {cov_tests}", "desc": "COVERAGE"})
+    cov_fuzz = outputs[("coverage", "cap_fuzz")]
+    n.build("fuzz-coverage", "run", implicit=[cov_fuzz, "tools/fuzz-coverage"],
+            variables={"cmd": f"$python tools/fuzz-coverage {cov_fuzz}",
+                       "desc": "COVERAGE (fuzz corpus)"})
     n.build("compile_commands.json", "compdb", implicit=["build.ninja"])
     n.build("compdb", "phony", "compile_commands.json")
     n.build("all", "phony", MODES)

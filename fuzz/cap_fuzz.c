@@ -1,0 +1,810 @@
+/*
+ * libFuzzer target: the capability syscall surface of the real kernel
+ * (core/ and percpu/ on the host arch), driven through syscall_invoke.
+ *
+ * Per input: a fresh simulated machine of two cores (core 0 runs this
+ * driver, core 1 idles in percpu_idle_loop and answers IPIs and channel
+ * messages), a fresh page-ownership table and message rings, three
+ * environments each with an out-parameter page mapped read-write, then the
+ * program the input encodes (fuzz/prog.h). An environment's calls run on
+ * its home core (core 1's through smp_call), as on the machine, and after
+ * each call the machine settles (what the call started on another core
+ * has happened). Oracles after every call: ASan and UBSan, the kernel's
+ * own invariant_check(), and the reference model (fuzz/model.c), which
+ * judges the return code and compares the abstract state. At the end every
+ * environment is destroyed and every frame, time slot and endpoint must be
+ * back. A broken oracle prints the program with each call's result and
+ * aborts, which libFuzzer keeps as a crash.
+ *
+ * FUZZ_DECODE=1 in the environment prints every call, its result and the
+ * frames that changed hands as it runs (tools/fuzz-decode does that for a
+ * file). FUZZ_MODEL_ONLY=1 leaves out invariant_check(), to measure what
+ * the reference model catches alone.
+ *
+ * Pure: the kernel's state is rebuilt per input (sim_init: the per-core
+ * state; pot_init: the ownership table; chan_reset and chan_init: the
+ * rings) or left as it was found (every environment and endpoint is gone
+ * again at the end, checked at the start too); generations of environments
+ * and endpoints carry over, which the model takes as it finds them. The one
+ * global nothing resets, frame.c's refill cursor, is made harmless by the
+ * memory size (NFRAMES). Nothing is read but the input.
+ */
+#include "model.h"
+#include "prog.h"
+
+#include <arch/cpu.h>
+#include <arch/mm.h>
+#include <arch/phys.h>
+#include <arch/sim.h>
+#include <chan.h>
+#include <exo/boot.h>
+#include <exo/cap.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/frame.h>
+#include <exo/pct.h>
+#include <exo/pot.h>
+#include <exo/slice.h>
+#include <exo/syscall.h>
+#include <ipi.h>
+#include <percpu.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * 64 frames, not more: frame.c's refill cursor is a global that survives
+ * between inputs (nothing resets it), and with a table of exactly 64
+ * frames every refill scans the whole table from frame 0 — so the frame
+ * FRAME_ANY returns depends on this input alone. Half of them are the
+ * kernel's, so that a program of a few dozen calls can run out of frames
+ * (the set-up takes 15 of the 32 left) and reach the E_NOMEM paths.
+ */
+#define NFRAMES      PROG_NFRAMES
+#define NCORES       PROG_NCORES
+#define NENVS        3 /* made by the set-up */
+#define MAX_LIST     8 /* environments a program can act as (set-up's, then ENV_CREATE's) */
+#define MAX_STEPS    20000000ULL
+#define CALL_TIMEOUT (1ULL << 32) /* cycles core 1 may take for one call */
+#define SETUP_OPS    16
+#define TRACE_MAX    (SETUP_OPS + PROG_MAX_OPS)
+
+static struct pot_entry pot_table[NFRAMES];
+
+/* One call as it ran, for the report. */
+struct trace {
+	int op;       /* index in the program; -1: set-up */
+	unsigned who; /* index in the run's list of environments */
+	uint32_t env; /* its id */
+	const struct prog_call *call;
+	const struct prog_op *src; /* the encoded operation (NULL: set-up) */
+	uint64_t nr, a[6];
+	int64_t ret;
+	bool skipped; /* not made: the environment was gone, or */
+	bool blocks;  /* the call would wait for user mode */
+};
+
+#define RECENT 8 /* slots remembered per environment, for ARG_SLOT_RECENT */
+
+struct run {
+	const struct prog *p;
+	uint32_t env[MAX_LIST];
+	unsigned nenv;
+	uint32_t recent[MAX_LIST][RECENT]; /* newest last, a ring */
+	unsigned nrecent[MAX_LIST];
+	struct trace trace[TRACE_MAX];
+	unsigned ntrace;
+	uint64_t kernel_frames; /* the image and the message rings */
+	bool done;
+};
+
+static struct run the_run;
+static struct prog the_prog;
+static bool verbose;
+static bool
+    model_only; /* FUZZ_MODEL_ONLY=1: no invariant_check(), to see what the model alone catches */
+#define m model_instance
+
+/* ---- printing a program ---- */
+
+static void print_arg(FILE *f, const struct trace *t, unsigned i)
+{
+	uint64_t v = t->a[i];
+	if (t->src) {
+		const struct prog_arg *a = &t->src->arg[i];
+		switch (a->kind % ARG_KINDS) {
+		case ARG_SLOT:
+			fprintf(f, "s%llu", (unsigned long long)v);
+			return;
+		case ARG_CONST:
+			fprintf(f, "%s", prog_consts[a->val % prog_nconsts].name);
+			return;
+		case ARG_FRAME:
+			fprintf(f, "frame %llu", (unsigned long long)v);
+			return;
+		case ARG_OUT:
+			if (v == PROG_OUT_VA)
+				fprintf(f, "OUT");
+			else
+				fprintf(f, "OUT+0x%llx", (unsigned long long)(v - PROG_OUT_VA));
+			return;
+		}
+	}
+	if (v < 4096)
+		fprintf(f, "%llu", (unsigned long long)v);
+	else if (prog_const_name(v))
+		fprintf(f, "%s", prog_const_name(v));
+	else
+		fprintf(f, "0x%llx", (unsigned long long)v);
+}
+
+static void print_trace(FILE *f, const struct trace *t)
+{
+	if (t->op < 0)
+		fprintf(f, "setup  ");
+	else
+		fprintf(f, "op %-3d ", t->op);
+	fprintf(f, "env%u: ", t->who);
+	if (t->call->nr == PROG_NR_BAD) {
+		fprintf(f, "SYSCALL_%llu()", (unsigned long long)t->nr);
+	} else {
+		fprintf(f, "%s(", t->call->name);
+		for (unsigned i = 0; i < PROG_ARGS && t->call->type[i] != T_NONE; i++) {
+			fprintf(f, i ? ", " : "");
+			print_arg(f, t, i);
+		}
+		fprintf(f, ")");
+	}
+	if (t->blocks)
+		fprintf(f, " skipped: it would wait (the host has no user mode)\n");
+	else if (t->skipped)
+		fprintf(f, " skipped: env %u is gone\n", t->env);
+	else if (t->ret < 0)
+		fprintf(f, " -> %s\n", err_name((int)t->ret));
+	else
+		fprintf(f, " -> %lld\n", (long long)t->ret);
+}
+
+/* FUZZ_DECODE: which frames changed hands in a call (page tables and all). */
+static void print_frames(const struct pot_view *before)
+{
+	static const char *const state[] = {"free", "env", "revoking", "kernel"};
+	bool any = false;
+	for (uint64_t f = 0; f < NFRAMES; f++) {
+		struct pot_view now = pot_get(f);
+		if (now.state == before[f].state && now.owner == before[f].owner &&
+		    now.gen == before[f].gen)
+			continue;
+		printf("%s frame %llu %s", any ? "," : "       frames:", (unsigned long long)f,
+		       state[before[f].state]);
+		if (before[f].state != POT_FREE)
+			printf(" %u", before[f].owner);
+		printf(" -> %s", state[now.state]);
+		if (now.state != POT_FREE)
+			printf(" %u", now.owner);
+		any = true;
+	}
+	if (any)
+		printf("\n");
+}
+
+/* A broken oracle: the program so far, why, and a crash for libFuzzer to keep. */
+static noreturn_fn void fail(const char *fmt, ...)
+{
+	struct run *r = &the_run;
+	fprintf(stderr, "\ncap_fuzz: the program (env0 = id %u, env1 = id %u, env2 = id %u):\n",
+	        r->env[0], r->env[1], r->env[2]);
+	for (unsigned i = 0; i < r->ntrace; i++)
+		print_trace(stderr, &r->trace[i]);
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "cap_fuzz: FAIL: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	abort();
+}
+
+/* ---- the kernel's side, for the model ---- */
+
+static int k_inspect(void *ctx, uint32_t env, uint32_t slot, struct cap_info *out)
+{
+	return cap_inspect(env_lookup(env), slot, out);
+}
+
+static void k_slots_used(void *ctx, uint32_t env, uint8_t used[CAP_SLOTS])
+{
+	const struct cap *caps = env_lookup(env)->caps;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++)
+		used[s] = __atomic_load_n(&caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+}
+
+static bool k_env(void *ctx, uint32_t id, uint64_t *gen, unsigned *home)
+{
+	struct env *e = env_lookup(id);
+	*gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
+	*home = e->home;
+	return env_alive(e);
+}
+
+static unsigned k_env_count(void *ctx)
+{
+	return env_count();
+}
+
+static enum model_frame k_frame(void *ctx, uint64_t f, uint32_t *owner, uint64_t *gen)
+{
+	struct pot_view v = pot_get(f);
+	*gen = v.gen;
+	*owner = v.owner == POT_NO_OWNER ? MODEL_NONE : v.owner;
+	switch (v.state) {
+	case POT_FREE:
+		*owner = MODEL_NONE;
+		return MF_FREE;
+	case POT_OWNED:
+		return MF_OWNED;
+	case POT_KERNEL:
+		return MF_KERNEL;
+	default:
+		return MF_REVOKING;
+	}
+}
+
+static uint32_t k_tslot(void *ctx, unsigned core, unsigned index, uint64_t *gen)
+{
+	struct percpu *p = percpu_of(core);
+	struct env *owner = __atomic_load_n(&p->slot_owner[index], __ATOMIC_ACQUIRE);
+	*gen = __atomic_load_n(&p->slot_gen[index], __ATOMIC_ACQUIRE);
+	return owner ? owner->id : MODEL_NONE;
+}
+
+/* An endpoint's word: generation << 2 | state (exo/pct.h). */
+static unsigned ep_state(uint32_t id)
+{
+	return (unsigned)(__atomic_load_n(&ep_lookup(id)->sg, __ATOMIC_ACQUIRE) & 3);
+}
+
+static bool k_ep(void *ctx, uint32_t id, uint32_t *owner, uint64_t *gen)
+{
+	struct endpoint *ep = ep_lookup(id);
+	*gen = ep_gen(id);
+	*owner = ep->owner ? ep->owner->id : MODEL_NONE;
+	return ep_state(id) == EP_LIVE;
+}
+
+static int k_query(void *ctx, uint32_t env, uint64_t va, uint64_t *frame, unsigned *prot)
+{
+	paddr_t pa;
+	int err = arch_query(&env_lookup(env)->as, va_make(va), &pa, prot);
+	*frame = pa_raw(pa) / PAGE_SIZE;
+	return err;
+}
+
+static uint64_t k_mappings(void *ctx, uint32_t env)
+{
+	return env_lookup(env)->mappings;
+}
+
+static void k_read_user(void *ctx, uint32_t env, uint64_t va, void *buf, size_t n)
+{
+	uint8_t *out = buf;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t frame;
+		unsigned prot;
+		uint64_t at = va + i;
+		if (k_query(ctx, env, at & ~(PAGE_SIZE - 1), &frame, &prot) != E_OK)
+			fail("read_user: 0x%llx of env %u is not mapped", (unsigned long long)at,
+			     env);
+		out[i] = *(uint8_t *)arch_phys_to_virt(pa_make(frame * PAGE_SIZE + at % PAGE_SIZE));
+	}
+}
+
+static void k_env_extra(void *ctx, uint32_t id, struct model_env_extra *out)
+{
+	struct env *e = env_lookup(id);
+	out->guarantee = __atomic_load_n(&e->guarantee, __ATOMIC_ACQUIRE);
+	out->notify = __atomic_load_n(&e->notify_bits, __ATOMIC_ACQUIRE);
+	out->nreposs = MIN(e->nreposs, (uint32_t)MODEL_REPOSS);
+	memcpy(out->reposs, e->reposs, out->nreposs * sizeof(out->reposs[0]));
+}
+
+static const struct model_kernel kview = {
+    .inspect = k_inspect,
+    .slots_used = k_slots_used,
+    .env = k_env,
+    .env_count = k_env_count,
+    .frame = k_frame,
+    .tslot = k_tslot,
+    .ep = k_ep,
+    .query = k_query,
+    .mappings = k_mappings,
+    .read_user = k_read_user,
+    .env_extra = k_env_extra,
+};
+
+/* ---- running one call ---- */
+
+struct xcall {
+	struct env *e;
+	uint64_t nr;
+	const uint64_t *a;
+	int64_t ret;
+};
+
+static void xcall_run(void *arg)
+{
+	struct xcall *x = arg;
+	x->ret = syscall_invoke(x->e, x->nr, x->a);
+}
+
+/* The call on the caller's home core: the kernel runs an environment only there. */
+static int64_t invoke(uint32_t id, uint64_t nr, const uint64_t a[6])
+{
+	struct xcall x = {.e = env_lookup(id), .nr = nr, .a = a};
+	unsigned home = model_env_home(m, id);
+	if (home == cpu_id()) {
+		xcall_run(&x);
+		return x.ret;
+	}
+	int err = smp_call_start(home, xcall_run, &x);
+	if (err)
+		fail("smp_call_start(%u): %s", home, err_name(err));
+	if ((err = smp_call_wait(home, CALL_TIMEOUT)))
+		fail("the call on core %u did not finish: %s (a hang)", home, err_name(err));
+	return x.ret;
+}
+
+/* Remember a slot a call gave environment id, if it is one a program acts as. */
+static void note_slot(struct run *r, uint32_t id, uint32_t slot)
+{
+	for (unsigned i = 0; i < r->nenv; i++)
+		if (r->env[i] == id)
+			r->recent[i][r->nrecent[i]++ % RECENT] = slot;
+}
+
+/*
+ * The kernel's own invariants, and one it does not check: an environment
+ * that is gone has given back every frame charged to it and every mapping
+ * (destroy only prints a line when it has not).
+ */
+static void check_kernel(void)
+{
+	unsigned bad = model_only ? 0 : invariant_check();
+	if (bad)
+		fail("invariant_check() found %u problems (printed on stdout)", bad);
+	for (uint32_t id = 0; id < MAX_ENVS; id++) {
+		struct env *e = env_lookup(id);
+		if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_FREE &&
+		    (e->frames_owned || e->mappings))
+			fail("env %u is gone but still has %llu frames charged and %llu mappings",
+			     id, (unsigned long long)e->frames_owned,
+			     (unsigned long long)e->mappings);
+	}
+}
+
+/* Each core's count of TLB flushes (the host has no TLB: the simulator counts them). */
+static void tlb_flushes(uint64_t out[NCORES])
+{
+	for (unsigned c = 0; c < NCORES; c++) {
+		struct sim_core_state s;
+		sim_core_state(c, &s);
+		out[c] = s.tlb_flushes;
+	}
+}
+
+/* Every core the model says lost a mapping has flushed its TLB since before. */
+static void check_flushed(const uint64_t before[NCORES])
+{
+	uint64_t now[NCORES], need = model_flushes(m);
+	tlb_flushes(now);
+	for (unsigned c = 0; c < NCORES; c++)
+		if ((need >> c & 1) && now[c] == before[c])
+			fail("a binding of an environment homed on core %u went, but that core's "
+			     "TLB "
+			     "was not flushed",
+			     c);
+}
+
+/*
+ * Let the machine finish what the call started before judging it: core 0
+ * (this driver) does what its idle loop would — the run loop's work
+ * (environments to reap, revocation requests whose owner cannot answer)
+ * and its channel messages — and core 1 goes back to idle with nothing
+ * pending. Then the state is a function of the calls made so far alone.
+ */
+static void settle(void)
+{
+	unsigned quiet = 0;
+	for (unsigned round = 0; quiet < 2; round++) {
+		if (round == 100000)
+			fail("the machine does not settle after the call (a livelock)");
+		arch_cpu_relax(); /* a scheduling point: core 1 runs, our IPIs are taken */
+		sched_run();
+		arch_irq_disable();
+		chan_poll();
+		arch_irq_enable();
+		struct sim_core_state c1;
+		sim_core_state(1, &c1);
+		quiet = c1.idle && !c1.pending ? quiet + 1 : 0;
+	}
+}
+
+/* Run one call, with every oracle after it. */
+static int64_t exec(struct run *r, int op, const struct prog_op *src, unsigned who,
+                    const struct prog_call *call, uint64_t nr, const uint64_t a[6])
+{
+	if (r->ntrace == TRACE_MAX)
+		fail("trace full (harness bug)");
+	struct trace *t = &r->trace[r->ntrace++];
+	*t = (struct trace){
+	    .op = op, .who = who, .env = r->env[who], .call = call, .src = src, .nr = nr};
+	memcpy(t->a, a, sizeof(t->a));
+	if (!model_env_live(m, t->env)) {
+		t->skipped = true;
+		if (verbose)
+			print_trace(stdout, t);
+		return E_STALE;
+	}
+	if (model_would_block(m, t->env, nr, a)) {
+		t->skipped = t->blocks = true;
+		if (verbose)
+			print_trace(stdout, t);
+		return E_AGAIN;
+	}
+	model_observe(m);
+	struct pot_view before[NFRAMES];
+	for (uint64_t f = 0; verbose && f < NFRAMES; f++)
+		before[f] = pot_get(f);
+	uint64_t flushes[NCORES];
+	tlb_flushes(flushes);
+	t->ret = invoke(t->env, nr, a);
+	settle();
+	if (verbose) {
+		print_trace(stdout, t);
+		print_frames(before);
+	}
+	static char why[512];
+	if (!model_call(m, t->env, nr, a, t->ret, why, sizeof(why)))
+		fail("return value: %s", why);
+	check_flushed(flushes);
+	/* "Frames are zeroed when allocated; no data passes between owners." */
+	if (nr == SYS_FRAME_ALLOC && t->ret >= 0) {
+		struct cap_info i;
+		if (cap_inspect(env_lookup(t->env), (uint32_t)t->ret, &i) == E_OK &&
+		    i.type == OBJ_FRAME) {
+			const uint8_t *p = arch_phys_to_virt(pa_make(i.object * PAGE_SIZE));
+			for (unsigned k = 0; k < PAGE_SIZE; k++)
+				if (p[k])
+					fail("frame %llu came with data: byte %u is 0x%02x",
+					     (unsigned long long)i.object, k, p[k]);
+		}
+	}
+	/* Calls that return a new slot: in the caller, or (grant) in the target. */
+	static const uint64_t makers[] = {SYS_FRAME_ALLOC, SYS_CAP_MINT, SYS_ENV_CREATE,
+	                                  SYS_SLOT_ALLOC, SYS_EP_CREATE};
+	for (unsigned i = 0; i < ARRAY_SIZE(makers) && t->ret >= 0; i++)
+		if (nr == makers[i])
+			note_slot(r, t->env, (uint32_t)t->ret);
+	if (nr == SYS_CAP_GRANT && t->ret >= 0) {
+		struct cap_info i;
+		if (cap_inspect(env_lookup(t->env), (uint32_t)a[1], &i) == E_OK)
+			note_slot(r, (uint32_t)i.object, (uint32_t)t->ret);
+	}
+	if (nr == SYS_ENV_CREATE && t->ret >= 0 && r->nenv < MAX_LIST) {
+		struct cap_info i;
+		if (cap_inspect(env_lookup(t->env), (uint32_t)t->ret, &i) == E_OK)
+			r->env[r->nenv++] = (uint32_t)i.object;
+	}
+	/* The set-up is the same every time: its state is compared once, after it. */
+	if (op < 0)
+		return t->ret;
+	check_kernel();
+	if (!model_check(m, false, why, sizeof(why)))
+		fail("state: %s", why);
+	return t->ret;
+}
+
+/* The k-th most recent remembered slot of list entry who that holds type (0: any). */
+static bool recent_slot(struct run *r, unsigned who, unsigned type, uint64_t k, uint64_t *out)
+{
+	static uint32_t held[CAP_SLOTS];
+	unsigned n = r->nrecent[who] < RECENT ? r->nrecent[who] : RECENT;
+	for (unsigned pass = 0; pass < 2; pass++, type = OBJ_NONE)
+		for (unsigned i = 0, seen = 0; i < n; i++) {
+			uint32_t s = r->recent[who][(r->nrecent[who] - 1 - i) % RECENT];
+			unsigned nt =
+			    model_slots(m, r->env[who], type, held); /* is s held, of type? */
+			bool ok = false;
+			for (unsigned j = 0; j < nt && !ok; j++)
+				ok = held[j] == s;
+			if (ok && seen++ == k % n) {
+				*out = s;
+				return true;
+			}
+		}
+	return false;
+}
+
+/* An argument's value, from its kind (prog.h). */
+static uint64_t resolve(struct run *r, unsigned who, const struct prog_arg *a)
+{
+	uint32_t env = r->env[who];
+	switch (a->kind % ARG_KINDS) {
+	case ARG_SLOT: {
+		static uint32_t slots[CAP_SLOTS];
+		unsigned type = (unsigned)(a->val & 0xff), n = 0;
+		uint64_t k = a->val >> 9, s;
+		if (type >= OBJ_TYPES)
+			type = OBJ_NONE;
+		if ((a->val & ARG_SLOT_RECENT) && recent_slot(r, who, type, k, &s))
+			return s;
+		n = model_slots(m, env, type, slots);
+		if (n == 0)
+			n = model_slots(m, env, OBJ_NONE, slots);
+		return n ? slots[k % n] : k % CAP_SLOTS;
+	}
+	case ARG_CONST:
+		return prog_consts[a->val % prog_nconsts].val;
+	case ARG_OUT:
+		return PROG_OUT_VA + (a->val & 0xfff);
+	case ARG_FRAME: {
+		/* The val-th owned frame, counting round the table; frame val if none is owned. */
+		uint64_t owned[NFRAMES], n = 0;
+		for (uint64_t f = 0; f < NFRAMES; f++)
+			if (pot_get(f).state == POT_OWNED)
+				owned[n++] = f;
+		return n ? owned[a->val % n] : a->val % NFRAMES;
+	}
+	default:
+		return a->val;
+	}
+}
+
+/* The TOUCH pseudo-call: user code of env reads or writes the byte at va. */
+static void touch(struct run *r, int i, const struct prog_op *op, unsigned who,
+                  const struct prog_call *c, uint64_t va, bool write)
+{
+	struct trace *t = &r->trace[r->ntrace++];
+	*t = (struct trace){.op = i,
+	                    .who = who,
+	                    .env = r->env[who],
+	                    .call = c,
+	                    .src = op,
+	                    .nr = c->nr,
+	                    .a = {va, write}};
+	if (!model_env_live(m, t->env)) {
+		t->skipped = true;
+	} else {
+		static char why[512];
+		t->ret = sim_mmu_touch(&env_lookup(t->env)->as, va_make(va), write);
+		if (!model_touch(m, t->env, va, write, (int)t->ret, why, sizeof(why)))
+			fail("%s", why);
+	}
+	if (verbose)
+		print_trace(stdout, t);
+}
+
+/* The SCHEDULE pseudo-call's chooser: splitmix64 from the program's seed. */
+static unsigned choose(void *ctx, const struct sim_choice *c)
+{
+	uint64_t *s = ctx, z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (unsigned)(z ^ (z >> 31));
+}
+
+static void run_op(struct run *r, int i, const struct prog_op *op)
+{
+	unsigned who = op->env % r->nenv;
+	const struct prog_call *c = prog_call_of(op);
+	uint64_t a[6];
+	for (unsigned k = 0; k < PROG_ARGS; k++)
+		a[k] = resolve(r, who, &op->arg[k]);
+	if (c->nr == PROG_NR_TOUCH) {
+		touch(r, i, op, who, c, a[0], a[1] & 1);
+		return;
+	}
+	if (c->nr == PROG_NR_SCHEDULE) {
+		static uint64_t state;
+		state = a[0];
+		sim_set_chooser(a[0] ? choose : NULL, &state);
+		struct trace *t = &r->trace[r->ntrace++];
+		*t = (struct trace){.op = i,
+		                    .who = who,
+		                    .env = r->env[who],
+		                    .call = c,
+		                    .src = op,
+		                    .nr = c->nr,
+		                    .a = {a[0]}};
+		if (verbose)
+			print_trace(stdout, t);
+		return;
+	}
+	uint64_t nr = c->nr;
+	if (nr == PROG_NR_BAD)
+		nr = a[0] < SYS_COUNT ? SYS_COUNT : a[0];
+	(void)exec(r, i, op, who, c, nr, a);
+}
+
+static const struct prog_call *call_named(uint64_t nr)
+{
+	for (unsigned i = 0; i < prog_ncalls; i++)
+		if (prog_calls[i].nr == nr)
+			return &prog_calls[i];
+	return NULL;
+}
+
+/* A set-up call: checked like any other, and it must succeed. */
+static int64_t setup(struct run *r, unsigned who, uint64_t nr, uint64_t a0, uint64_t a1,
+                     uint64_t a2)
+{
+	const uint64_t a[6] = {a0, a1, a2};
+	int64_t ret = exec(r, -1, NULL, who, call_named(nr), nr, a);
+	if (ret < 0)
+		fail("set-up call failed: %s", err_name((int)ret));
+	return ret;
+}
+
+static uint64_t object_in(uint32_t env, int64_t slot)
+{
+	struct cap_info i;
+	if (cap_inspect(env_lookup(env), (uint32_t)slot, &i) != E_OK)
+		fail("set-up: slot %lld of env %u is empty", (long long)slot, env);
+	return i.object;
+}
+
+/* Everything is back: frames, environments, time slots, endpoints. */
+static void check_all_back(struct run *r)
+{
+	if (env_count() != 0)
+		fail("%u environments left after destroying them all", env_count());
+	if (frame_free_count() != NFRAMES - r->kernel_frames || pot_count(POT_OWNED) != 0 ||
+	    pot_count(POT_KERNEL) != r->kernel_frames)
+		fail("frames not all back: %llu free, %llu owned, %llu kernel",
+		     (unsigned long long)frame_free_count(),
+		     (unsigned long long)pot_count(POT_OWNED),
+		     (unsigned long long)pot_count(POT_KERNEL));
+	for (unsigned c = 0; c < NCORES; c++)
+		if (slice_owned(c))
+			fail("core %u still has %u time slots owned", c, slice_owned(c));
+	for (uint32_t i = 0; i < MAX_ENDPOINTS; i++)
+		if (ep_state(i) != EP_FREE)
+			fail("endpoint %u is still in use", i);
+}
+
+static void driver(void *arg)
+{
+	struct run *r = arg;
+	static char why[512];
+	int err;
+	arch_irq_enable(); /* TLB shootdowns wait for core 1's acknowledgement */
+	percpu_report_in();
+	while (percpu_online_count() < NCORES)
+		arch_cpu_relax();
+	if (env_count() != 0)
+		fail("%u environments left by an earlier input", env_count());
+	static const struct boot_mem mem[] = {
+	    {.base = 0, .len = NFRAMES * PAGE_SIZE, .usable = true}};
+	pot_init(pot_table, NFRAMES, mem, 1, 0, PROG_KFRAMES * PAGE_SIZE);
+	/* The message rings between the cores, as at boot: two more frames of the kernel's. */
+	chan_reset();
+	if ((err = chan_init()))
+		fail("chan_init: %s", err_name(err));
+	r->kernel_frames = pot_count(POT_KERNEL);
+	model_init(m,
+	           &(struct model_config){.ncores = NCORES,
+	                                  .nslots = slice_nslots,
+	                                  .nframes = NFRAMES,
+	                                  .kernel_frames = PROG_KFRAMES,
+	                                  .nprogs = 0},
+	           &kview);
+	check_all_back(r);
+
+	/* env0, made directly; it makes env1 (homed on core 1) and env2. */
+	struct env *e0;
+	err = env_create(0, &e0);
+	if (err)
+		fail("env_create: %s", err_name(err));
+	model_env_adopt(m, e0->id, 0);
+	r->env[0] = e0->id;
+	r->nenv = 1;
+	if (!model_check(m, true, why, sizeof(why)))
+		fail("after env_create: %s", why);
+	int64_t s1 = setup(r, 0, SYS_ENV_CREATE, 1, 0, 0);
+	int64_t s2 = setup(r, 0, SYS_ENV_CREATE, 0, 0, 0);
+	if (r->nenv != NENVS || object_in(r->env[0], s1) != r->env[1] ||
+	    object_in(r->env[0], s2) != r->env[2])
+		fail("set-up: environments not where expected");
+	for (unsigned i = 0; i < NENVS; i++) {
+		int64_t f = setup(r, i, SYS_FRAME_ALLOC, FRAME_ANY, 0, 0);
+		setup(r, i, SYS_MAP, (uint64_t)f, PROG_OUT_VA, PROT_R | PROT_W);
+	}
+	/* env1 and env2 may grant to each other: each holds a copy of the other's env cap. */
+	setup(r, 0, SYS_CAP_GRANT, (uint64_t)s2, (uint64_t)s1, GRANT_COPY);
+	setup(r, 0, SYS_CAP_GRANT, (uint64_t)s1, (uint64_t)s2, GRANT_COPY);
+	check_kernel();
+	if (!model_check(m, true, why, sizeof(why)))
+		fail("after the set-up: %s", why);
+
+	for (unsigned i = 0; i < r->p->n; i++)
+		run_op(r, (int)i, &r->p->op[i]);
+
+	/* Destroying env0 takes everything it made with it; the rest, one by one. */
+	for (unsigned i = 0; i < r->nenv; i++) {
+		uint32_t id = r->env[i];
+		if (!model_env_live(m, id))
+			continue;
+		uint64_t flushes[NCORES];
+		tlb_flushes(flushes);
+		if ((err = env_destroy(env_lookup(id))))
+			fail("env_destroy(%u): %s", id, err_name(err));
+		settle();
+		model_env_destroy(m, id);
+		check_flushed(flushes);
+		check_kernel();
+		if (!model_check(m, true, why, sizeof(why)))
+			fail("after destroying env %u: %s", id, why);
+	}
+	check_all_back(r);
+	r->done = true;
+}
+
+static void ap_main(void *arg)
+{
+	percpu_report_in();
+	percpu_idle_loop();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *d = getenv("FUZZ_DECODE"), *o = getenv("FUZZ_MODEL_ONLY");
+	verbose = d && *d && strcmp(d, "0") != 0;
+	model_only = o && *o && strcmp(o, "0") != 0;
+	/* Line by line, in order with the kernel's console (write(2) straight to stdout). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct run *r = &the_run;
+	memset(r, 0, sizeof(*r));
+	prog_decode(data, size, &the_prog);
+	r->p = &the_prog;
+	sim_init(&(struct sim_config){.ncores = NCORES,
+	                              .seed = 1,
+	                              .phys_bytes = NFRAMES * PAGE_SIZE,
+	                              .stack_bytes = 512 << 10,
+	                              .panic_aborts = true});
+	sim_start(0, driver, r);
+	sim_start_daemon(1, ap_main, NULL);
+	int err = sim_run(MAX_STEPS);
+	if (err)
+		fail("the machine stopped: %s (%s)", err_name(err),
+		     err == E_TIMEOUT ? "step limit: a hang" : "deadlock");
+	if (!r->done)
+		fail("the driver ended early");
+	chan_reset(); /* the rings were in this machine's memory */
+	sim_fini();
+	if (verbose)
+		printf("ok: %u operations, every oracle held\n", the_prog.n);
+	return 0;
+}
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned seed);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned seed)
+{
+	return prog_mutate(data, size, max, seed, LLVMFuzzerMutate);
+}
+
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                                 uint8_t *out, size_t max, unsigned seed);
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                                 uint8_t *out, size_t max, unsigned seed)
+{
+	return prog_crossover(a, na, b, nb, out, max, seed);
+}
