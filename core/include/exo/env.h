@@ -19,7 +19,7 @@
 #include <exo/types.h>
 
 #define MAX_ENVS 256
-#define ENV_CANARY 0x454e5643u /* "ENVC": checked on every lookup */
+#define ENV_CANARY 0x454e5643u /* "ENVC": set while allocated; the invariant checker checks it */
 #define ENV_REPOSS_MAX 64
 
 enum revoke_state { REV_NONE = 0, REV_ASKED = 1, REV_TOLD = 2 };

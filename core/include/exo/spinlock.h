@@ -1,7 +1,8 @@
 /*
- * Ticket spinlocks, annotated for clang's -Wthread-safety. Kept for the few
- * places where cores must serialize (the console); the kernel's data paths
- * use per-core state and atomics instead (DESIGN.md: no global kernel lock).
+ * Ticket spinlocks, annotated for clang's -Wthread-safety. Never global:
+ * the console's, one per environment (its address space), and the striped
+ * capability-tree locks (cap.c); everything else is per-core state and
+ * atomics (DESIGN.md: no global kernel lock).
  */
 #pragma once
 
