@@ -446,13 +446,13 @@ static int64_t exec(struct run *r, int op, const struct prog_op *src, unsigned w
 			print_trace(stdout, t);
 		return E_STALE;
 	}
+	model_observe(m); /* the page tables as they are now: they decide memory pressure */
 	if (model_would_block(m, t->env, nr, a)) {
 		t->skipped = t->blocks = true;
 		if (verbose)
 			print_trace(stdout, t);
 		return E_AGAIN;
 	}
-	model_observe(m);
 	struct pot_view before[NFRAMES];
 	for (uint64_t f = 0; verbose && f < NFRAMES; f++)
 		before[f] = pot_get(f);
