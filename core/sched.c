@@ -23,6 +23,7 @@
 #include <exo/revoke.h>
 #include <exo/slice.h>
 #include <exo/uaccess.h>
+#include <exo/xcall.h>
 #include <percpu.h>
 
 void sched_enqueue(struct env *e)
@@ -135,6 +136,7 @@ uint64_t sched_run_slices(uint64_t max)
 	unsigned me = c->id;
 	uint64_t slices = 0;
 	for (;;) {
+		xcall_serve(); /* operations other cores asked of this one */
 		drain_inbox(c);
 		env_reap();
 		revoke_poll(); /* deadlines, and owners that cannot answer */
@@ -248,8 +250,15 @@ int sched_stop(struct env *e, int status)
 void sched_preempt_point(struct arch_uctx *regs)
 {
 	struct percpu *c = this_cpu();
-	if (!c->preempt || !c->current)
+	if (!c->current)
 		return;
+	if (!c->preempt) {
+		if (!xcall_pending())
+			return;
+		/* Another core waits on an operation: serve it, then go on in this slice. */
+		c->donate = c->current;
+		c->xcall_kicks++;
+	}
 	*pct_ctx(c->current) = *regs;
 	arch_user_exit();
 }

@@ -20,6 +20,7 @@
 #include <exo/slice.h>
 #include <exo/syscall.h>
 #include <exo/uaccess.h>
+#include <exo/xcall.h>
 #include <percpu.h>
 
 #define CONSOLE_MAX 4096 /* bytes per SYS_CONSOLE_WRITE */
@@ -249,12 +250,15 @@ static int64_t sys_cap_grant(struct env *e, const uint64_t *a)
 	if (a[2] != GRANT_COPY && a[2] != GRANT_MOVE)
 		return E_INVAL;
 	struct env *to;
-	int err = env_from_slot(e, a[1], CAP_R_CTRL, &to);
+	uint64_t gen;
+	int err = env_from_slot_gen(e, a[1], CAP_R_CTRL, &to, &gen);
 	if (err)
 		return err;
-	uint32_t slot;
-	err = cap_grant(e, (uint32_t)MIN(a[0], CAP_SLOTS), to, a[2] == GRANT_MOVE, &slot);
-	return err ? (int64_t)err : (int64_t)slot;
+	/* The target's home core writes its table. */
+	const uint64_t x[5] = { e->id, MIN(a[0], CAP_SLOTS), to->id, gen, a[2] == GRANT_MOVE };
+	uint64_t out[2];
+	err = (int)xcall(to->home, XC_CAP_GRANT, x, out);
+	return err ? (int64_t)err : (int64_t)out[0];
 }
 
 static int64_t sys_cap_revoke(struct env *e, const uint64_t *a)
@@ -284,16 +288,18 @@ static int64_t sys_env_create(struct env *e, const uint64_t *a)
 {
 	if (a[0] >= percpu_ncpus)
 		return E_INVAL;
-	struct env *child;
 	uint32_t slot;
 	int err = cap_reserve(e, &slot);
 	if (err)
 		return err;
-	if ((err = env_create((unsigned)a[0], &child))) {
+	/* Made by the kernel instance of its home core; the capability comes back here. */
+	const uint64_t none[5] = { 0 };
+	uint64_t out[2];
+	if ((err = (int)xcall((unsigned)a[0], XC_ENV_CREATE, none, out))) {
 		cap_unreserve(e, slot);
 		return err;
 	}
-	cap_fill_root(e, slot, OBJ_ENV, child->id, child->gen, CAP_R_ALL, 0);
+	cap_fill_root(e, slot, OBJ_ENV, out[0], out[1], CAP_R_ALL, 0);
 	return slot;
 }
 
@@ -306,7 +312,10 @@ static int64_t sys_env_start(struct env *e, const uint64_t *a)
 	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &child, &gen);
 	if (err)
 		return err;
-	return env_start_at(child, gen, (unsigned)a[1], a[2]);
+	/* Loaded and queued by its home core's kernel instance. */
+	const uint64_t x[5] = { child->id, gen, a[1], a[2] };
+	uint64_t out[2];
+	return xcall(child->home, XC_ENV_START, x, out);
 }
 
 static int64_t sys_env_destroy(struct env *e, const uint64_t *a)
@@ -318,7 +327,9 @@ static int64_t sys_env_destroy(struct env *e, const uint64_t *a)
 		return err;
 	if (child == e)
 		return E_BUSY; /* an environment ends itself with SYS_EXIT */
-	return env_destroy_at(child, gen);
+	const uint64_t x[5] = { child->id, gen };
+	uint64_t out[2];
+	return xcall(child->home, XC_ENV_DESTROY, x, out);
 }
 
 static int64_t sys_env_status(struct env *e, const uint64_t *a)

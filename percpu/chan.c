@@ -7,6 +7,7 @@
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/pot.h>
+#include <exo/xcall.h>
 #include <percpu.h>
 
 /*
@@ -95,6 +96,10 @@ static void handle(const struct chan_msg *m)
 	case CHAN_NOTIFY:
 		env_notify_local((uint32_t)m->w[0], m->w[2], m->w[1]);
 		break;
+	case CHAN_REQ:
+	case CHAN_REPLY:
+		xcall_receive(m); /* a request is only queued: served at a safe point */
+		break;
 	default:
 		break; /* unknown: dropped (a kernel bug; the count shows it) */
 	}
@@ -140,4 +145,5 @@ void chan_reset(void)
 		stats[s] = (struct chan_stats){ 0 };
 		polling[s] = false;
 	}
+	xcall_reset(); /* requests queued and waited on were in those rings */
 }

@@ -9,6 +9,7 @@
 #include <chan.h>
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/xcall.h>
 #include <ipi.h>
 #include <percpu.h>
 
@@ -161,6 +162,7 @@ int smp_call_wait(unsigned core, uint64_t timeout_cycles)
 	while (__atomic_load_n(&p->call_fn, __ATOMIC_ACQUIRE) != NULL) {
 		if (arch_cycles() - t0 > timeout_cycles)
 			return E_TIMEOUT;
+		xcall_serve(); /* the call may wait on an operation of ours */
 		arch_cpu_relax();
 	}
 	return E_OK;
@@ -174,7 +176,7 @@ void percpu_idle_loop(void)
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
 		chan_poll();
-		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE) || xcall_pending()) {
 			arch_irq_enable();
 			continue;
 		}

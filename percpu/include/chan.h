@@ -22,6 +22,8 @@ enum chan_type {
 	CHAN_PONG,   /* counts in the receiver's percpu pong counter */
 	CHAN_CALL,   /* run ((void (*)(uint64_t *))w[0])(&w[1]) on the receiver */
 	CHAN_NOTIFY, /* OR w[1] into the notifications of environment w[0] (at generation w[2]) */
+	CHAN_REQ,    /* a kernel operation for this core to carry out (exo/xcall.h) */
+	CHAN_REPLY,  /* its result, to the core that asked */
 	CHAN_TYPES,
 };
 
@@ -52,7 +54,7 @@ unsigned chan_poll(void);
  */
 void chan_set_polling(bool on);
 
-/* Forget every ring and counter (the host, between simulated machines). */
+/* Forget every ring, counter and queued request (the host, between simulated machines). */
 void chan_reset(void);
 
 /* Messages sent and doorbells rung by this core (for tests and figures). */

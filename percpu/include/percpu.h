@@ -49,6 +49,7 @@ struct percpu {
 	unsigned slot_next;	    /* own: the slot whose slice starts next */
 	bool preempt;		    /* own: the slice is over: leave user mode when possible */
 	struct env *donate;	    /* own: directed yield: run this one next, same slice */
+	uint64_t xcall_kicks;	    /* own: user mode left to serve another core's request */
 	uint64_t slice_start;	    /* own: cycle count when the running slice began */
 
 	/* free-frame hints (core/frame.c) */

@@ -163,7 +163,7 @@ static void teardown(struct test_ctx *t, struct env **envs, unsigned n)
 		if (envs[i])
 			EXPECT_EQ(t, env_destroy(envs[i]), E_OK);
 	EXPECT_EQ(t, env_count(), 0);
-	EXPECT_EQ(t, frame_free_count(), MEM_FRAMES - KERNEL_FRAMES);
+	EXPECT_EQ(t, frame_free_count(), FREE_FRAMES);
 	EXPECT_EQ(t, pot_count(POT_OWNED), 0);
 	INV(t);
 }

@@ -176,9 +176,9 @@ static void teardown(struct test_ctx *t, struct env **envs, unsigned n)
 		if (envs[i] && env_alive(envs[i]))
 			EXPECT_EQ(t, env_destroy(envs[i]), E_OK);
 	EXPECT_EQ(t, env_count(), 0);
-	EXPECT_EQ(t, frame_free_count(), MEM_FRAMES - KERNEL_FRAMES);
+	EXPECT_EQ(t, frame_free_count(), FREE_FRAMES);
 	EXPECT_EQ(t, pot_count(POT_OWNED), 0);
-	EXPECT_EQ(t, pot_count(POT_KERNEL), KERNEL_FRAMES);
+	EXPECT_EQ(t, pot_count(POT_KERNEL), KERNEL_FRAMES + RING_FRAMES);
 	INV(t);
 }
 
@@ -222,7 +222,7 @@ TEST(env, create_refuses_offline_and_missing_cores)
 	EXPECT_EQ(t, d0, E_OK);
 	EXPECT_EQ(t, nfree2, nfree);
 	EXPECT_EQ(t, env_count(), 0);
-	pot_setup(); /* the outer machine's table again */
+	machine_setup(); /* the outer machine's table and rings again */
 	INV(t);
 }
 
@@ -641,7 +641,7 @@ TEST(env, grant_racing_destroy)
 		ok += race.ok;
 		stale += race.stale - race.into_dead; /* refused while dying, not after */
 	}
-	pot_setup();
+	machine_setup(); /* the outer machine again */
 	kprintf("env.grant_racing_destroy: %u grants in, %u refused while v was dying\n", ok, stale);
 	EXPECT(t, ok > 0);
 	EXPECT(t, stale > 0); /* the window was hit */

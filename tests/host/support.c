@@ -2,6 +2,7 @@
 #include "support.h"
 
 #include <arch/mm.h>
+#include <chan.h>
 #include <exo/boot.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
@@ -17,6 +18,14 @@ void pot_setup(void)
 {
 	static const struct boot_mem mem[] = { { .base = 0, .len = MEM_BYTES, .usable = true } };
 	pot_init(pot_table, MEM_FRAMES, mem, 1, 0, KERNEL_FRAMES * PAGE_SIZE);
+}
+
+void machine_setup(void)
+{
+	pot_setup();
+	chan_reset();
+	if (chan_init() != E_OK)
+		kprintf("host tests: no memory for the message rings\n"); /* setup() fails on the count */
 }
 
 /* Destroy what an earlier, failed test left behind (its asserts returned early). */
@@ -37,8 +46,8 @@ bool setup(struct test_ctx *t)
 	destroy_leftovers();
 	if (!EXPECT_EQ(t, env_count(), 0) || !EXPECT(t, sim_phys_bytes() >= MEM_BYTES))
 		return false;
-	pot_setup();
-	return EXPECT_EQ(t, frame_free_count(), MEM_FRAMES - KERNEL_FRAMES);
+	machine_setup();
+	return EXPECT_EQ(t, frame_free_count(), FREE_FRAMES);
 }
 
 unsigned home_of(unsigned i) { return (i + 1) % percpu_ncpus; }

@@ -10,10 +10,14 @@
 #include <exo/env.h>
 #include <exo/pot.h>
 #include <exo/test.h>
+#include <percpu.h>
 
 #define MEM_BYTES (16ULL << 20)
 #define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
 #define KERNEL_FRAMES 16 /* frames 0..15: stand-in for the image and the table */
+/* setup() also makes the message rings (a frame per ordered pair of cores), as the kernel does */
+#define RING_FRAMES (percpu_ncpus * (percpu_ncpus - 1))
+#define FREE_FRAMES (MEM_FRAMES - KERNEL_FRAMES - RING_FRAMES) /* free after setup() */
 
 #define VA(i) (USER_BASE + (uint64_t)(i) * PAGE_SIZE)
 #define INV(t) EXPECT_EQ(t, invariant_check(), 0)
@@ -21,6 +25,13 @@
 /* The page-ownership table the tests use (snapshots compare it), and a fresh one. */
 extern struct pot_entry pot_table[MEM_FRAMES];
 void pot_setup(void);
+
+/*
+ * A fresh table and fresh message rings in it (cross-core system calls are
+ * messages): the machine setup() leaves. Also what a test that ran a nested
+ * machine calls to get the outer one back.
+ */
+void machine_setup(void);
 
 /* Destroy leftovers of an earlier failed test, check the machine is empty, fresh table. */
 bool setup(struct test_ctx *t);

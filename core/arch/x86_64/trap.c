@@ -157,6 +157,16 @@ static void exception(struct trap_frame *f)
 }
 
 void trap_dispatch(struct trap_frame *f);
+/* An interrupt taken in user mode is about to return there: the scheduler may take over. */
+static void user_return_point(const struct trap_frame *f)
+{
+	struct user_regs r = frame_regs(f);
+	struct arch_uctx u;
+	_Static_assert(sizeof(u) == sizeof(r), "user_regs and arch_uctx agree");
+	__builtin_memcpy(&u, &r, sizeof(u));
+	sched_preempt_point(&u);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	uint64_t v = f->vector;
@@ -168,17 +178,13 @@ void trap_dispatch(struct trap_frame *f)
 	} else if (v == VEC_TIMER) {
 		lapic_eoi();
 		apic_timer_interrupt();
-		if (f->cs & 3) {
-			/* Taken in user mode: the slice may be over (preemption). */
-			struct user_regs r = frame_regs(f);
-			struct arch_uctx u;
-			_Static_assert(sizeof(u) == sizeof(r), "user_regs and arch_uctx agree");
-			__builtin_memcpy(&u, &r, sizeof(u));
-			sched_preempt_point(&u);
-		}
+		if (f->cs & 3)
+			user_return_point(f); /* the slice may be over (preemption) */
 	} else if (v >= IPI_VECTOR_BASE && v < IPI_VECTOR_BASE + IPI_KINDS) {
 		lapic_eoi();
 		ipi_receive((enum ipi_kind)(v - IPI_VECTOR_BASE));
+		if (f->cs & 3)
+			user_return_point(f); /* a doorbell may have brought a request */
 	} else if (v == VEC_SPURIOUS) {
 		/* Spurious: no EOI. */
 	} else {

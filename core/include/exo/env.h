@@ -161,8 +161,10 @@ void sched_enqueue(struct env *e);
 
 /*
  * If this core's slice is over, save regs as the current environment's
- * context and leave user mode (the run loop starts the next slice). Called
+ * context and leave user mode (the run loop starts the next slice); if
+ * another core's request waits (exo/xcall.h), leave too, and the run loop
+ * serves it and resumes the same environment in the same slice. Called
  * where the kernel is about to return to user mode: after a syscall, and on
- * a timer interrupt taken in user mode.
+ * an interrupt (timer, IPI) taken in user mode.
  */
 void sched_preempt_point(struct arch_uctx *regs);
