@@ -35,6 +35,11 @@ def op(env, call, fill):
     return bytes([env, call]) + bytes([fill]) * 54
 
 
+def as_env0(records):
+    """What the replay writes by default: every call made by env0, as in the guest."""
+    return b"".join(b"\0" + r[1:] for r in records)
+
+
 def log_of(programs, extra=""):
     """A console log in the guest's form: programs is [(core, index, [record...])]."""
     lines = ["[cpu0] smp: 2 of 2 cores online"]
@@ -55,19 +60,20 @@ class ParseTest(unittest.TestCase):
     def test_programs_and_their_bytes(self):
         log = gr.parse(log_of(THREE))
         self.assertEqual(list(log.programs), [(0, 0), (1, 0), (0, 1)])
-        self.assertEqual(log.programs[(0, 1)].data(), b"".join(C))
+        self.assertEqual(log.programs[(0, 1)].data(), as_env0(C))
+        self.assertEqual(log.programs[(0, 1)].data(as_logged=True), b"".join(C))
         self.assertTrue(all(p.complete() for p in log.programs.values()))
         self.assertEqual(len(log.programs[(0, 0)].data()), 2 * gr.OP_BYTES)
 
     def test_lines_glued_to_a_programs_console_bytes_still_count(self):
         text = log_of([(1, 4, B)]).replace("env 1: gfuzz: op", "env 1: \x01junk without newlinegfuzz: op")
-        self.assertEqual(gr.parse(text).programs[(1, 4)].data(), B[0])
+        self.assertEqual(gr.parse(text).programs[(1, 4)].data(True), B[0])
 
     def test_a_cut_log_replays_what_is_there(self):
         text = "\n".join(log_of([(0, 2, C)]).splitlines()[:-1])  # the last op never printed
         p = gr.parse(text).programs[(0, 2)]
         self.assertFalse(p.complete())
-        self.assertEqual(p.data(), C[0] + C[1])
+        self.assertEqual(p.data(True), C[0] + C[1])
 
     def test_malformed_lines_are_refused(self):
         with self.assertRaises(gr.LogError):
@@ -87,7 +93,7 @@ class ChooseTest(unittest.TestCase):
             [cpu1] env 1: gfuzz: FAIL 1.0: replay with tools/gfuzz-replay LOG --prog 1.0
             """))
         p, why = gr.choose(log)
-        self.assertEqual((p.name, p.data(), why), ("1.0", B[0], "it failed in the guest"))
+        self.assertEqual((p.name, p.data(True), why), ("1.0", B[0], "it failed in the guest"))
 
     def test_a_panic_names_the_last_program_of_its_core(self):
         log = gr.parse(log_of(THREE, "[cpu1] PANIC: page fault at 0x0 in kernel mode\n"))
@@ -103,7 +109,7 @@ class ChooseTest(unittest.TestCase):
 
     def test_prog_chooses_and_errors_say_why(self):
         log = gr.parse(log_of(THREE))
-        self.assertEqual(gr.choose(log, "0.0")[0].data(), b"".join(A))
+        self.assertEqual(gr.choose(log, "0.0")[0].data(True), b"".join(A))
         for bad, message in (("2.0", "no program 2.0"), ("x", "want CORE.INDEX")):
             with self.assertRaises(gr.LogError) as cm:
                 gr.choose(log, bad)
@@ -141,6 +147,9 @@ class CommandTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("program 0.0 (it failed in the guest): 2 operations", r.stdout)
         with open(out, "rb") as f:
+            self.assertEqual(f.read(), as_env0(A))
+        self.assertEqual(self.tool("-o", out, "--no-run", "--as-logged").returncode, 0)
+        with open(out, "rb") as f:
             self.assertEqual(f.read(), b"".join(A))
 
     def test_list(self):
@@ -154,7 +163,7 @@ class CommandTest(unittest.TestCase):
                 r = self.tool("--prog", "0.1", "-o", out, "--binary", self.fake_cap_fuzz(status))
                 self.assertEqual(r.returncode, status, r.stderr)
                 with open(os.path.join(self.dir.name, "seen.bin"), "rb") as f:
-                    self.assertEqual(f.read(), b"".join(C))
+                    self.assertEqual(f.read(), as_env0(C))
                 self.assertIn("FAIL: state: made up" if status else "every host oracle held",
                               r.stdout)
 
