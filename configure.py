@@ -199,6 +199,8 @@ USER_CFLAGS = COMMON + [
 # The libOS runtime: its own files plus the shared formatter, error names, statistics
 # and string functions (one source for kernel and user, never copied).
 LIBOS_SRCS = ["core/format.c", "core/errors.c", "core/stats.c", "core/lib/string.c"]
+# What fuzz/guest/ programs link besides: cap_fuzz's program format and mutator.
+GUEST_FUZZ_LIBS = ["fuzz/prog.c"]
 
 HOST_CFLAGS = COMMON + [
     "-D_GNU_SOURCE", "-DEXO_HOST=1",
@@ -256,13 +258,15 @@ def write_ninja(n, args):
     # Adding or removing a source file changes its folder's mtime: re-run configure.
     folders = sorted({os.path.dirname(s) or "." for s in srcs(
         "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c",
-        "libos-framework/**/*.[cSh]", "workloads/*.c")})
+        "libos-framework/**/*.[cSh]", "workloads/*.c", "fuzz/guest/*.c")})
     # Absolute paths: the folder "fuzz" would otherwise name the phony mode target.
     n.build("build.ninja", "configure",
             implicit=["configure.py"] + [os.path.join(TOP, f) for f in folders])
     n.newline()
 
-    user_progs = srcs("tests/user/*.c", "workloads/*.c")
+    # Program ids are this order: the in-guest fuzzer comes last, so adding it
+    # renumbered nothing.
+    user_progs = srcs("tests/user/*.c", "workloads/*.c", "fuzz/guest/*.c")
     libos_srcs = srcs("libos-framework/*.c", "libos-framework/*.S") + LIBOS_SRCS
     kernel_srcs = (srcs("core/*.c", "core/lib/*.c", "percpu/*.c",
                         f"{KERNEL_ARCH}/*.c", f"{KERNEL_ARCH}/*.S",
@@ -279,11 +283,16 @@ def write_ninja(n, args):
             uflags = USER_CFLAGS + fl["kernel"]
             libos = [n.build(obj(mode, s, "u"), "kcc", s, variables={"cflags": uflags})[0]
                      for s in libos_srcs]
+            # The in-guest fuzzer links the host target's program format and
+            # mutator (one source; its <string.h> is the libOS's).
+            gfuzz_libs = [n.build(obj(mode, s, "u"), "kcc", s, variables={
+                "cflags": uflags + ["-Ifuzz/guest/include"]})[0] for s in GUEST_FUZZ_LIBS]
             images = []
             for prog in user_progs:
                 name = os.path.splitext(os.path.basename(prog))[0]
                 o = n.build(obj(mode, prog, "u"), "kcc", prog, variables={"cflags": uflags})[0]
-                elf = n.build(f"build/{mode}/user/{name}.elf", "ulink", libos + [o],
+                extra = gfuzz_libs if prog.startswith("fuzz/guest/") else []
+                elf = n.build(f"build/{mode}/user/{name}.elf", "ulink", libos + [o] + extra,
                               implicit=["libos-framework/user.ld"])[0]
                 images.append((name, elf))
             images_s = f"build/{mode}/user_images.S"

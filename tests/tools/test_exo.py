@@ -70,6 +70,14 @@ PANIC_LOG = sample("""
     [cpu0]   #1 0xffffffff801009b0 kernel_main+0x390
     """)
 
+PROGRAM_LOG = sample("""
+    [cpu0] smp: 2 of 2 cores online; timer lapic-oneshot
+    [cpu1] env 1: gfuzz: cpu 1 done: 5000 operations in 272 programs, 124 skipped, seed 1
+    [cpu0] env 0: gfuzz: cpu 0 done: 5000 operations in 292 programs, 170 skipped, seed 1
+    [cpu0] run: gfuzz on cpu0 exited with 0
+    [cpu0] run: gfuzz on cpu1 exited with 0
+    """)
+
 MISSING_CORE_LOG = PASS_LOG.replace("2 of 2 cores online", "1 of 2 cores online")
 NO_SUMMARY_LOG = PASS_LOG.replace("2 passed, 0 failed\n", "")
 
@@ -195,6 +203,29 @@ class VerdictTest(unittest.TestCase):
         log = logparse.parse_log(PANIC_LOG.replace("[cpu0] smp: 2 of 2 cores online\n", ""))
         self.assertEqual(verdict.judge(expect("panic", cores=None), outcome(5), log), [])
 
+    def test_a_program_run_needs_every_copy_to_exit_with_0_and_no_summary(self):
+        run = verdict.Expect(cores=2, summary=False, program=("gfuzz", 2))
+        self.assertEqual(verdict.judge(run, outcome(1), logparse.parse_log(PROGRAM_LOG)), [])
+        failed = PROGRAM_LOG.replace("cpu1 exited with 0", "cpu1 exited with 1")
+        self.assertEqual(verdict.judge(run, outcome(3), logparse.parse_log(failed)),
+                         ["expected the guest verdict pass, got fail (QEMU status 3)",
+                          "gfuzz on cpu1 exited with 1"])
+        self.assertEqual(verdict.run_reason(outcome(3), logparse.parse_log(failed)),
+                         "test failed: gfuzz on cpu1 exited with 1")
+        missing = PROGRAM_LOG.replace("[cpu0] run: gfuzz on cpu1 exited with 0\n", "")
+        self.assertEqual(verdict.judge(run, outcome(1), logparse.parse_log(missing)),
+                         ["no 'run: gfuzz on cpu1 exited with ...' line in the log"])
+        # Tests and a program: the summary is needed again.
+        both = verdict.Expect(cores=2, summary=True, program=("gfuzz", 2))
+        self.assertEqual(verdict.judge(both, outcome(1), logparse.parse_log(PROGRAM_LOG)),
+                         ["no summary line 'N passed, N failed' in the log"])
+
+    def test_a_hang_of_a_program_run_is_a_timeout(self):
+        run = verdict.Expect(cores=2, summary=False, program=("gfuzz", 2))
+        out = outcome(status=-15, timed_out=True, timeout=120)
+        log = logparse.parse_log(PROGRAM_LOG.split("[cpu0] run:")[0])
+        self.assertEqual(verdict.judge(run, out, log)[0], "timeout after 120 s")
+
     def test_default_cores_caps_at_64(self):
         self.assertEqual(verdict.default_cores(4), 4)
         self.assertEqual(verdict.default_cores(66), 64)
@@ -296,6 +327,27 @@ class ManifestTest(unittest.TestCase):
         self.assertEqual(p.expect.output, ("PANIC:", r"\#\d+ .*kernel_main"))
         self.assertEqual(q.expect.cores, 2)
 
+    def test_run_args_expect_each_copy_to_exit_with_0(self):
+        t, r, both, one = self.load("""
+            [t]
+            args = test=all
+            [r]
+            smp = 4
+            args = run=gfuzz run_arg=7 run_cores=8
+            [both]
+            args = test=boot.* run=hello
+            [one]
+            smp = 2
+            args = run=hello
+            """)
+        self.assertEqual((t.expect.summary, t.expect.program), (True, None))
+        self.assertEqual((r.expect.summary, r.expect.program), (False, ("gfuzz", 4)))
+        self.assertEqual((both.expect.summary, both.expect.program), (True, ("hello", 1)))
+        self.assertEqual(one.expect.program, ("hello", 1))
+        with self.assertRaises(manifest.ManifestError) as cm:
+            self.load("[x]\nargs = run=gfuzz run_cores=many\n")
+        self.assertIn("run_cores='many'", str(cm.exception))
+
     def test_errors_name_the_section_and_key(self):
         cases = {"[x]\nsmpp = 2\n": "unknown key(s) smpp",
                  "[x]\nexpect = crash\n": "expect = 'crash'",
@@ -328,6 +380,11 @@ class ManifestTest(unittest.TestCase):
         self.assertEqual(runs["lowmem"].mem, "16M")
         self.assertFalse(runs["toomany"].slow)  # 66 vCPUs boot in seconds: in the suite
         self.assertEqual((runs["toomany"].smp, runs["toomany"].expect.cores), (66, 64))
+        # The in-guest fuzzer: 10,000 operations at smp 2, every copy must exit with 0.
+        g = runs["gfuzz"]
+        self.assertEqual((g.smp, g.expect.verdict, g.expect.program), (2, "pass", ("gfuzz", 2)))
+        self.assertIn("gfuzz: cpu 0 done: 5000 operations", g.expect.output)
+        self.assertIn("gfuzz: cpu 1 done: 5000 operations", g.expect.output)
 
 
 class KvmProbeTest(unittest.TestCase):

@@ -19,6 +19,7 @@ CORES_RE = re.compile(r"smp: (\d+) of (\d+) cores online")
 PANIC_RE = re.compile(r"PANIC: (.*)$")
 ENV_RE = re.compile(r"env (\d+): (.*)$")  # lines user programs print
 EXOJSON_RE = re.compile(r"EXOJSON (.*)$")
+PROGRAM_EXIT_RE = re.compile(r"run: (\S+) on cpu(\d+) exited with (-?\d+)$")  # run=NAME
 
 
 @dataclass
@@ -33,6 +34,14 @@ class TestLine:
     kind: str  # RUN, PASS, FAIL or SKIP
     name: str  # suite.name
     detail: str  # the text after "name: ", or ""
+
+
+@dataclass
+class ProgramExit:
+    """A program started by `run=NAME` ended: "run: NAME on cpuK exited with S"."""
+    name: str
+    cpu: int  # the core it ran on
+    status: int
 
 
 @dataclass
@@ -51,6 +60,7 @@ class GuestLog:
     summary: tuple = None  # (passed, failed) from the untagged summary line
     cores: tuple = None  # (online, total) from "smp: K of M cores online"
     panic: str = None  # the message of the first "PANIC:" line
+    program_exits: list = field(default_factory=list)  # ProgramExit, in order
 
     def pass_lines(self):
         """How many "test: PASS" lines the guest printed."""
@@ -126,6 +136,10 @@ def parse_tagged(log, cpu, body):
         em = EXOJSON_RE.match(m.group(2))
         if em:
             add_figure(log, cpu, em.group(1), env=int(m.group(1)))
+        return
+    m = PROGRAM_EXIT_RE.match(body)
+    if m:
+        log.program_exits.append(ProgramExit(m.group(1), int(m.group(2)), int(m.group(3))))
         return
     m = CORES_RE.match(body)
     if m:

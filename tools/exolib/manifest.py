@@ -10,6 +10,10 @@ kvm-unit-tests' unittests.cfg: an INI file, one section per QEMU run.
     expect_output = regex    ; optional; one regex per line, each must match (re.M)
     cores = 4                ; optional; default min(smp, 64)
     slow = yes               ; optional; run only with exo test --slow
+
+A pass needs the guest tests' summary line when args select tests (test=)
+or run no program; with run=NAME, every copy of NAME (cores 0..run_cores-1)
+must report "exited with 0".
 """
 
 import configparser
@@ -70,11 +74,26 @@ def section_run(path, name, sec):
     if not MEM_RE.fullmatch(mem):
         raise ManifestError(f"{where}: mem = {mem!r}; want a size such as 512M")
     cores = positive_int(where, sec, "cores", verdict.default_cores(smp))
-    return Run(name=name, smp=smp, args=sec.get("args", ""), mem=mem,
+    args = sec.get("args", "")
+    words = dict(w.split("=", 1) for w in args.split() if "=" in w)
+    return Run(name=name, smp=smp, args=args, mem=mem,
                timeout=positive_number(where, sec, "timeout", DEFAULT_TIMEOUT),
                expect=verdict.Expect(expect, output_regexes(where, sec),
-                                     cores if expect == "pass" or "cores" in sec else None),
+                                     cores if expect == "pass" or "cores" in sec else None,
+                                     summary="test" in words or "run" not in words,
+                                     program=program_of(where, words, cores)),
                slow=boolean(where, sec, "slow"), icount=boolean(where, sec, "icount"))
+
+
+def program_of(where, words, cores):
+    """(NAME, copies) for args with run=NAME: the kernel starts one copy on each
+    of cores 0..run_cores-1 (at most the cores online); None without run=."""
+    if "run" not in words:
+        return None
+    text = words.get("run_cores", "1")
+    if not text.isdigit() or int(text) < 1:
+        raise ManifestError(f"{where}: args: run_cores={text!r}; want a whole number of at least 1")
+    return (words["run"], min(int(text), cores))
 
 
 def positive_int(where, sec, key, default):

@@ -28,6 +28,8 @@ class Expect:
     verdict: str = "pass"  # one of EXPECTS
     output: tuple = ()  # regexes that must each match somewhere (re.M)
     cores: int = None  # online cores the guest must report; None: no check
+    summary: bool = True  # the run selects guest tests: a pass needs their summary line
+    program: tuple = None  # (NAME, cores) for `run=NAME`: each core's copy must exit with 0
 
 
 def guest_verdict(status):
@@ -53,6 +55,8 @@ def run_reason(outcome, log):
         return None
     if verdict == "fail":
         failed = [o.name for o in log.outcomes() if o.status in ("FAIL", "UNFINISHED")]
+        failed += [f"{p.name} on cpu{p.cpu} exited with {p.status}"
+                   for p in log.program_exits if p.status != 0]
         return "test failed" + (f": {', '.join(failed)}" if failed else "")
     if verdict == "panic":
         return f"panic: {log.panic}" if log.panic else "panic (no PANIC line in the log)"
@@ -73,8 +77,10 @@ def judge(expect, outcome, log):
     for rx in expect.output:
         if not re.search(rx, text, re.M):
             problems.append(f"expected output /{rx}/ not found")
-    if expect.verdict == "pass":
+    if expect.verdict == "pass" and expect.summary:
         problems += summary_problems(log)
+    if expect.verdict == "pass" and expect.program:
+        problems += program_problems(*expect.program, log)
     if expect.cores is not None:
         problems += cores_problems(expect.cores, log)
     if log.bad_figures:
@@ -94,6 +100,18 @@ def summary_problems(log):
     if log.pass_lines() != passed:
         problems.append(f"the guest's summary says {passed} passed"
                         f" but it printed {log.pass_lines()} 'test: PASS' lines")
+    return problems
+
+
+def program_problems(name, cores, log):
+    """A run=NAME on cores 0..cores-1 passes when every copy exited with 0."""
+    exits = {p.cpu: p.status for p in log.program_exits if p.name == name}
+    problems = []
+    for cpu in range(cores):
+        if cpu not in exits:
+            problems.append(f"no 'run: {name} on cpu{cpu} exited with ...' line in the log")
+        elif exits[cpu] != 0:
+            problems.append(f"{name} on cpu{cpu} exited with {exits[cpu]}")
     return problems
 
 
