@@ -6,9 +6,10 @@
  *
  * arg: bits 0..7 the set (1: the syscall surface; 2: allocate+map only, for
  * runs on many cores at once; 3: upcalls, protected control transfer and
- * environment switches; 9, 10: partner roles that set 3 starts itself),
- * bits 8..31 rounds (0: 10000), bits 32..: how many cores run it at once
- * (recorded in the figures). arg 9 and 10 are internal.
+ * environment switches; 4: revocation of one frame and operations on
+ * another core's environments; 9, 10, 11: partner roles that sets 3 and 4
+ * start themselves), bits 8..31 rounds (0: 10000), bits 32..: how many
+ * cores run it at once (recorded in the figures). Partner roles are internal.
  */
 #include <exo/stats.h>
 #include <libos/libos.h>
@@ -129,11 +130,164 @@ static void upcall_set(uint64_t rounds, uint64_t self_prog, uint64_t core, uint6
 	CHECK(sys_cap_delete((uint64_t)partner));
 }
 
+/*
+ * Set 4: revocation of one named frame, asked by this environment of an
+ * owner on this core (local) or the next (remote), the owner's libOS
+ * returning it (cooperative) or having no revocation handler (abort: unmap,
+ * shootdown of the cores it is mapped on, generation bump, repossession
+ * record). Timed from the request until the frame can be allocated again
+ * (FRAME_ALLOC of that frame number stops saying E_BUSY; the frame goes back
+ * outside the timing). The owner holds the frames mapped and written, so
+ * every revocation has a live TLB entry to shoot down.
+ */
+#define OWNER_VA 0x50000000ULL
+#define SHARED_VA 0x4f000000ULL
+#define OWNER_MAX 150 /* frames the owner holds: 256 capability slots, ~50 for this image */
+
+struct shared {
+	volatile uint64_t ready; /* the owner holds its frames */
+	volatile uint64_t bad;	 /* the owner failed to set up */
+	volatile uint64_t frame[OWNER_MAX]; /* the frames it holds, by number */
+};
+
+static int64_t owned[OWNER_MAX];
+static unsigned nowned;
+
+static void give_back(struct upcall_revoke *ur)
+{
+	struct shared *sh = (struct shared *)SHARED_VA;
+	if (ur->kind == REVOKE_TAKEN)
+		return;
+	for (unsigned i = 0; i < nowned; i++) {
+		if (owned[i] >= 0 && (ur->frame == FRAME_ANY || sh->frame[i] == ur->frame)) {
+			(void)sys_frame_free((uint64_t)owned[i]);
+			owned[i] = -1;
+			return;
+		}
+	}
+}
+
+/* Partner role 11: arg bits 8..15 mode (0 cooperative, 1 no handler), 16..31 the shared
+ * frame's slot, 32..47 how many frames to hold. */
+static noreturn_fn void owner(uint64_t arg)
+{
+	unsigned mode = (arg >> 8) & 0xff, n = (unsigned)MIN((arg >> 32) & 0xffff, OWNER_MAX);
+	struct shared *sh = (struct shared *)SHARED_VA;
+	if (sys_map((arg >> 16) & 0xffff, SHARED_VA, PROT_R | PROT_W) != 0)
+		sys_exit(1);
+	for (unsigned i = 0; i < n; i++) {
+		struct cap_info ci;
+		int64_t s = sys_frame_alloc(FRAME_ANY);
+		if (s < 0 || sys_map((uint64_t)s, OWNER_VA + i * 4096ULL, PROT_R | PROT_W) != 0 ||
+		    sys_cap_inspect((uint64_t)s, &ci) != 0) {
+			sh->bad = 1;
+			sys_exit(1);
+		}
+		*(volatile uint64_t *)(OWNER_VA + i * 4096ULL) = i;
+		sh->frame[i] = ci.object;
+		owned[nowned++] = s;
+	}
+	if (mode == 0 && libos_set_revoke_handler(give_back) != 0)
+		sh->bad = 1;
+	sh->ready = 1;
+	for (;;)
+		sys_yield();
+}
+
+static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint64_t home,
+			  unsigned mode, uint64_t self_prog, uint64_t ncores)
+{
+	int64_t o = sys_env_create(home);
+	if (o == E_INVAL)
+		return; /* no such core: no remote figures on one core */
+	CHECK(o);
+	int64_t f = sys_frame_alloc(FRAME_ANY);
+	CHECK(f);
+	CHECK(sys_map((uint64_t)f, SHARED_VA, PROT_R | PROT_W));
+	struct shared *sh = (struct shared *)SHARED_VA;
+	sh->ready = sh->bad = 0;
+	int64_t in_o = sys_cap_grant((uint64_t)f, (uint64_t)o, GRANT_COPY);
+	CHECK(in_o);
+	uint64_t n = MIN(rounds + WARMUP / 10, (uint64_t)OWNER_MAX);
+	CHECK(sys_env_start((uint64_t)o, self_prog, 11 | (uint64_t)mode << 8 | (uint64_t)in_o << 16 | n << 32));
+	while (!sh->ready && !sh->bad && sys_env_status((uint64_t)o) == E_AGAIN)
+		sys_yield();
+	if (!sh->ready) {
+		printf("bench: %s: the owner did not get ready\n", name);
+		failures++;
+		return;
+	}
+	uint64_t k = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t frame = sh->frame[i], t0;
+		int64_t err, got;
+		do {
+			t0 = rdtsc();
+			if ((err = sys_call6(SYS_REVOKE_ASK, (uint64_t)o, frame, 1, 0, 0, 0)) == E_BUSY)
+				sys_yield(); /* the last request is still being closed: not timed */
+		} while (err == E_BUSY);
+		if (err) {
+			printf("bench: %s: REVOKE_ASK: %lld\n", name, (long long)err);
+			failures++;
+			break;
+		}
+		/*
+		 * Locally the owner runs only when we yield; remotely we watch. (Under
+		 * -icount the vCPUs take turns on one thread in quanta of up to a
+		 * slice, so a remote figure's median there is QEMU's turn-taking;
+		 * its minimum is the path. docs/revocation.md.)
+		 */
+		while ((got = sys_frame_alloc(frame)) == E_BUSY) {
+			if (home == core)
+				sys_yield();
+			else
+				__asm__ volatile("pause");
+		}
+		uint64_t t = rdtsc() - t0;
+		CHECK(got);
+		CHECK(sys_frame_free((uint64_t)got));
+		if (i >= WARMUP / 10)
+			samples[k++] = t;
+	}
+	report(name, k, core, ncores);
+	CHECK(sys_cap_delete((uint64_t)o)); /* destroyed at its next slice boundary */
+	CHECK(sys_unmap((uint64_t)f));
+	CHECK(sys_cap_revoke((uint64_t)f));
+	CHECK(sys_frame_free((uint64_t)f));
+}
+
+static void revoke_set(uint64_t rounds, uint64_t self_prog, uint64_t core, uint64_t ncores)
+{
+	rounds = MIN(rounds, (uint64_t)OWNER_MAX - WARMUP / 10);
+	uint64_t other = core + 1;
+	revoke_figure("revoke_local_cooperative", rounds, core, core, 0, self_prog, ncores);
+	revoke_figure("revoke_remote_cooperative", rounds, core, other, 0, self_prog, ncores);
+	revoke_figure("revoke_local_abort", rounds, core, core, 1, self_prog, ncores);
+	revoke_figure("revoke_remote_abort", rounds, core, other, 1, self_prog, ncores);
+	/* Operations carried out by another core's kernel instance (messages), and locally. */
+	MEASURE("env_create_destroy_local", rounds / 10, core, ncores, {
+		int64_t e = sys_env_create(core);
+		CHECK(e);
+		CHECK(sys_env_destroy((uint64_t)e));
+		CHECK(sys_cap_delete((uint64_t)e));
+	});
+	if (sys_env_create(other) == E_INVAL)
+		return;
+	MEASURE("env_create_destroy_remote", rounds / 10, core, ncores, {
+		int64_t e = sys_env_create(other);
+		CHECK(e);
+		CHECK(sys_env_destroy((uint64_t)e));
+		CHECK(sys_cap_delete((uint64_t)e));
+	});
+}
+
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
 	if (arg == 9 || arg == 10) /* partner roles: the server waits for calls; the yielder yields */
 		for (;;)
 			sys_yield();
+	if ((arg & 0xff) == 11)
+		owner(arg);
 	uint64_t set = arg & 0xff, rounds = (arg >> 8) & 0xffffff;
 	if (rounds == 0 || rounds > MAX_ROUNDS)
 		rounds = 10000;
@@ -160,6 +314,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		MEASURE("frame_alloc_map_unmap_free", rounds, core, ncores, alloc_map_unmap_free());
 	} else if (set == 3) {
 		upcall_set(rounds, libos_self_prog, core, ncores);
+	} else if (set == 4) {
+		revoke_set(rounds, libos_self_prog, core, ncores);
 	}
 	if (failures)
 		printf("bench: %u operations failed: the figures above are not valid\n", failures);
