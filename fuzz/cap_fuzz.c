@@ -22,8 +22,8 @@
  * the reference model catches alone.
  *
  * Pure: the kernel's state is rebuilt per input (sim_init: the per-core
- * state; pot_init: the ownership table; chan_reset and chan_init: the
- * rings) or left as it was found (every environment and endpoint is gone
+ * state and zeroed memory and stacks; pot_init: the ownership table;
+ * chan_reset and chan_init: the rings) or left as it was found (every environment and endpoint is gone
  * again at the end, checked at the start too); generations of environments
  * and endpoints carry over, which the model takes as it finds them. The one
  * global nothing resets, frame.c's refill cursor, is made harmless by the
@@ -688,7 +688,6 @@ static void driver(void *arg)
 	    {.base = 0, .len = NFRAMES * PAGE_SIZE, .usable = true}};
 	pot_init(pot_table, NFRAMES, mem, 1, 0, PROG_KFRAMES * PAGE_SIZE);
 	/* The message rings between the cores, as at boot: two more frames of the kernel's. */
-	chan_reset();
 	if ((err = chan_init()))
 		fail("chan_init: %s", err_name(err));
 	r->kernel_frames = pot_count(POT_KERNEL);
@@ -777,8 +776,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_init(&(struct sim_config){.ncores = NCORES,
 	                              .seed = 1,
 	                              .phys_bytes = NFRAMES * PAGE_SIZE,
-	                              .stack_bytes = 512 << 10,
+	                              .stack_bytes = 64 << 10,
 	                              .panic_aborts = true});
+	/* No rings yet (an earlier input's were in its machine's memory): before core 1 polls. */
+	chan_reset();
 	sim_start(0, driver, r);
 	sim_start_daemon(1, ap_main, NULL);
 	int err = sim_run(MAX_STEPS);
@@ -787,7 +788,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     err == E_TIMEOUT ? "step limit: a hang" : "deadlock");
 	if (!r->done)
 		fail("the driver ended early");
-	chan_reset(); /* the rings were in this machine's memory */
 	sim_fini();
 	if (verbose)
 		printf("ok: %u operations, every oracle held\n", the_prog.n);
