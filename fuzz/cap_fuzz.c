@@ -19,7 +19,10 @@
  * FUZZ_DECODE=1 in the environment prints every call, its result and the
  * frames that changed hands as it runs (tools/fuzz-decode does that for a
  * file). FUZZ_MODEL_ONLY=1 leaves out invariant_check(), to measure what
- * the reference model catches alone.
+ * the reference model catches alone. FUZZ_RESULTS=1 prints, per input, a
+ * digest of every call's environment and result on stderr, which must not
+ * depend on the inputs run before it (tools/fuzz-smoke replays in two
+ * orders and compares).
  *
  * Pure: the kernel's state is rebuilt per input (sim_init: the per-core
  * state and zeroed memory and stacks; pot_init: the ownership table;
@@ -102,6 +105,7 @@ struct run {
 static struct run the_run;
 static struct prog the_prog;
 static bool verbose;
+static bool results; /* FUZZ_RESULTS=1: a digest of every call's result, per input (purity) */
 static bool
     model_only; /* FUZZ_MODEL_ONLY=1: no invariant_check(), to see what the model alone catches */
 #define m model_instance
@@ -749,6 +753,26 @@ static void driver(void *arg)
 	r->done = true;
 }
 
+/*
+ * FNV-1a over what each call of the run (set-up included) returned: the
+ * caller's id, the number, whether it ran, the result. Generations are
+ * left out on purpose: they carry over between inputs (see above), and no
+ * result may depend on their values, only on whether they match.
+ */
+static uint64_t results_digest(const struct run *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (unsigned i = 0; i < r->ntrace; i++) {
+		const struct trace *t = &r->trace[i];
+		const uint64_t w[] = {(uint64_t)t->op, t->env, t->nr,
+		                      (uint64_t)t->skipped << 1 | t->blocks, (uint64_t)t->ret};
+		for (unsigned k = 0; k < ARRAY_SIZE(w); k++)
+			for (unsigned b = 0; b < 8; b++)
+				h = (h ^ (uint8_t)(w[k] >> (8 * b))) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
 static void ap_main(void *arg)
 {
 	percpu_report_in();
@@ -758,8 +782,10 @@ static void ap_main(void *arg)
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *d = getenv("FUZZ_DECODE"), *o = getenv("FUZZ_MODEL_ONLY");
+	const char *d = getenv("FUZZ_DECODE"), *o = getenv("FUZZ_MODEL_ONLY"),
+		   *res = getenv("FUZZ_RESULTS");
 	verbose = d && *d && strcmp(d, "0") != 0;
+	results = res && *res && strcmp(res, "0") != 0;
 	model_only = o && *o && strcmp(o, "0") != 0;
 	/* Line by line, in order with the kernel's console (write(2) straight to stdout). */
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -791,6 +817,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_fini();
 	if (verbose)
 		printf("ok: %u operations, every oracle held\n", the_prog.n);
+	if (results)
+		fprintf(stderr, "cap_fuzz: results %016llx of %u calls\n",
+		        (unsigned long long)results_digest(r), r->ntrace);
 	return 0;
 }
 
