@@ -691,9 +691,11 @@ static void driver(void *arg)
 		arch_cpu_relax();
 	if (env_count() != 0)
 		fail("%u environments left by an earlier input", env_count());
+	/* RAM, then a hole the firmware reports as reserved (as past RAM on a PC). */
 	static const struct boot_mem mem[] = {
-	    {.base = 0, .len = NFRAMES * PAGE_SIZE, .usable = true}};
-	pot_init(pot_table, NFRAMES, mem, 1, 0, PROG_KFRAMES * PAGE_SIZE);
+	    {.base = 0, .len = NFRAMES * PAGE_SIZE, .usable = true},
+	    {.base = NFRAMES * PAGE_SIZE, .len = 16 * PAGE_SIZE, .usable = false}};
+	pot_init(pot_table, NFRAMES, mem, ARRAY_SIZE(mem), 0, PROG_KFRAMES * PAGE_SIZE);
 	/* The message rings between the cores, as at boot: two more frames of the kernel's. */
 	if ((err = chan_init()))
 		fail("chan_init: %s", err_name(err));
