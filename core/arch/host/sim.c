@@ -82,7 +82,7 @@ static void *spare_take(size_t len)
 
 static bool spare_keep(void *map, size_t len)
 {
-	for (unsigned i = 0; i < SPARES; i++) {
+	for (unsigned i = 0; i < SPARES && len <= SPARE_MAX_BYTES; i++) {
 		if (spares[i].len == 0) {
 			spares[i].map = map;
 			spares[i].len = len;
@@ -279,7 +279,7 @@ void sim_fini(void)
 		panic("sim: sim_fini from core %u's own fiber", m->running);
 	for (unsigned c = 0; c < m->ncores; c++)
 		fiber_free(&m->cpu[c].fiber);
-	if (m->phys_map_len > SPARE_MAX_BYTES || !spare_keep(m->phys_map, m->phys_map_len))
+	if (!spare_keep(m->phys_map, m->phys_map_len))
 		munmap(m->phys_map, m->phys_map_len);
 	memcpy(percpu_table, m->saved_percpu, sizeof(percpu_table));
 	percpu_ncpus = m->saved_ncpus;
