@@ -212,6 +212,7 @@ static struct prog_arg user_va(struct rng *r)
 {
 	static const uint64_t odd[] = {USER_BASE + 1,
 	                               USER_END - PAGE,
+	                               USER_END - 16, /* a buffer here runs past the end */
 	                               USER_END,
 	                               0xffff800000000000ULL,
 	                               0x0000800000000000ULL,

@@ -14,6 +14,7 @@
 #include "sim_impl.h"
 
 #include <exo/panic.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #if defined(__has_feature)
@@ -141,17 +142,58 @@ void fiber_entry_c(struct fiber *f)
 	panic("sim: a fiber's entry function returned");
 }
 
+/*
+ * Small stacks of fibers freed, kept for the next fiber of the same size
+ * (a fuzzer makes a machine per input) and zeroed when taken, so a stack
+ * starts as a fresh mapping would: all zero. Zeroing a small stack costs
+ * less than mapping one and faulting its pages in; big ones (the default
+ * 1 MiB) are lazily backed, and zeroing them would not pay.
+ */
+#define SPARES          8
+#define SPARE_MAX_BYTES ((256UL << 10) + PAGE_SIZE)
+static struct {
+	uint8_t *map;
+	size_t len; /* 0: empty slot */
+} spares[SPARES];
+
+static uint8_t *spare_take(size_t len)
+{
+	for (unsigned i = 0; i < SPARES; i++) {
+		if (spares[i].len == len) {
+			spares[i].len = 0;
+			memset(spares[i].map + PAGE_SIZE, 0, len - PAGE_SIZE);
+			return spares[i].map;
+		}
+	}
+	return NULL;
+}
+
+static bool spare_keep(uint8_t *map, size_t len)
+{
+	for (unsigned i = 0; i < SPARES && len <= SPARE_MAX_BYTES; i++) {
+		if (spares[i].len == 0) {
+			spares[i].map = map;
+			spares[i].len = len;
+			return true;
+		}
+	}
+	return false;
+}
+
 void fiber_alloc(struct fiber *f, size_t stack_bytes)
 {
 	size_t len = ALIGN_UP(stack_bytes, PAGE_SIZE) + PAGE_SIZE;
-	/* NORESERVE: 64 cores of 1 MiB stacks cost only the pages touched. */
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (p == MAP_FAILED)
-		panic("sim: cannot map a %zu-byte fiber stack", len);
-	/* The guard page turns a stack overflow into a fault, not corruption. */
-	if (mprotect(p, PAGE_SIZE, PROT_NONE) != 0)
-		panic("sim: cannot protect a fiber's guard page");
+	void *p = spare_take(len);
+	if (!p) {
+		/* NORESERVE: 64 cores of 1 MiB stacks cost only the pages touched. */
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (p == MAP_FAILED)
+			panic("sim: cannot map a %zu-byte fiber stack", len);
+		/* The guard page turns a stack overflow into a fault, not corruption. */
+		if (mprotect(p, PAGE_SIZE, PROT_NONE) != 0)
+			panic("sim: cannot protect a fiber's guard page");
+	}
 	*f = (struct fiber){
 	    .map = p,
 	    .map_len = len,
@@ -165,7 +207,8 @@ void fiber_free(struct fiber *f)
 	if (!f->map)
 		return;
 	asan_unpoison(f->stack_lo, f->stack_len);
-	munmap(f->map, f->map_len);
+	if (!spare_keep(f->map, f->map_len))
+		munmap(f->map, f->map_len);
 	*f = (struct fiber){0};
 }
 

@@ -53,6 +53,45 @@ struct sim sim_machines[SIM_MAX_DEPTH + 1] = {
 /* clang-format on */
 unsigned sim_depth;
 
+/* percpu_table as it was below each level (no malloc per machine: fuzzers make one per input). */
+static struct percpu saved_percpu[SIM_MAX_DEPTH][MAX_CPUS];
+
+/*
+ * Memories of machines gone, kept for the next machine of the same size:
+ * their mapping (guard pages and all) and its length; 0 for an empty slot.
+ * Only small ones (fuzzers' and unit tests'): a 64 MiB default memory is
+ * lazily backed, so zeroing it would cost more than mapping it afresh.
+ */
+#define SPARES          4
+#define SPARE_MAX_BYTES (4UL << 20)
+static struct {
+	void *map;
+	size_t len;
+} spares[SPARES];
+
+static void *spare_take(size_t len)
+{
+	for (unsigned i = 0; i < SPARES; i++) {
+		if (spares[i].len == len) {
+			spares[i].len = 0;
+			return spares[i].map;
+		}
+	}
+	return NULL;
+}
+
+static bool spare_keep(void *map, size_t len)
+{
+	for (unsigned i = 0; i < SPARES && len <= SPARE_MAX_BYTES; i++) {
+		if (spares[i].len == 0) {
+			spares[i].map = map;
+			spares[i].len = len;
+			return true;
+		}
+	}
+	return false;
+}
+
 struct percpu *sim_this_cpu_ptr = &percpu_table[0];
 uint8_t *sim_phys_base;
 uint64_t sim_phys_size;
@@ -186,9 +225,7 @@ void sim_init(const struct sim_config *cfg)
 	 * this one lives, so saving it here and restoring it in sim_fini
 	 * gives each machine its own table.
 	 */
-	m->saved_percpu = malloc(sizeof(percpu_table));
-	if (!m->saved_percpu)
-		panic("sim: out of host memory");
+	m->saved_percpu = saved_percpu[sim_depth - 1];
 	memcpy(m->saved_percpu, percpu_table, sizeof(percpu_table));
 	m->saved_ncpus = percpu_ncpus;
 	memset(percpu_table, 0, sizeof(percpu_table));
@@ -205,16 +242,25 @@ void sim_init(const struct sim_config *cfg)
 	 * Simulated RAM, with an inaccessible page on either side so a stray
 	 * access just past either end faults. A fresh anonymous mapping is
 	 * zero, like RAM the tests may assume clean, and costs only what is
-	 * touched (fuzzers create one per input).
+	 * touched. Small memories are kept by sim_fini for the next machine
+	 * of the same size (a fuzzer makes one per input) and zeroed here:
+	 * a memset of a few hundred KiB is cheaper than faulting every page in
+	 * again, and the machine cannot tell the difference.
 	 */
 	size_t bytes = ALIGN_UP(cfg->phys_bytes ? cfg->phys_bytes : DEFAULT_PHYS_BYTES, PAGE_SIZE);
 	if (bytes > ARCH_PHYS_LIMIT)
 		panic("sim: %zu bytes of memory asked, at most %llu", bytes, ARCH_PHYS_LIMIT);
 	m->phys_map_len = bytes + 2 * PAGE_SIZE;
-	void *p = mmap(NULL, m->phys_map_len, PROT_NONE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED || mprotect((uint8_t *)p + PAGE_SIZE, bytes, PROT_READ | PROT_WRITE))
-		panic("sim: cannot map %zu bytes of simulated memory", bytes);
+	void *p = spare_take(m->phys_map_len);
+	if (p) {
+		memset((uint8_t *)p + PAGE_SIZE, 0, bytes);
+	} else {
+		p = mmap(NULL, m->phys_map_len, PROT_NONE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED ||
+		    mprotect((uint8_t *)p + PAGE_SIZE, bytes, PROT_READ | PROT_WRITE))
+			panic("sim: cannot map %zu bytes of simulated memory", bytes);
+	}
 	m->phys_map = p;
 	m->phys = (uint8_t *)p + PAGE_SIZE;
 	m->phys_bytes = bytes;
@@ -233,10 +279,10 @@ void sim_fini(void)
 		panic("sim: sim_fini from core %u's own fiber", m->running);
 	for (unsigned c = 0; c < m->ncores; c++)
 		fiber_free(&m->cpu[c].fiber);
-	munmap(m->phys_map, m->phys_map_len);
+	if (!spare_keep(m->phys_map, m->phys_map_len))
+		munmap(m->phys_map, m->phys_map_len);
 	memcpy(percpu_table, m->saved_percpu, sizeof(percpu_table));
 	percpu_ncpus = m->saved_ncpus;
-	free(m->saved_percpu);
 	memset(m, 0, sizeof(*m));
 
 	/* Back to the machine below, exactly where it was frozen. */
