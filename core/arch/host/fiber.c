@@ -149,42 +149,15 @@ void fiber_entry_c(struct fiber *f)
  * less than mapping one and faulting its pages in; big ones (the default
  * 1 MiB) are lazily backed, and zeroing them would not pay.
  */
-#define SPARES          8
-#define SPARE_MAX_BYTES ((256UL << 10) + PAGE_SIZE)
-static struct {
-	uint8_t *map;
-	size_t len; /* 0: empty slot */
-} spares[SPARES];
-
-static uint8_t *spare_take(size_t len)
-{
-	for (unsigned i = 0; i < SPARES; i++) {
-		if (spares[i].len == len) {
-			spares[i].len = 0;
-			memset(spares[i].map + PAGE_SIZE, 0, len - PAGE_SIZE);
-			return spares[i].map;
-		}
-	}
-	return NULL;
-}
-
-static bool spare_keep(uint8_t *map, size_t len)
-{
-	for (unsigned i = 0; i < SPARES && len <= SPARE_MAX_BYTES; i++) {
-		if (spares[i].len == 0) {
-			spares[i].map = map;
-			spares[i].len = len;
-			return true;
-		}
-	}
-	return false;
-}
+static struct spare_pool spare_stacks = { .max_bytes = (256UL << 10) + PAGE_SIZE };
 
 void fiber_alloc(struct fiber *f, size_t stack_bytes)
 {
 	size_t len = ALIGN_UP(stack_bytes, PAGE_SIZE) + PAGE_SIZE;
-	void *p = spare_take(len);
-	if (!p) {
+	void *p = spare_take(&spare_stacks, len);
+	if (p) {
+		memset((uint8_t *)p + PAGE_SIZE, 0, len - PAGE_SIZE); /* the guard page stays */
+	} else {
 		/* NORESERVE: 64 cores of 1 MiB stacks cost only the pages touched. */
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -207,7 +180,7 @@ void fiber_free(struct fiber *f)
 	if (!f->map)
 		return;
 	asan_unpoison(f->stack_lo, f->stack_len);
-	if (!spare_keep(f->map, f->map_len))
+	if (!spare_keep(&spare_stacks, f->map, f->map_len))
 		munmap(f->map, f->map_len);
 	*f = (struct fiber){0};
 }

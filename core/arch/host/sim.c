@@ -62,35 +62,30 @@ static struct percpu saved_percpu[SIM_MAX_DEPTH][MAX_CPUS];
  * Only small ones (fuzzers' and unit tests'): a 64 MiB default memory is
  * lazily backed, so zeroing it would cost more than mapping it afresh.
  */
-#define SPARES          4
-#define SPARE_MAX_BYTES (4UL << 20)
-static struct {
-	void *map;
-	size_t len;
-} spares[SPARES];
-
-static void *spare_take(size_t len)
+void *spare_take(struct spare_pool *pool, size_t len)
 {
-	for (unsigned i = 0; i < SPARES; i++) {
-		if (spares[i].len == len) {
-			spares[i].len = 0;
-			return spares[i].map;
+	for (unsigned i = 0; i < ARRAY_SIZE(pool->slot); i++) {
+		if (pool->slot[i].len == len) {
+			pool->slot[i].len = 0;
+			return pool->slot[i].map;
 		}
 	}
 	return NULL;
 }
 
-static bool spare_keep(void *map, size_t len)
+bool spare_keep(struct spare_pool *pool, void *map, size_t len)
 {
-	for (unsigned i = 0; i < SPARES && len <= SPARE_MAX_BYTES; i++) {
-		if (spares[i].len == 0) {
-			spares[i].map = map;
-			spares[i].len = len;
+	for (unsigned i = 0; i < ARRAY_SIZE(pool->slot) && len <= pool->max_bytes; i++) {
+		if (pool->slot[i].len == 0) {
+			pool->slot[i].map = map;
+			pool->slot[i].len = len;
 			return true;
 		}
 	}
 	return false;
 }
+
+static struct spare_pool spare_memories = { .max_bytes = 4UL << 20 };
 
 struct percpu *sim_this_cpu_ptr = &percpu_table[0];
 uint8_t *sim_phys_base;
@@ -251,7 +246,7 @@ void sim_init(const struct sim_config *cfg)
 	if (bytes > ARCH_PHYS_LIMIT)
 		panic("sim: %zu bytes of memory asked, at most %llu", bytes, ARCH_PHYS_LIMIT);
 	m->phys_map_len = bytes + 2 * PAGE_SIZE;
-	void *p = spare_take(m->phys_map_len);
+	void *p = spare_take(&spare_memories, m->phys_map_len);
 	if (p) {
 		memset((uint8_t *)p + PAGE_SIZE, 0, bytes);
 	} else {
@@ -279,7 +274,7 @@ void sim_fini(void)
 		panic("sim: sim_fini from core %u's own fiber", m->running);
 	for (unsigned c = 0; c < m->ncores; c++)
 		fiber_free(&m->cpu[c].fiber);
-	if (!spare_keep(m->phys_map, m->phys_map_len))
+	if (!spare_keep(&spare_memories, m->phys_map, m->phys_map_len))
 		munmap(m->phys_map, m->phys_map_len);
 	memcpy(percpu_table, m->saved_percpu, sizeof(percpu_table));
 	percpu_ncpus = m->saved_ncpus;

@@ -25,6 +25,26 @@ struct fiber {
 	void *asan_fake; /* ASan's fake stack while switched out */
 };
 
+/*
+ * Mappings freed, kept for the next request of the same length (a fuzzer
+ * makes a machine per input: reusing beats mapping anew and faulting the
+ * pages in). The caller zeroes what it takes. Up to 8 kept, each of at
+ * most max_bytes.
+ */
+struct spare_pool {
+	size_t max_bytes;
+	struct {
+		void *map;
+		size_t len; /* 0: empty slot */
+	} slot[8];
+};
+
+/* A kept mapping of exactly len bytes, or NULL. */
+void *spare_take(struct spare_pool *pool, size_t len);
+
+/* Keep map for later; false if it is too big or the pool is full (unmap it then). */
+bool spare_keep(struct spare_pool *pool, void *map, size_t len);
+
 /* Map a stack of stack_bytes (plus a guard page below it). Panics on failure. */
 void fiber_alloc(struct fiber *f, size_t stack_bytes);
 
