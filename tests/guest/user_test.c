@@ -44,6 +44,17 @@ TEST(user, hello_exits_with_its_argument)
 	EXPECT_EQ(t, invariant_check(), 0);
 }
 
+/*
+ * What the KVM probe (tools/exo probe-kvm) must see working besides the
+ * timer and IPIs: ring 3 entered, a syscall and its return to user mode
+ * (hello prints), and the exit. PVM's /dev/kvm fails here (a page fault
+ * at a kernel address on the first return to user mode).
+ */
+TEST(probe, user_program_round_trip)
+{
+	EXPECT_EQ(t, run_here(t, "hello", 42), 42);
+}
+
 TEST_EACH_CPU(user, hello_on_every_core, 1)
 {
 	EXPECT_EQ(t, run_here(t, "hello", cpu_id()), cpu_id());
