@@ -25,13 +25,13 @@
 #include <percpu.h>
 
 /* Below this much RAM the kernel refuses to run (its own image, stacks and tables). */
-#define MIN_RAM_MB 32
 
 static struct {
 	const char *test;
 	bool shutdown;
 	uint64_t ipi_rounds;
 	const char *accel;
+	bool icount; /* QEMU -icount: cycles are instructions, time is virtual */
 	bool panic_test;
 	const char *run;
 	uint64_t run_arg, run_cores;
@@ -47,6 +47,7 @@ static void parse_cmdline(char *line)
 		{ .key = "ipi_rounds", .type = CMDLINE_UINT, .dst.u = &opt.ipi_rounds, .min = 1,
 		  .max = 100000 },
 		{ .key = "accel", .type = CMDLINE_STR, .dst.s = &opt.accel },
+		{ .key = "icount", .type = CMDLINE_BOOL, .dst.b = &opt.icount },
 		{ .key = "panic_test", .type = CMDLINE_BOOL, .dst.b = &opt.panic_test },
 		{ .key = "run", .type = CMDLINE_STR, .dst.s = &opt.run },
 		{ .key = "slots", .type = CMDLINE_UINT, .dst.u = &opt.slots, .min = 1,
@@ -133,9 +134,10 @@ static void boot_figures(const struct boot_info *bi, uint64_t now, unsigned ncpu
 	bool from_reset = bi->entry_cycles < RESET_PLAUSIBLE_S * arch_cycles_per_sec();
 	uint64_t us = cycles_to_us(from_reset ? now : now - bi->entry_cycles);
 	const char *since = from_reset ? "reset" : "kernel_entry";
-	kprintf("boot: %u cores online %llu.%03llu ms after %s (accel %s, tsc %llu Hz)\n", ncpus,
+	kprintf("boot: %u cores online %llu.%03llu ms after %s (accel %s%s, tsc %llu Hz)\n", ncpus,
 		(unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
 		from_reset ? "reset" : "kernel entry (the TSC did not start at reset)", opt.accel,
+		opt.icount ? " -icount: virtual time, cycles are instructions" : "",
 		(unsigned long long)arch_cycles_per_sec());
 	kprintf("EXOJSON {\"figure\":\"boot_ms\",\"unit\":\"ms\",\"value\":%llu.%03llu,"
 		"\"since\":\"%s\",\"cores\":%u,\"accel\":\"%s\",\"tsc_hz\":%llu}\n",
@@ -157,6 +159,10 @@ static void boot_figures(const struct boot_info *bi, uint64_t now, unsigned ncpu
 			n++;
 		}
 		struct stats s = stats_u64(samples, n);
+		kprintf("boot: IPI round trip cpu0 <-> cpu%u: median %llu, min %llu, max %llu cycles "
+			"(%zu rounds)\n",
+			c, (unsigned long long)s.median, (unsigned long long)s.min,
+			(unsigned long long)s.max, s.n);
 		kprintf("EXOJSON {\"figure\":\"ipi_rtt\",\"from\":0,\"to\":%u,\"unit\":\"cycles\","
 			"\"median\":%llu,\"min\":%llu,\"max\":%llu,\"n\":%zu,\"accel\":\"%s\"}\n",
 			c, (unsigned long long)s.median, (unsigned long long)s.min,

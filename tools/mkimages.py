@@ -11,7 +11,7 @@ import sys
 
 def main():
     out, pairs = sys.argv[1], sys.argv[2:]
-    lines = ['\t.section .rodata.user_images, "a"']
+    lines = ['\t.section .user_images, "a"']
     for i, pair in enumerate(pairs):
         name, path = pair.split("=", 1)
         lines += [f"\t.balign 16", f"user_image_{i}:", f'\t.incbin "{path}"', f"user_image_{i}_end:",

@@ -42,8 +42,9 @@ class Machine:
     gdb: bool = False
 
     def cmdline(self):
-        """The kernel command line: the args, then accel=<accel> (docs/protocol.md)."""
-        return " ".join(w for w in (self.args.strip(), f"accel={self.accel}") if w)
+        """The kernel command line: the args, then accel=<accel> [icount=yes] (docs/protocol.md)."""
+        words = (self.args.strip(), f"accel={self.accel}", "icount=yes" if self.icount else "")
+        return " ".join(w for w in words if w)
 
 
 def command(m):

@@ -106,6 +106,13 @@ higher_half:
 	movw	%ax, %gs
 	movabsq	$boot_stack_top, %rsp
 
+	/* Enough RAM under .bss and the symbols? If not, say so and exit. */
+	movl	%esi, %ebx		/* callee-saved across the call */
+	movl	%esi, %edi
+	xorl	%ebp, %ebp
+	call	arch_boot_check_ram
+	movl	%ebx, %esi
+
 	/* Clear .bss (the loader zeroes it too; we do not rely on that). */
 	movabsq	$__bss_start, %rdi
 	movabsq	$__bss_end, %rcx

@@ -7,10 +7,12 @@
 #include <arch/context.h>
 #include <arch/cpu.h>
 #include <arch/phys.h>
+#include <arch/power.h>
 #include <arch/x86.h>
 #include <exo/boot.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
+#include <exo/shutdown.h>
 #include <exo/string.h>
 #include <percpu.h>
 
@@ -71,6 +73,59 @@ static void read_start_info(uint32_t pa)
 			.usable = e[i].type == HVM_MEMMAP_RAM,
 		};
 	}
+}
+
+/* Early output: decimal, without kprintf (whose state is in .bss). */
+static void early_write_u64(uint64_t v)
+{
+	char buf[20];
+	unsigned n = 0;
+	do
+		buf[sizeof(buf) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(buf));
+	arch_console_write(buf + sizeof(buf) - n, n);
+}
+
+static void early_write(const char *s)
+{
+	arch_console_write(s, strlen(s));
+}
+
+/*
+ * boot.S calls this before it clears .bss: is there RAM under the whole
+ * kernel image? .bss holds the per-core tables for 64 cores and ends near
+ * 13 MiB; with less RAM, clearing it and using it fails without a word (a
+ * triple fault). Nothing here may touch .data or .bss: the boot stack,
+ * port I/O and the loader's pages only. A start info without a memory map
+ * is left to read_start_info, which says so.
+ */
+void arch_boot_check_ram(uint32_t start_info_pa);
+void arch_boot_check_ram(uint32_t start_info_pa)
+{
+	const struct hvm_start_info *si = arch_phys_to_virt(pa_make(start_info_pa));
+	if (si->magic != HVM_START_MAGIC || si->version < 1 || !si->memmap_paddr)
+		return;
+	uint64_t lo, hi, ram = 0;
+	arch_kernel_phys_range(&lo, &hi);
+	const struct hvm_memmap_entry *e = arch_phys_to_virt(pa_make(si->memmap_paddr));
+	for (uint32_t i = 0; i < si->memmap_entries; i++) {
+		if (e[i].type != HVM_MEMMAP_RAM)
+			continue;
+		if (e[i].addr <= lo && e[i].addr + e[i].size >= hi)
+			return;
+		ram += e[i].size;
+	}
+	serial_init();
+	early_write("\n[cpu0] PANIC: exocore needs at least ");
+	early_write_u64(MIN_RAM_MB);
+	early_write(" MiB of RAM; this machine has ");
+	early_write_u64(ram >> 20);
+	early_write(" MiB, and the kernel image alone ends at ");
+	early_write_u64((hi + (1 << 20) - 1) >> 20);
+	early_write(" MiB (run QEMU with -m ");
+	early_write_u64(MIN_RAM_MB);
+	early_write("M or more)\n");
+	arch_power_off(EXIT_PANIC);
 }
 
 /*

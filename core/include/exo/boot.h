@@ -5,6 +5,7 @@
 
 #define BOOT_MAX_MEM 64
 #define BOOT_CMDLINE_MAX 1024
+#define MIN_RAM_MB 32 /* below this, boot stops with a panic that says so */
 
 struct boot_mem {
 	uint64_t base, len;
