@@ -78,11 +78,28 @@ void arch_dump_registers(void)
 		kprintf("  r13 %016llx  r14 %016llx  r15 %016llx\n", (unsigned long long)f->r13,
 			(unsigned long long)f->r14, (unsigned long long)f->r15);
 	} else {
-		uint64_t rsp, rbp, rflags;
-		__asm__ volatile("movq %%rsp, %0; movq %%rbp, %1; pushfq; popq %2"
-				 : "=r"(rsp), "=r"(rbp), "=r"(rflags));
-		kprintf("  rsp %016llx  rbp %016llx  rflags %016llx\n", (unsigned long long)rsp,
-			(unsigned long long)rbp, (unsigned long long)rflags);
+		/*
+		 * A panic() call, not a trap: the registers as they are here, in
+		 * the order of the trap frame's dump. rip is this function's; the
+		 * backtrace below names the caller of panic().
+		 */
+		static const char *const name[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
+						     "r8 ", "r9 ", "r10", "r11", "r12", "r13", "r14",
+						     "r15", "rsp", "rip", "rflags" };
+		uint64_t r[ARRAY_SIZE(name)];
+		__asm__ volatile("movq %%rax, 0(%0); movq %%rbx, 8(%0); movq %%rcx, 16(%0);"
+				 "movq %%rdx, 24(%0); movq %%rsi, 32(%0); movq %%rdi, 40(%0);"
+				 "movq %%rbp, 48(%0); movq %%r8, 56(%0); movq %%r9, 64(%0);"
+				 "movq %%r10, 72(%0); movq %%r11, 80(%0); movq %%r12, 88(%0);"
+				 "movq %%r13, 96(%0); movq %%r14, 104(%0); movq %%r15, 112(%0);"
+				 "movq %%rsp, 120(%0); leaq 0(%%rip), %%rax; movq %%rax, 128(%0);"
+				 "pushfq; popq 136(%0)"
+				 :
+				 : "r"(r)
+				 : "rax", "memory");
+		for (size_t i = 0; i < ARRAY_SIZE(name); i++)
+			kprintf("  %s %016llx%s", name[i], (unsigned long long)r[i],
+				i % 4 == 3 || i + 1 == ARRAY_SIZE(name) ? "\n" : "");
 	}
 	kprintf("  cr0 %016llx  cr2 %016llx  cr3 %016llx  cr4 %016llx\n",
 		(unsigned long long)read_cr0(), (unsigned long long)read_cr2(),
