@@ -187,6 +187,7 @@ void percpu_idle_loop(void)
 			__atomic_store_n(&me->call_fn, NULL, __ATOMIC_RELEASE);
 			continue;
 		}
-		arch_cpu_idle();
+		__atomic_fetch_add(&me->halts, 1, __ATOMIC_RELAXED);
+		arch_cpu_idle(); /* sti; hlt: until the next interrupt */
 	}
 }

@@ -10,6 +10,7 @@
 #include <exo/slice.h>
 #include <exo/syscall.h>
 #include <exo/test.h>
+#include <ipi.h>
 #include <percpu.h>
 
 static struct env *start(struct test_ctx *t, const char *name, uint64_t arg)
@@ -110,4 +111,32 @@ TEST(time, slots_from_user_level)
 	EXPECT_EQ(t, slice_owned(cpu_id()), 0);
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
+}
+
+/*
+ * A core with nothing to run halts until the next interrupt: core 1, idle
+ * while cpu0 runs this, halts again after each ping, and never wakes
+ * without an interrupt (each halt but the one under way ended in one).
+ */
+TEST(time, an_idle_core_halts_until_an_interrupt)
+{
+	if (percpu_ncpus < 2 || cpu_id() != 0) {
+		kprintf("time: needs cpu0 and a second core; skipped\n");
+		return;
+	}
+	struct percpu *p = percpu_of(1);
+	uint64_t h0 = __atomic_load_n(&p->halts, __ATOMIC_ACQUIRE);
+	uint64_t i0 = __atomic_load_n(&p->interrupts, __ATOMIC_ACQUIRE);
+	for (unsigned k = 0; k < 3; k++) {
+		uint64_t cycles;
+		EXPECT_EQ(t, ipi_ping(1, arch_cycles_per_sec(), &cycles), E_OK);
+	}
+	uint64_t end = arch_cycles() + arch_cycles_per_sec() / 50; /* 20 ms to halt again */
+	while (__atomic_load_n(&p->halts, __ATOMIC_ACQUIRE) == h0 && arch_cycles() < end)
+		arch_cpu_relax();
+	uint64_t h1 = __atomic_load_n(&p->halts, __ATOMIC_ACQUIRE);
+	uint64_t i1 = __atomic_load_n(&p->interrupts, __ATOMIC_ACQUIRE);
+	EXPECT(t, h1 > h0);
+	EXPECT(t, i1 - i0 >= 3);
+	EXPECT(t, h1 - h0 <= i1 - i0 + 1);
 }
