@@ -65,6 +65,8 @@ TEST(user, every_syscall_and_its_bad_inputs)
 	uint64_t before = frame_free_count();
 	unsigned envs = env_count();
 	EXPECT_EQ(t, run_here(t, "syscalls", (uint64_t)image_find("hello")), 0);
+	/* Every documented error of every call, class by class, each changing nothing. */
+	EXPECT_EQ(t, run_here(t, "syscalls_bad", 0), 0);
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, env_count(), envs);
 	EXPECT_EQ(t, invariant_check(), 0);
