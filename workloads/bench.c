@@ -68,6 +68,30 @@ static void alloc_map_unmap_free(void)
 	CHECK(sys_frame_free((uint64_t)s));
 }
 
+/*
+ * Environment create+destroy on core `home` (this core, or another whose
+ * kernel instance does it: two round trips of messages), `rounds` times
+ * after a warm-up. Destroy returns every frame the environment had (its
+ * page tables): the free-frame count must come back to where it was.
+ */
+static void env_create_destroy(const char *name, uint64_t rounds, uint64_t core, uint64_t home,
+			       uint64_t ncores)
+{
+	int64_t before = sys_frame_count();
+	MEASURE(name, rounds, core, ncores, {
+		int64_t e = sys_env_create(home);
+		CHECK(e);
+		CHECK(sys_env_destroy((uint64_t)e));
+		CHECK(sys_cap_delete((uint64_t)e));
+	});
+	int64_t after = sys_frame_count();
+	if (after != before) {
+		printf("bench: %s: %lld free frames before, %lld after\n", name, (long long)before,
+		       (long long)after);
+		failures++;
+	}
+}
+
 /* Set 3: exceptions handled at user level, PCT, switching environments. */
 #define LAZY_VA 0x40000000ULL
 static int64_t lazy_slot = -1;
@@ -147,6 +171,7 @@ static void upcall_set(uint64_t rounds, uint64_t self_prog, uint64_t core, uint6
 struct shared {
 	volatile uint64_t ready; /* the owner holds its frames */
 	volatile uint64_t bad;	 /* the owner failed to set up */
+	volatile uint64_t stop;	 /* the owner is to exit */
 	volatile uint64_t frame[OWNER_MAX]; /* the frames it holds, by number */
 };
 
@@ -190,8 +215,9 @@ static noreturn_fn void owner(uint64_t arg)
 	if (mode == 0 && libos_set_revoke_handler(give_back) != 0)
 		sh->bad = 1;
 	sh->ready = 1;
-	for (;;)
+	while (!sh->stop)
 		sys_yield();
+	sys_exit(0);
 }
 
 static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint64_t home,
@@ -205,7 +231,7 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 	CHECK(f);
 	CHECK(sys_map((uint64_t)f, SHARED_VA, PROT_R | PROT_W));
 	struct shared *sh = (struct shared *)SHARED_VA;
-	sh->ready = sh->bad = 0;
+	sh->ready = sh->bad = sh->stop = 0;
 	int64_t in_o = sys_cap_grant((uint64_t)f, (uint64_t)o, GRANT_COPY);
 	CHECK(in_o);
 	uint64_t n = MIN(rounds + WARMUP / 10, (uint64_t)OWNER_MAX);
@@ -250,7 +276,16 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 			samples[k++] = t;
 	}
 	report(name, k, core, ncores);
-	CHECK(sys_cap_delete((uint64_t)o)); /* destroyed at its next slice boundary */
+	/* The owner exits and is destroyed now, not at some later slice: the frame count settles. */
+	sh->stop = 1;
+	while (sys_env_status((uint64_t)o) == E_AGAIN) {
+		if (home == core)
+			sys_yield();
+		else
+			__asm__ volatile("pause");
+	}
+	CHECK(sys_env_destroy((uint64_t)o));
+	CHECK(sys_cap_delete((uint64_t)o));
 	CHECK(sys_unmap((uint64_t)f));
 	CHECK(sys_cap_revoke((uint64_t)f));
 	CHECK(sys_frame_free((uint64_t)f));
@@ -258,31 +293,21 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 
 static void revoke_set(uint64_t rounds, uint64_t self_prog, uint64_t core, uint64_t ncores)
 {
-	rounds = MIN(rounds, (uint64_t)OWNER_MAX - WARMUP / 10);
 	uint64_t other = core + 1;
-	revoke_figure("revoke_local_cooperative", rounds, core, core, 0, self_prog, ncores);
-	revoke_figure("revoke_remote_cooperative", rounds, core, other, 0, self_prog, ncores);
-	revoke_figure("revoke_local_abort", rounds, core, core, 1, self_prog, ncores);
-	revoke_figure("revoke_remote_abort", rounds, core, other, 1, self_prog, ncores);
+	uint64_t held = MIN(rounds, (uint64_t)OWNER_MAX - WARMUP / 10);
+	revoke_figure("revoke_local_cooperative", held, core, core, 0, self_prog, ncores);
+	revoke_figure("revoke_remote_cooperative", held, core, other, 0, self_prog, ncores);
+	revoke_figure("revoke_local_abort", held, core, core, 1, self_prog, ncores);
+	revoke_figure("revoke_remote_abort", held, core, other, 1, self_prog, ncores);
 	/* Operations carried out by another core's kernel instance (messages), and locally. */
-	MEASURE("env_create_destroy_local", rounds / 10, core, ncores, {
-		int64_t e = sys_env_create(core);
-		CHECK(e);
-		CHECK(sys_env_destroy((uint64_t)e));
-		CHECK(sys_cap_delete((uint64_t)e));
-	});
+	env_create_destroy("env_create_destroy_local", rounds, core, core, ncores);
 	int64_t probe = sys_env_create(other);
 	if (probe == E_INVAL)
 		return; /* one core: no remote figure */
 	CHECK(probe);
 	CHECK(sys_env_destroy((uint64_t)probe));
 	CHECK(sys_cap_delete((uint64_t)probe));
-	MEASURE("env_create_destroy_remote", rounds / 10, core, ncores, {
-		int64_t e = sys_env_create(other);
-		CHECK(e);
-		CHECK(sys_env_destroy((uint64_t)e));
-		CHECK(sys_cap_delete((uint64_t)e));
-	});
+	env_create_destroy("env_create_destroy_remote", rounds, core, other, ncores);
 }
 
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
@@ -308,12 +333,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		});
 		CHECK(sys_frame_free((uint64_t)f));
 		MEASURE("frame_alloc_map_unmap_free", rounds, core, ncores, alloc_map_unmap_free());
-		MEASURE("env_create_destroy", rounds / 10, core, ncores, {
-			int64_t e = sys_env_create(core);
-			CHECK(e);
-			CHECK(sys_env_destroy((uint64_t)e));
-			CHECK(sys_cap_delete((uint64_t)e));
-		});
+		env_create_destroy("env_create_destroy", rounds, core, core, ncores);
 	} else if (set == 2) {
 		MEASURE("frame_alloc_map_unmap_free", rounds, core, ncores, alloc_map_unmap_free());
 	} else if (set == 3) {
