@@ -4,12 +4,14 @@
  * `rounds` runs after a warm-up. Under `-icount shift=0` the TSC counts
  * instructions, so the same figures are exact path lengths.
  *
- * arg: bits 0..7 the set (1: the syscall surface; 2: allocate+map only, for
- * runs on many cores at once; 3: upcalls, protected control transfer and
- * environment switches; 4: revocation of one frame and operations on
- * another core's environments; 9, 10, 11: partner roles that sets 3 and 4
- * start themselves), bits 8..31 rounds (0: 10000), bits 32..: how many
- * cores run it at once (recorded in the figures). Partner roles are internal.
+ * arg: bits 0..7 the set (1: the syscall surface; 2: frame
+ * allocate+map+unmap+free alone, one figure per core, for runs on N cores
+ * at once: the time per operation while N cores do the same; 3: upcalls,
+ * protected control transfer and environment switches; 4: revocation of one
+ * frame and operations on another core's environments; 9, 10, 11: partner
+ * roles that sets 3 and 4 start themselves), bits 8..31 rounds (0: 10000),
+ * bits 32..: how many cores run it at once (recorded in the figures).
+ * Partner roles are internal.
  */
 #include <exo/stats.h>
 #include <libos/libos.h>
