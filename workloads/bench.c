@@ -177,16 +177,20 @@ static void upcall_set(uint64_t rounds, uint64_t self_prog, uint64_t core, uint6
  * record). Timed from the request until the frame can be allocated again
  * (FRAME_ALLOC of that frame number stops saying E_BUSY; the frame goes back
  * outside the timing). The owner holds the frames mapped and written, so
- * every revocation has a live TLB entry to shoot down.
+ * every revocation has a live TLB entry to shoot down. It can hold only
+ * OWNER_MAX at once (capability slots), so after each batch it is asked to
+ * take as many new ones (outside the timing), until `rounds` revocations
+ * after a warm-up of WARMUP.
  */
 #define OWNER_VA 0x50000000ULL
 #define SHARED_VA 0x4f000000ULL
 #define OWNER_MAX 150 /* frames the owner holds: 256 capability slots, ~50 for this image */
 
 struct shared {
-	volatile uint64_t ready; /* the owner holds its frames */
-	volatile uint64_t bad;	 /* the owner failed to set up */
-	volatile uint64_t stop;	 /* the owner is to exit */
+	volatile uint64_t refill; /* batches asked for (the first at the start) */
+	volatile uint64_t filled; /* batches the owner holds: == refill when it is ready */
+	volatile uint64_t bad;	  /* the owner failed to set up */
+	volatile uint64_t stop;	  /* the owner is to exit */
 	volatile uint64_t frame[OWNER_MAX]; /* the frames it holds, by number */
 };
 
@@ -207,6 +211,31 @@ static void give_back(struct upcall_revoke *ur)
 	}
 }
 
+/*
+ * Hold n frames, mapped and written. The last batch was all revoked: given
+ * back by give_back (slot -1), or taken (the capability is stale, its
+ * binding gone; deleting it only empties the slot).
+ */
+static bool owner_fill(struct shared *sh, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct cap_info ci;
+		if (i < nowned && owned[i] >= 0)
+			(void)sys_cap_delete((uint64_t)owned[i]);
+		int64_t s = sys_frame_alloc(FRAME_ANY);
+		owned[i] = s;
+		if (s < 0 || sys_map((uint64_t)s, OWNER_VA + i * 4096ULL, PROT_R | PROT_W) != 0 ||
+		    sys_cap_inspect((uint64_t)s, &ci) != 0)
+			return false;
+		*(volatile uint64_t *)(OWNER_VA + i * 4096ULL) = i;
+		sh->frame[i] = ci.object;
+	}
+	nowned = n;
+	uint64_t taken[64];
+	(void)sys_call6(SYS_REPOSS_READ, (uint64_t)taken, 0, 0, 0, 0, 0); /* records not kept */
+	return true;
+}
+
 /* Partner role 11: arg bits 8..15 mode (0 cooperative, 1 no handler), 16..31 the shared
  * frame's slot, 32..47 how many frames to hold. */
 static noreturn_fn void owner(uint64_t arg)
@@ -215,24 +244,18 @@ static noreturn_fn void owner(uint64_t arg)
 	struct shared *sh = (struct shared *)SHARED_VA;
 	if (sys_map((arg >> 16) & 0xffff, SHARED_VA, PROT_R | PROT_W) != 0)
 		sys_exit(1);
-	for (unsigned i = 0; i < n; i++) {
-		struct cap_info ci;
-		int64_t s = sys_frame_alloc(FRAME_ANY);
-		if (s < 0 || sys_map((uint64_t)s, OWNER_VA + i * 4096ULL, PROT_R | PROT_W) != 0 ||
-		    sys_cap_inspect((uint64_t)s, &ci) != 0) {
-			sh->bad = 1;
-			sys_exit(1);
-		}
-		*(volatile uint64_t *)(OWNER_VA + i * 4096ULL) = i;
-		sh->frame[i] = ci.object;
-		owned[nowned++] = s;
-	}
 	if (mode == 0 && libos_set_revoke_handler(give_back) != 0)
 		sh->bad = 1;
-	sh->ready = 1;
-	while (!sh->stop)
+	while (!sh->stop && !sh->bad) {
+		uint64_t want = sh->refill;
+		if (sh->filled != want) {
+			if (!owner_fill(sh, n))
+				sh->bad = 1;
+			sh->filled = want;
+		}
 		sys_yield();
-	sys_exit(0);
+	}
+	sys_exit(sh->bad ? 1 : 0);
 }
 
 static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint64_t home,
@@ -246,20 +269,33 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 	CHECK(f);
 	CHECK(sys_map((uint64_t)f, SHARED_VA, PROT_R | PROT_W));
 	struct shared *sh = (struct shared *)SHARED_VA;
-	sh->ready = sh->bad = sh->stop = 0;
+	sh->filled = sh->bad = sh->stop = 0;
+	sh->refill = 1;
 	int64_t in_o = sys_cap_grant((uint64_t)f, (uint64_t)o, GRANT_COPY);
 	CHECK(in_o);
-	uint64_t n = MIN(rounds + WARMUP / 10, (uint64_t)OWNER_MAX);
-	CHECK(sys_env_start((uint64_t)o, self_prog, 11 | (uint64_t)mode << 8 | (uint64_t)in_o << 16 | n << 32));
-	while (!sh->ready && !sh->bad && sys_env_status((uint64_t)o) == E_AGAIN)
-		sys_yield();
-	if (!sh->ready) {
-		printf("bench: %s: the owner did not get ready\n", name);
-		failures++;
-		return;
-	}
+	uint64_t total = rounds + WARMUP, n = MIN(total, (uint64_t)OWNER_MAX);
+	CHECK(sys_env_start((uint64_t)o, self_prog,
+			    11 | (uint64_t)mode << 8 | (uint64_t)in_o << 16 | n << 32));
 	uint64_t k = 0;
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t j = 0; j < total; j++) {
+		uint64_t i = j % n;
+		if (i == 0) {
+			/* A batch to revoke: the owner takes n frames (again), outside the timing. */
+			sh->refill = j / n + 1;
+			while (sh->filled != sh->refill && !sh->bad &&
+			       sys_env_status((uint64_t)o) == E_AGAIN) {
+				if (home == core)
+					sys_yield();
+				else
+					__asm__ volatile("pause");
+			}
+			if (sh->filled != sh->refill || sh->bad) {
+				printf("bench: %s: the owner did not take batch %llu\n", name,
+				       (unsigned long long)sh->refill);
+				failures++;
+				break;
+			}
+		}
 		uint64_t frame = sh->frame[i], t0;
 		int64_t err, got;
 		do {
@@ -287,7 +323,7 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 		uint64_t t = rdtsc() - t0;
 		CHECK(got);
 		CHECK(sys_frame_free((uint64_t)got));
-		if (i >= WARMUP / 10)
+		if (j >= WARMUP)
 			samples[k++] = t;
 	}
 	report(name, k, core, ncores);
@@ -309,11 +345,10 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 static void revoke_set(uint64_t rounds, uint64_t self_prog, uint64_t core, uint64_t ncores)
 {
 	uint64_t other = core + 1;
-	uint64_t held = MIN(rounds, (uint64_t)OWNER_MAX - WARMUP / 10);
-	revoke_figure("revoke_local_cooperative", held, core, core, 0, self_prog, ncores);
-	revoke_figure("revoke_remote_cooperative", held, core, other, 0, self_prog, ncores);
-	revoke_figure("revoke_local_abort", held, core, core, 1, self_prog, ncores);
-	revoke_figure("revoke_remote_abort", held, core, other, 1, self_prog, ncores);
+	revoke_figure("revoke_local_cooperative", rounds, core, core, 0, self_prog, ncores);
+	revoke_figure("revoke_remote_cooperative", rounds, core, other, 0, self_prog, ncores);
+	revoke_figure("revoke_local_abort", rounds, core, core, 1, self_prog, ncores);
+	revoke_figure("revoke_remote_abort", rounds, core, other, 1, self_prog, ncores);
 	/* Operations carried out by another core's kernel instance (messages), and locally. */
 	env_create_destroy("env_create_destroy_local", rounds, core, core, ncores);
 	int64_t probe = sys_env_create(other);
