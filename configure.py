@@ -175,7 +175,7 @@ HOST_ARCH = "core/arch/host"
 HOST_MAIN = f"{HOST_ARCH}/test_main.c"
 
 WARN = ["-Wall", "-Wextra", "-Werror", "-Wthread-safety", "-Wno-unused-parameter"]
-COMMON = ["-std=gnu11", "-g", "-fno-omit-frame-pointer"] + WARN
+COMMON = ["-std=c11", "-g", "-fno-omit-frame-pointer"] + WARN
 
 KERNEL_CFLAGS = COMMON + [
     "--target=x86_64-unknown-none-elf", "-ffreestanding", "-fno-builtin", "-nostdlib",
