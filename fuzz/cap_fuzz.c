@@ -540,21 +540,17 @@ static uint64_t resolve(struct run *r, unsigned who, const struct prog_arg *a)
 	switch (a->kind % ARG_KINDS) {
 	case ARG_SLOT: {
 		static uint32_t slots[CAP_SLOTS];
-		unsigned type = (unsigned)(a->val & 0xff), n = 0;
-		uint64_t k = a->val >> 9, s;
-		if (type >= OBJ_TYPES)
-			type = OBJ_NONE;
-		if ((a->val & ARG_SLOT_RECENT) && recent_slot(r, who, type, k, &s))
+		unsigned type, n;
+		uint64_t k, s;
+		int recent;
+		prog_slot_wanted(a, &type, &k, &recent);
+		if (recent && recent_slot(r, who, type, k, &s))
 			return s;
 		n = model_slots(m, env, type, slots);
 		if (n == 0)
 			n = model_slots(m, env, OBJ_NONE, slots);
 		return n ? slots[k % n] : k % CAP_SLOTS;
 	}
-	case ARG_CONST:
-		return prog_consts[a->val % prog_nconsts].val;
-	case ARG_OUT:
-		return PROG_OUT_VA + (a->val & 0xfff);
 	case ARG_FRAME: {
 		/* The val-th owned frame, counting round the table; frame val if none is owned. */
 		uint64_t owned[NFRAMES], n = 0;
@@ -564,7 +560,7 @@ static uint64_t resolve(struct run *r, unsigned who, const struct prog_arg *a)
 		return n ? owned[a->val % n] : a->val % NFRAMES;
 	}
 	default:
-		return a->val;
+		return prog_arg_plain(a);
 	}
 }
 
@@ -595,10 +591,7 @@ static void touch(struct run *r, int i, const struct prog_op *op, unsigned who,
 /* The SCHEDULE pseudo-call's chooser: splitmix64 from the program's seed. */
 static unsigned choose(void *ctx, const struct sim_choice *c)
 {
-	uint64_t *s = ctx, z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (unsigned)(z ^ (z >> 31));
+	return (unsigned)prog_rand(ctx);
 }
 
 static void run_op(struct run *r, int i, const struct prog_op *op)

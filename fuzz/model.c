@@ -148,6 +148,10 @@ static uint32_t next_live(const struct model *m, uint32_t from)
 	return MODEL_ENVS;
 }
 
+/* Every live environment id i, in id order. */
+#define for_each_live(m, i) \
+	for (uint32_t i = next_live(m, 0); i < MODEL_ENVS; i = next_live(m, i + 1))
+
 static unsigned live_envs(const struct model *m)
 {
 	unsigned n = 0;
@@ -180,7 +184,7 @@ static uint64_t beyond_guarantee(const struct model *m, uint32_t id)
 static uint64_t most_beyond(const struct model *m, uint32_t caller)
 {
 	uint64_t most = 0;
-	for (uint32_t i = next_live(m, 0); i < MODEL_ENVS; i = next_live(m, i + 1))
+	for_each_live(m, i)
 		if (i != caller && beyond_guarantee(m, i) > most)
 			most = beyond_guarantee(m, i);
 	return most;
@@ -219,7 +223,7 @@ static bool is_child(const struct mcap *c, uint32_t env, uint32_t slot)
 /* Some child of (env, slot), if there is one. */
 static bool first_child(const struct model *m, uint32_t env, uint32_t slot, struct ref *out)
 {
-	for (uint32_t i = next_live(m, 0); i < MODEL_ENVS; i = next_live(m, i + 1)) {
+	for_each_live(m, i) {
 		for (uint32_t s = 0; s < CAP_SLOTS; s++)
 			if (is_child(&m->env[i].caps[s], env, slot)) {
 				*out = (struct ref){i, s};
@@ -232,7 +236,7 @@ static bool first_child(const struct model *m, uint32_t env, uint32_t slot, stru
 static unsigned count_children(const struct model *m, uint32_t env, uint32_t slot)
 {
 	unsigned n = 0;
-	for (uint32_t i = next_live(m, 0); i < MODEL_ENVS; i = next_live(m, i + 1))
+	for_each_live(m, i)
 		for (uint32_t s = 0; s < CAP_SLOTS; s++)
 			n += is_child(&m->env[i].caps[s], env, slot);
 	return n;
@@ -242,7 +246,7 @@ static unsigned count_children(const struct model *m, uint32_t env, uint32_t slo
 static unsigned descendants(const struct model *m, uint32_t env, uint32_t slot, struct ref *out,
                             unsigned n, unsigned max)
 {
-	for (uint32_t i = next_live(m, 0); i < MODEL_ENVS; i = next_live(m, i + 1)) {
+	for_each_live(m, i) {
 		for (uint32_t s = 0; s < CAP_SLOTS; s++)
 			if (is_child(&m->env[i].caps[s], env, slot) && n < max) {
 				out[n++] = (struct ref){i, s};
@@ -1470,9 +1474,9 @@ static bool differ(char *why, size_t n, const char *fmt, ...)
 /* Children of every capability of the live environments, in one pass. */
 static void tally_children(struct model *m)
 {
-	for (uint32_t i = next_live(m, 0); i < MODEL_ENVS; i = next_live(m, i + 1))
+	for_each_live(m, i)
 		memset(m->children[i], 0, sizeof(m->children[i]));
-	for (uint32_t i = next_live(m, 0); i < MODEL_ENVS; i = next_live(m, i + 1)) {
+	for_each_live(m, i) {
 		for (uint32_t s = 0; s < CAP_SLOTS; s++) {
 			const struct mcap *c = &m->env[i].caps[s];
 			if (c->type && !c->root && c->penv < MODEL_ENVS && m->env[c->penv].live)

@@ -95,6 +95,27 @@ const char *prog_const_name(uint64_t v)
 	return NULL;
 }
 
+void prog_slot_wanted(const struct prog_arg *a, unsigned *type, uint64_t *k, int *recent)
+{
+	*type = (unsigned)(a->val & 0xff);
+	if (*type >= OBJ_TYPES)
+		*type = OBJ_NONE;
+	*k = a->val >> 9;
+	*recent = (a->val & ARG_SLOT_RECENT) != 0;
+}
+
+uint64_t prog_arg_plain(const struct prog_arg *a)
+{
+	switch (a->kind % ARG_KINDS) {
+	case ARG_CONST:
+		return prog_consts[a->val % prog_nconsts].val;
+	case ARG_OUT:
+		return PROG_OUT_VA + (a->val & 0xfff);
+	default:
+		return a->val;
+	}
+}
+
 const struct prog_call *prog_call_of(const struct prog_op *op)
 {
 	return &prog_calls[op->call % prog_ncalls];
@@ -159,12 +180,17 @@ struct rng {
 	uint64_t s;
 };
 
-static uint64_t rnd(struct rng *r)
+uint64_t prog_rand(uint64_t *s)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+static uint64_t rnd(struct rng *r)
+{
+	return prog_rand(&r->s);
 }
 
 static uint64_t below(struct rng *r, uint64_t n)
@@ -324,8 +350,7 @@ static unsigned pick_call(struct rng *r)
 	return (unsigned)below(r, prog_ncalls);
 }
 
-/* Is an argument of this type a capability slot? */
-static int is_slot_type(unsigned t)
+int prog_is_slot_type(unsigned t)
 {
 	return t == T_SLOT || t == T_FSLOT || t == T_ESLOT || t == T_ESELF || t == T_TSLOT;
 }
@@ -359,7 +384,7 @@ static void gen_pair(struct rng *r, struct prog_op *make, struct prog_op *use)
 	use->env = make->env;
 	const struct prog_call *uc = prog_call_of(use);
 	for (int i = 0; i < PROG_ARGS; i++)
-		if (is_slot_type(uc->type[i])) {
+		if (prog_is_slot_type(uc->type[i])) {
 			use->arg[i] =
 			    (struct prog_arg){ARG_SLOT, ARG_SLOT_RECENT}; /* the newest, any type */
 			break;

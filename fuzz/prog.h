@@ -135,6 +135,26 @@ const struct prog_call *prog_call_of(const struct prog_op *op);
 /* The name of an interesting constant equal to v, or NULL. */
 const char *prog_const_name(uint64_t v);
 
+/* splitmix64: the next number from the generator whose state is *s. */
+uint64_t prog_rand(uint64_t *s);
+
+/* Is an argument of this type a capability slot? */
+int prog_is_slot_type(unsigned t);
+
+/*
+ * What an ARG_SLOT argument asks for: the object type (OBJ_NONE: any),
+ * which of the matching slots (k, counted modulo their number), and
+ * whether to count back from the slots made most recently.
+ */
+void prog_slot_wanted(const struct prog_arg *a, unsigned *type, uint64_t *k, int *recent);
+
+/*
+ * The value of an argument whose kind needs no environment's state:
+ * ARG_CONST, ARG_OUT, ARG_RAW (and unknown kinds, taken raw). ARG_SLOT
+ * and ARG_FRAME are the harness's to resolve.
+ */
+uint64_t prog_arg_plain(const struct prog_arg *a);
+
 /*
  * The custom mutator (LLVMFuzzerCustomMutator): mutate whole operations
  * — insert, delete, swap, duplicate, change one argument — so the result

@@ -79,6 +79,17 @@ static void alloc_map_unmap_free(void)
 	CHECK(sys_frame_free((uint64_t)s));
 }
 
+/* Every frame a figure's environments had is free again: a leak makes the figure worthless. */
+static void frames_back(const char *name, int64_t before)
+{
+	int64_t after = sys_frame_count();
+	if (after != before) {
+		printf("bench: %s: %lld free frames before, %lld after\n", name, (long long)before,
+		       (long long)after);
+		failures++;
+	}
+}
+
 /*
  * Environment create+destroy on core `home` (this core, or another whose
  * kernel instance does it: two round trips of messages), `rounds` times
@@ -95,12 +106,7 @@ static void env_create_destroy(const char *name, uint64_t rounds, uint64_t core,
 		CHECK(sys_env_destroy((uint64_t)e));
 		CHECK(sys_cap_delete((uint64_t)e));
 	});
-	int64_t after = sys_frame_count();
-	if (after != before) {
-		printf("bench: %s: %lld free frames before, %lld after\n", name, (long long)before,
-		       (long long)after);
-		failures++;
-	}
+	frames_back(name, before);
 }
 
 /* Set 3: exceptions handled at user level, PCT, switching environments. */
@@ -258,6 +264,15 @@ static noreturn_fn void owner(uint64_t arg)
 	sys_exit(sh->bad ? 1 : 0);
 }
 
+/* While waiting on the owner: give it this core if it lives here, else spin politely. */
+static void let_owner_run(uint64_t home, uint64_t core)
+{
+	if (home == core)
+		sys_yield();
+	else
+		__asm__ volatile("pause");
+}
+
 static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint64_t home,
 			  unsigned mode, uint64_t self_prog, uint64_t ncores)
 {
@@ -283,12 +298,8 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 			/* A batch to revoke: the owner takes n frames (again), outside the timing. */
 			sh->refill = j / n + 1;
 			while (sh->filled != sh->refill && !sh->bad &&
-			       sys_env_status((uint64_t)o) == E_AGAIN) {
-				if (home == core)
-					sys_yield();
-				else
-					__asm__ volatile("pause");
-			}
+			       sys_env_status((uint64_t)o) == E_AGAIN)
+				let_owner_run(home, core);
 			if (sh->filled != sh->refill || sh->bad) {
 				printf("bench: %s: the owner did not take batch %llu\n", name,
 				       (unsigned long long)sh->refill);
@@ -314,12 +325,8 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 		 * slice, so a remote figure's median there is QEMU's turn-taking;
 		 * its minimum is the path. docs/revocation.md.)
 		 */
-		while ((got = sys_frame_alloc(frame)) == E_BUSY) {
-			if (home == core)
-				sys_yield();
-			else
-				__asm__ volatile("pause");
-		}
+		while ((got = sys_frame_alloc(frame)) == E_BUSY)
+			let_owner_run(home, core);
 		uint64_t t = rdtsc() - t0;
 		CHECK(got);
 		CHECK(sys_frame_free((uint64_t)got));
@@ -329,12 +336,8 @@ static void revoke_figure(const char *name, uint64_t rounds, uint64_t core, uint
 	report(name, k, core, ncores);
 	/* The owner exits and is destroyed now, not at a later slice: the frame count settles. */
 	sh->stop = 1;
-	while (sys_env_status((uint64_t)o) == E_AGAIN) {
-		if (home == core)
-			sys_yield();
-		else
-			__asm__ volatile("pause");
-	}
+	while (sys_env_status((uint64_t)o) == E_AGAIN)
+		let_owner_run(home, core);
 	CHECK(sys_env_destroy((uint64_t)o));
 	CHECK(sys_cap_delete((uint64_t)o));
 	CHECK(sys_unmap((uint64_t)f));
@@ -573,12 +576,7 @@ static void switch_figure(const char *name, bool upcall, uint64_t rounds, uint64
 		CHECK(sys_call6(SYS_SLOT_FREE, (uint64_t)slot[i], 0, 0, 0, 0, 0));
 	CHECK(sys_env_destroy((uint64_t)b));
 	CHECK(sys_cap_delete((uint64_t)b));
-	int64_t after = sys_frame_count();
-	if (after != before) {
-		printf("bench: %s: %lld free frames before, %lld after\n", name, (long long)before,
-		       (long long)after);
-		failures++;
-	}
+	frames_back(name, before);
 	if (done && st == 0) {
 		const uint64_t *bs = (const uint64_t *)(SW_VA + 4096);
 		for (uint64_t i = 0; i < qb; i++)

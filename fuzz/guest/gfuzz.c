@@ -88,13 +88,10 @@ static struct {
 static uint8_t buf[PROG_MAX_OPS * PROG_OP_BYTES];
 static struct cap_info info;
 
-/* splitmix64, as prog.c's: the programs follow from the seed alone. */
+/* The programs follow from the seed alone. */
 static uint64_t rnd(void)
 {
-	uint64_t z = (g.rng += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return prog_rand(&g.rng);
 }
 
 /* prog_mutate's byte-level fallback (libFuzzer's mutator on the host): flip a bit. */
@@ -179,23 +176,19 @@ static uint64_t resolve(const struct prog_arg *a)
 	static uint32_t list[CAP_SLOTS];
 	switch (a->kind % ARG_KINDS) {
 	case ARG_SLOT: {
-		unsigned type = (unsigned)(a->val & 0xff), n;
-		uint64_t k = a->val >> 9, s;
-		if (type >= OBJ_TYPES)
-			type = OBJ_NONE;
+		unsigned type, n;
+		uint64_t k, s;
+		int recent;
+		prog_slot_wanted(a, &type, &k, &recent);
 		if (g.stale)
 			scan();
-		if ((a->val & ARG_SLOT_RECENT) && recent_slot(type, k, &s))
+		if (recent && recent_slot(type, k, &s))
 			return s;
 		n = slots_of(type, list);
 		if (n == 0)
 			n = slots_of(OBJ_NONE, list);
 		return n ? list[k % n] : k % CAP_SLOTS;
 	}
-	case ARG_CONST:
-		return prog_consts[a->val % prog_nconsts].val;
-	case ARG_OUT:
-		return PROG_OUT_VA + (a->val & 0xfff);
 	case ARG_FRAME: {
 		/* The val-th frame the program holds, in slot order; frame val if it holds none. */
 		if (g.stale)
@@ -204,13 +197,8 @@ static uint64_t resolve(const struct prog_arg *a)
 		return n ? g.object[list[a->val % n]] : a->val;
 	}
 	default:
-		return a->val;
+		return prog_arg_plain(a);
 	}
-}
-
-static bool is_slot_type(unsigned t)
-{
-	return t == T_SLOT || t == T_FSLOT || t == T_ESLOT || t == T_ESELF || t == T_TSLOT;
 }
 
 /* Calls that can add or remove slots of the caller's table. */
@@ -254,7 +242,7 @@ static bool hits_own_memory(uint64_t va)
 static const char *unsafe(const struct prog_call *c, const uint64_t a[PROG_ARGS])
 {
 	for (unsigned i = 0; i < PROG_ARGS; i++) {
-		if (is_slot_type(c->type[i]) && a[i] < CAP_SLOTS && g.protect[a[i]])
+		if (prog_is_slot_type(c->type[i]) && a[i] < CAP_SLOTS && g.protect[a[i]])
 			return "names the fuzzer's own capability";
 		if (c->type[i] == T_OUT && hits_own_memory(a[i]))
 			return "its out-parameter would overwrite the fuzzer's own memory";

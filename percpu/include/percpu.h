@@ -27,7 +27,6 @@ struct percpu {
 	uint64_t ipi_count[8]; /* atomic: IPIs received, by kind */
 
 	uint64_t timer_fired; /* atomic: timer expiries on this core */
-	uint64_t interrupts;  /* atomic: interrupts taken (NMI and vectors 32..255) */
 	uint64_t halts;	      /* atomic: times the idle loop halted, nothing to do */
 	uint64_t chan_pongs;  /* atomic: CHAN_PONG messages received */
 	uint64_t tlb_req;     /* atomic: TLB flushes asked of this core */

@@ -17,10 +17,11 @@
 #include <percpu.h>
 #include <string.h>
 
-#define MEM_BYTES (4u << 20)
-#define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
+#include "support.h"
 
-static struct pot_entry table[MEM_FRAMES];
+#define NESTED_BYTES (4u << 20) /* this test's own machine */
+
+static struct pot_entry table[NESTED_BYTES / PAGE_SIZE];
 
 struct delivery {
 	unsigned log[8];
@@ -58,18 +59,12 @@ static void receiver(void *arg)
 static unsigned run(struct test_ctx *t, uint64_t seed)
 {
 	memset(&got, 0, sizeof(got));
-	sim_init(&(struct sim_config){ .ncores = 3, .seed = seed, .phys_bytes = MEM_BYTES,
-				       .stack_bytes = 256 << 10 });
-	static const struct boot_mem mem[] = { { .base = 0, .len = MEM_BYTES, .usable = true } };
-	pot_init(table, MEM_FRAMES, mem, 1, 0, 1 << 20);
-	chan_reset();
-	int err = chan_init();
+	int err = nested_machine(3, seed, table, NESTED_BYTES);
 	sim_start(1, sender, (void *)1);
 	sim_start(2, sender, (void *)2);
 	sim_start_daemon(0, receiver, NULL);
 	int ran = sim_run(1000000);
-	chan_reset();
-	sim_fini();
+	nested_machine_end();
 	if (!EXPECT_EQ(t, err, E_OK) || !EXPECT_EQ(t, ran, 0) || !EXPECT_EQ(t, got.n, 4))
 		return 0;
 	unsigned code = 0, pos[30] = { 0 };

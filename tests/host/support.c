@@ -28,6 +28,22 @@ void machine_setup(void)
 		kprintf("host tests: no memory for the message rings\n"); /* setup() fails on the count */
 }
 
+int nested_machine(unsigned ncores, uint64_t seed, struct pot_entry *table, uint64_t bytes)
+{
+	sim_init(&(struct sim_config){ .ncores = ncores, .seed = seed, .phys_bytes = bytes,
+				       .stack_bytes = 256 << 10 });
+	const struct boot_mem mem[] = { { .base = 0, .len = bytes, .usable = true } };
+	pot_init(table, bytes / PAGE_SIZE, mem, 1, 0, 1 << 20);
+	chan_reset(); /* the outer machine's rings are not in this memory */
+	return chan_init();
+}
+
+void nested_machine_end(void)
+{
+	chan_reset(); /* the rings were in this machine's memory */
+	sim_fini();
+}
+
 /* Destroy what an earlier, failed test left behind (its asserts returned early). */
 static void destroy_leftovers(void)
 {

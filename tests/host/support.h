@@ -33,6 +33,15 @@ void pot_setup(void);
  */
 void machine_setup(void);
 
+/*
+ * A nested machine of ncores cores (its chooser seeded with seed, 256 KiB
+ * stacks), with its own ownership table over bytes of memory (the first
+ * MiB the kernel's) and message rings in it: chan_init's result. End it
+ * with nested_machine_end, then machine_setup() for the outer one.
+ */
+int nested_machine(unsigned ncores, uint64_t seed, struct pot_entry *table, uint64_t bytes);
+void nested_machine_end(void);
+
 /* Destroy leftovers of an earlier failed test, check the machine is empty, fresh table. */
 bool setup(struct test_ctx *t);
 

@@ -27,11 +27,12 @@
 #include <percpu.h>
 #include <string.h>
 
-#define MEM_BYTES (8u << 20)
-#define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
+#include "support.h"
+
+#define NESTED_BYTES (8u << 20) /* this test's own machine */
 #define ROUNDS 3
 
-static struct pot_entry table[MEM_FRAMES];
+static struct pot_entry table[NESTED_BYTES / PAGE_SIZE];
 
 static struct crossing {
 	struct env *self[2];	 /* the environment each of cores 1 and 2 calls for */
@@ -96,12 +97,7 @@ static void watcher(void *arg)
 static uint64_t run(struct test_ctx *t, uint64_t seed)
 {
 	memset(&x, 0, sizeof(x));
-	sim_init(&(struct sim_config){ .ncores = 3, .seed = seed, .phys_bytes = MEM_BYTES,
-				       .stack_bytes = 256 << 10 });
-	static const struct boot_mem mem[] = { { .base = 0, .len = MEM_BYTES, .usable = true } };
-	pot_init(table, MEM_FRAMES, mem, 1, 0, 1 << 20);
-	chan_reset();
-	x.setup_err = chan_init();
+	x.setup_err = nested_machine(3, seed, table, NESTED_BYTES);
 	uint64_t free0 = frame_free_count();
 	uint64_t served1 = xcall_served(1), served2 = xcall_served(2);
 	int ran = E_INVAL;
@@ -119,8 +115,7 @@ static uint64_t run(struct test_ctx *t, uint64_t seed)
 	unsigned bad = invariant_check();
 	uint64_t free1 = frame_free_count();
 	unsigned envs = env_count();
-	chan_reset();
-	sim_fini();
+	nested_machine_end();
 	if (!EXPECT_EQ(t, x.setup_err, E_OK) || !EXPECT_EQ(t, ran, E_OK) || !EXPECT_EQ(t, x.bad[0], 0) ||
 	    !EXPECT_EQ(t, x.bad[1], 0) || !EXPECT_EQ(t, bad, 0) || !EXPECT_EQ(t, envs, 0) ||
 	    /* core 1's environment asks core 2: create, grant, destroy (the second is stale at once) */

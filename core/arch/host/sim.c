@@ -56,12 +56,6 @@ unsigned sim_depth;
 /* percpu_table as it was below each level (no malloc per machine: fuzzers make one per input). */
 static struct percpu saved_percpu[SIM_MAX_DEPTH][MAX_CPUS];
 
-/*
- * Memories of machines gone, kept for the next machine of the same size:
- * their mapping (guard pages and all) and its length; 0 for an empty slot.
- * Only small ones (fuzzers' and unit tests'): a 64 MiB default memory is
- * lazily backed, so zeroing it would cost more than mapping it afresh.
- */
 void *spare_take(struct spare_pool *pool, size_t len)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(pool->slot); i++) {
@@ -85,6 +79,12 @@ bool spare_keep(struct spare_pool *pool, void *map, size_t len)
 	return false;
 }
 
+/*
+ * Memories of machines gone, kept for the next machine of the same size
+ * (the mapping with its guard pages). Only small ones (fuzzers' and unit
+ * tests'): a 64 MiB default memory is lazily backed, so zeroing it would
+ * cost more than mapping it afresh.
+ */
 static struct spare_pool spare_memories = { .max_bytes = 4UL << 20 };
 
 struct percpu *sim_this_cpu_ptr = &percpu_table[0];

@@ -170,8 +170,6 @@ static void user_return_point(const struct trap_frame *f)
 void trap_dispatch(struct trap_frame *f)
 {
 	uint64_t v = f->vector;
-	if (v == 2 || v >= 32)
-		__atomic_fetch_add(&this_cpu()->interrupts, 1, __ATOMIC_RELAXED);
 	if (v == 2) {
 		/* NMI: only ever our stop request (it reaches cores with IF=0). */
 		ipi_receive(IPI_STOP);
