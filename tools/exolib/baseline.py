@@ -267,8 +267,8 @@ def compare_results(exocore, baselines):
 
 
 def _dedupe(rows):
-    """Rows of one figure and detail from several smp groups: keep the first,
-    and the Linux-only rows once."""
+    """Rows of one figure and detail from several smp groups: keep the first;
+    a Linux-only row once, and only if no exocore row has that counterpart."""
     seen, out = set(), []
     for r in rows:
         key = (r.figure, r.detail, r.linux_name, r.exocore is None)
@@ -276,7 +276,8 @@ def _dedupe(rows):
             continue
         seen.add(key)
         out.append(r)
-    linux_only = [r for r in out if r.exocore is None]
+    paired = {(r.linux_name, r.detail) for r in out if r.exocore is not None and r.linux is not None}
+    linux_only = [r for r in out if r.exocore is None and (r.linux_name, r.detail) not in paired]
     return [r for r in out if r.exocore is not None] + linux_only
 
 
@@ -418,13 +419,14 @@ def cpio_newc(entries):
 
 
 def make_initramfs(bench, path):
-    """An initramfs with bench as /init, /dev/console and /proc."""
+    """An initramfs with bench as /init, /dev/console, /proc and /sys."""
     with open(bench, "rb") as f:
         init = f.read()
     archive = cpio_newc([
         ("dev", 0o040755, b"", None),
         ("dev/console", 0o020600, b"", (5, 1)),
         ("proc", 0o040755, b"", None),
+        ("sys", 0o040755, b"", None),
         ("init", 0o100755, init, None),
     ])
     with open(path + ".tmp", "wb") as f:
