@@ -39,6 +39,9 @@ TOOLS = [
 ]
 # Sanitizer and libFuzzer runtimes for clang 14 (not pulled in by `clang` itself).
 RUNTIME_PACKAGE = "libclang-rt-14-dev"
+# `tools/exo baseline`: Debian's Linux kernel (/boot/vmlinuz-*) and glibc's
+# libc.a for the static benchmark that is its /init (baseline/README.md).
+BASELINE_PACKAGES = {"linux-image-amd64", "libc6-dev"}
 SYSTEM_PYTHON = "/usr/bin/python3"
 MODES = ["debug", "release", "sanitize", "fuzz", "coverage"]
 PLANT_COUNT = 7  # planted bugs 1..6 (core/include/exo/plant.h)
@@ -139,7 +142,8 @@ def apt_line(packages):
 
 
 def install_deps():
-    packages = sorted({p for _, p, _ in TOOLS} | {RUNTIME_PACKAGE, "python3-matplotlib"})
+    packages = sorted({p for _, p, _ in TOOLS} | {RUNTIME_PACKAGE, "python3-matplotlib"}
+                      | BASELINE_PACKAGES)
     cmd = apt_line(packages)
     if os.geteuid() != 0:
         sys.exit(f"configure: --install-deps runs apt-get and needs root; run as root:\n  {cmd}")
