@@ -209,16 +209,58 @@ static void fault_set(uint64_t rounds)
 
 /* ---- the syscall surface ---- */
 
-static void mmap_touch_munmap(void)
+/*
+ * The one-page figures map and unmap a page at a fixed address (a "slot")
+ * beside a read-only anchor page that stays mapped in the same page table,
+ * so Linux never frees and reallocates the page-table page around the
+ * figure: exocore's unmap frees no table either (docs/boot.md), and without
+ * the anchor the figure would depend on where mmap happened to put the page
+ * (a page alone in its 2 MiB region costs a table allocation and free).
+ * The anchor's other protection keeps the two from merging into one VMA.
+ * One slot per thread.
+ */
+static __thread char *slot;
+
+static char *slot_page(void)
 {
-	volatile char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				-1, 0);
-	if (p == MAP_FAILED) {
+	if (slot)
+		return slot;
+	char *r = mmap(NULL, 3 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED) {
 		fail("mmap");
-		return;
+		return NULL;
+	}
+	/* anchor, then slot, in one 2 MiB region (one page table) */
+	char *anchor = ((uintptr_t)(r + PAGE) & 0x1fffff) ? r : r + PAGE;
+	(void)*(volatile char *)anchor; /* maps the zero page: the page table exists */
+	slot = anchor + PAGE;
+	if (munmap(slot, PAGE) != 0 || (anchor == r && munmap(r + 2 * PAGE, PAGE) != 0) ||
+	    (anchor != r && munmap(r, PAGE) != 0))
+		fail("munmap");
+	return slot;
+}
+
+/* A fresh anonymous read-write page at this thread's slot, touched. */
+static volatile char *map_slot(void)
+{
+	char *want = slot_page();
+	if (!want)
+		return NULL;
+	volatile char *p = mmap(want, PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED || p != want) {
+		fail("mmap at the slot");
+		return NULL;
 	}
 	p[0] = 1;
-	CHECK(munmap((void *)p, PAGE), "munmap");
+	return p;
+}
+
+static void mmap_touch_munmap(void)
+{
+	volatile char *p = map_slot();
+	if (p)
+		CHECK(munmap((void *)p, PAGE), "munmap");
 }
 
 static void syscall_set(uint64_t rounds)
@@ -235,13 +277,9 @@ static void syscall_set(uint64_t rounds)
 	MEASURE("frame_alloc_map_unmap_free", "mmap_touch_munmap", rounds, mmap_touch_munmap());
 	/* One page, mapped and touched outside the timing: the unmap alone. */
 	for (uint64_t j = 0; j < warmup + rounds; j++) {
-		volatile char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED) {
-			fail("mmap");
+		volatile char *p = map_slot();
+		if (!p)
 			return;
-		}
-		p[0] = 1;
 		uint64_t t0 = rdtsc();
 		CHECK(munmap((void *)p, PAGE), "munmap");
 		uint64_t t = rdtsc() - t0;
@@ -488,13 +526,9 @@ static void shootdown_figure(uint64_t rounds, int cpu)
 		return;
 	}
 	for (uint64_t j = 0; j < warmup + rounds; j++) {
-		volatile char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED) {
-			fail("mmap");
+		volatile char *p = map_slot();
+		if (!p)
 			break;
-		}
-		p[0] = 1;
 		shared_page = p;
 		atomic_store(&sd_asked, j + 1);
 		while (atomic_load(&sd_done) != j + 1)
