@@ -44,8 +44,12 @@ GUEST_PASS = 1  # QEMU's status after the guest wrote 0 to isa-debug-exit
 
 
 class BaselineError(Exception):
-    """The baseline could not be had: no Linux kernel, no compiler, a guest
-    that failed, hung or printed garbage. Nothing was cached."""
+    """The baseline could not be had: a guest that failed, hung or printed
+    garbage, a benchmark that did not build. Nothing was cached."""
+
+
+class BaselineSetupError(BaselineError):
+    """Something to install first: no Linux kernel, no C compiler."""
 
 
 # ---------------------------------------------------------------------------
@@ -352,11 +356,11 @@ def find_linux(explicit=None):
     /boot/vmlinuz-* (Debian's linux-image-amd64)."""
     if explicit:
         if not os.path.isfile(explicit):
-            raise BaselineError(f"no Linux kernel at {explicit}")
+            raise BaselineSetupError(f"no Linux kernel at {explicit}")
         return explicit
     found = sorted(glob.glob("/boot/vmlinuz-*"), key=_version_key)
     if not found:
-        raise BaselineError("no Linux kernel in /boot: install Debian's linux-image-amd64"
+        raise BaselineSetupError("no Linux kernel in /boot: install Debian's linux-image-amd64"
                             " (./configure.py --install-deps does) or pass --linux PATH")
     return found[-1]
 
@@ -385,7 +389,7 @@ def build_bench(top, out_dir, cc=None):
         return out
     cc = cc or os.environ.get("CC") or ("gcc" if shutil.which("gcc") else "clang")
     if not shutil.which(cc):
-        raise BaselineError(f"no C compiler {cc!r} to build {BENCH_SOURCE}")
+        raise BaselineSetupError(f"no C compiler {cc!r} to build {BENCH_SOURCE}")
     os.makedirs(out_dir, exist_ok=True)
     cmd = [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-static", "-pthread",
            "-o", out + ".tmp", src]
