@@ -46,6 +46,7 @@
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -672,6 +673,9 @@ static void finish(int status)
 	fflush(stdout);
 	if (!as_init)
 		exit(status);
+	/* The console drains through the UART's interrupts: wait until it has, or
+	 * QEMU would exit with our last lines still in the kernel's buffer. */
+	tcdrain(STDOUT_FILENO);
 	sync();
 	/* isa-debug-exit: QEMU exits with (v << 1) | 1 (docs/protocol.md). */
 	if (ioperm(EXIT_PORT, 4, 1) == 0)

@@ -172,6 +172,10 @@ class GuestChecks(unittest.TestCase):
             baseline.check_run(outcome(status=0), cut)
         with self.assertRaisesRegex(baseline.BaselineError, "did not finish within 60 s"):
             baseline.check_run(outcome(timed_out=True), cut)
+        # Cut mid-line (QEMU gone before the console drained): unfinished, not garbage.
+        midline = GOOD[:GOOD.index('"median":9')]
+        with self.assertRaisesRegex(baseline.BaselineError, "never finished"):
+            baseline.check_run(outcome(status=0), midline)
         with self.assertRaisesRegex(baseline.BaselineError, "said 3 figures"):
             baseline.check_run(outcome(), GOOD.replace("done, 2", "done, 3"))
 
@@ -180,7 +184,7 @@ class GuestChecks(unittest.TestCase):
             baseline.check_run(outcome(status=3), GOOD.replace("0 failures", "1 failures"))
 
     def test_one_cpu_when_two_asked(self):
-        one = "\n".join(ln for ln in GOOD.splitlines() if "futex" not in ln).replace(
+        one = "".join(ln for ln in GOOD.splitlines(True) if "futex" not in ln).replace(
             "done, 2", "done, 1")
         self.assertEqual(len(baseline.check_run(outcome(), one, smp=1)), 1)
         with self.assertRaisesRegex(baseline.BaselineError, "ran the benchmark on one"):

@@ -291,10 +291,11 @@ def _dedupe(rows):
 def parse_output(text):
     """(figures, done) from linux-bench's output: every EXOJSON line as a
     dict, and (figures, failures) from its last line, or None if it never
-    got there. Raises BaselineError on an EXOJSON line that is not a
+    got there. A last line without its newline is not read. Raises BaselineError on an EXOJSON line that is not a
     well-formed figure."""
     figures, done = [], None
-    for raw in text.splitlines():
+    # Only whole lines: a guest stopped mid-line left no figure, just an unfinished run.
+    for raw in text.split("\n")[:-1]:
         line = raw.replace("\r", "")
         m = EXOJSON_RE.search(line)
         if m:
