@@ -222,7 +222,9 @@ def format_number(x):
 
 
 def format_ratio(r):
-    return "—" if r is None else (f"{r:.2f}" if r < 10 else f"{r:.1f}")
+    if r is None:
+        return "—"
+    return f"{r:.2f}" if 0.1 <= r < 10 else f"{r:.1f}" if r >= 10 else f"{r:.2g}"
 
 
 def format_table(rows, markdown=False):
