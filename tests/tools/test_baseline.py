@@ -94,6 +94,10 @@ class RatioTable(unittest.TestCase):
         self.assertIsNone(out[("tcg", None)])
         rows = rows_by(out[("tcg", "shift=0,align=off,sleep=off")])
         self.assertAlmostEqual(rows[("null_syscall", "", "getppid")].ratio, 0.4)
+        # A counterpart paired in one smp group is no Linux-only row in another.
+        self.assertNotIn(("null_syscall", "", "getppid"),
+                         {(r.figure, r.detail, r.linux_name) for r in
+                          out[("tcg", "shift=0,align=off,sleep=off")] if r.exocore is None})
         # One row per figure, however many smp groups the exocore file has.
         keys = [(r.figure, r.detail, r.linux_name) for r in
                 out[("tcg", "shift=0,align=off,sleep=off")]]

@@ -282,9 +282,16 @@ def _dedupe(rows):
             continue
         seen.add(key)
         out.append(r)
-    paired = {(r.linux_name, r.detail) for r in out if r.exocore is not None and r.linux is not None}
-    linux_only = [r for r in out if r.exocore is None and (r.linux_name, r.detail) not in paired]
+    paired = {(r.linux_name, _running(r.detail)) for r in out
+              if r.exocore is not None and r.linux is not None}
+    linux_only = [r for r in out if r.exocore is None
+                  and (r.linux_name, _running(r.detail)) not in paired]
     return [r for r in out if r.exocore is not None] + linux_only
+
+
+def _running(detail):
+    m = re.search(r"cores_running=(\d+)", detail)
+    return int(m.group(1)) if m else 1
 
 
 # ---------------------------------------------------------------------------
