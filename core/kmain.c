@@ -175,6 +175,18 @@ static void boot_figures(const struct boot_info *bi, uint64_t now, unsigned ncpu
  * wait for every one to exit, destroy them. Returns how many failed (a
  * nonzero exit status, or could not start).
  */
+/* The run= program's copies, one a core (NULL where it did not start). */
+static struct env *run_envs[MAX_CPUS];
+static unsigned run_n;
+
+static bool programs_exited(void *unused)
+{
+	for (unsigned c = 0; c < run_n; c++)
+		if (run_envs[c] && __atomic_load_n(&run_envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
+			return false;
+	return true;
+}
+
 static unsigned run_programs(void)
 {
 	int prog = image_find(opt.run);
@@ -186,7 +198,8 @@ static unsigned run_programs(void)
 	if (n < opt.run_cores)
 		kprintf("run: %llu cores asked, %u online: running on %u\n",
 			(unsigned long long)opt.run_cores, percpu_ncpus, n);
-	static struct env *envs[MAX_CPUS];
+	struct env **envs = run_envs;
+	run_n = n;
 	for (unsigned c = 0; c < n; c++) {
 		int err = env_create(c, &envs[c]);
 		if (!err && (err = env_start(envs[c], (unsigned)prog, opt.run_arg)))
@@ -197,12 +210,14 @@ static unsigned run_programs(void)
 			failed++;
 		}
 	}
-	sched_run(); /* core 0's; the others run theirs from their idle loops */
+	/*
+	 * Core 0 waits as any idle core does: it runs its environments (the
+	 * programs' children among them) and serves other cores meanwhile.
+	 */
+	percpu_idle_until(programs_exited, NULL);
 	for (unsigned c = 0; c < n; c++) {
 		if (!envs[c])
 			continue;
-		while (__atomic_load_n(&envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
-			arch_cpu_relax();
 		kprintf("run: %s on cpu%u exited with %d\n", opt.run, c, envs[c]->exit_status);
 		failed += envs[c]->exit_status != 0;
 		(void)env_destroy(envs[c]);
