@@ -19,6 +19,7 @@
 #include <exo/slice.h>
 #include <exo/shutdown.h>
 #include <exo/stats.h>
+#include <exo/string.h>
 #include <exo/test.h>
 #include <chan.h>
 #include <ipi.h>
@@ -38,6 +39,9 @@ static struct {
 	uint64_t slots, slice_us, revoke_us;
 } opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown", .run_cores = 1, .slots = 16,
 	 .slice_us = 1000, .revoke_us = 1000 };
+
+/* The words of the command line the kernel does not know: the run= program's arguments. */
+static struct env_args run_args;
 
 static void parse_cmdline(char *line)
 {
@@ -60,7 +64,13 @@ static void parse_cmdline(char *line)
 		{ .key = "run_cores", .type = CMDLINE_UINT, .dst.u = &opt.run_cores, .min = 1,
 		  .max = MAX_CPUS },
 	};
-	cmdline_parse(line, table, ARRAY_SIZE(table));
+	struct cmdline_rest rest = { .buf = run_args.bytes, .size = sizeof(run_args.bytes) };
+	cmdline_parse(line, table, ARRAY_SIZE(table), &rest);
+	run_args.len = rest.len;
+	/* Without a program, no one takes the words the kernel does not know. */
+	for (size_t i = 0; !opt.run && i < rest.len; i += strlen(run_args.bytes + i) + 1)
+		kprintf("cmdline: unknown key in '%s' (no run= program takes it); ignored\n",
+			run_args.bytes + i);
 	slice_nslots = (unsigned)opt.slots;
 	slice_ns = opt.slice_us * 1000;
 	revoke_deadline_ns = opt.revoke_us * 1000;
@@ -194,15 +204,17 @@ static unsigned run_programs(void)
 		kprintf("run: no program '%s'\n", opt.run);
 		return 1;
 	}
-	unsigned n = (unsigned)MIN(opt.run_cores, (uint64_t)percpu_ncpus), failed = 0;
-	if (n < opt.run_cores)
-		kprintf("run: %llu cores asked, %u online: running on %u\n",
-			(unsigned long long)opt.run_cores, percpu_ncpus, n);
+	if (opt.run_cores > percpu_ncpus) {
+		kprintf("run: %s on %llu cores asked, but only %u are online (boot with more)\n",
+			opt.run, (unsigned long long)opt.run_cores, percpu_ncpus);
+		return 1;
+	}
+	unsigned n = (unsigned)opt.run_cores, failed = 0;
 	struct env **envs = run_envs;
 	run_n = n;
 	for (unsigned c = 0; c < n; c++) {
 		int err = env_create(c, &envs[c]);
-		if (!err && (err = env_start(envs[c], (unsigned)prog, opt.run_arg)))
+		if (!err && (err = env_start(envs[c], (unsigned)prog, opt.run_arg, &run_args)))
 			(void)env_destroy(envs[c]);
 		if (err) {
 			kprintf("run: %s on cpu%u: %s\n", opt.run, c, err_name(err));

@@ -69,7 +69,8 @@ static int64_t perform(enum xc_op op, const uint64_t *a, uint64_t out[2])
 	case XC_ENV_START:
 		if (!(e = env_lookup((uint32_t)MIN(a[0], UINT32_MAX))))
 			return E_STALE;
-		return env_start_at(e, a[1], (unsigned)MIN(a[2], UINT32_MAX), a[3]);
+		return env_start_at(e, a[1], (unsigned)MIN(a[2], UINT32_MAX), a[3],
+				    (const struct env_args *)(uintptr_t)a[4]);
 	case XC_ENV_DESTROY:
 		if (!(e = env_lookup((uint32_t)MIN(a[0], UINT32_MAX))))
 			return E_STALE;

@@ -14,11 +14,15 @@ static libos_fault_handler handler;
 void libos_fault_entry(void);
 noreturn_fn void libos_resume(const struct user_regs *regs);
 noreturn_fn void libos_fault_dispatch(struct upcall_fault *uf);
+extern uint8_t libos_fx_fault[512];
+void libos_fx_restore(const uint8_t *fx);
 
 void libos_fault_dispatch(struct upcall_fault *uf)
 {
-	if (handler && handler(uf))
+	if (handler && handler(uf)) {
+		libos_fx_restore(libos_fx_fault);
 		libos_resume(&uf->regs);
+	}
 	printf("libos: unhandled exception %llu at rip 0x%llx (addr 0x%llx)\n",
 	       (unsigned long long)uf->vector, (unsigned long long)uf->regs.rip,
 	       (unsigned long long)uf->addr);
