@@ -11,6 +11,10 @@
 
 struct thread;
 
+/* The cycle counter (rdtsc; instructions under -icount) and its rate per second. */
+uint64_t libos_cycles(void);
+uint64_t libos_cycles_hz(void);
+
 /* Scheduling attributes; each policy reads the ones it knows. */
 struct thread_attr {
 	uint32_t prio;	     /* prio: higher runs first (0..THREAD_PRIO_MAX) */

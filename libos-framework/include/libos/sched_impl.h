@@ -80,10 +80,6 @@ struct sched_ops {
 /* The default sched policy's name: what a misbehaving policy is replaced with. */
 #define SCHED_DEFAULT "rr"
 
-/* The cycle counter and its rate (for policies that think in microseconds). */
-uint64_t libos_cycles(void);
-uint64_t libos_cycles_hz(void);
-
 /* A cheap seeded random stream for policies (xorshift64*); state must not be 0. */
 static inline uint64_t libos_rand(uint64_t *state)
 {

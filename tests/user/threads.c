@@ -1,0 +1,241 @@
+/*
+ * User-level threads (libos/sched.h) under whatever sched policy the
+ * arguments choose (sched=..., default rr): create and join, yield,
+ * preemption at slice starts, mutexes, conditions, semaphores, sleep, the
+ * FPU state of each thread, and hot swaps under load. Exits with the
+ * number of failed tests.
+ */
+#include <exo/test.h>
+#include <libos/libos.h>
+#include <libos/policy.h>
+#include <libos/sched.h>
+
+static void square(void *arg)
+{
+	uint64_t i = (uint64_t)arg;
+	thread_exit(i * i);
+}
+
+TEST(threads, create_and_join_return_values)
+{
+	struct thread *th[10];
+	for (uint64_t i = 0; i < 10; i++)
+		ASSERT_EQ(t, thread_create(&th[i], square, (void *)i, NULL), 0);
+	for (uint64_t i = 0; i < 10; i++) {
+		uint64_t v = 99;
+		EXPECT_EQ(t, thread_join(th[i], &v), 0);
+		EXPECT_EQ(t, v, i * i);
+	}
+	EXPECT_EQ(t, thread_join(th[0], NULL), E_INVAL); /* joined already */
+	EXPECT_EQ(t, thread_join(thread_self(), NULL), E_INVAL);
+	struct thread *x;
+	EXPECT_EQ(t, thread_create(&x, square, NULL, &(struct thread_attr){ .prio = 256 }), E_INVAL);
+	EXPECT_EQ(t, thread_create(&x, NULL, NULL, NULL), E_INVAL);
+}
+
+/* Yield hands the CPU round: under rr two yielding threads alternate. */
+static char order[64];
+static unsigned order_n;
+static void yielder(void *arg)
+{
+	for (int i = 0; i < 8; i++) {
+		order[order_n++] = (char)(uintptr_t)arg;
+		thread_yield();
+	}
+}
+
+TEST(threads, yield_alternates_under_rr)
+{
+	if (!test_streq(libos_policy_current(POLICY_SCHED), "rr"))
+		return; /* the order is rr's */
+	struct thread *a, *b;
+	order_n = 0;
+	ASSERT_EQ(t, thread_create(&a, yielder, (void *)'a', NULL), 0);
+	ASSERT_EQ(t, thread_create(&b, yielder, (void *)'b', NULL), 0);
+	EXPECT_EQ(t, thread_join(a, NULL), 0);
+	EXPECT_EQ(t, thread_join(b, NULL), 0);
+	order[order_n] = 0;
+	EXPECT_STREQ(t, order, "abababababababab");
+}
+
+/*
+ * A read-spin-write increment: without the mutex, a preemption between
+ * the read and the write loses updates. Long enough to span many slices.
+ */
+static struct mutex counter_lock = MUTEX_INIT;
+static volatile uint64_t counter;
+#define INCS 2000
+static void incrementer(void *arg)
+{
+	for (int i = 0; i < INCS; i++) {
+		mutex_lock(&counter_lock);
+		uint64_t v = counter;
+		for (volatile int k = 0; k < 200; k++)
+			;
+		counter = v + 1;
+		mutex_unlock(&counter_lock);
+	}
+}
+
+TEST(threads, a_mutex_keeps_every_increment_across_preemption)
+{
+	struct thread *th[4];
+	counter = 0;
+	uint64_t t0 = libos_cycles();
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(t, thread_create(&th[i], incrementer, NULL, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(t, thread_join(th[i], NULL), 0);
+	EXPECT_EQ(t, counter, 4 * INCS);
+	/* It ran over several slices, so preemption was really in play. */
+	EXPECT(t, libos_cycles() - t0 > libos_cycles_hz() / 1000);
+}
+
+/* Bounded buffer: two producers, two consumers. */
+#define ITEMS 300
+static struct mutex buf_lock = MUTEX_INIT;
+static struct cond not_full = COND_INIT, not_empty = COND_INIT;
+static uint64_t buf[4], buf_n, buf_head, consumed_sum, consumed_n;
+static void producer(void *arg)
+{
+	for (uint64_t i = 1; i <= ITEMS; i++) {
+		mutex_lock(&buf_lock);
+		while (buf_n == 4)
+			cond_wait(&not_full, &buf_lock);
+		buf[(buf_head + buf_n++) % 4] = i;
+		cond_signal(&not_empty);
+		mutex_unlock(&buf_lock);
+	}
+}
+static void consumer(void *arg)
+{
+	for (;;) {
+		mutex_lock(&buf_lock);
+		while (buf_n == 0 && consumed_n < 2 * ITEMS)
+			cond_wait(&not_empty, &buf_lock);
+		if (consumed_n == 2 * ITEMS) {
+			cond_broadcast(&not_empty);
+			mutex_unlock(&buf_lock);
+			return;
+		}
+		consumed_sum += buf[buf_head];
+		buf_head = (buf_head + 1) % 4;
+		buf_n--;
+		consumed_n++;
+		cond_signal(&not_full);
+		if (consumed_n == 2 * ITEMS)
+			cond_broadcast(&not_empty);
+		mutex_unlock(&buf_lock);
+	}
+}
+
+TEST(threads, conditions_pass_every_item_once)
+{
+	struct thread *th[4];
+	consumed_sum = consumed_n = buf_n = buf_head = 0;
+	ASSERT_EQ(t, thread_create(&th[0], producer, NULL, NULL), 0);
+	ASSERT_EQ(t, thread_create(&th[1], producer, NULL, NULL), 0);
+	ASSERT_EQ(t, thread_create(&th[2], consumer, NULL, NULL), 0);
+	ASSERT_EQ(t, thread_create(&th[3], consumer, NULL, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(t, thread_join(th[i], NULL), 0);
+	EXPECT_EQ(t, consumed_n, 2 * ITEMS);
+	EXPECT_EQ(t, consumed_sum, 2 * (uint64_t)ITEMS * (ITEMS + 1) / 2);
+}
+
+/* Semaphores: a ping-pong of 200 rounds keeps strict turns. */
+static struct sem ping = SEM_INIT(0), pong = SEM_INIT(0);
+static uint64_t turns;
+static void ponger(void *arg)
+{
+	for (int i = 0; i < 200; i++) {
+		sem_wait(&ping);
+		turns++;
+		sem_post(&pong);
+	}
+}
+
+TEST(threads, semaphores_keep_turns)
+{
+	struct thread *p;
+	turns = 0;
+	ASSERT_EQ(t, thread_create(&p, ponger, NULL, NULL), 0);
+	for (uint64_t i = 0; i < 200; i++) {
+		sem_post(&ping);
+		sem_wait(&pong);
+		EXPECT_EQ(t, turns, i + 1);
+	}
+	EXPECT_EQ(t, thread_join(p, NULL), 0);
+}
+
+static void sleeper(void *arg)
+{
+	uint64_t t0 = libos_cycles();
+	thread_sleep_ns(2000000);
+	thread_exit(libos_cycles() - t0);
+}
+
+TEST(threads, sleep_lasts_at_least_as_asked)
+{
+	struct thread *s;
+	uint64_t took = 0;
+	ASSERT_EQ(t, thread_create(&s, sleeper, NULL, NULL), 0);
+	EXPECT_EQ(t, thread_join(s, &took), 0);
+	EXPECT(t, took >= libos_cycles_hz() / 500); /* 2 ms */
+}
+
+/* Each thread's floating-point work is its own, across preemptions. */
+static void fpu_worker(void *arg)
+{
+	double x = (double)(uintptr_t)arg, sum = 0;
+	for (int i = 0; i < 200000; i++)
+		sum += x * 0.5;
+	thread_exit(sum == (double)(uintptr_t)arg * 0.5 * 200000 ? 1 : 0);
+}
+
+TEST(threads, floating_point_state_is_per_thread)
+{
+	struct thread *th[3];
+	for (uintptr_t i = 0; i < 3; i++)
+		ASSERT_EQ(t, thread_create(&th[i], fpu_worker, (void *)(i + 3), NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		uint64_t ok = 0;
+		EXPECT_EQ(t, thread_join(th[i], &ok), 0);
+		EXPECT_EQ(t, ok, 1);
+	}
+}
+
+/* Hot swap under load: no thread lost, every one finishes its work. */
+static volatile uint64_t spun[8];
+static void spinner(void *arg)
+{
+	for (uint64_t i = 0; i < 300000; i++)
+		spun[(uintptr_t)arg]++;
+}
+
+TEST(threads, swaps_under_load_lose_no_thread)
+{
+	struct thread *th[8];
+	for (uintptr_t i = 0; i < 8; i++) {
+		spun[i] = 0;
+		ASSERT_EQ(t, thread_create(&th[i], spinner, (void *)i, NULL), 0);
+	}
+	static const char *const seq[] = { "rr", "rr:", "rr" };
+	for (unsigned k = 0; k < 3; k++) {
+		thread_sleep_ns(1000000);
+		int err = libos_policy_swap(POLICY_SCHED, seq[k]);
+		EXPECT_EQ(t, err, 0);
+	}
+	EXPECT_EQ(t, libos_policy_swap(POLICY_SCHED, "nosuch"), E_NOENT);
+	EXPECT_EQ(t, libos_policy_swap(POLICY_SCHED, "rr:nosuch=1"), E_INVAL);
+	for (int i = 0; i < 8; i++) {
+		EXPECT_EQ(t, thread_join(th[i], NULL), 0);
+		EXPECT_EQ(t, spun[i], 300000);
+	}
+}
+
+int main(uint64_t arg, uint64_t env_id, uint64_t core)
+{
+	printf("threads: sched policy %s\n", libos_policy_current(POLICY_SCHED));
+	return (int)test_run("all");
+}
