@@ -88,8 +88,7 @@ static bool apply(const struct cmdline_opt *o, const char *key, const char *val)
 	return false;
 }
 
-/* Append key=val to rest; false if it does not fit. */
-static bool rest_add(struct cmdline_rest *rest, const char *key, const char *val)
+bool cmdline_rest_add(struct cmdline_rest *rest, const char *key, const char *val)
 {
 	size_t k = 0, v = 0;
 	while (key[k])
@@ -139,7 +138,7 @@ unsigned cmdline_parse(char *line, const struct cmdline_opt *opts, size_t nopts,
 			if (str_eq(opts[i].key, key))
 				o = &opts[i];
 		if (!o && rest) {
-			if (!rest_add(rest, key, val)) {
+			if (!cmdline_rest_add(rest, key, val)) {
 				kprintf("cmdline: '%s=%s' does not fit in %zu bytes of arguments; "
 					"ignored\n", key, val, rest->size);
 				problems++;

@@ -210,6 +210,16 @@ static unsigned run_programs(void)
 		return 1;
 	}
 	unsigned n = (unsigned)opt.run_cores, failed = 0;
+	/* The program learns how it runs (for its figure lines): accel= and icount=. */
+	struct cmdline_rest rest = { .buf = run_args.bytes, .size = sizeof(run_args.bytes),
+				     .len = run_args.len };
+	if (!cmdline_rest_add(&rest, "accel", opt.accel) ||
+	    !cmdline_rest_add(&rest, "icount", opt.icount ? "yes" : "no")) {
+		kprintf("run: %s: no room for accel= and icount= in %zu bytes of arguments\n",
+			opt.run, sizeof(run_args.bytes));
+		return 1;
+	}
+	run_args.len = rest.len;
 	struct env **envs = run_envs;
 	run_n = n;
 	for (unsigned c = 0; c < n; c++) {

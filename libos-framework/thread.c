@@ -374,6 +374,8 @@ noreturn_fn static void thread_start(struct thread *t)
 	thread_exit(0);
 }
 
+static void recompute_prio(struct thread *t);
+
 static void init_context(struct thread *t, uint64_t stack_top, void (*entry)(struct thread *))
 {
 	t->regs = (struct user_regs){ .rip = (uint64_t)entry, .rsp = stack_top - 8,
@@ -615,6 +617,28 @@ uint64_t thread_cycles(const struct thread *t)
 	return t->ran + (t == current ? libos_cycles() - picked_at : 0);
 }
 uint64_t thread_misses(const struct thread *t) { return t->misses; }
+uint64_t thread_job_release(const struct thread *t) { return t->release; }
+
+int thread_set_attr(struct thread *t, const struct thread_attr *attr)
+{
+	if (!threads_on || !is_thread(t) || t->state == THREAD_FREE || !attr ||
+	    attr->prio > THREAD_PRIO_MAX || (attr->period_us && attr->budget_us > attr->period_us))
+		return E_INVAL;
+	enter();
+	bool was_queued = t->queued;
+	if (was_queued)
+		pol->dequeue(t);
+	uint32_t pages = t->attr.stack_pages;
+	t->attr = *attr;
+	t->attr.stack_pages = pages;
+	if (!t->attr.tickets)
+		t->attr.tickets = 100;
+	recompute_prio(t);
+	if (was_queued)
+		pol->enqueue(t, t->ready_since);
+	leave();
+	return E_OK;
+}
 
 bool libos_threads_on(void) { return threads_on; }
 uint64_t libos_sched_swaps(void) { return swaps; }

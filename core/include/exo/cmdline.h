@@ -37,6 +37,9 @@ struct cmdline_rest {
 	unsigned words; /* how many */
 };
 
+/* Append the word key=val to rest; false (nothing added) if it does not fit. */
+bool cmdline_rest_add(struct cmdline_rest *rest, const char *key, const char *val);
+
 /*
  * Parse line (NUL-terminated) in place: words are split by writing NULs
  * into it, and CMDLINE_STR values point into it, so it must outlive them.

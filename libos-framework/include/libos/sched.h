@@ -62,6 +62,12 @@ const struct thread_attr *thread_attr_of(const struct thread *t);
 /* Cycles t has run so far (its accumulated usage). */
 uint64_t thread_cycles(const struct thread *t);
 
+/* Change t's attributes (all but stack_pages); the policy sees the change at once. E_INVAL as create. */
+must_check int thread_set_attr(struct thread *t, const struct thread_attr *attr);
+
+/* A periodic thread's current job: when it was released (cycle counter). */
+uint64_t thread_job_release(const struct thread *t);
+
 /* The EDF deadline misses counted for t so far. */
 uint64_t thread_misses(const struct thread *t);
 
