@@ -48,6 +48,9 @@ static uint8_t idle_stack[IDLE_STACK_SIZE] __attribute__((aligned(16)));
 static uint64_t hz;
 static uint64_t swaps, misbehaved;
 
+/* The policy hook running now, for the fault handler's message (NULL: none). */
+const char *libos_sched_hook;
+
 /* Shared with upcall.S: the critical-section flag and where the upcall saves the FPU state. */
 volatile uint32_t libos_crit;
 uint8_t *libos_cur_fx = fx_boot;
@@ -104,7 +107,47 @@ static void enqueue(struct thread *t, uint64_t now)
 {
 	t->queued = true;
 	t->ready_since = now;
+	libos_sched_hook = "enqueue";
 	pol->enqueue(t, now);
+	libos_sched_hook = NULL;
+}
+
+static void charge(struct thread *t, uint64_t cycles)
+{
+	t->ran += cycles;
+	if (pol->charge) {
+		libos_sched_hook = "charge";
+		pol->charge(t, cycles);
+		libos_sched_hook = NULL;
+	}
+}
+
+static void dequeue(struct thread *t)
+{
+	libos_sched_hook = "dequeue";
+	pol->dequeue(t);
+	libos_sched_hook = NULL;
+}
+
+/*
+ * Around a change of t's attributes (priority inheritance, thread_set_attr):
+ * take it off the policy's queue if it is queued, and put it back after, so
+ * the policy sees the new values.
+ */
+static bool unqueue(struct thread *t)
+{
+	if (t->queued)
+		dequeue(t);
+	return t->queued;
+}
+
+static void requeue(struct thread *t, bool was_queued)
+{
+	if (!was_queued)
+		return;
+	libos_sched_hook = "enqueue";
+	pol->enqueue(t, t->ready_since);
+	libos_sched_hook = NULL;
 }
 
 static void swap_to_default(const char *why, const struct thread *culprit);
@@ -112,7 +155,9 @@ static int sched_swap_locked(const char *spec);
 
 static struct thread *pick(uint64_t now)
 {
+	libos_sched_hook = "pick";
 	struct thread *t = pol->pick(now);
+	libos_sched_hook = NULL;
 	if (!t)
 		return NULL;
 	if (!is_thread(t) || !t->queued || t->state != THREAD_RUNNABLE) {
@@ -162,9 +207,7 @@ static void schedule(bool requeue)
 	struct thread *prev = current;
 	preempt_pending = false;
 	if (prev != &idle) {
-		prev->ran += now - picked_at;
-		if (pol->charge)
-			pol->charge(prev, now - picked_at);
+		charge(prev, now - picked_at);
 		if (requeue && prev->state == THREAD_RUNNABLE)
 			enqueue(prev, now);
 	}
@@ -230,9 +273,7 @@ void libos_threads_preempt(struct upcall_sched *us)
 	/* Its saved context is complete: a switch resumes it through regs. */
 	struct thread *prev = current;
 	if (prev != &idle) {
-		prev->ran += now - picked_at;
-		if (pol->charge)
-			pol->charge(prev, now - picked_at);
+		charge(prev, now - picked_at);
 		if (prev->state == THREAD_RUNNABLE)
 			enqueue(prev, now);
 	}
@@ -252,7 +293,9 @@ static int policy_start(const struct policy_choice *c)
 	const struct sched_ops *ops = (const struct sched_ops *)c->info;
 	if (!ops->init || !ops->enqueue || !ops->dequeue || !ops->pick)
 		return E_INVAL; /* configure.py refuses such a file; a hand-made table may still */
+	libos_sched_hook = "init";
 	int err = ops->init(c->values);
+	libos_sched_hook = NULL;
 	if (err)
 		return err;
 	pol = ops;
@@ -318,8 +361,11 @@ static int sched_swap_locked(const char *spec)
 	static struct thread *order[THREAD_MAX];
 	unsigned n = drain(order, now); /* the old policy's state, kind-neutral: its queue in order */
 	struct policy_choice old = pol_choice;
-	if (pol->fini)
+	if (pol->fini) {
+		libos_sched_hook = "fini";
 		pol->fini();
+		libos_sched_hook = NULL;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		order[i]->pnext = order[i]->pprev = NULL;
 		order[i]->pv[0] = order[i]->pv[1] = order[i]->pv[2] = order[i]->pv[3] = 0;
@@ -356,6 +402,8 @@ int libos_sched_swap(const char *spec)
 	leave();
 	return e;
 }
+
+const char *libos_sched_policy_name(void) { return pol ? pol->info.name : NULL; }
 
 const char *libos_sched_current(void)
 {
@@ -413,7 +461,9 @@ static int threads_init(void)
 			  (libos_cycles_hz() / 1000);
 	picked_at = libos_cycles();
 	threads_on = true;
-	err = libos_sched_upcall_on();
+	err = libos_fault_upcall_on();
+	if (!err)
+		err = libos_sched_upcall_on();
 	if (err) {
 		threads_on = false;
 		return err;
@@ -625,17 +675,14 @@ int thread_set_attr(struct thread *t, const struct thread_attr *attr)
 	    attr->prio > THREAD_PRIO_MAX || (attr->period_us && attr->budget_us > attr->period_us))
 		return E_INVAL;
 	enter();
-	bool was_queued = t->queued;
-	if (was_queued)
-		pol->dequeue(t);
+	bool was_queued = unqueue(t);
 	uint32_t pages = t->attr.stack_pages;
 	t->attr = *attr;
 	t->attr.stack_pages = pages;
 	if (!t->attr.tickets)
 		t->attr.tickets = 100;
 	recompute_prio(t);
-	if (was_queued)
-		pol->enqueue(t, t->ready_since);
+	requeue(t, was_queued);
 	leave();
 	return E_OK;
 }
@@ -673,12 +720,9 @@ static struct thread *wl_pop_best(struct thread **head)
 static void inherit(struct thread *t, uint32_t prio)
 {
 	for (unsigned depth = 0; t && t->eff_prio < prio && depth < THREAD_MAX; depth++) {
-		bool was_queued = t->queued;
-		if (was_queued)
-			pol->dequeue(t);
+		bool was_queued = unqueue(t);
 		t->eff_prio = prio;
-		if (was_queued)
-			pol->enqueue(t, t->ready_since);
+		requeue(t, was_queued);
 		t = t->blocked_on ? t->blocked_on->owner : NULL;
 	}
 }

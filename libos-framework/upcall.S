@@ -45,6 +45,7 @@ libos_fault_entry:
 	leaq	libos_fx_fault(%rip), %rax
 	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_fault_dispatch
 	ud2
 
@@ -59,6 +60,7 @@ libos_sched_entry:
 	movq	libos_cur_fx(%rip), %rax
 	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_sched_dispatch
 	ud2
 
@@ -84,6 +86,7 @@ libos_revoke_entry:
 	leaq	libos_fx_revoke(%rip), %rax
 	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_revoke_dispatch
 	ud2
 

@@ -8,7 +8,7 @@
 #include <exo/test.h>
 #include <libos/libos.h>
 #include <libos/policy.h>
-#include <libos/sched.h>
+#include <libos/sched_impl.h>
 
 static void square(void *arg)
 {
@@ -234,8 +234,71 @@ TEST(threads, swaps_under_load_lose_no_thread)
 	}
 }
 
+/*
+ * Misbehaving policies, registered by this program alone (the framework
+ * finds a program's own policies as it finds those of policies/): one that
+ * never picks what it was given, one that picks what it was not given, one
+ * whose pick faults.
+ */
+static int nop_init(const uint64_t *p) { return 0; }
+static void nop_enqueue(struct thread *t, uint64_t now) {}
+static void nop_dequeue(struct thread *t) {}
+static struct thread *starver_pick(uint64_t now) { return NULL; }
+static struct thread *liar_pick(uint64_t now) { return (struct thread *)0x1000; }
+static struct thread *faulter_pick(uint64_t now) { return *(struct thread *volatile *)8; }
+
+static const struct sched_ops test_starver = {
+	.info = { .kind = POLICY_SCHED, .name = "test_starver", .description = "never picks" },
+	.init = nop_init, .enqueue = nop_enqueue, .dequeue = nop_dequeue, .pick = starver_pick,
+};
+static const struct sched_ops test_liar = {
+	.info = { .kind = POLICY_SCHED, .name = "test_liar", .description = "picks a stranger" },
+	.init = nop_init, .enqueue = nop_enqueue, .dequeue = nop_dequeue, .pick = liar_pick,
+};
+static const struct sched_ops test_faulter = {
+	.info = { .kind = POLICY_SCHED, .name = "test_faulter", .description = "faults in pick" },
+	.init = nop_init, .enqueue = nop_enqueue, .dequeue = nop_dequeue, .pick = faulter_pick,
+};
+POLICY_REGISTER(test_starver);
+POLICY_REGISTER(test_liar);
+POLICY_REGISTER(test_faulter);
+
+static volatile bool ran;
+static void mark(void *arg) { ran = true; }
+
+/* The watchdog (watchdog_ms, set low by the guest test) ends a policy that starves a thread. */
+TEST(threads, a_policy_that_starves_a_thread_is_replaced_by_the_default)
+{
+	struct thread *x;
+	ran = false;
+	ASSERT_EQ(t, libos_policy_swap(POLICY_SCHED, "test_starver"), 0);
+	ASSERT_EQ(t, thread_create(&x, mark, NULL, NULL), 0);
+	EXPECT_EQ(t, thread_join(x, NULL), 0); /* main blocks: only the watchdog can end this */
+	EXPECT(t, ran);
+	EXPECT_STREQ(t, libos_policy_current(POLICY_SCHED), SCHED_DEFAULT);
+}
+
+TEST(threads, a_policy_that_picks_a_stranger_is_replaced_by_the_default)
+{
+	struct thread *x;
+	ran = false;
+	ASSERT_EQ(t, libos_policy_swap(POLICY_SCHED, "test_liar"), 0);
+	ASSERT_EQ(t, thread_create(&x, mark, NULL, NULL), 0);
+	EXPECT_EQ(t, thread_join(x, NULL), 0);
+	EXPECT(t, ran);
+	EXPECT_STREQ(t, libos_policy_current(POLICY_SCHED), SCHED_DEFAULT);
+}
+
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
+	if (arg == 1) {
+		/* The faulting policy ends this environment, naming itself; nothing after runs. */
+		struct thread *x;
+		if (libos_policy_swap(POLICY_SCHED, "test_faulter") == 0 &&
+		    thread_create(&x, mark, NULL, NULL) == 0)
+			thread_yield();
+		return 1;
+	}
 	printf("threads: sched policy %s\n", libos_policy_current(POLICY_SCHED));
 	return (int)test_run("all");
 }

@@ -11,6 +11,9 @@ extern struct policy_choice libos_choice[POLICY_KINDS];
 bool libos_sched_handler_installed(void);
 int libos_sched_upcall_on(void);
 
+/* fault.c: take exceptions at user level even without a program handler (to name a faulting policy). */
+int libos_fault_upcall_on(void);
+
 /* thread.c: the scheduler upcall once threads are on; does not return. */
 noreturn_fn void libos_threads_preempt(struct upcall_sched *us);
 bool libos_threads_on(void);
@@ -20,6 +23,10 @@ int libos_sched_swap(const char *spec);
 const char *libos_sched_current(void);
 uint64_t libos_sched_swaps(void);
 uint64_t libos_sched_misbehaved(void);
+
+/* thread.c: the sched policy hook running now (NULL: none) and the policy's name. */
+extern const char *libos_sched_hook;
+const char *libos_sched_policy_name(void);
 
 /*
  * start.c: the next entry of the swap= schedule that is due at cycle count
