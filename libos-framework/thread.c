@@ -20,7 +20,7 @@
 #include <libos/threads_impl.h>
 
 #define STACK_REGION 0x0000100000000000ULL /* thread stacks, each with a guard page below */
-#define STACK_STRIDE ((THREAD_STACK_PAGES_MAX + 1) * 4096ULL)
+#define STACK_STRIDE (32 * 4096ULL) /* >= THREAD_STACK_PAGES_MAX + a guard page; a power of two */
 #define IDLE_STACK_SIZE 4096
 #define WATCHDOG_MS_DEFAULT 5000
 #define MAX_HELD 8 /* mutexes one thread may hold at once, for inheritance */
@@ -95,12 +95,24 @@ noreturn_fn static void fatal(const char *why)
 /* ------------------------------------------------------------------ */
 /* Calls into the policy, each answer checked. */
 
+static uint64_t window_top(unsigned i);
+
+/* struct thread of slot i (1..THREAD_MAX-1): at the top of its window. */
+static struct thread *slot_thread(unsigned i)
+{
+	return (struct thread *)(window_top(i) - ALIGN_UP(sizeof(struct thread), 64));
+}
+
+/* t is one of ours (main, or a slot in use): an address a policy hands back is checked so. */
 static bool is_thread(const struct thread *t)
 {
-	for (unsigned i = 0; i < THREAD_MAX; i++)
-		if (threads[i] == t)
-			return t != NULL;
-	return false;
+	if (t == &main_thread)
+		return true;
+	uint64_t a = (uint64_t)t;
+	if (a < STACK_REGION || a >= window_top(THREAD_MAX - 1))
+		return false;
+	unsigned i = (unsigned)((a - STACK_REGION) / STACK_STRIDE);
+	return i >= 1 && threads[i] == t;
 }
 
 static void enqueue(struct thread *t, uint64_t now)
@@ -151,7 +163,7 @@ static void requeue(struct thread *t, bool was_queued)
 }
 
 static void swap_to_default(const char *why, const struct thread *culprit);
-static int sched_swap_locked(const char *spec);
+static int sched_swap_locked(const char *spec, bool announce);
 
 static struct thread *pick(uint64_t now)
 {
@@ -259,7 +271,7 @@ void libos_threads_preempt(struct upcall_sched *us)
 	enum policy_kind kind;
 	for (const char *spec; (spec = libos_swap_due(now, &kind));)
 		if (kind == POLICY_SCHED)
-			(void)sched_swap_locked(spec);
+			(void)sched_swap_locked(spec, true);
 	if (watchdog_cycles && now >= next_watchdog) {
 		next_watchdog = now + watchdog_cycles / 4;
 		for (unsigned i = 0; i < THREAD_MAX; i++)
@@ -347,8 +359,11 @@ static void swap_to_default(const char *why, const struct thread *culprit)
 	}
 }
 
-/* Swap with crit held (from a thread, or from the upcall for the swap= schedule). */
-static int sched_swap_locked(const char *spec)
+/*
+ * Swap with crit held (from a thread, or from the upcall for the swap=
+ * schedule, which announces it: a program's own swap is told by the result).
+ */
+static int sched_swap_locked(const char *spec, bool announce)
 {
 	struct policy_choice c;
 	char err[400];
@@ -378,12 +393,12 @@ static int sched_swap_locked(const char *spec)
 	}
 	for (unsigned i = 0; i < n; i++)
 		enqueue(order[i], order[i]->ready_since);
-	if (!e) {
-		swaps++;
+	if (!e && announce) {
 		char spec_now[POLICY_SPEC_MAX];
 		policy_format(&c, spec_now, sizeof(spec_now));
 		printf("sched: swapped in %s (%u queued threads handed over)\n", spec_now, n);
 	}
+	swaps += !e;
 	return e;
 }
 
@@ -398,7 +413,7 @@ int libos_sched_swap(const char *spec)
 		return e;
 	}
 	enter();
-	int e = sched_swap_locked(spec);
+	int e = sched_swap_locked(spec, false);
 	leave();
 	return e;
 }
@@ -505,7 +520,7 @@ static struct thread *slot_get(unsigned pages, int *err)
 		*err = E_AGAIN;
 		return NULL;
 	}
-	struct thread *t = (struct thread *)(window_top(i) - ALIGN_UP(sizeof(struct thread), 64));
+	struct thread *t = slot_thread(i);
 	unsigned have = threads[i] ? t->stack_npages : 0;
 	uint32_t frames[THREAD_STACK_PAGES_MAX];
 	if (have)
@@ -790,7 +805,8 @@ static struct thread *release(struct mutex *m)
 	if (next) {
 		next->blocked_on = NULL;
 		make_runnable(next);
-		recompute_prio(me);
+		if (me->eff_prio != me->attr.prio)
+			recompute_prio(me); /* an inheritance may end here */
 	}
 	return next;
 }
