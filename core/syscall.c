@@ -55,7 +55,11 @@ static int64_t sys_console_write(struct env *e, const uint64_t *a)
 		*nl = '\0';
 		if (this_cpu()->line_len == 0)
 			kprintf("env %u: ", e->id);
-		kprintf(end ? "%s\n" : "%s", line);
+		/* In pieces kprintf's buffer holds; the line buffer joins them. */
+		for (size_t n = (size_t)(nl - line), at = 0; at < n; at += 200)
+			kprintf("%.*s", (int)MIN(n - at, (size_t)200), line + at);
+		if (end)
+			kprintf("\n");
 		line = end ? nl + 1 : nl;
 	}
 	return (int64_t)len;

@@ -6,8 +6,8 @@
 #include <exo/kprintf.h>
 #include <libos/policy.h>
 
-extern const struct policy_info *const __start_exo_policies[];
-extern const struct policy_info *const __stop_exo_policies[];
+extern const struct policy_entry __start_exo_policies[];
+extern const struct policy_entry __stop_exo_policies[];
 
 static const char *const kind_names[POLICY_KINDS] = { "sched", "pager", "ipc" };
 
@@ -20,8 +20,10 @@ unsigned policy_count(void) { return (unsigned)(__stop_exo_policies - __start_ex
 
 const struct policy_info *policy_at(unsigned i)
 {
-	return i < policy_count() ? __start_exo_policies[i] : NULL;
+	return i < policy_count() ? __start_exo_policies[i].info : NULL;
 }
+
+const char *policy_file(unsigned i) { return i < policy_count() ? __start_exo_policies[i].file : NULL; }
 
 /* a[0..n) equals the NUL-terminated b. */
 static bool word_eq(const char *a, size_t n, const char *b)

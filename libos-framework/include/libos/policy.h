@@ -44,13 +44,20 @@ struct policy_choice {
 	uint64_t values[POLICY_PARAMS_MAX];
 };
 
+/* What the exo_policies section holds: a policy and the file that registered it. */
+struct policy_entry {
+	const struct policy_info *info;
+	const char *file;
+};
+
 /*
  * Register the ops table `ops` (a const object whose member `info` is its
- * struct policy_info). Puts a pointer to it in the exo_policies section.
+ * struct policy_info): puts an entry for it in the exo_policies section.
  */
 #define POLICY_REGISTER(ops)                                                              \
-	static const struct policy_info *const policy_entry_##ops                         \
-		__attribute__((used, section("exo_policies"), aligned(8))) = &(ops).info
+	static const struct policy_entry policy_entry_##ops                               \
+		__attribute__((used, section("exo_policies"), aligned(16))) = { &(ops).info, \
+										 __FILE__ }
 
 /* "sched", "pager", "ipc"; NULL for an unknown kind. */
 const char *policy_kind_name(enum policy_kind kind);
@@ -58,6 +65,7 @@ const char *policy_kind_name(enum policy_kind kind);
 /* The registered policies: count, the i-th (in link order), one by name (or NULL). */
 unsigned policy_count(void);
 const struct policy_info *policy_at(unsigned i);
+const char *policy_file(unsigned i); /* the source file that registered the i-th */
 const struct policy_info *policy_find(enum policy_kind kind, const char *name);
 
 /*
