@@ -68,9 +68,14 @@ static void parse_cmdline(char *line)
 	cmdline_parse(line, table, ARRAY_SIZE(table), &rest);
 	run_args.len = rest.len;
 	/* Without a program, no one takes the words the kernel does not know. */
-	for (size_t i = 0; !opt.run && i < rest.len; i += strlen(run_args.bytes + i) + 1)
-		kprintf("cmdline: unknown key in '%s' (no run= program takes it); ignored\n",
-			run_args.bytes + i);
+	for (size_t i = 0; !opt.run && i < rest.len; i += strlen(run_args.bytes + i) + 1) {
+		const char *w = run_args.bytes + i;
+		size_t k = 0;
+		while (w[k] != '=')
+			k++;
+		kprintf("cmdline: unknown key '%.*s' (no run= program to take it); ignored\n",
+			(int)k, w);
+	}
 	slice_nslots = (unsigned)opt.slots;
 	slice_ns = opt.slice_us * 1000;
 	revoke_deadline_ns = opt.revoke_us * 1000;
