@@ -15,14 +15,15 @@
  */
 #include <libos/sched_impl.h>
 
-#define STRIDE1 (1ULL << 24)	      /* the stride of one ticket */
-#define TICKETS_MAX (STRIDE1 >> 8) /* above, strides lose precision: clamped */
-#define QUANTUM_US_MAX 1000000	      /* keeps cycles * STRIDE1 below 2^64 in scale() */
+#define STRIDE1 (1ULL << 24)	/* the stride of one ticket */
+#define TICKETS_MAX (1u << 16)	/* more would round strides coarsely: clamped */
+#define QUANTUM_US_MAX 1000000	/* keeps the products in scale() below 2^64 */
 
-static struct sched_list queue; /* by pass, FIFO among equals */
-static uint64_t queued_tickets; /* of the queued threads */
-static uint64_t global_pass, global_rem; /* virtual time; what its last advance left over */
-static uint64_t quantum;		 /* cycles of one quantum */
+static struct sched_list queue;	/* by pass, FIFO among equals */
+static uint64_t queued_tickets;	/* of the queued threads */
+static uint64_t global_pass;	/* the virtual time */
+static uint64_t global_rem;	/* what its last advance left over, carried */
+static uint64_t quantum;	/* cycles of one quantum */
 
 /* pv[0]: pass; pv[1]: tickets as enqueued (so dequeue takes back what enqueue added). */
 static uint64_t tickets_of(const struct thread *t)
