@@ -258,7 +258,7 @@ TEST(sched_policy, every_policy_dequeues_any_queued_thread)
 	}
 }
 
-/* 300 events of six mixed threads; the order they ran in, in order[]. */
+/* n events of six mixed threads; which ran at each, in order[] (0xff: idle). */
 static void run_mixed(uint8_t *order, unsigned n)
 {
 	for (unsigned i = 0; i < 6; i++)
