@@ -90,3 +90,49 @@ static inline uint64_t libos_rand(uint64_t *state)
 	*state = x;
 	return x * 0x2545F4914F6CDD1DULL;
 }
+
+/*
+ * A queue of threads linked through their pnext/pprev, for policies that
+ * keep one or several. Inserting before a given thread (NULL: at the tail)
+ * lets a policy keep a queue ordered by its own key: walk to the first
+ * thread that sorts after the new one.
+ */
+struct sched_list {
+	struct thread *head, *tail;
+};
+
+static inline void sched_list_insert(struct sched_list *l, struct thread *t, struct thread *before)
+{
+	t->pnext = before;
+	t->pprev = before ? before->pprev : l->tail;
+	if (t->pprev)
+		t->pprev->pnext = t;
+	else
+		l->head = t;
+	if (before)
+		before->pprev = t;
+	else
+		l->tail = t;
+}
+
+static inline void sched_list_remove(struct sched_list *l, struct thread *t)
+{
+	if (t->pprev)
+		t->pprev->pnext = t->pnext;
+	else
+		l->head = t->pnext;
+	if (t->pnext)
+		t->pnext->pprev = t->pprev;
+	else
+		l->tail = t->pprev;
+	t->pnext = t->pprev = NULL;
+}
+
+/* The head, taken off; NULL if empty. */
+static inline struct thread *sched_list_pop(struct sched_list *l)
+{
+	struct thread *t = l->head;
+	if (t)
+		sched_list_remove(l, t);
+	return t;
+}
