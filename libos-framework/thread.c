@@ -324,6 +324,13 @@ static unsigned drain(struct thread **order, uint64_t now)
 	return n;
 }
 
+/* Clear what the outgoing policy kept in t (a new policy starts from its own zero). */
+static void forget(struct thread *t)
+{
+	t->pnext = t->pprev = NULL;
+	t->pv[0] = t->pv[1] = t->pv[2] = t->pv[3] = 0;
+}
+
 /*
  * Replace a misbehaving policy by the default, rebuilding the queue from
  * the framework's own view (every runnable thread not running), with a dump.
@@ -351,11 +358,10 @@ static void swap_to_default(const char *why, const struct thread *culprit)
 	uint64_t now = libos_cycles();
 	for (unsigned i = 0; i < THREAD_MAX; i++) {
 		struct thread *t = threads[i];
-		if (t && t->state == THREAD_RUNNABLE && t != current) {
-			t->pnext = t->pprev = NULL;
-			t->pv[0] = t->pv[1] = t->pv[2] = t->pv[3] = 0;
+		if (t)
+			forget(t);
+		if (t && t->state == THREAD_RUNNABLE && t != current)
 			enqueue(t, t->queued ? t->ready_since : now);
-		}
 	}
 }
 
@@ -381,10 +387,10 @@ static int sched_swap_locked(const char *spec, bool announce)
 		pol->fini();
 		libos_sched_hook = NULL;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		order[i]->pnext = order[i]->pprev = NULL;
-		order[i]->pv[0] = order[i]->pv[1] = order[i]->pv[2] = order[i]->pv[3] = 0;
-	}
+	for (unsigned i = 0; i < n; i++)
+		forget(order[i]);
+	if (current != &idle)
+		forget(current); /* running, so not drained, but the old policy may have kept state in it */
 	if ((e = policy_start(&c))) {
 		printf("sched: swap refused: %s's init said %s; %s goes on\n", c.info->name,
 		       err_name(e), old.info->name);
@@ -581,8 +587,7 @@ int thread_create(struct thread **out, void (*fn)(void *), void *arg,
 	t->joiner = NULL;
 	t->joined = false;
 	t->blocked_on = NULL;
-	t->pnext = t->pprev = NULL;
-	t->pv[0] = t->pv[1] = t->pv[2] = t->pv[3] = 0;
+	forget(t);
 	init_context(t, ALIGN_DOWN(t->stack_va, 16), thread_start);
 	t->state = THREAD_RUNNABLE;
 	enqueue(t, now);
@@ -674,7 +679,12 @@ uint64_t thread_job_done(void)
 	return t->misses;
 }
 
-struct thread *thread_self(void) { return current; }
+struct thread *thread_self(void)
+{
+	if (!threads_on && threads_init())
+		return NULL; /* the program runs its own slice handler: no threads */
+	return current;
+}
 unsigned thread_id(const struct thread *t) { return t ? t->id : 0; }
 const struct thread_attr *thread_attr_of(const struct thread *t) { return &t->attr; }
 uint64_t thread_cycles(const struct thread *t)
@@ -686,7 +696,7 @@ uint64_t thread_job_release(const struct thread *t) { return t->release; }
 
 int thread_set_attr(struct thread *t, const struct thread_attr *attr)
 {
-	if (!threads_on || !is_thread(t) || t->state == THREAD_FREE || !attr ||
+	if (!threads_on || !t || !is_thread(t) || t->state == THREAD_FREE || !attr ||
 	    attr->prio > THREAD_PRIO_MAX || (attr->period_us && attr->budget_us > attr->period_us))
 		return E_INVAL;
 	enter();

@@ -141,6 +141,12 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		w->burst = libos_arg_u64("burst_us", 200) * (hz / 1000000);
 		w->sleep = libos_arg_u64("sleep_us", 2000) * (hz / 1000000);
 	}
+	/* main runs at the top priority first, so it wakes on time under every policy */
+	struct thread_attr top = { .prio = THREAD_PRIO_MAX, .tickets = 100, .name = "main" };
+	if (thread_set_attr(thread_self(), &top)) {
+		printf("schedmix: cannot raise main's priority\n");
+		return 1;
+	}
 	uint64_t t0 = libos_cycles();
 	for (unsigned i = 0; i < n; i++) {
 		int err = thread_create(&workers[i].t, run, &workers[i], &workers[i].attr);
@@ -148,12 +154,6 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 			printf("schedmix: thread %u: %s\n", i, err_name(err));
 			return 1;
 		}
-	}
-	/* main sleeps at the top priority, so it wakes on time under every policy */
-	struct thread_attr top = { .prio = THREAD_PRIO_MAX, .tickets = 100, .name = "main" };
-	if (thread_set_attr(thread_self(), &top)) {
-		printf("schedmix: cannot raise main's priority\n");
-		return 1;
 	}
 	thread_sleep_ns(libos_arg_u64("duration_ms", 200) * 1000000);
 	stop = true;

@@ -54,7 +54,8 @@ void thread_sleep_ns(uint64_t ns);
 /* Block until the cycle counter reaches `cycles` (libos_cycles()). */
 void thread_sleep_until(uint64_t cycles);
 
-/* The calling thread, its id (1 is main), and its attributes. */
+/* The calling thread (turning threads on, as thread_create does; NULL if the
+ * program runs its own slice handler), its id (1 is main), its attributes. */
 struct thread *thread_self(void);
 unsigned thread_id(const struct thread *t);
 const struct thread_attr *thread_attr_of(const struct thread *t);
