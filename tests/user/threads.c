@@ -286,6 +286,60 @@ TEST(threads, swaps_under_load_lose_no_thread_and_shares_follow_the_policy)
 }
 
 /*
+ * Priority inheritance ends an inversion (under prio): L (1) holds the
+ * mutex H (10) wants while M (5) spins. Inheritance runs L at 10, so H gets
+ * the mutex before M is done; without it M would finish first.
+ */
+static struct mutex pi_lock = MUTEX_INIT;
+static volatile bool h_waiting;
+static volatile uint64_t h_done_at, m_done_at;
+
+static void pi_low(void *arg)
+{
+	mutex_lock(&pi_lock);
+	while (!h_waiting)
+		;
+	uint64_t end = libos_cycles() + libos_cycles_hz() / 500; /* 2 ms more with it */
+	while (libos_cycles() < end)
+		;
+	mutex_unlock(&pi_lock);
+}
+
+static void pi_high(void *arg)
+{
+	h_waiting = true;
+	mutex_lock(&pi_lock);
+	h_done_at = libos_cycles();
+	mutex_unlock(&pi_lock);
+}
+
+static void pi_medium(void *arg)
+{
+	uint64_t end = libos_cycles() + libos_cycles_hz() / 50; /* 20 ms */
+	while (libos_cycles() < end)
+		;
+	m_done_at = libos_cycles();
+}
+
+TEST(threads, priority_inheritance_ends_an_inversion)
+{
+	struct thread *l, *h, *m;
+	h_waiting = false;
+	ASSERT_EQ(t, libos_policy_swap(POLICY_SCHED, "prio"), 0);
+	ASSERT_EQ(t, thread_set_attr(thread_self(), &(struct thread_attr){ .prio = 20 }), 0);
+	ASSERT_EQ(t, thread_create(&l, pi_low, NULL, &(struct thread_attr){ .prio = 1 }), 0);
+	thread_sleep_ns(1000000); /* L takes the mutex */
+	ASSERT_EQ(t, thread_create(&h, pi_high, NULL, &(struct thread_attr){ .prio = 10 }), 0);
+	ASSERT_EQ(t, thread_create(&m, pi_medium, NULL, &(struct thread_attr){ .prio = 5 }), 0);
+	EXPECT_EQ(t, thread_join(h, NULL), 0);
+	EXPECT_EQ(t, thread_join(m, NULL), 0);
+	EXPECT_EQ(t, thread_join(l, NULL), 0);
+	EXPECT(t, h_done_at < m_done_at);
+	EXPECT_EQ(t, thread_set_attr(thread_self(), &(struct thread_attr){ .prio = 0 }), 0);
+	EXPECT_EQ(t, libos_policy_swap(POLICY_SCHED, "rr"), 0);
+}
+
+/*
  * Misbehaving policies, registered by this program alone (the framework
  * finds a program's own policies as it finds those of policies/): one that
  * never picks what it was given, one that picks what it was not given, one
