@@ -239,9 +239,9 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg)
 		return err;
 	}
 	arch_uctx_init(&e->uctx, entry, STACK_TOP, arg);
-	e->uctx.rsi = e->id;
-	e->uctx.rdx = e->home;
-	e->uctx.rcx = prog; /* crt0 keeps it: a program can start copies of itself */
+	arch_uctx_set_entry_arg(&e->uctx, 1, e->id);
+	arch_uctx_set_entry_arg(&e->uctx, 2, e->home);
+	arch_uctx_set_entry_arg(&e->uctx, 3, prog); /* crt0 keeps it: a program can start copies of itself */
 	/* Registers and memory complete: only now may anyone run it. */
 	__atomic_store_n(&e->state, ENV_RUNNABLE, __ATOMIC_SEQ_CST);
 	sched_enqueue(e);

@@ -7,9 +7,10 @@
 struct env;
 
 /*
- * Handle the syscall in regs (number in rax, arguments rdi, rsi, rdx, r10,
- * r8, r9) for this core's current environment; returns the value for rax.
- * Yield and exit do not return (arch_user_exit).
+ * Handle the syscall in regs (its number and arguments through the
+ * arch_uctx accessors) for this core's current environment; stores the
+ * result in regs and returns it. Yield and exit do not return
+ * (arch_user_exit).
  */
 int64_t syscall_dispatch(struct arch_uctx *regs);
 
