@@ -710,7 +710,7 @@ static bool sys_read_ad(struct call *c)
 	 * One byte per page of the caller's own mappings: AD_MAPPED, and the
 	 * accessed and dirty bits user code set since they were last read.
 	 * Docs silent: whether reading clears them. Decided: it does (the
-	 * only way a CLOCK-like policy, DESIGN.md's reason for READ_AD, can
+	 * only way a CLOCK-like policy, docs/design.md's reason for READ_AD, can
 	 * see a page being used again).
 	 */
 	uint8_t got[READ_AD_MAX];

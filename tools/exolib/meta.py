@@ -1,4 +1,4 @@
-"""Run metadata: what made a log or a figure (DESIGN.md, "Guest <-> host protocol")."""
+"""Run metadata: what made a log or a figure (docs/design.md, "Guest <-> host protocol")."""
 
 import json
 import os

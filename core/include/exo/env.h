@@ -1,5 +1,5 @@
 /*
- * Environments: protection domains (DESIGN.md). An environment has an
+ * Environments: protection domains (docs/design.md). An environment has an
  * address space (page tables the kernel keeps for it, charged to it), a
  * capability table, a home core, saved user registers, and a repossession
  * vector. Environments live in one shared table indexed by id; an id plus

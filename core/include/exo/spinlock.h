@@ -2,7 +2,7 @@
  * Ticket spinlocks, annotated for clang's -Wthread-safety. Never global:
  * the console's, one per environment (its address space), and the striped
  * capability-tree locks (cap.c); everything else is per-core state and
- * atomics (DESIGN.md: no global kernel lock).
+ * atomics (docs/design.md: no global kernel lock).
  */
 #pragma once
 

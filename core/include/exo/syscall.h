@@ -18,7 +18,7 @@ int64_t syscall_dispatch(struct arch_uctx *regs);
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6]);
 
 /*
- * Check the kernel's invariants (DESIGN.md: the page-ownership table and
+ * Check the kernel's invariants (docs/design.md: the page-ownership table and
  * capability tables) over the whole machine. Prints each problem; returns
  * how many there were. Callers make sure nothing changes meanwhile.
  */
