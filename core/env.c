@@ -241,7 +241,8 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg)
 	arch_uctx_init(&e->uctx, entry, STACK_TOP, arg);
 	arch_uctx_set_entry_arg(&e->uctx, 1, e->id);
 	arch_uctx_set_entry_arg(&e->uctx, 2, e->home);
-	arch_uctx_set_entry_arg(&e->uctx, 3, prog); /* crt0 keeps it: a program can start copies of itself */
+	/* crt0 keeps prog: a program can start copies of itself. */
+	arch_uctx_set_entry_arg(&e->uctx, 3, prog);
 	/* Registers and memory complete: only now may anyone run it. */
 	__atomic_store_n(&e->state, ENV_RUNNABLE, __ATOMIC_SEQ_CST);
 	sched_enqueue(e);

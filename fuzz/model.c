@@ -167,7 +167,7 @@ unsigned model_count_children(const struct model *m, uint32_t env, uint32_t slot
 
 /* Every descendant of (env, slot), parents before their children; returns how many. */
 unsigned model_descendants(const struct model *m, uint32_t env, uint32_t slot, struct ref *out,
-                           unsigned n, unsigned max)
+			   unsigned n, unsigned max)
 {
 	for_each_live(m, i) {
 		for (uint32_t s = 0; s < CAP_SLOTS; s++)

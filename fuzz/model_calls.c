@@ -40,7 +40,7 @@ static void errs(uint32_t mask, char *buf, size_t n)
 	for (int e = 1; e < 32; e++)
 		if (mask & (1u << e))
 			len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s",
-			                        len ? " " : "", err_name(-e));
+						len ? " " : "", err_name(-e));
 }
 
 /*
@@ -107,7 +107,7 @@ static struct mcap *use(struct call *c, uint64_t slot, unsigned type, unsigned r
  * call allows it): the environment if it is alive, else NULL.
  */
 static struct menv *env_arg(struct call *c, uint64_t slot, unsigned rights, bool self_ok,
-                            uint32_t *id)
+			    uint32_t *id)
 {
 	if (self_ok && slot == ENV_SELF) {
 		*id = c->id;
@@ -159,13 +159,13 @@ static bool new_root(struct call *c, unsigned type, uint64_t obj, uint64_t gen)
 {
 	if (c->ret >= CAP_SLOTS || c->e->caps[c->ret].type)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
-	c->e->caps[c->ret] = (struct mcap){.type = (uint8_t)type,
-	                                   .rights = CAP_R_ALL,
-	                                   .root = true,
-	                                   .obj = obj,
-	                                   .gen = gen,
-	                                   .penv = MODEL_NONE,
-	                                   .pslot = MODEL_NONE};
+	c->e->caps[c->ret] = (struct mcap){ .type = (uint8_t)type,
+					    .rights = CAP_R_ALL,
+					    .root = true,
+					    .obj = obj,
+					    .gen = gen,
+					    .penv = MODEL_NONE,
+					    .pslot = MODEL_NONE };
 	return true;
 }
 
@@ -176,7 +176,7 @@ static bool chosen(struct call *c, unsigned type, uint64_t *obj)
 	if (c->ret < 0 || c->ret >= CAP_SLOTS ||
 	    c->m->k.inspect(c->m->k.ctx, c->id, (uint32_t)c->ret, &i) != 0 || i.type != type)
 		return fail(c, "returned slot %lld, which does not hold the new capability",
-		            (long long)c->ret);
+			    (long long)c->ret);
 	*obj = i.object;
 	return true;
 }
@@ -224,7 +224,7 @@ static bool sys_frame_alloc(struct call *c)
 		return false;
 	if (n != FRAME_ANY && f != n)
 		return fail(c, "allocated frame %llu, not the frame %llu asked for",
-		            (unsigned long long)f, (unsigned long long)n);
+			    (unsigned long long)f, (unsigned long long)n);
 	if (f < m->cfg.kernel_frames || f >= m->cfg.nframes || m->frame[f].table ||
 	    m->frame[f].owner != MODEL_NONE)
 		return fail(c, "allocated frame %llu, which was not free", (unsigned long long)f);
@@ -261,7 +261,7 @@ static bool sys_map(struct call *c)
 	if (prot == 0 || (prot & ~(uint64_t)PROT_ALL))
 		must(c, E_INVAL);
 	unsigned rights = CAP_R_MAP | CAP_R_READ | (prot & PROT_W ? CAP_R_WRITE : 0) |
-	                  (prot & PROT_X ? CAP_R_EXEC : 0);
+			  (prot & PROT_X ? CAP_R_EXEC : 0);
 	struct mcap *p = use(c, c->a[0], OBJ_FRAME, rights, true);
 	if (p && p->va)
 		must(c, E_BUSY);
@@ -327,8 +327,8 @@ static bool sys_read_ad(struct call *c)
 		uint8_t want = b ? AD_MAPPED | b->ad : 0;
 		if (got[i] != want)
 			return fail(c, "page %llu (0x%llx): bits 0x%x, the model says 0x%x",
-			            (unsigned long long)i, (unsigned long long)(va + i * PAGE),
-			            got[i], want);
+				    (unsigned long long)i, (unsigned long long)(va + i * PAGE),
+				    got[i], want);
 	}
 	for (uint64_t i = 0; i < npages; i++) {
 		struct mcap *b = (struct mcap *)binding(c->e, va + i * PAGE);
@@ -361,14 +361,14 @@ static bool sys_cap_mint(struct call *c)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
 	/* "Mint can only remove rights"; badge 0 keeps the parent's. */
 	c->e->caps[c->ret] = (struct mcap){
-	    .type = p->type,
-	    .rights = (uint8_t)(rights & p->rights),
-	    .badge = badge ? (uint32_t)badge : p->badge,
-	    .obj = p->obj,
-	    .gen = p->gen,
-	    .penv = c->id,
-	    .pslot = (uint32_t)c->a[0],
-	    .depth = p->depth + 1,
+		.type = p->type,
+		.rights = (uint8_t)(rights & p->rights),
+		.badge = badge ? (uint32_t)badge : p->badge,
+		.obj = p->obj,
+		.gen = p->gen,
+		.penv = c->id,
+		.pslot = (uint32_t)c->a[0],
+		.depth = p->depth + 1,
 	};
 	return true;
 }
@@ -402,7 +402,7 @@ static bool sys_cap_grant(struct call *c)
 		return j == JUDGE_ERROR_OK;
 	if (c->ret >= CAP_SLOTS || t->caps[c->ret].type)
 		return fail(c, "returned slot %lld of env %u, which was not free",
-		            (long long)c->ret, tid);
+			    (long long)c->ret, tid);
 	struct mcap n = *p;
 	if (move) {
 		memset(p, 0, sizeof(*p)); /* "the source slot becomes empty" */
@@ -432,8 +432,8 @@ static bool sys_cap_revoke(struct call *c)
 	if (nd <= REVOKE_BATCH) {
 		if (c->ret != 0)
 			return fail(c,
-			            "returned %s with %u descendants: the docs say 0 (all deleted)",
-			            c->ret < 0 ? err_name((int)c->ret) : "a positive value", nd);
+				    "returned %s with %u descendants: the docs say 0 (all deleted)",
+				    c->ret < 0 ? err_name((int)c->ret) : "a positive value", nd);
 		/* Every descendant goes; the capability itself stays. */
 		struct ref ch;
 		while (model_first_child(m, c->id, (uint32_t)slot, &ch))
@@ -459,14 +459,14 @@ static bool sys_cap_revoke(struct call *c)
 	}
 	if (ngone == 0 || ngone > REVOKE_BATCH || ngone == nd)
 		return fail(c,
-		            "E_AGAIN after deleting %u of %u descendants (want 1..%u, some left)",
-		            ngone, nd, REVOKE_BATCH);
+			    "E_AGAIN after deleting %u of %u descendants (want 1..%u, some left)",
+			    ngone, nd, REVOKE_BATCH);
 	/* d[] lists parents before children: a kept child of a deleted parent is an error. */
 	for (unsigned i = 0; i < nd; i++)
 		for (unsigned k = i + 1; k < nd && gone[i]; k++) {
 			const struct mcap *ck = &m->env[d[k].env].caps[d[k].slot];
 			/* Is d[k] below d[i]? Walk up from d[k]. */
-			struct ref up = {ck->penv, ck->pslot};
+			struct ref up = { ck->penv, ck->pslot };
 			bool below = false;
 			for (unsigned guard = 0; guard <= MAX_DEPTH + 1 && !below; guard++) {
 				if (up.env == d[i].env && up.slot == d[i].slot)
@@ -475,7 +475,7 @@ static bool sys_cap_revoke(struct call *c)
 					break;
 				else {
 					const struct mcap *u = &m->env[up.env].caps[up.slot];
-					up = (struct ref){u->penv, u->pslot};
+					up = (struct ref){ u->penv, u->pslot };
 				}
 			}
 			if (below && !gone[k])
@@ -522,7 +522,8 @@ static bool sys_cap_inspect(struct call *c)
 		return fail(c, "returned %lld, not 0", (long long)c->ret);
 	struct cap_info got, want;
 	c->m->k.read_user(c->m->k.ctx, c->id, out, &got, sizeof(got));
-	model_info_of(c->m, c->id, (uint32_t)slot, &want, model_count_children(c->m, c->id, (uint32_t)slot));
+	model_info_of(c->m, c->id, (uint32_t)slot, &want,
+		      model_count_children(c->m, c->id, (uint32_t)slot));
 	return model_info_same(&got, &want, c->why, c->n, "the cap_info written to user memory");
 }
 
@@ -741,7 +742,7 @@ static bool take_frames(struct call *c, uint32_t victim, uint64_t frame, uint64_
 			victim = m->frame[f].owner;
 		if (m->frame[f].owner != victim)
 			return fail(c, "frames were taken from env %u and env %u", victim,
-			            m->frame[f].owner);
+				    m->frame[f].owner);
 		taken[nt++] = f;
 	}
 	if (victim == MODEL_NONE)
@@ -749,13 +750,13 @@ static bool take_frames(struct call *c, uint32_t victim, uint64_t frame, uint64_
 	uint64_t want = frame != FRAME_ANY ? 1 : MIN(count, model_beyond_guarantee(m, victim));
 	if (nt != want || (frame != FRAME_ANY && taken[0] != frame))
 		return fail(c, "took %u frames (first %lld) from env %u; the docs say %llu%s", nt,
-		            nt ? (long long)taken[0] : -1LL, victim, (unsigned long long)want,
-		            frame != FRAME_ANY ? " (the frame named)" : " beyond its guarantee");
+			    nt ? (long long)taken[0] : -1LL, victim, (unsigned long long)want,
+			    frame != FRAME_ANY ? " (the frame named)" : " beyond its guarantee");
 	if (c->ret == E_AGAIN && (victim == c->id || model_beyond_guarantee(m, victim) < most))
 		return fail(c,
-		            "memory pressure took from env %u, not another one holding the most "
-		            "revocable frames (%llu beyond its guarantee)",
-		            victim, (unsigned long long)most);
+			    "memory pressure took from env %u, not another one holding the most "
+			    "revocable frames (%llu beyond its guarantee)",
+			    victim, (unsigned long long)most);
 	struct menv *v = &m->env[victim];
 	for (unsigned i = 0; i < nt; i++) {
 		uint64_t f = taken[i];
@@ -766,8 +767,8 @@ static bool take_frames(struct call *c, uint32_t victim, uint64_t frame, uint64_
 				root = s;
 		if (root == MODEL_NONE)
 			return fail(c,
-			            "took frame %llu, whose root capability env %u does not hold",
-			            (unsigned long long)f, victim);
+				    "took frame %llu, whose root capability env %u does not hold",
+				    (unsigned long long)f, victim);
 		struct ref ch;
 		while (model_first_child(m, victim, root, &ch))
 			model_delete_tree(m, ch.env, ch.slot);
@@ -813,7 +814,7 @@ static bool sys_reposs_read(struct call *c)
 	struct menv *e = c->e;
 	if (c->ret != (int64_t)e->nreposs)
 		return fail(c, "returned %lld, but %u frames were taken since the last read",
-		            (long long)c->ret, e->nreposs);
+			    (long long)c->ret, e->nreposs);
 	/* The frames, in any order. */
 	uint64_t got[MODEL_REPOSS];
 	c->m->k.read_user(c->m->k.ctx, c->id, out, got, e->nreposs * sizeof(uint64_t));
@@ -825,7 +826,7 @@ static bool sys_reposs_read(struct call *c)
 		}
 		if (want != have)
 			return fail(c, "wrote frame %llu %u times, it was taken %u times",
-			            (unsigned long long)e->reposs[i], have, want);
+				    (unsigned long long)e->reposs[i], have, want);
 	}
 	e->nreposs = 0;
 	return true;
@@ -869,14 +870,16 @@ static bool sys_notify(struct call *c)
 bool model_would_block(const struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6])
 {
 	return nr == SYS_FRAME_ALLOC && a[0] == FRAME_ANY && a[1] == FRAME_WAIT &&
-	       !model_table_full(&m->env[env]) && !model_free_frames(m) && model_most_beyond(m, env) > 0;
+	       !model_table_full(&m->env[env]) && !model_free_frames(m) &&
+	       model_most_beyond(m, env) > 0;
 }
 
 bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6], int64_t ret,
-                char *why, size_t n)
+		char *why, size_t n)
 {
 	struct call c = {
-	    .m = m, .id = env, .e = &m->env[env], .a = a, .ret = ret, .why = why, .n = n};
+		.m = m, .id = env, .e = &m->env[env], .a = a, .ret = ret, .why = why, .n = n
+	};
 	why[0] = '\0';
 	m->flush = 0;
 	switch (nr) {
@@ -895,7 +898,7 @@ bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6],
 	case SYS_CORE_ID:
 		return ret == (int64_t)c.e->home ||
 		       fail(&c, "returned core %lld, the caller is homed on %u", (long long)ret,
-		            c.e->home);
+			    c.e->home);
 	case SYS_TIME:
 		if (!user_ok(c.e, a[0], sizeof(struct sys_time), true))
 			must(&c, E_FAULT);
@@ -935,7 +938,7 @@ bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6],
 	case SYS_FRAME_COUNT:
 		return ret == (int64_t)model_free_frames(m) ||
 		       fail(&c, "returned %lld free frames, the model counts %llu", (long long)ret,
-		            (unsigned long long)model_free_frames(m));
+			    (unsigned long long)model_free_frames(m));
 	case SYS_UPCALL_SET:
 		return sys_upcall_set(&c);
 	case SYS_SLOT_ALLOC:
@@ -958,7 +961,7 @@ bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6],
 		int64_t want = (int64_t)(c.e->notify & NOTIFY_BITS);
 		c.e->notify = 0;
 		return ret == want || fail(&c, "returned 0x%llx, the bits sent were 0x%llx",
-		                           (unsigned long long)ret, (unsigned long long)want);
+					   (unsigned long long)ret, (unsigned long long)want);
 	}
 	default:
 		if (nr >= SYS_COUNT) {
@@ -970,13 +973,13 @@ bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6],
 }
 
 bool model_touch(struct model *m, uint32_t env, uint64_t va, bool write, int ret, char *why,
-                 size_t n)
+		 size_t n)
 {
 	struct mcap *b = in_user(va, 1) ? (struct mcap *)binding(&m->env[env], va) : NULL;
 	int want = !b ? E_NOENT : write && !(b->prot & PROT_W) ? E_INVAL : E_OK;
 	if (ret != want)
 		return model_differ(why, n, "touching 0x%llx: the MMU said %s, the model %s",
-		              (unsigned long long)va, err_name(ret), err_name(want));
+				    (unsigned long long)va, err_name(ret), err_name(want));
 	if (!ret)
 		b->ad |= AD_ACCESSED | (write ? AD_DIRTY : 0);
 	return true;

@@ -12,7 +12,7 @@
 /* ---- what a capability looks like to CAP_INSPECT ---- */
 
 void model_info_of(const struct model *m, uint32_t env, uint32_t slot, struct cap_info *i,
-                   unsigned children)
+		   unsigned children)
 {
 	const struct mcap *c = &m->env[env].caps[slot];
 	memset(i, 0, sizeof(*i));
@@ -30,15 +30,15 @@ void model_info_of(const struct model *m, uint32_t env, uint32_t slot, struct ca
 
 /* Do two cap_infos agree? If not, why says which field (unless why is NULL). */
 bool model_info_same(const struct cap_info *k, const struct cap_info *w, char *why, size_t n,
-                     const char *where)
+		     const char *where)
 {
 #define FIELD(f)                                                                                   \
 	if (k->f != w->f) {                                                                        \
 		if (why)                                                                           \
 			snprintf(why, n,                                                           \
-			         "%s: " #f " is %llu (0x%llx), the model says %llu (0x%llx)",      \
-			         where, (unsigned long long)k->f, (unsigned long long)k->f,        \
-			         (unsigned long long)w->f, (unsigned long long)w->f);              \
+				 "%s: " #f " is %llu (0x%llx), the model says %llu (0x%llx)",      \
+				 where, (unsigned long long)k->f, (unsigned long long)k->f,        \
+				 (unsigned long long)w->f, (unsigned long long)w->f);              \
 		return false;                                                                      \
 	}
 	FIELD(type)
@@ -93,9 +93,9 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 		if (k->inspect(k->ctx, id, s, &got) != 0)
 			theirs = false;
 		if (mine != theirs)
-			return model_differ(why, n, "env %u slot %u: the kernel has %s, the model %s", id,
-			              s, theirs ? "a capability" : "none",
-			              mine ? "a capability" : "none");
+			return model_differ(
+			    why, n, "env %u slot %u: the kernel has %s, the model %s", id, s,
+			    theirs ? "a capability" : "none", mine ? "a capability" : "none");
 		model_info_of(m, id, s, &want, m->children[id][s]);
 		if (!model_info_same(&got, &want, NULL, 0, NULL)) {
 			char where[48]; /* named only when it is needed: this runs for every slot */
@@ -110,8 +110,8 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 		unsigned prot;
 		if (k->query(k->ctx, id, e->caps[s].va, &frame, &prot) != 0)
 			return model_differ(why, n,
-			              "env %u slot %u: bound at 0x%llx, which is not mapped", id, s,
-			              (unsigned long long)e->caps[s].va);
+					    "env %u slot %u: bound at 0x%llx, which is not mapped",
+					    id, s, (unsigned long long)e->caps[s].va);
 		unsigned want_prot =
 		    1 | (e->caps[s].prot & PROT_W ? 2 : 0) | (e->caps[s].prot & PROT_X ? 4 : 0);
 		if (frame != e->caps[s].obj || (prot & 7) != want_prot)
@@ -125,7 +125,7 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 	uint64_t maps = k->mappings(k->ctx, id);
 	if (maps != bound)
 		return model_differ(why, n, "env %u has %llu mappings, the model %llu bindings", id,
-		              (unsigned long long)maps, (unsigned long long)bound);
+				    (unsigned long long)maps, (unsigned long long)bound);
 	static struct model_env_extra x;
 	k->env_extra(k->ctx, id, &x);
 	if (x.guarantee != e->guarantee || (x.notify & NOTIFY_BITS) != e->notify ||
@@ -153,19 +153,20 @@ bool model_check(struct model *m, bool full, char *why, size_t n)
 		const struct menv *e = &m->env[id];
 		if (alive != e->live)
 			return model_differ(why, n, "env %u is %s, the model says %s", id,
-			              alive ? "alive" : "gone", e->live ? "alive" : "gone");
+					    alive ? "alive" : "gone", e->live ? "alive" : "gone");
 		if (gen != e->gen)
-			return model_differ(why, n, "env %u has generation %llu, the model %llu", id,
-			              (unsigned long long)gen, (unsigned long long)e->gen);
+			return model_differ(why, n, "env %u has generation %llu, the model %llu",
+					    id, (unsigned long long)gen,
+					    (unsigned long long)e->gen);
 		if (alive && home != e->home)
-			return model_differ(why, n, "env %u is homed on core %u, the model says %u", id,
-			              home, e->home);
+			return model_differ(why, n, "env %u is homed on core %u, the model says %u",
+					    id, home, e->home);
 		if (alive && !check_env(m, id, why, n))
 			return false;
 	}
 	if (k->env_count(k->ctx) != model_live_envs(m))
 		return model_differ(why, n, "%u environments exist, the model has %u",
-		              k->env_count(k->ctx), model_live_envs(m));
+				    k->env_count(k->ctx), model_live_envs(m));
 	for (uint64_t f = 0; f < m->cfg.nframes; f++) {
 		uint32_t owner;
 		uint64_t gen;
@@ -173,8 +174,9 @@ bool model_check(struct model *m, bool full, char *why, size_t n)
 		const struct mframe *mf = &m->frame[f];
 		if (f < m->cfg.kernel_frames || mf->fixed) {
 			if (st != MF_KERNEL || owner != MODEL_NONE)
-				return model_differ(why, n, "frame %llu of the kernel changed hands",
-				              (unsigned long long)f);
+				return model_differ(why, n,
+						    "frame %llu of the kernel changed hands",
+						    (unsigned long long)f);
 		} else if (mf->owner != MODEL_NONE) {
 			if (st != MF_OWNED || owner != mf->owner || gen != mf->gen)
 				return model_differ(
@@ -184,14 +186,14 @@ bool model_check(struct model *m, bool full, char *why, size_t n)
 				    (unsigned long long)f, st, owner, (unsigned long long)gen,
 				    mf->owner, (unsigned long long)mf->gen);
 		} else if (st != MF_FREE && st != MF_KERNEL) {
-			return model_differ(why, n,
-			              "frame %llu is in state %d (owner %u), the model says free",
-			              (unsigned long long)f, st, owner);
+			return model_differ(
+			    why, n, "frame %llu is in state %d (owner %u), the model says free",
+			    (unsigned long long)f, st, owner);
 		} else if (st == MF_KERNEL && (owner == MODEL_NONE || !m->env[owner].live)) {
 			/* A page table charged to nobody, or to an environment that is gone. */
-			return model_differ(why, n,
-			              "frame %llu is the kernel's, charged to %u (not a live env)",
-			              (unsigned long long)f, owner);
+			return model_differ(
+			    why, n, "frame %llu is the kernel's, charged to %u (not a live env)",
+			    (unsigned long long)f, owner);
 		}
 	}
 	for (unsigned c = 0; c < m->cfg.ncores; c++)

@@ -9,14 +9,14 @@
 
 #include <string.h>
 
-#define PAGE         4096ULL
-#define MAX_DEPTH    32   /* CAP_MINT: E_RANGE for "depth > 32" */
-#define REVOKE_BATCH 16   /* CAP_REVOKE: "at most 16 per call" */
-#define CONSOLE_MAX  4096 /* CONSOLE_WRITE: E_RANGE for len > 4096 */
-#define READ_AD_MAX  512  /* READ_AD: npages 1..512 */
-#define PROT_ALL     (PROT_R | PROT_W | PROT_X)
-#define STACK_ALIGN  16 /* UPCALL_SET: "stack not 16-aligned" */
-#define NOTIFY_BITS  (~0ULL >> 1) /* NOTIFY: "63 of them": a non-negative result */
+#define PAGE 4096ULL
+#define MAX_DEPTH 32	 /* CAP_MINT: E_RANGE for "depth > 32" */
+#define REVOKE_BATCH 16	 /* CAP_REVOKE: "at most 16 per call" */
+#define CONSOLE_MAX 4096 /* CONSOLE_WRITE: E_RANGE for len > 4096 */
+#define READ_AD_MAX 512	 /* READ_AD: npages 1..512 */
+#define PROT_ALL (PROT_R | PROT_W | PROT_X)
+#define STACK_ALIGN 16		 /* UPCALL_SET: "stack not 16-aligned" */
+#define NOTIFY_BITS (~0ULL >> 1) /* NOTIFY: "63 of them": a non-negative result */
 
 struct mcap {
 	uint8_t type; /* enum obj_type; OBJ_NONE: the slot is empty */
@@ -35,8 +35,8 @@ struct menv {
 	bool live; /* caps[] is meaningful only while live (cleared at creation) */
 	unsigned home;
 	uint64_t gen;
-	uint64_t guarantee;            /* frames never revoked (SYS_GUARANTEE) */
-	uint64_t notify;               /* notification bits not yet taken */
+	uint64_t guarantee;	       /* frames never revoked (SYS_GUARANTEE) */
+	uint64_t notify;	       /* notification bits not yet taken */
 	uint64_t reposs[MODEL_REPOSS]; /* frames taken by force since the last REPOSS_READ */
 	unsigned nreposs;
 	struct mcap caps[CAP_SLOTS];
@@ -79,7 +79,6 @@ struct model {
 	struct mep ep[MODEL_EPS];
 	uint64_t flush; /* cores whose TLB must have been flushed in this call */
 };
-
 
 struct ref {
 	uint32_t env, slot;
@@ -133,7 +132,7 @@ unsigned model_count_children(const struct model *m, uint32_t env, uint32_t slot
 
 /* Every descendant of (env, slot), parents before their children; returns how many. */
 unsigned model_descendants(const struct model *m, uint32_t env, uint32_t slot, struct ref *out,
-                           unsigned n, unsigned max);
+			   unsigned n, unsigned max);
 
 /*
  * A binding goes: "Deleting or revoking a capability removes its binding
@@ -157,18 +156,18 @@ void model_delete_tree(struct model *m, uint32_t env, uint32_t slot);
 void model_destroy(struct model *m, uint32_t id);
 
 /* Every live environment id i, in id order. */
-#define for_each_live(m, i) \
+#define for_each_live(m, i)                                                                        \
 	for (uint32_t i = model_next_live(m, 0); i < MODEL_ENVS; i = model_next_live(m, i + 1))
 
 /* ---- comparing with the kernel (model_check.c) ---- */
 
 /* What CAP_INSPECT should say about (env, slot), which has children children. */
 void model_info_of(const struct model *m, uint32_t env, uint32_t slot, struct cap_info *i,
-                   unsigned children);
+		   unsigned children);
 
 /* Do two cap_infos agree? If not, why says which field (unless why is NULL). */
 bool model_info_same(const struct cap_info *k, const struct cap_info *w, char *why, size_t n,
-                     const char *where);
+		     const char *where);
 
 /* Write the difference to why; returns false (so "return model_differ(...)" reads well). */
 bool model_differ(char *why, size_t n, const char *fmt, ...);

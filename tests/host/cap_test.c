@@ -535,7 +535,8 @@ TEST(cap, bind_needs_rights_and_a_good_address)
 	ASSERT_EQ(t, cap_mint(a, r, CAP_R_MAP | CAP_R_EXEC, 0, &ro_exec), E_OK);
 	FAILS_CLEANLY(t, envs, cap_bind(a, rd, VA(1), PROT_R | PROT_W), E_PERM);
 	FAILS_CLEANLY(t, envs, cap_bind(a, rd, VA(1), PROT_R | PROT_X), E_PERM);
-	FAILS_CLEANLY(t, envs, cap_bind(a, wo, VA(1), PROT_W), E_PERM); /* a present page is readable */
+	/* Write-only is refused: a present page is readable. */
+	FAILS_CLEANLY(t, envs, cap_bind(a, wo, VA(1), PROT_W), E_PERM);
 	FAILS_CLEANLY(t, envs, cap_bind(a, wo, VA(1), PROT_R), E_PERM);
 	FAILS_CLEANLY(t, envs, cap_bind(a, nomap, VA(1), PROT_R), E_PERM);
 	FAILS_CLEANLY(t, envs, cap_bind(a, ro_exec, VA(1), PROT_X), E_PERM);

@@ -109,9 +109,15 @@ struct cap_info info(struct env *e, uint32_t slot)
 	return i;
 }
 
-uint64_t obj_of(struct env *e, int64_t slot) { return info(e, (uint32_t)slot).object; }
+uint64_t obj_of(struct env *e, int64_t slot)
+{
+	return info(e, (uint32_t)slot).object;
+}
 
-uint8_t *frame_mem(uint64_t f) { return arch_phys_to_virt(pa_make(f * PAGE_SIZE)); }
+uint8_t *frame_mem(uint64_t f)
+{
+	return arch_phys_to_virt(pa_make(f * PAGE_SIZE));
+}
 
 unsigned prot_at(struct env *e, uint64_t va)
 {
@@ -137,8 +143,10 @@ uint8_t *user_page(struct test_ctx *t, struct env *e, uint64_t va, unsigned prot
 
 /* The pages a snapshot looks at: the first 16 of user space, the syscall tests' own, the last. */
 static const uint64_t snap_vas[SNAP_VAS] = {
-	VA(0),	VA(1),	VA(2),	VA(3),	VA(4),	VA(5),	 VA(6),	  VA(7),   VA(8), VA(9),
-	VA(10), VA(11), VA(12), VA(13), VA(14), VA(15), OUT_VA, RO_VA, HOLE_VA, USER_END - PAGE_SIZE,
+	VA(0),	VA(1),	VA(2),	VA(3),	 VA(4),
+	VA(5),	VA(6),	VA(7),	VA(8),	 VA(9),
+	VA(10), VA(11), VA(12), VA(13),	 VA(14),
+	VA(15), OUT_VA, RO_VA,	HOLE_VA, USER_END - PAGE_SIZE,
 };
 
 struct snap snap_before;
@@ -175,12 +183,13 @@ bool snap_same(const struct snap *s, struct env *const *envs)
 	snap_take(&snap_now, envs, s->nenv);
 	for (uint64_t f = 0; f < MEM_FRAMES; f++)
 		if (memcmp(&s->pot[f], &snap_now.pot[f], sizeof(s->pot[f]))) {
-			kprintf("snap: frame %llu changed: word 0x%llx -> 0x%llx, mapped_on 0x%llx -> "
-				"0x%llx\n",
-				(unsigned long long)f, (unsigned long long)s->pot[f].word,
-				(unsigned long long)snap_now.pot[f].word,
-				(unsigned long long)s->pot[f].mapped_on,
-				(unsigned long long)snap_now.pot[f].mapped_on);
+			kprintf(
+			    "snap: frame %llu changed: word 0x%llx -> 0x%llx, mapped_on 0x%llx -> "
+			    "0x%llx\n",
+			    (unsigned long long)f, (unsigned long long)s->pot[f].word,
+			    (unsigned long long)snap_now.pot[f].word,
+			    (unsigned long long)s->pot[f].mapped_on,
+			    (unsigned long long)snap_now.pot[f].mapped_on);
 			return false;
 		}
 	for (unsigned i = 0; i < s->nenv; i++)

@@ -120,12 +120,12 @@ bool snap_same(const struct snap *s, struct env *const *envs);
 extern struct snap snap_before;
 
 /* Run the call, expect err, expect nothing changed and the invariants to hold. */
-#define FAILS_CLEANLY(t, envs, call, err)                        \
-	do {                                                      \
-		snap_take(&snap_before, envs, ARRAY_SIZE(envs));  \
-		EXPECT_EQ(t, (call), (err));                       \
-		EXPECT(t, snap_same(&snap_before, envs));          \
-		INV(t);                                            \
+#define FAILS_CLEANLY(t, envs, call, err)                                                          \
+	do {                                                                                       \
+		snap_take(&snap_before, envs, ARRAY_SIZE(envs));                                   \
+		EXPECT_EQ(t, (call), (err));                                                       \
+		EXPECT(t, snap_same(&snap_before, envs));                                          \
+		INV(t);                                                                            \
 	} while (0)
 
 /*

@@ -233,7 +233,8 @@ TEST(env, sys_map_unmap)
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(1), (1ULL << 32) | PROT_R), E_INVAL);
 	/* Slots: out of range (even one that would alias s2 if truncated), empty, wrong type. */
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, CAP_SLOTS, VA(1), PROT_R), E_BADSLOT);
-	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, (1ULL << 32) | (uint64_t)s2, VA(1), PROT_R), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, (1ULL << 32) | (uint64_t)s2, VA(1), PROT_R),
+		      E_BADSLOT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, CAP_SLOTS - 1, VA(1), PROT_R), E_BADSLOT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, es, VA(1), PROT_R), E_TYPE);
 	/* Rights. */
@@ -326,7 +327,8 @@ TEST(env, sys_read_ad)
 	for (unsigned i = 0; i < ARRAY_SIZE(kernel_vas); i++)
 		FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, kernel_vas[i], 1, OUT_VA), E_FAULT);
 	for (unsigned i = 0; i < ARRAY_SIZE(noncanonical_vas); i++)
-		FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, noncanonical_vas[i], 1, OUT_VA), E_FAULT);
+		FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, noncanonical_vas[i], 1, OUT_VA),
+			      E_FAULT);
 	for (unsigned i = 0; i < ARRAY_SIZE(low_vas); i++)
 		FAILS_CLEANLY(t, envs, SYS(e, SYS_READ_AD, low_vas[i], 1, OUT_VA), E_FAULT);
 	/* A range running off the end of user space. */
@@ -408,7 +410,8 @@ TEST(env, sys_cap_inspect)
 	uint8_t *out = frame_mem(mapped(e, OUT_VA));
 	memset(out, 0xcc, PAGE_SIZE);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, CAP_SLOTS, OUT_VA), E_BADSLOT);
-	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, (1ULL << 32) | (uint64_t)s, OUT_VA), E_BADSLOT);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, (1ULL << 32) | (uint64_t)s, OUT_VA),
+		      E_BADSLOT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, CAP_SLOTS - 1, OUT_VA), E_BADSLOT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, HOLE_VA), E_FAULT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_INSPECT, s, RO_VA), E_FAULT);
@@ -536,8 +539,8 @@ TEST(env, sys_cap_grant)
 	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, CAP_SLOTS - 1, qs, GRANT_MOVE), E_BADSLOT);
 	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, nog, qs, GRANT_COPY), E_PERM);
 	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, nog, qs, GRANT_MOVE), E_PERM);
-	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, qs, GRANT_MOVE), E_PERM);	/* a root */
-	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, kid, qs, GRANT_MOVE), E_BUSY);	/* children */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, qs, GRANT_MOVE), E_PERM);     /* a root */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, kid, qs, GRANT_MOVE), E_BUSY);   /* children */
 	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, bound, qs, GRANT_MOVE), E_BUSY); /* bound */
 	/* q's table full. */
 	int64_t qf = SYS(q, SYS_FRAME_ALLOC, FRAME_ANY);
@@ -545,13 +548,15 @@ TEST(env, sys_cap_grant)
 	while (SYS(q, SYS_CAP_MINT, qf, CAP_R_READ, 0) >= 0)
 		;
 	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, qs, GRANT_COPY), E_NOMEM);
-	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, nctrl, GRANT_COPY), E_PERM); /* before the table */
+	/* Rights are checked before the table is full. */
+	FAILS_CLEANLY(t, envs, SYS(p, SYS_CAP_GRANT, s, nctrl, GRANT_COPY), E_PERM);
 	/* q gone: its caps are stale, grants into it refused. */
 	EXPECT_EQ(t, SYS(p, SYS_ENV_DESTROY, qs), 0);
 	envs[1] = NULL;
 	struct env *one[1] = { p };
 	FAILS_CLEANLY(t, one, SYS(p, SYS_CAP_GRANT, s, qs, GRANT_COPY), E_STALE);
-	FAILS_CLEANLY(t, one, SYS(p, SYS_CAP_GRANT, s, nctrl, GRANT_COPY), E_PERM); /* rights before generation */
+	/* Rights before generation. */
+	FAILS_CLEANLY(t, one, SYS(p, SYS_CAP_GRANT, s, nctrl, GRANT_COPY), E_PERM);
 	EXPECT_EQ(t, info(p, (uint32_t)s).children, 3); /* nog, kid, bound */
 	INV(t);
 	teardown(t, envs, 2);

@@ -45,21 +45,55 @@ static inline void arch_uctx_set_entry_arg(struct arch_uctx *u, unsigned i, uint
 	u->a[i & 3] = v;
 }
 
-static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u) { return u->a[7]; }
-static inline uint64_t arch_uctx_arg(const struct arch_uctx *u, unsigned i) { return u->a[i % 7]; }
-static inline void arch_uctx_set_arg(struct arch_uctx *u, unsigned i, uint64_t v) { u->a[i % 7] = v; }
-static inline uint64_t arch_uctx_ret(const struct arch_uctx *u) { return u->rv; }
-static inline void arch_uctx_set_ret(struct arch_uctx *u, uint64_t v) { u->rv = v; }
-static inline void arch_uctx_restart_syscall(struct arch_uctx *u) { u->pc -= SIM_SYSCALL_LEN; }
-static inline uint64_t arch_uctx_sp(const struct arch_uctx *u) { return u->sp; }
+static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u)
+{
+	return u->a[7];
+}
+static inline uint64_t arch_uctx_arg(const struct arch_uctx *u, unsigned i)
+{
+	return u->a[i % 7];
+}
+static inline void arch_uctx_set_arg(struct arch_uctx *u, unsigned i, uint64_t v)
+{
+	u->a[i % 7] = v;
+}
+static inline uint64_t arch_uctx_ret(const struct arch_uctx *u)
+{
+	return u->rv;
+}
+static inline void arch_uctx_set_ret(struct arch_uctx *u, uint64_t v)
+{
+	u->rv = v;
+}
+static inline void arch_uctx_restart_syscall(struct arch_uctx *u)
+{
+	u->pc -= SIM_SYSCALL_LEN;
+}
+static inline uint64_t arch_uctx_sp(const struct arch_uctx *u)
+{
+	return u->sp;
+}
 
 /* The ABI's record is x86_64's; the host maps its registers onto it by role. */
 static inline void arch_uctx_to_user(const struct arch_uctx *u, struct user_regs *out)
 {
 	*out = (struct user_regs){
-		.rip = u->pc, .rsp = u->sp, .rflags = u->flags ? 1ULL << 9 : 0, .rax = u->rv,
-		.rdi = u->a[0], .rsi = u->a[1], .rdx = u->a[2], .r10 = u->a[3], .r8 = u->a[4],
-		.r9 = u->a[5], .r12 = u->a[6], .rcx = u->a[7],
-		.rbx = u->s[0], .rbp = u->s[1], .r13 = u->s[2], .r14 = u->s[3], .r15 = u->s[4],
+		.rip = u->pc,
+		.rsp = u->sp,
+		.rflags = u->flags ? 1ULL << 9 : 0,
+		.rax = u->rv,
+		.rdi = u->a[0],
+		.rsi = u->a[1],
+		.rdx = u->a[2],
+		.r10 = u->a[3],
+		.r8 = u->a[4],
+		.r9 = u->a[5],
+		.r12 = u->a[6],
+		.rcx = u->a[7],
+		.rbx = u->s[0],
+		.rbp = u->s[1],
+		.r13 = u->s[2],
+		.r14 = u->s[3],
+		.r15 = u->s[4],
 	};
 }

@@ -22,10 +22,31 @@ void sim_irq_enable(void);
 void sim_irq_disable(void);
 void sim_cpu_idle(void);
 
-static inline void arch_cpu_relax(void) { sim_cpu_relax(); }
-static inline uint64_t arch_cycles(void) { return sim_cycles(); }
-static inline unsigned long arch_irq_save(void) { return sim_irq_save(); }
-static inline void arch_irq_restore(unsigned long flags) { sim_irq_restore(flags); }
-static inline void arch_irq_enable(void) { sim_irq_enable(); }
-static inline void arch_irq_disable(void) { sim_irq_disable(); }
-static inline void arch_cpu_idle(void) { sim_cpu_idle(); }
+static inline void arch_cpu_relax(void)
+{
+	sim_cpu_relax();
+}
+static inline uint64_t arch_cycles(void)
+{
+	return sim_cycles();
+}
+static inline unsigned long arch_irq_save(void)
+{
+	return sim_irq_save();
+}
+static inline void arch_irq_restore(unsigned long flags)
+{
+	sim_irq_restore(flags);
+}
+static inline void arch_irq_enable(void)
+{
+	sim_irq_enable();
+}
+static inline void arch_irq_disable(void)
+{
+	sim_irq_disable();
+}
+static inline void arch_cpu_idle(void)
+{
+	sim_cpu_idle();
+}

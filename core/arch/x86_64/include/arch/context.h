@@ -18,44 +18,70 @@ struct arch_uctx {
 };
 
 #define ARCH_RFLAGS_RESERVED1 (1ULL << 1) /* always reads as 1 */
-#define ARCH_RFLAGS_IF	      (1ULL << 9)
+#define ARCH_RFLAGS_IF (1ULL << 9)
 
 static inline void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg)
 {
-	*u = (struct arch_uctx){ .rip = entry, .rsp = sp, .rdi = arg,
+	*u = (struct arch_uctx){ .rip = entry,
+				 .rsp = sp,
+				 .rdi = arg,
 				 .rflags = ARCH_RFLAGS_IF | ARCH_RFLAGS_RESERVED1 };
 }
 
 static inline void arch_uctx_init_call(struct arch_uctx *u, uint64_t entry, uint64_t sp,
 				       uint64_t ret, const uint64_t v[ARCH_UCTX_NARGS])
 {
-	*u = (struct arch_uctx){ .rip = entry, .rsp = sp, .rflags = ARCH_RFLAGS_IF | ARCH_RFLAGS_RESERVED1,
-				 .rax = ret, .rdi = v[0], .rsi = v[1], .rdx = v[2], .r10 = v[3],
-				 .r8 = v[4], .r9 = v[5], .r12 = v[6] };
+	*u = (struct arch_uctx){ .rip = entry,
+				 .rsp = sp,
+				 .rflags = ARCH_RFLAGS_IF | ARCH_RFLAGS_RESERVED1,
+				 .rax = ret,
+				 .rdi = v[0],
+				 .rsi = v[1],
+				 .rdx = v[2],
+				 .r10 = v[3],
+				 .r8 = v[4],
+				 .r9 = v[5],
+				 .r12 = v[6] };
 }
 
 static inline void arch_uctx_set_entry_arg(struct arch_uctx *u, unsigned i, uint64_t v)
 {
 	switch (i) {
-	case 1: u->rsi = v; break;
-	case 2: u->rdx = v; break;
-	default: u->rcx = v; break;
+	case 1:
+		u->rsi = v;
+		break;
+	case 2:
+		u->rdx = v;
+		break;
+	default:
+		u->rcx = v;
+		break;
 	}
 }
 
-static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u) { return u->rax; }
+static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u)
+{
+	return u->rax;
+}
 
 /* Constant i folds to one field access. */
 static inline uint64_t *arch_uctx_argp_(struct arch_uctx *u, unsigned i)
 {
 	switch (i) {
-	case 0: return &u->rdi;
-	case 1: return &u->rsi;
-	case 2: return &u->rdx;
-	case 3: return &u->r10;
-	case 4: return &u->r8;
-	case 5: return &u->r9;
-	default: return &u->r12;
+	case 0:
+		return &u->rdi;
+	case 1:
+		return &u->rsi;
+	case 2:
+		return &u->rdx;
+	case 3:
+		return &u->r10;
+	case 4:
+		return &u->r8;
+	case 5:
+		return &u->r9;
+	default:
+		return &u->r12;
 	}
 }
 
@@ -69,13 +95,25 @@ static inline void arch_uctx_set_arg(struct arch_uctx *u, unsigned i, uint64_t v
 	*arch_uctx_argp_(u, i) = v;
 }
 
-static inline uint64_t arch_uctx_ret(const struct arch_uctx *u) { return u->rax; }
-static inline void arch_uctx_set_ret(struct arch_uctx *u, uint64_t v) { u->rax = v; }
+static inline uint64_t arch_uctx_ret(const struct arch_uctx *u)
+{
+	return u->rax;
+}
+static inline void arch_uctx_set_ret(struct arch_uctx *u, uint64_t v)
+{
+	u->rax = v;
+}
 
 /* rax still holds the number: the syscall path saved it and wrote no result yet. */
-static inline void arch_uctx_restart_syscall(struct arch_uctx *u) { u->rip -= 2; }
+static inline void arch_uctx_restart_syscall(struct arch_uctx *u)
+{
+	u->rip -= 2;
+}
 
-static inline uint64_t arch_uctx_sp(const struct arch_uctx *u) { return u->rsp; }
+static inline uint64_t arch_uctx_sp(const struct arch_uctx *u)
+{
+	return u->rsp;
+}
 
 static inline void arch_uctx_to_user(const struct arch_uctx *u, struct user_regs *out)
 {

@@ -33,4 +33,7 @@ static inline void arch_irq_enable(void) { __asm__ volatile("sti" ::: "memory");
 static inline void arch_irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 
 /* sti's one-instruction shadow makes sti; hlt atomic. */
-static inline void arch_cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
+static inline void arch_cpu_idle(void)
+{
+	__asm__ volatile("sti; hlt" ::: "memory");
+}
