@@ -462,6 +462,35 @@ class CheckTest(unittest.TestCase):
         self.assertEqual((part.passed, part.failed), (5, 2))
 
 
+class CheckStyleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.style = load_script("check-style")
+
+    def test_files_in_diff_once_each_in_order(self):
+        diff = sample("""
+            diff --git a/core/b.c b/core/b.c
+            --- a/core/b.c
+            +++ b/core/b.c
+            @@ -1 +1 @@
+            -int x = {1};
+            +int x = { 1 };
+            diff --git a/core/a.h b/core/a.h
+            @@ -3 +3 @@
+            diff --git a/core/b.c b/core/b.c
+            """)
+        self.assertEqual(self.style.files_in_diff(diff), ["core/b.c", "core/a.h"])
+        self.assertEqual(self.style.files_in_diff("no modified files to format\n"), [])
+
+    def test_check_plans_style_unless_told_not_to(self):
+        check = load_script("check")
+        ap_args = check.argparse.Namespace(host=[], python_tests=True, fuzz=False, model=False,
+                                           guest=False, mode="debug", style=True)
+        self.assertIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
+        ap_args.style = False
+        self.assertNotIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
+
+
 class ExoCliTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
