@@ -27,7 +27,7 @@ static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write) REQUIRES
 
 /* Copy n bytes between kernel buffer k and user uva; the pages were checked, lock held. */
 static void copy_pages(struct env *e, uint64_t uva, uint8_t *k, size_t n, bool to_user)
-	REQUIRES(e->lock)
+    REQUIRES(e->lock)
 {
 	while (n) {
 		paddr_t pa;
