@@ -410,11 +410,6 @@ void sim_set_chooser(sim_chooser_fn *fn, void *ctx)
 	m->chooser_ctx = ctx;
 }
 
-uint64_t sim_random(void)
-{
-	return rng_next(sim_top());
-}
-
 uint64_t sim_steps(void)
 {
 	return sim_top()->steps;
