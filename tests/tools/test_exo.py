@@ -18,7 +18,7 @@ from unittest import mock
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tools"))
 
-from exolib import kvmprobe, logparse, manifest, qemu, report, verdict  # noqa: E402
+from exolib import kvmprobe, logparse, manifest, meta, qemu, report, verdict  # noqa: E402
 
 
 def load_script(name):
@@ -460,6 +460,15 @@ class CheckTest(unittest.TestCase):
         self.check.judge_part(part, 1, (5, 2))
         self.assertIsNone(part.problem)
         self.assertEqual((part.passed, part.failed), (5, 2))
+
+
+class MetaTest(unittest.TestCase):
+    def test_line_round_trip_and_other_lines(self):
+        fields = {"qemu": "7.2", "accel": "tcg", "icount": True, "commit": "abc1234-dirty"}
+        self.assertEqual(meta.parse_line(meta.line(fields)), fields)
+        self.assertIsNone(meta.parse_line("exo: PASS (1.0 s, log: build/logs/run.log)"))
+        self.assertIsNone(meta.parse_line("exo: {not json"))
+        self.assertIsNone(meta.parse_line("[cpu0] EXOJSON {}"))
 
 
 class CheckStyleTest(unittest.TestCase):
