@@ -48,7 +48,7 @@ static inline void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t 
 static inline void arch_uctx_init_call(struct arch_uctx *u, uint64_t entry, uint64_t sp,
 				       uint64_t ret, const uint64_t v[ARCH_UCTX_NARGS]);
 
-/* Set the i-th C argument (1 <= i <= 3) of the function a fresh context starts at. */
+/* Set the i-th C argument (1 <= i <= 5) of the function a fresh context starts at. */
 static inline void arch_uctx_set_entry_arg(struct arch_uctx *u, unsigned i, uint64_t v);
 
 /* The syscall number of the syscall u made. */
@@ -74,6 +74,19 @@ static inline uint64_t arch_uctx_sp(const struct arch_uctx *u);
 
 /* u in the ABI's layout (struct user_regs, exo/abi.h), as upcalls hand it to the libOS. */
 static inline void arch_uctx_to_user(const struct arch_uctx *u, struct user_regs *out);
+
+/*
+ * struct arch_fpu, the arch's record of a user context's floating-point and
+ * vector registers, is kept beside struct arch_uctx (switched eagerly).
+ */
+struct arch_fpu;
+
+/* The state a new environment's FPU registers start in. */
+static inline void arch_fpu_init(struct arch_fpu *f);
+
+/* Save this core's FPU registers into f, or load them from f. */
+static inline void arch_fpu_save(struct arch_fpu *f);
+static inline void arch_fpu_restore(const struct arch_fpu *f);
 
 /* Run user code from u until arch_user_exit() (see above). Interrupts are on in user mode. */
 void arch_user_enter(struct arch_uctx *u);

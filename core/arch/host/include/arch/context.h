@@ -26,6 +26,14 @@ struct arch_uctx {
 #define SIM_UCTX_FLAGS_IE 1ULL /* interrupts enabled in user mode */
 #define SIM_SYSCALL_LEN 4      /* bytes of the (imagined) syscall instruction */
 
+/* No user code runs, so there is no FPU state to keep. */
+struct arch_fpu {
+	uint8_t unused;
+};
+static inline void arch_fpu_init(struct arch_fpu *f) { f->unused = 0; }
+static inline void arch_fpu_save(struct arch_fpu *f) { (void)f; }
+static inline void arch_fpu_restore(const struct arch_fpu *f) { (void)f; }
+
 static inline void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg)
 {
 	*u = (struct arch_uctx){ .pc = entry, .sp = sp, .a = { arg }, .flags = SIM_UCTX_FLAGS_IE };
@@ -42,7 +50,7 @@ static inline void arch_uctx_init_call(struct arch_uctx *u, uint64_t entry, uint
 
 static inline void arch_uctx_set_entry_arg(struct arch_uctx *u, unsigned i, uint64_t v)
 {
-	u->a[i & 3] = v;
+	u->a[i % 7] = v; /* the C arguments: a[0..5] */
 }
 
 static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u)
