@@ -136,12 +136,13 @@ static bool upcall(struct env *e, uint64_t kind)
 		return false;
 	struct arch_uctx *ctx = pct_ctx(e);
 	/* Interrupted inside the handler itself: let it finish first. */
-	if (ctx->rsp > e->revoke_stack && ctx->rsp <= e->revoke_stack + e->revoke_stack_size)
+	uint64_t sp = arch_uctx_sp(ctx);
+	if (sp > e->revoke_stack && sp <= e->revoke_stack + e->revoke_stack_size)
 		return false;
 	struct upcall_revoke ur = { .kind = kind, .frame = e->revoke_frame,
 				    .count = kind == REVOKE_TAKEN ? e->nreposs : e->revoke_count,
 				    .deadline = e->revoke_deadline };
-	__builtin_memcpy(&ur.regs, ctx, sizeof(ur.regs));
+	arch_uctx_to_user(ctx, &ur.regs);
 	uint64_t frame = ALIGN_DOWN(e->revoke_stack + e->revoke_stack_size - sizeof(ur), 16);
 	if (copy_to_user(e, frame, &ur, sizeof(ur)) != E_OK)
 		return false;

@@ -110,17 +110,17 @@ static struct env *next_in_list(struct percpu *c)
 /*
  * Upcall e's scheduler at the start of its slice: the context it would
  * resume goes to the top of its scheduler stack, and it starts at the
- * entry with rdi pointing there. False if that stack is not writable.
+ * entry with its first argument pointing there. False if that stack is not writable.
  * (Pre-empted inside the scheduler itself, it just resumes there.)
  */
 static bool sched_upcall(struct env *e, unsigned core, uint64_t slot)
 {
 	/* Preempted inside its scheduler: resume that, do not nest a second upcall on its stack. */
-	if (e->uctx.rsp > e->sched_stack && e->uctx.rsp <= e->sched_stack + e->sched_stack_size)
+	uint64_t sp = arch_uctx_sp(&e->uctx);
+	if (sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size)
 		return true;
 	struct upcall_sched us = { .core = core, .slot = slot, .slice_ns = slice_ns };
-	_Static_assert(sizeof(us.regs) == sizeof(e->uctx), "user_regs and arch_uctx agree");
-	__builtin_memcpy(&us.regs, &e->uctx, sizeof(us.regs));
+	arch_uctx_to_user(&e->uctx, &us.regs);
 	uint64_t frame = ALIGN_DOWN(e->sched_stack + e->sched_stack_size - sizeof(us), 16);
 	if (copy_to_user(e, frame, &us, sizeof(us)) != 0)
 		return false;

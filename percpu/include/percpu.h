@@ -1,5 +1,5 @@
 /*
- * struct percpu — all of one kernel instance's state (DESIGN.md: one kernel
+ * struct percpu — all of one kernel instance's state (docs/design.md: one kernel
  * instance per core). Each field says who may touch it: "own" fields are
  * touched only by the owning core, so need no lock; "atomic" fields are read
  * by other cores and changed with atomics only.

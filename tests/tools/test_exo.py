@@ -18,7 +18,7 @@ from unittest import mock
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tools"))
 
-from exolib import kvmprobe, logparse, manifest, qemu, report, verdict  # noqa: E402
+from exolib import kvmprobe, logparse, manifest, meta, qemu, report, verdict  # noqa: E402
 
 
 def load_script(name):
@@ -460,6 +460,44 @@ class CheckTest(unittest.TestCase):
         self.check.judge_part(part, 1, (5, 2))
         self.assertIsNone(part.problem)
         self.assertEqual((part.passed, part.failed), (5, 2))
+
+
+class MetaTest(unittest.TestCase):
+    def test_line_round_trip_and_other_lines(self):
+        fields = {"qemu": "7.2", "accel": "tcg", "icount": True, "commit": "abc1234-dirty"}
+        self.assertEqual(meta.parse_line(meta.line(fields)), fields)
+        self.assertIsNone(meta.parse_line("exo: PASS (1.0 s, log: build/logs/run.log)"))
+        self.assertIsNone(meta.parse_line("exo: {not json"))
+        self.assertIsNone(meta.parse_line("[cpu0] EXOJSON {}"))
+
+
+class CheckStyleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.style = load_script("check-style")
+
+    def test_files_in_diff_once_each_in_order(self):
+        diff = sample("""
+            diff --git a/core/b.c b/core/b.c
+            --- a/core/b.c
+            +++ b/core/b.c
+            @@ -1 +1 @@
+            -int x = {1};
+            +int x = { 1 };
+            diff --git a/core/a.h b/core/a.h
+            @@ -3 +3 @@
+            diff --git a/core/b.c b/core/b.c
+            """)
+        self.assertEqual(self.style.files_in_diff(diff), ["core/b.c", "core/a.h"])
+        self.assertEqual(self.style.files_in_diff("no modified files to format\n"), [])
+
+    def test_check_plans_style_unless_told_not_to(self):
+        check = load_script("check")
+        ap_args = check.argparse.Namespace(host=[], python_tests=True, fuzz=False, model=False,
+                                           guest=False, mode="debug", style=True)
+        self.assertIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
+        ap_args.style = False
+        self.assertNotIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
 
 
 class ExoCliTest(unittest.TestCase):
