@@ -197,7 +197,8 @@ static unsigned run_n;
 static bool programs_exited(void *unused)
 {
 	for (unsigned c = 0; c < run_n; c++)
-		if (run_envs[c] && __atomic_load_n(&run_envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
+		if (run_envs[c] &&
+		    __atomic_load_n(&run_envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
 			return false;
 	return true;
 }
@@ -216,7 +217,8 @@ static unsigned run_programs(void)
 	}
 	unsigned n = (unsigned)opt.run_cores, failed = 0;
 	/* The program learns how it runs (for its figure lines): accel= and icount=. */
-	struct cmdline_rest rest = { .buf = run_args.bytes, .size = sizeof(run_args.bytes),
+	struct cmdline_rest rest = { .buf = run_args.bytes,
+				     .size = sizeof(run_args.bytes),
 				     .len = run_args.len };
 	if (!cmdline_rest_add(&rest, "accel", opt.accel) ||
 	    !cmdline_rest_add(&rest, "icount", opt.icount ? "yes" : "no")) {

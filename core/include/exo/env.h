@@ -105,7 +105,7 @@ must_check int env_start(struct env *e, unsigned prog, uint64_t arg, const struc
  * reused meanwhile is never touched.
  */
 must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
-			     const struct env_args *args);
+			    const struct env_args *args);
 must_check int env_destroy_at(struct env *e, uint64_t gen);
 
 /*

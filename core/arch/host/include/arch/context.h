@@ -30,9 +30,18 @@ struct arch_uctx {
 struct arch_fpu {
 	uint8_t unused;
 };
-static inline void arch_fpu_init(struct arch_fpu *f) { f->unused = 0; }
-static inline void arch_fpu_save(struct arch_fpu *f) { (void)f; }
-static inline void arch_fpu_restore(const struct arch_fpu *f) { (void)f; }
+static inline void arch_fpu_init(struct arch_fpu *f)
+{
+	f->unused = 0;
+}
+static inline void arch_fpu_save(struct arch_fpu *f)
+{
+	(void)f;
+}
+static inline void arch_fpu_restore(const struct arch_fpu *f)
+{
+	(void)f;
+}
 
 static inline void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg)
 {

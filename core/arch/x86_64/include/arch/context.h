@@ -41,7 +41,10 @@ static inline void arch_fpu_init(struct arch_fpu *f)
 	f->area[25] = 0x1f;
 }
 
-static inline void arch_fpu_save(struct arch_fpu *f) { __asm__ volatile("fxsave64 %0" : "=m"(*f)); }
+static inline void arch_fpu_save(struct arch_fpu *f)
+{
+	__asm__ volatile("fxsave64 %0" : "=m"(*f));
+}
 static inline void arch_fpu_restore(const struct arch_fpu *f)
 {
 	__asm__ volatile("fxrstor64 %0" : : "m"(*f));
