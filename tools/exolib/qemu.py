@@ -40,6 +40,7 @@ class Machine:
     args: str = ""  # kernel command line, without accel=
     icount: bool = False
     gdb: bool = False
+    gdb_port: int = GDB_PORT
 
     def cmdline(self):
         """The kernel command line: the args, then accel=<accel> [icount=yes] (docs/protocol.md)."""
@@ -59,7 +60,8 @@ def command(m):
     if m.icount:
         cmd += ["-icount", ICOUNT]
     if m.gdb:
-        cmd += ["-s", "-S"]  # gdbstub on tcp::1234; wait for gdb before the first instruction
+        # gdbstub on tcp::PORT; wait for gdb before the first instruction.
+        cmd += ["-gdb", f"tcp::{m.gdb_port}", "-S"]
     return cmd
 
 
