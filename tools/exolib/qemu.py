@@ -41,6 +41,7 @@ class Machine:
     icount: bool = False
     gdb: bool = False
     gdb_port: int = GDB_PORT
+    disk: str = None  # a raw image attached as a virtio disk
 
     def cmdline(self):
         """The kernel command line: the args, then accel=<accel> [icount=yes] (docs/protocol.md)."""
@@ -57,6 +58,8 @@ def command(m):
            # -nographic puts COM1 on stdout; mon: muxes the monitor (^A c) onto it.
            "-nographic", "-serial", "mon:stdio", "-nic", "none", "-no-reboot",
            "-device", EXIT_DEVICE, "-kernel", m.kernel, "-append", m.cmdline()]
+    if m.disk:
+        cmd += ["-drive", f"file={m.disk},format=raw,if=virtio"]
     if m.icount:
         cmd += ["-icount", ICOUNT]
     if m.gdb:
