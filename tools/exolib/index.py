@@ -115,3 +115,24 @@ def query(root, sql, args=()):
         return db.execute(sql, args).fetchall()
     finally:
         db.close()
+
+
+def figure_rows(root, run):
+    """Every figure of a run as a dict (the point's config parsed), read from
+    the index; the run is indexed from its files first if it is not there."""
+    rel = _rel(root, run.path)
+    if not query(root, "SELECT 1 FROM runs WHERE path = ?", (rel,)):
+        add_run(root, run)
+    rows = query(root, "SELECT p.key, p.label, p.status, p.config, f.figure, f.id, f.unit,"
+                       " f.median, f.min, f.max, f.n, f.accel, f.data FROM figures f"
+                       " JOIN points p ON p.path = f.path AND p.key = f.key"
+                       " WHERE f.path = ? ORDER BY f.rowid", (rel,))
+    names = ("key", "label", "status", "config", "figure", "id", "unit", "median", "min",
+             "max", "n", "accel", "data")
+    out = []
+    for r in rows:
+        d = dict(zip(names, r))
+        d["config"] = json.loads(d["config"])
+        d["data"] = json.loads(d["data"])
+        out.append(d)
+    return out

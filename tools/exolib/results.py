@@ -250,3 +250,64 @@ def resolve(root, name):
         return RunDir(runs[-1])
     raise ResultsError(f"no sweep run {name!r} (a folder with meta.json, sweep/run-id"
                        f" under {root}, or a sweep name)")
+
+
+# ---------------------------------------------------------------------------
+# Aggregates over repetitions: what report and compare show
+
+VARIANT_SKIP = {"cores", "rep", "mode", "accel", "run_cores"}
+
+
+def variant(config):
+    """What tells a line from its siblings on a plot against cores: the
+    config without cores and repetition ("sched=rr threads=8 icount")."""
+    parts = [config["workload"]]
+    parts += [f"{k}={v}" for k, v in config.get("args", {}).items()]
+    parts += [f"{k}={v}" for k, v in sorted(config.get("policies", {}).items())]
+    for k in ("mem", "disk", "frames", "seed"):
+        if config.get(k) is not None and not (k == "mem" and config[k] == "512M"):
+            parts.append(f"{k}={config[k]}")
+    if config.get("icount"):
+        parts.append("icount")
+    return " ".join(parts)
+
+
+def series_id(data, config):
+    """figure_id without members that only repeat the point's configuration
+    (boot_ms's "cores" is the point's core count: one series across cores)."""
+    ident = {k: v for k, v in identity(data).items() if not (k in config and config[k] == v)}
+    return " ".join([str(data.get("figure"))] + [f"{k}={v}" for k, v in ident.items()])
+
+
+def clock(config, data):
+    """What a figure's cycles are: "instructions" under -icount, "tcg" (host
+    wall-clock, not meaningful in absolute terms) under TCG, else "cycles"."""
+    if config.get("icount"):
+        return "instructions"
+    if (data.get("accel") or config.get("accel")) == "tcg":
+        return "tcg"
+    return "cycles"
+
+
+def aggregate(rows, by=None):
+    """{(variant, cores, series): {median, min, max, n, reps, unit, clock, config}}:
+    the median of the repetitions' medians, the least min and the largest max."""
+    out = {}
+    for r in rows:
+        med, lo, hi, n = stats(r["data"])
+        if not isinstance(med, (int, float)):
+            continue
+        c = r["config"]
+        k = (variant(c), c["cores"], series_id(r["data"], c)) if by is None else by(r)
+        a = out.setdefault(k, {"medians": [], "min": lo, "max": hi, "n": 0,
+                               "unit": r["data"].get("unit"), "clock": clock(c, r["data"]),
+                               "config": c, "figure": r["data"].get("figure")})
+        a["medians"].append(med)
+        a["min"] = min(a["min"], lo) if lo is not None else a["min"]
+        a["max"] = max(a["max"], hi) if hi is not None else a["max"]
+        a["n"] += n or 0
+    for a in out.values():
+        m = sorted(a.pop("medians"))
+        a["reps"] = len(m)
+        a["median"] = m[len(m) // 2] if len(m) % 2 else (m[len(m) // 2 - 1] + m[len(m) // 2]) / 2
+    return out
