@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from . import sweep
+from . import qemu, sweep
 
 POLL_S = 2
 
@@ -25,7 +25,10 @@ def run_local(run, entries, kernel, version, jobs, on_done, stop):
         if stop.is_set():
             return None
         return sweep.run_point(run, entry, kernel, version, stop.event)
-    sweep.execute_local(entries, work, jobs, on_done)
+    def abort():
+        stop.set()
+        qemu.kill_all()
+    sweep.execute_local(entries, work, jobs, on_done, abort)
 
 
 # ---------------------------------------------------------------------------

@@ -246,7 +246,9 @@ def load(path, top, known_programs=None, known_policies=request.FROM_BUILD):
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
-        where = f"{path}:{m.group(1)}" if m else path
+        line = m.group(1) if m else (len(text.splitlines()) if "end of document" in str(e)
+                                     else None)
+        where = f"{path}:{line}" if line else path
         raise SpecError(f"{where}: not valid TOML: {e}") from e
     ck = _Checker(path, text)
     ck.keys(data, TOP_KEYS, None)

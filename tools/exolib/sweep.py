@@ -167,10 +167,11 @@ def default_budget():
     return os.cpu_count() or 1
 
 
-def execute_local(entries, work, jobs=None, on_done=None):
+def execute_local(entries, work, jobs=None, on_done=None, abort=None):
     """Run work(entry) for each entry on threads. With jobs None, start points
     while the sum of their cores fits the host's (always at least one);
-    else jobs at a time. on_done(entry, result) runs in this thread."""
+    else jobs at a time. on_done(entry, result) runs in this thread; abort()
+    runs on an exception (^C) before waiting for the running work to end."""
     import concurrent.futures as cf
     budget = default_budget()
 
@@ -197,6 +198,8 @@ def execute_local(entries, work, jobs=None, on_done=None):
         except BaseException:
             for fut in running:
                 fut.cancel()
+            if abort:
+                abort()
             raise
 
 
