@@ -110,12 +110,23 @@ class SpecTest(unittest.TestCase):
              "want a whole number"),
             (head + "[[workload]]\nname = \"bench\"\nargs = { run = \"x\" }\n", 6,
              "set by the sweep itself"),
+            (head + "[[workload]]\nname = \"bench\"\n[[include]]\nworkload = \"bench\"\n"
+             "sched = \"fifo\"\n", 8, "include: unknown sched policy 'fifo'"),
         ]
         for text, line, msg in cases:
             with self.subTest(msg=msg):
                 err = self.error(text)
                 self.assertIn(f"s.toml:{line}: ", err)
                 self.assertIn(msg, err)
+
+    def test_disk_and_icount_reach_qemu(self):
+        sp = self.load('[sweep]\nname = "d"\ncores = 2\ndisk = "64M"\nicount = true\n'
+                       '[[workload]]\nname = "boot"\n')
+        from exolib import qemu
+        cmd = qemu.command(sp.points[0].machine("k.elf", "/tmp/x.disk"))
+        self.assertEqual(cmd[cmd.index("-drive") + 1], "file=/tmp/x.disk,format=raw,if=virtio")
+        self.assertIn("-icount", cmd)
+        self.assertEqual(cmd[cmd.index("-append") + 1], "accel=tcg icount=yes")
 
     def test_bad_toml_names_the_line(self):
         err = self.error('[sweep]\nname = "t"\ncores = [1,\n')
@@ -296,6 +307,24 @@ class FakeSweepTest(unittest.TestCase):
         self.assertEqual(len(run.results()), 1)  # the interrupted point left no result
         self.assertEqual(len(open(run.file("raw.jsonl")).read().splitlines()), 2)
         self.assertFalse([f for f in os.listdir(run.file("points")) if ".tmp" in f])
+
+    def test_a_hung_point_times_out_and_is_recorded(self):
+        path = self.write_spec('cores = 1\n[[workload]]\nname = "boot"\n'
+                               'args = { fake = ["none", "hang"] }\ntimeout = 2\n')
+        r = self.sweep(path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        res = {x["label"]: x for x in results.RunDir(self.runs()[0]).results()}
+        self.assertEqual(res["boot@1 fake=none"]["status"], "ok")
+        self.assertTrue(res["boot@1 fake=hang"]["timed_out"])
+        self.assertIn("timeout after 2 s", res["boot@1 fake=hang"]["reason"])
+
+    def test_a_disk_is_attached_and_removed(self):
+        path = self.write_spec('cores = 1\ndisk = "1M"\n[[workload]]\nname = "boot"\n')
+        self.assertEqual(self.sweep(path).returncode, 0)
+        run = results.RunDir(self.runs()[0])
+        (res,) = run.results()
+        self.assertEqual(res["config"]["disk"], "1M")
+        self.assertFalse([f for f in os.listdir(run.file("logs")) if f.endswith(".disk")])
 
     def test_missing_qemu_is_a_clear_error(self):
         path = self.write_spec('cores = 1\n[[workload]]\nname = "boot"\n')

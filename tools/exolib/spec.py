@@ -293,7 +293,8 @@ def load(path, top, known_programs=None, known_policies=request.FROM_BUILD):
     for w in workloads:
         for combo in _product(axes, w, pol_axes, reps):
             points.append(_point(base, w, combo, timeout))
-    points = _apply_rules(ck, data, points, axes, workloads, pol_axes, base, timeout)
+    points = _apply_rules(ck, data, points, axes, workloads, pol_axes, base, timeout,
+                          lambda: _known(top, mode, known_policies))
     if not points:
         ck.fail("the spec has no points left (every one excluded?)", "sweep")
     for p in points:
@@ -363,7 +364,7 @@ def _policies(ck, data, top, mode, known_policies, workloads):
     ck.keys(pol, set(catalog.POLICY_KINDS), "policies")
     if not pol:
         return {}
-    known = catalog.policies(top, mode) if known_policies is request.FROM_BUILD else known_policies
+    known = _known(top, mode, known_policies)
     out = {}
     for kind in pol:
         def check(x, kind=kind):
@@ -375,6 +376,10 @@ def _policies(ck, data, top, mode, known_policies, workloads):
         ck.fail("policies apply to programs; the boot workload runs none (exclude it, or"
                 " give policies only in a spec without it)", "policies")
     return out
+
+
+def _known(top, mode, known_policies):
+    return catalog.policies(top, mode) if known_policies is request.FROM_BUILD else known_policies
 
 
 def _product(axes, w, pol_axes, reps):
@@ -417,7 +422,7 @@ def _matches(rule, p):
     return True
 
 
-def _apply_rules(ck, data, points, axes, workloads, pol_axes, base, timeout):
+def _apply_rules(ck, data, points, axes, workloads, pol_axes, base, timeout, known_policies):
     for table in ("exclude", "include"):
         rules = data.get(table, [])
         if not isinstance(rules, list):
@@ -447,9 +452,14 @@ def _apply_rules(ck, data, points, axes, workloads, pol_axes, base, timeout):
             if isinstance(v, list):
                 ck.fail(f"include: {k} must be one value", "include", i, k)
             check = {"cores": _cores, "mem": _size, "disk": _size, "frames": _positive_int,
-                     "icount": _bool, "seed": _seed, "rep": lambda x: None}.get(k)
+                     "icount": _bool, "seed": _seed, "rep": _seed}.get(k)
             if check and check(v):
                 ck.fail(f"include: {k} = {v!r}: {check(v)}", "include", i, k)
+            if k in catalog.POLICY_KINDS:
+                problem = catalog.policy_problem(k, v, known_policies(), base["mode"]) \
+                    if isinstance(v, str) else "want \"name\" or \"name:param=value,...\""
+                if problem:
+                    ck.fail(f"include: {problem}", "include", i, k)
             combo[k] = v
         points.append(_point(base, w, combo, timeout))
     return points
