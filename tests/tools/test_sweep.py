@@ -200,6 +200,45 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(lines[1], "[3/3] ok b")
 
 
+class PlotTest(unittest.TestCase):
+    def setUp(self):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            self.skipTest("needs python3-matplotlib (run under /usr/bin/python3)")
+
+    def cfg(self, **kw):
+        c = {"workload": "pagemix", "args": {}, "policies": {}, "cores": 1, "icount": False,
+             "accel": "tcg", "mem": "512M", "rep": 0, "frames": None}
+        c.update(kw)
+        return c
+
+    def test_frames_shares_percentiles_and_boot_figures(self):
+        from exolib import plot
+        rows = []
+        for pager in ("clock", "fifo"):
+            for frames in (64, 128):
+                rows.append({"config": self.cfg(frames=frames, policies={"pager": pager}),
+                             "data": {"figure": "faults", "unit": "faults",
+                                      "value": 1000 // frames}})
+        for sched in ("rr", "lottery"):
+            for t in (0, 1):
+                rows.append({"config": self.cfg(workload="schedmix", policies={"sched": sched}),
+                             "data": {"figure": "cpu_share", "unit": "share", "thread": t,
+                                      "value": 0.5}})
+        # The kernel's boot figure in a boot point and in a program's: plotted from boot only.
+        for w in ("boot", "pagemix"):
+            for cores in (1, 2):
+                rows.append({"config": self.cfg(workload=w, cores=cores),
+                             "data": {"figure": "boot_ms", "unit": "ms", "value": cores,
+                                      "cores": cores}})
+        self.assertEqual(len(plot.kernel_figures_from_boot(rows)), len(rows) - 2)
+        with tempfile.TemporaryDirectory() as d:
+            made = {p["name"] for p in plot.plot_run(rows, d)}
+            self.assertEqual(made, {"frames-faults", "shares-cpu_share", "cores-boot_ms"})
+            self.assertTrue(os.path.getsize(os.path.join(d, "frames-faults.svg")))
+
+
 class FakeSweepTest(unittest.TestCase):
     """tools/exo sweep with the stand-in QEMU."""
 

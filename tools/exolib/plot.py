@@ -54,10 +54,21 @@ def _save(plt, fig, out_dir, name):
     return {"name": name, "png": paths[0], "svg": paths[1]}
 
 
+def kernel_figures_from_boot(rows):
+    """The kernel prints its boot figures in every boot, whatever the workload;
+    when the sweep has boot-workload points, plot those figures from them
+    alone, so each plot has one line per series, not one per workload."""
+    boot_figs = {r["data"].get("figure") for r in rows
+                 if r["config"]["workload"] == "boot" and "env" not in r["data"]}
+    return [r for r in rows if r["config"]["workload"] == "boot" or "env" in r["data"]
+            or r["data"].get("figure") not in boot_figs]
+
+
 def plot_run(rows, out_dir):
     """Write every plot for a run's figure rows; return [{name, png, svg, title, clock}]."""
     plt = pyplot()
     os.makedirs(out_dir, exist_ok=True)
+    rows = kernel_figures_from_boot(rows)
     made = []
     made += against_cores(plt, rows, out_dir)
     made += against_frames(plt, rows, out_dir)
