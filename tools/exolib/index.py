@@ -119,10 +119,10 @@ def query(root, sql, args=()):
 
 def figure_rows(root, run):
     """Every figure of a run as a dict (the point's config parsed), read from
-    the index; the run is indexed from its files first if it is not there."""
+    the index after indexing the run again from its files (the source of
+    truth: Slurm tasks may have added points since)."""
     rel = _rel(root, run.path)
-    if not query(root, "SELECT 1 FROM runs WHERE path = ?", (rel,)):
-        add_run(root, run)
+    add_run(root, run)
     rows = query(root, "SELECT p.key, p.label, p.status, p.config, f.figure, f.id, f.unit,"
                        " f.median, f.min, f.max, f.n, f.accel, f.data FROM figures f"
                        " JOIN points p ON p.path = f.path AND p.key = f.key"
