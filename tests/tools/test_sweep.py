@@ -189,6 +189,16 @@ class ResultsTest(unittest.TestCase):
         self.assertAlmostEqual(row.ratio, 1.5)
         self.assertIn(" !", compare.table([row])[1])
 
+    def test_first_figure_is_seen_across_tiny_chunks(self):
+        from exolib import sweep
+        f = sweep.FirstFigure(0)
+        for b in b"[cpu0] boot: x\n[cpu0] EXOJSON {}\n":
+            f.write(bytes([b]))
+        self.assertIsNotNone(f.at)
+        g = sweep.FirstFigure(0)
+        g.write(b"no figure here\n")
+        self.assertIsNone(g.at)
+
     def test_progress_lines_have_count_and_eta(self):
         out = io.StringIO()
         p = progress.Progress(3, 1, stream=out, bar=False)

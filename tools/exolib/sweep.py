@@ -89,9 +89,10 @@ class FirstFigure:
 
     def write(self, data):
         if self.at is None:
-            if b"EXOJSON" in self.tail + data:
+            seen = self.tail + data  # the console arrives a few bytes at a time
+            if b"EXOJSON" in seen:
                 self.at = time.monotonic() - self.t0
-            self.tail = data[-8:]
+            self.tail = seen[-8:]
 
     def flush(self):
         pass
