@@ -199,6 +199,19 @@ class ResultsTest(unittest.TestCase):
         g.write(b"no figure here\n")
         self.assertIsNone(g.at)
 
+    def test_figure_table_has_a_seam_for_linux(self):
+        from exolib import sweepreport
+        agg = {("bench", 1, "null_syscall"): {"median": 300, "min": 290, "max": 400, "n": 10,
+                                              "reps": 1, "clock": "instructions",
+                                              "unit": "cycles"}}
+        plain = sweepreport.figure_table(agg)
+        self.assertEqual(plain[0][-1], "clock")
+        linux = sweepreport.figure_table(agg, {("bench", 1, "null_syscall"): {"median": 150}})
+        self.assertEqual(linux[0][-2:], ["Linux", "ratio"])
+        self.assertEqual(linux[1][-2:], ["150", "2.00"])
+        none = sweepreport.figure_table(agg, {})
+        self.assertEqual(none[1][-2:], ["", ""])
+
     def test_progress_lines_have_count_and_eta(self):
         out = io.StringIO()
         p = progress.Progress(3, 1, stream=out, bar=False)
