@@ -333,6 +333,8 @@ class FakeSweepTest(unittest.TestCase):
         self.assertEqual(self.sweep(path).returncode, 0)
         first = self.runs()[0]
         before = open(os.path.join(first, "summary.csv")).read()
+        with open(path, "a") as f:
+            f.write("# a comment changes nothing\n")
         r = self.sweep(path)
         self.assertEqual(r.returncode, 0)
         self.assertIn("all 2 points done", r.stdout)

@@ -75,7 +75,10 @@ class Spec:
     points: list = field(default_factory=list)  # Point, in order
 
     def digest(self):
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        """The spec's content (not its comments or layout): runs of the same
+        digest and kernel resume each other."""
+        blob = json.dumps(self.data, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @dataclass
