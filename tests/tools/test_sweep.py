@@ -428,6 +428,10 @@ class FakeSweepTest(unittest.TestCase):
         a, b = self.runs()
         r = self.exo("report", a, "--results", self.root)
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(os.path.join(a, "report", "report.html"), r.stdout)
+        r = self.sweep(path, "--report")  # all done: says so, and where the report is
+        self.assertIn("all 3 points done", r.stdout)
+        self.assertIn(os.path.join(b, "report", "report.html"), r.stdout)
         rep = os.path.join(a, "report")
         for name in ("cores-boot_ms", "cores-ipi_rtt", "percentiles-null_syscall"):
             for ext in ("png", "svg"):
