@@ -189,14 +189,14 @@ KERNEL_CFLAGS = COMMON + [
     "-DEXO_KERNEL=1",
     "-Icore/include", "-Ipercpu/include", f"-I{KERNEL_ARCH}/include",
 ]
-# User programs: freestanding, no SSE (the kernel does not save FPU state yet),
-# no red zone (libos_resume writes the resume address below the interrupted
-# stack pointer), ABI headers from core/include, the runtime from
+# User programs: freestanding, with x87 and SSE (the kernel saves each
+# environment's FXSAVE state, the libOS each thread's; no AVX, which would need
+# XSAVE), no red zone (libos_resume writes the resume address below the
+# interrupted stack pointer), ABI headers from core/include, the runtime from
 # libos-framework/include.
 USER_CFLAGS = COMMON + [
     "--target=x86_64-unknown-none-elf", "-ffreestanding", "-fno-builtin", "-nostdlib",
-    "-mno-red-zone",
-    "-mno-mmx", "-mno-sse", "-mno-sse2", "-mno-80387", "-mno-avx",
+    "-mno-red-zone", "-mno-avx",
     "-fno-pic", "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
     "-DEXO_USER=1", "-Icore/include", "-Ilibos-framework/include",
 ]
@@ -209,6 +209,7 @@ GUEST_FUZZ_LIBS = ["fuzz/prog.c"]
 HOST_CFLAGS = COMMON + [
     "-D_GNU_SOURCE", "-DEXO_HOST=1",
     "-Icore/include", "-Ipercpu/include", f"-I{HOST_ARCH}/include",
+    "-Ilibos-framework/include",
 ]
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 COV = ["-fprofile-instr-generate", "-fcoverage-mapping"]
@@ -230,6 +231,35 @@ FEEDBACK_IGNORE = "fuzz/feedback.ignore"
 # entry; tracing each one cost a sixth of cap_fuzz's time and steered nothing
 # (every planted bug is still found: tools/fuzz-plants --cold).
 FUZZ_TRACE_CMP = ["core/syscall.c", "core/uaccess.c"]
+
+
+def policy_sources():
+    """Every policy: policies/<kind>/<name>.c, or every .c of policies/<kind>/<name>/."""
+    return srcs("policies/*/*.c", "policies/*/*/*.c")
+
+
+# The framework files that build for the host too (policy registry and parsing),
+# and the host's stand-ins for what they need of a running program.
+LIBOS_HOST_SRCS = ["libos-framework/policy.c", "libos-framework/host/shim.c"]
+POLICY_LIST = "libos-framework/host/policy_list.c"
+
+
+def user_programs():
+    """[(name, [sources])]: one program per file of tests/user and workloads, one
+    per folder of workloads (workloads/<name>/*.c), and the in-guest fuzzer last
+    (program ids follow this order)."""
+    progs = [(os.path.splitext(os.path.basename(s))[0], [s])
+             for s in srcs("tests/user/*.c", "workloads/*.c")]
+    for folder in srcs("workloads/*/"):
+        files = srcs(os.path.join(folder, "*.c"))
+        if files:
+            progs.append((os.path.basename(folder.rstrip("/")), files))
+    progs += [(os.path.splitext(os.path.basename(s))[0], [s]) for s in srcs("fuzz/guest/*.c")]
+    names = [n for n, _ in progs]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        sys.exit(f"configure: two programs named {', '.join(dups)} (a file and a folder?)")
+    return progs
 
 
 def fuzz_targets():
@@ -262,6 +292,7 @@ def write_ninja(n, args):
     n.rule("ksyms", "$python tools/mksyms.py $in $out", description="KSYMS $out")
     n.rule("ulink", "$ld -nostdlib -static -z max-page-size=4096 -z separate-loadable-segments "
            "-T libos-framework/user.ld $in -o $out", description="ULINK $out")
+    n.rule("policylist", "$in --json > $out.tmp && mv $out.tmp $out", description="POLICIES $out")
     n.rule("images", "$python tools/mkimages.py $out $images", description="IMAGES $out")
     n.rule("configure", "$python configure.py $configure_args", description="CONFIGURE",
            generator=True)
@@ -272,7 +303,9 @@ def write_ninja(n, args):
     # Adding or removing a source file changes its folder's mtime: re-run configure.
     folders = sorted({os.path.dirname(s) or "." for s in srcs(
         "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c",
-        "libos-framework/**/*.[cSh]", "workloads/*.c", "fuzz/guest/*.c")})
+        "libos-framework/**/*.[cSh]", "workloads/*.c", "workloads/*/*.c", "fuzz/guest/*.c",
+        "policies/*/*.c", "policies/*/*/*.c")} | {"workloads", "policies"} | set(
+        d.rstrip("/") for d in srcs("policies/*/")))
     # Absolute paths: the folder "fuzz" would otherwise name the phony mode target.
     n.build("build.ninja", "configure",
             implicit=["configure.py"] + [os.path.join(TOP, f) for f in folders])
@@ -280,13 +313,14 @@ def write_ninja(n, args):
 
     # Program ids are this order: the in-guest fuzzer comes last, so adding it
     # renumbered nothing.
-    user_progs = srcs("tests/user/*.c", "workloads/*.c", "fuzz/guest/*.c")
-    libos_srcs = srcs("libos-framework/*.c", "libos-framework/*.S") + LIBOS_SRCS
+    user_progs = user_programs()
+    libos_srcs = srcs("libos-framework/*.c", "libos-framework/*.S") + LIBOS_SRCS + policy_sources()
     kernel_srcs = (srcs("core/*.c", "core/lib/*.c", "percpu/*.c",
                         f"{KERNEL_ARCH}/*.c", f"{KERNEL_ARCH}/*.S",
                         "tests/common/*.c", "tests/guest/*.c"))
     host_lib = testable_sources() + [s for s in srcs(f"{HOST_ARCH}/*.c") if s != HOST_MAIN]
-    host_test_srcs = host_lib + [HOST_MAIN] + srcs("tests/common/*.c", "tests/host/*.c")
+    host_test_srcs = (host_lib + [HOST_MAIN] + srcs("tests/common/*.c", "tests/host/*.c")
+                      + LIBOS_HOST_SRCS + policy_sources())
 
     outputs = {}
     for mode in MODES:
@@ -301,13 +335,22 @@ def write_ninja(n, args):
             # mutator (one source; its <string.h> is the libOS's).
             gfuzz_libs = [n.build(obj(mode, s, "u"), "kcc", s, variables={
                 "cflags": uflags + ["-Ifuzz/guest/include"]})[0] for s in GUEST_FUZZ_LIBS]
+            # The policy registry checked on the host before any program links: a
+            # duplicate name or a missing hook fails the build, naming the file.
+            plist = f"build/{mode}/policy-list"
+            pobjs = [n.build(obj(mode, s, "p"), "hcc", s,
+                             variables={"cflags": HOST_CFLAGS + ["-O0"]})[0]
+                     for s in [POLICY_LIST, "core/format.c", "core/errors.c"] + LIBOS_HOST_SRCS
+                     + policy_sources()]
+            n.build(plist, "hlink", pobjs, variables={"ldflags": []})
+            policies_json = n.build(f"build/{mode}/policies.json", "policylist", plist)[0]
             images = []
-            for prog in user_progs:
-                name = os.path.splitext(os.path.basename(prog))[0]
-                o = n.build(obj(mode, prog, "u"), "kcc", prog, variables={"cflags": uflags})[0]
-                extra = gfuzz_libs if prog.startswith("fuzz/guest/") else []
-                elf = n.build(f"build/{mode}/user/{name}.elf", "ulink", libos + [o] + extra,
-                              implicit=["libos-framework/user.ld"])[0]
+            for name, prog_srcs in user_progs:
+                os_ = [n.build(obj(mode, s, "u"), "kcc", s, variables={"cflags": uflags})[0]
+                       for s in prog_srcs]
+                extra = gfuzz_libs if prog_srcs[0].startswith("fuzz/guest/") else []
+                elf = n.build(f"build/{mode}/user/{name}.elf", "ulink", libos + os_ + extra,
+                              implicit=["libos-framework/user.ld", policies_json])[0]
                 images.append((name, elf))
             images_s = f"build/{mode}/user_images.S"
             n.build(images_s, "images", implicit=[e for _, e in images] + ["tools/mkimages.py"],

@@ -109,6 +109,8 @@ int pct_call(struct env *e, struct endpoint *ep, uint64_t gen, uint32_t badge, c
 		.r10 = a[2], .r8 = a[3], .r9 = a[4], .r12 = a[5],
 	};
 	/* The fast path: the syscall returns into the callee, in the caller's slice. */
+	arch_fpu_save(&e->fpu);
+	arch_fpu_restore(&y->fpu);
 	this_cpu()->current = y;
 	arch_aspace_activate(&y->as);
 	*regs = ep->ctx;
@@ -145,6 +147,8 @@ int pct_reply(struct env *e, const uint64_t r[6], struct arch_uctx *regs)
 	if (!ep)
 		return E_NOENT;
 	struct env *x = end_call(ep, E_OK, r);
+	arch_fpu_save(&e->fpu);
+	arch_fpu_restore(&x->fpu);
 	this_cpu()->current = x;
 	arch_aspace_activate(&x->as);
 	*regs = *pct_ctx(x);

@@ -212,12 +212,14 @@ uint64_t sched_run_slices(uint64_t max)
 			c->preempt = false;
 			arch_timer_oneshot(slice_ns);
 		}
+		arch_fpu_restore(&e->fpu);
 		arch_user_enter(pct_ctx(e));
 		/* Back: preempted, yielded, exited, or ended by a fault. */
 		arch_irq_enable();
 		arch_aspace_activate_kernel();
 		/* Calls and replies switch environments inside a slice: charge the last one. */
 		e = c->current;
+		arch_fpu_save(&e->fpu);
 		e->cpu_cycles[me] += arch_cycles() - t0;
 		c->current = NULL;
 		if (!c->exiting)

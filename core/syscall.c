@@ -55,7 +55,11 @@ static int64_t sys_console_write(struct env *e, const uint64_t *a)
 		*nl = '\0';
 		if (this_cpu()->line_len == 0)
 			kprintf("env %u: ", e->id);
-		kprintf(end ? "%s\n" : "%s", line);
+		/* In pieces kprintf's buffer holds; the line buffer joins them. */
+		for (size_t n = (size_t)(nl - line), at = 0; at < n; at += 200)
+			kprintf("%.*s", (int)MIN(n - at, (size_t)200), line + at);
+		if (end)
+			kprintf("\n");
 		line = end ? nl + 1 : nl;
 	}
 	return (int64_t)len;
@@ -306,13 +310,23 @@ static int64_t sys_env_start(struct env *e, const uint64_t *a)
 {
 	if (a[1] >= user_image_count)
 		return E_INVAL;
+	if (a[4] > ENV_ARGS_MAX)
+		return E_RANGE;
 	struct env *child;
 	uint64_t gen;
 	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &child, &gen);
 	if (err)
 		return err;
+	/* The words are copied here: the caller's memory may change once we wait. */
+	static struct env_args args[MAX_CPUS];
+	struct env_args *mine = &args[cpu_id()];
+	mine->len = a[4];
+	if (a[4] && (err = copy_from_user(e, mine->bytes, a[3], a[4])))
+		return err;
+	if (a[4] && mine->bytes[a[4] - 1] != '\0')
+		return E_INVAL; /* the last word must end */
 	/* Loaded and queued by its home core's kernel instance. */
-	const uint64_t x[5] = { child->id, gen, a[1], a[2] };
+	const uint64_t x[5] = { child->id, gen, a[1], a[2], (uint64_t)(uintptr_t)mine };
 	uint64_t out[2];
 	return xcall(child->home, XC_ENV_START, x, out);
 }

@@ -945,6 +945,13 @@ static bool sys_env_start(struct call *c)
 	/* The host has no program images: every id is E_INVAL ("no such program"). */
 	if (c->a[1] >= c->m->cfg.nprogs)
 		must(c, E_INVAL);
+	/* The argument words: too long, unreadable, or not ended by a NUL (bytes unknown here). */
+	if (c->a[4] > ENV_ARGS_MAX)
+		must(c, E_RANGE);
+	else if (c->a[4] && !user_ok(c->e, c->a[3], c->a[4], false))
+		must(c, E_FAULT);
+	else if (c->a[4])
+		c->may |= BIT(E_INVAL);
 	struct mcap *p = use(c, c->a[0], OBJ_ENV, CAP_R_CTRL, true);
 	(void)p;
 	int j = judge(c);

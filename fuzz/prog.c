@@ -46,6 +46,7 @@ const struct prog_call prog_calls[] = {
     {SYS_NOTIFY_TAKE, "NOTIFY_TAKE", {0}},
     {PROG_NR_SCHEDULE, "SCHEDULE", {T_RAWNUM}},
     {PROG_NR_TOUCH, "TOUCH", {T_VA, T_FLAGS}},
+    {SYS_ENV_START, "ENV_START_ARGS", {T_ESLOT, T_PROGID, T_RAWNUM, T_IN, T_LEN}},
 };
 const unsigned prog_ncalls = sizeof(prog_calls) / sizeof(prog_calls[0]);
 

@@ -34,15 +34,33 @@
 #define R_RFLAGS 136
 
 	.text
+/*
+ * Every upcall entry saves the FPU/SSE registers of the code it interrupts
+ * before any C runs (user code is built with SSE); the dispatcher restores
+ * them (libos_fx_restore) just before it resumes. rax, and r11 at the PCT
+ * entry, are free here: the kernel saved the interrupted values or set them.
+ */
 	.globl libos_fault_entry
 libos_fault_entry:
+	leaq	libos_fx_fault(%rip), %rax
+	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_fault_dispatch
 	ud2
 
+/*
+ * The slice-start upcall: the interrupted code's FPU/SSE registers are still
+ * live (the kernel restored them), so they are saved before any C runs, to
+ * where libos_cur_fx points (the running thread's area). rax is free: the
+ * kernel saved it in the struct rdi points at.
+ */
 	.globl libos_sched_entry
 libos_sched_entry:
+	movq	libos_cur_fx(%rip), %rax
+	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_sched_dispatch
 	ud2
 
@@ -53,6 +71,8 @@ libos_sched_entry:
  */
 	.globl libos_pct_entry
 libos_pct_entry:
+	leaq	libos_fx_pct(%rip), %r11
+	fxsave	(%r11)
 	xorl	%ebp, %ebp
 	andq	$-16, %rsp
 	subq	$8, %rsp
@@ -63,9 +83,72 @@ libos_pct_entry:
 
 	.globl libos_revoke_entry
 libos_revoke_entry:
+	leaq	libos_fx_revoke(%rip), %rax
+	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_revoke_dispatch
 	ud2
+
+/*
+ * libos_ctx_save(regs, fx): save the caller's context as a setjmp would
+ * (callee-saved registers, the stack pointer and return address, flags,
+ * FPU/SSE state) and return 0; resumed through it, it returns 1.
+ */
+	.globl libos_ctx_save
+libos_ctx_save:
+	movq	%rbx, R_RBX(%rdi)
+	movq	%rbp, R_RBP(%rdi)
+	movq	%r12, R_R12(%rdi)
+	movq	%r13, R_R13(%rdi)
+	movq	%r14, R_R14(%rdi)
+	movq	%r15, R_R15(%rdi)
+	leaq	8(%rsp), %rax
+	movq	%rax, R_RSP(%rdi)
+	movq	(%rsp), %rax
+	movq	%rax, R_RIP(%rdi)
+	pushfq
+	popq	R_RFLAGS(%rdi)
+	movq	$1, R_RAX(%rdi)
+	fxsave	(%rsi)
+	xorl	%eax, %eax
+	ret
+
+/*
+ * libos_thread_resume(regs, fx): restore the FPU/SSE state, then resume as
+ * libos_resume does; its last step, on the resumed stack with every register
+ * loaded, clears libos_crit (thread.c), so a slice start that comes before
+ * it finds the framework busy and a slice start after it finds the thread.
+ */
+	.globl libos_thread_resume
+libos_thread_resume:
+	fxrstor	(%rsi)
+	movq	R_RSP(%rdi), %rax
+	movq	R_RIP(%rdi), %rcx
+	movq	%rcx, -8(%rax)
+	movq	R_RDI(%rdi), %rcx
+	movq	%rcx, -16(%rax)
+	pushq	R_RFLAGS(%rdi)
+	popfq
+	movq	R_RAX(%rdi), %rax
+	movq	R_RBX(%rdi), %rbx
+	movq	R_RCX(%rdi), %rcx
+	movq	R_RDX(%rdi), %rdx
+	movq	R_RSI(%rdi), %rsi
+	movq	R_RBP(%rdi), %rbp
+	movq	R_R8(%rdi), %r8
+	movq	R_R9(%rdi), %r9
+	movq	R_R10(%rdi), %r10
+	movq	R_R11(%rdi), %r11
+	movq	R_R12(%rdi), %r12
+	movq	R_R13(%rdi), %r13
+	movq	R_R14(%rdi), %r14
+	movq	R_R15(%rdi), %r15
+	movq	R_RSP(%rdi), %rsp
+	leaq	-16(%rsp), %rsp
+	movl	$0, libos_crit(%rip)
+	popq	%rdi
+	ret
 
 	.globl libos_resume
 libos_resume:
@@ -94,3 +177,18 @@ libos_resume:
 	leaq	-16(%rsp), %rsp
 	popq	%rdi
 	ret
+
+	.globl libos_fx_restore
+libos_fx_restore:
+	fxrstor	(%rdi)
+	ret
+
+	.bss
+	.balign 16
+	.globl libos_fx_fault, libos_fx_pct, libos_fx_revoke
+libos_fx_fault:
+	.skip 512
+libos_fx_pct:
+	.skip 512
+libos_fx_revoke:
+	.skip 512

@@ -58,7 +58,7 @@ struct percpu {
 	unsigned frame_pool_n;	 /* own */
 
 	/* console line buffer (core/kprintf.c) */
-	char line[256];	 /* own */
+	char line[1024]; /* own: long enough for a program's figure line (docs/protocol.md) */
 	unsigned line_len; /* own */
 
 	/* exception recovery for tests (arch traps): expected vector, or -1 */

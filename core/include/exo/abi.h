@@ -29,7 +29,7 @@ enum sys_nr {
 	SYS_CAP_DELETE = 13,   /* (slot) -> 0 */
 	SYS_CAP_INSPECT = 14,  /* (slot, out va: struct cap_info) -> 0 */
 	SYS_ENV_CREATE = 15,   /* (core) -> slot of a new env cap */
-	SYS_ENV_START = 16,    /* (env slot, program id, arg) -> 0 */
+	SYS_ENV_START = 16,    /* (env slot, program id, arg, args va, args len) -> 0 */
 	SYS_ENV_DESTROY = 17,  /* (env slot) -> 0 */
 	SYS_ENV_STATUS = 18,   /* (env slot) -> exit status, E_AGAIN while running */
 	SYS_DEBUG_CHECK = 19,  /* () -> problems the invariant checker finds in the caller (0) */
@@ -102,6 +102,12 @@ enum grant_flags {
 #define ENV_SELF (~0ULL) /* "the caller" where an env slot is expected */
 #define SLOT_ANY (~0ULL) /* "any free slot" for SYS_SLOT_ALLOC */
 #define CAP_SLOTS 256
+/*
+ * SYS_ENV_START's arguments: words, each ending in a NUL (key=value by
+ * convention), at most ENV_ARGS_MAX bytes in all. The program finds them at
+ * the top of its stack (crt0: r8 = their address, r9 = their length).
+ */
+#define ENV_ARGS_MAX 1024
 
 /* User address space: [USER_BASE, USER_END). */
 #define USER_BASE 0x0000000000400000ULL

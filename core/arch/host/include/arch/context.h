@@ -19,6 +19,14 @@ struct arch_uctx {
 	uint64_t rip, rsp, rflags;
 };
 
+/* Host: no user code runs, so there is no FPU state to keep (see x86_64's). */
+struct arch_fpu {
+	uint8_t unused;
+};
+static inline void arch_fpu_init(struct arch_fpu *f) { f->unused = 0; }
+static inline void arch_fpu_save(struct arch_fpu *f) { (void)f; }
+static inline void arch_fpu_restore(const struct arch_fpu *f) { (void)f; }
+
 /* Fresh user context: start at entry with stack top sp and arg in the first argument register. */
 void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg);
 
