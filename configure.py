@@ -37,6 +37,9 @@ TOOLS = [
     ("qemu-system-x86_64", "qemu-system-x86", False),
     ("spin", "spin", False),
 ]
+# Sweeps (docs/sweeps.md): the progress bar, the report's headless-browser
+# test, the Slurm executor's single-node test cluster.
+SWEEP_PACKAGES = ["python3-tqdm", "chromium", "slurm-wlm", "munge"]
 # Sanitizer and libFuzzer runtimes for clang 14 (not pulled in by `clang` itself).
 RUNTIME_PACKAGE = "libclang-rt-14-dev"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -139,7 +142,8 @@ def apt_line(packages):
 
 
 def install_deps():
-    packages = sorted({p for _, p, _ in TOOLS} | {RUNTIME_PACKAGE, "python3-matplotlib"})
+    packages = sorted({p for _, p, _ in TOOLS} | {RUNTIME_PACKAGE, "python3-matplotlib"}
+                      | set(SWEEP_PACKAGES))
     cmd = apt_line(packages)
     if os.geteuid() != 0:
         sys.exit(f"configure: --install-deps runs apt-get and needs root; run as root:\n  {cmd}")

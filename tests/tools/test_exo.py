@@ -48,6 +48,7 @@ PASS_LOG = sample("""
     [cpu0] test: PASS ipi.pairs
     [cpu0] test: SKIP ipi.many: needs 4 cores, 2 online
     2 passed, 0 failed
+    [cpu0] exit: pass
     """)
 
 FAILED_LOG = sample("""
@@ -58,6 +59,7 @@ FAILED_LOG = sample("""
     [cpu2] test: FAIL ipi.pairs: tests/guest/ipi.c:40: rtt > 0: 0 != 1
     [cpu0] test: FAIL ipi.pairs: 1 check(s) failed
     1 passed, 1 failed
+    [cpu0] exit: fail
     """)
 
 PANIC_LOG = sample("""
@@ -76,6 +78,7 @@ PROGRAM_LOG = sample("""
     [cpu0] env 0: gfuzz: cpu 0 done: 5000 operations in 292 programs, 170 skipped, seed 1
     [cpu0] run: gfuzz on cpu0 exited with 0
     [cpu0] run: gfuzz on cpu1 exited with 0
+    [cpu0] exit: pass
     """)
 
 MISSING_CORE_LOG = PASS_LOG.replace("2 of 2 cores online", "1 of 2 cores online")
@@ -168,7 +171,7 @@ class VerdictTest(unittest.TestCase):
                          ["1 of 2 cores online, expected 2"])
 
     def test_no_cores_line(self):
-        log = logparse.parse_log("1 passed, 0 failed\n[cpu0] test: PASS a.b\n")
+        log = logparse.parse_log("1 passed, 0 failed\n[cpu0] test: PASS a.b\n[cpu0] exit: pass\n")
         self.assertEqual(verdict.judge(expect(cores=1), outcome(1), log),
                          ["no 'smp: K of M cores online' line in the log"])
 
@@ -206,7 +209,8 @@ class VerdictTest(unittest.TestCase):
     def test_a_program_run_needs_every_copy_to_exit_with_0_and_no_summary(self):
         run = verdict.Expect(cores=2, summary=False, program=("gfuzz", 2))
         self.assertEqual(verdict.judge(run, outcome(1), logparse.parse_log(PROGRAM_LOG)), [])
-        failed = PROGRAM_LOG.replace("cpu1 exited with 0", "cpu1 exited with 1")
+        failed = PROGRAM_LOG.replace("cpu1 exited with 0", "cpu1 exited with 1").replace(
+            "exit: pass", "exit: fail")
         self.assertEqual(verdict.judge(run, outcome(3), logparse.parse_log(failed)),
                          ["expected the guest verdict pass, got fail (QEMU status 3)",
                           "gfuzz on cpu1 exited with 1"])
@@ -283,8 +287,10 @@ class QemuCommandTest(unittest.TestCase):
     def test_icount_and_gdb(self):
         cmd = qemu.command(qemu.Machine(kernel="k.elf", icount=True, gdb=True))
         self.assertEqual(cmd[cmd.index("-icount") + 1], "shift=0,align=off,sleep=off")
-        self.assertIn("-s", cmd)
+        self.assertEqual(cmd[cmd.index("-gdb") + 1], "tcp::1234")
         self.assertIn("-S", cmd)
+        other = qemu.command(qemu.Machine(kernel="k.elf", gdb=True, gdb_port=4321))
+        self.assertEqual(other[other.index("-gdb") + 1], "tcp::4321")
 
     def test_unknown_accel_is_refused(self):
         with self.assertRaises(ValueError):
@@ -407,7 +413,7 @@ class KvmProbeTest(unittest.TestCase):
         return boot
 
     def test_pass_is_cached_per_kernel_and_qemu(self):
-        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n")
+        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n[cpu0] exit: pass\n")
         first = kvmprobe.probe(self.kernel, "7.2", self.cache, boot)
         again = kvmprobe.probe(self.kernel, "7.2", self.cache, boot)
         self.assertTrue(first["ok"])
@@ -421,7 +427,7 @@ class KvmProbeTest(unittest.TestCase):
         self.assertEqual(len(self.boots), 2)
 
     def test_a_changed_kernel_is_probed_again(self):
-        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n")
+        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n[cpu0] exit: pass\n")
         kvmprobe.probe(self.kernel, "7.2", self.cache, boot)
         with open(self.kernel, "ab") as f:
             f.write(b"rebuilt")
@@ -433,7 +439,7 @@ class KvmProbeTest(unittest.TestCase):
         self.assertFalse(triple["ok"])
         self.assertIn("status 0", triple["reason"])
         nothing = kvmprobe.probe(self.kernel, "7.2", self.cache,
-                                 self.booter(1, "0 passed, 0 failed\n"), fresh=True)
+                                 self.booter(1, "0 passed, 0 failed\n[cpu0] exit: pass\n"), fresh=True)
         self.assertFalse(nothing["ok"])
         self.assertIn("no 'test: PASS' line", nothing["reason"])
 

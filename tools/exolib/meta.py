@@ -43,3 +43,38 @@ def parse_line(text):
     except json.JSONDecodeError:
         return None
     return fields if isinstance(fields, dict) else None
+
+
+def boot_fields(machine, version, mode, commit, host_text, cpu_model):
+    """The metadata of one boot (exo's `exo: {json}` line, heading every log)."""
+    return {"qemu": version, "accel": machine.accel, "cpu": cpu_model,
+            "smp": machine.smp, "mem": machine.mem,
+            "icount": ICOUNT_TEXT if machine.icount else None,
+            "commit": commit, "mode": mode, "kernel": machine.kernel,
+            "cmdline": machine.cmdline(), "host": host_text}
+
+
+ICOUNT_TEXT = "shift=0,align=off,sleep=off"  # qemu.ICOUNT (kept equal by a test)
+
+
+def host_cpu_model():
+    """The host CPU's model name from /proc/cpuinfo, or "unknown"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def host_load():
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
+def git_dirty(top):
+    return git_commit(top).endswith("-dirty")
