@@ -562,3 +562,38 @@ class ProgramFigureTest(unittest.TestCase):
         self.assertEqual([f.data["figure"] for f in log.figures], ["null_syscall", "boot_ms"])
         self.assertEqual(log.figures[0].data["env"], 3)
         self.assertEqual(log.tests, [])
+
+
+class Policies(unittest.TestCase):
+    """exo policies: the registry as the build wrote it (policies.json)."""
+
+    REGISTRY = {"sched": [{"name": "rr", "description": "round robin", "file": "policies/sched/rr.c",
+                           "params": []},
+                          {"name": "lottery", "description": "tickets", "file": "x.c",
+                           "params": [{"name": "seed", "default": "1", "help": "the seed"}]}],
+                "pager": [], "ipc": []}
+
+    def write(self, top, text):
+        os.makedirs(os.path.join(top, "build", "debug"))
+        with open(os.path.join(top, "build", "debug", "policies.json"), "w") as f:
+            f.write(text)
+
+    def test_lists_kinds_names_descriptions_and_parameters_with_defaults(self):
+        import json
+        exo = load_script("exo")
+        with tempfile.TemporaryDirectory() as top:
+            self.write(top, json.dumps(self.REGISTRY))
+            entries = exo.catalog.policy_entries(top, "debug")
+        text = exo.format_policies(entries)
+        self.assertIn("sched:", text)
+        self.assertRegex(text, r"rr\s+round robin")
+        self.assertRegex(text, r"seed=1\s+the seed")
+        self.assertIn("pager: (none yet)", text)
+
+    def test_a_missing_or_broken_registry_is_said_so(self):
+        exo = load_script("exo")
+        with tempfile.TemporaryDirectory() as top:
+            self.assertIsNone(exo.catalog.policy_entries(top, "debug"))
+            self.write(top, "{not json")
+            with self.assertRaises(exo.catalog.CatalogError):
+                exo.catalog.policy_entries(top, "debug")
