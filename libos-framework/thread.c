@@ -58,6 +58,7 @@ uint8_t *libos_cur_fx = fx_boot;
 
 int libos_ctx_save(struct user_regs *regs, uint8_t *fx) __attribute__((returns_twice));
 noreturn_fn void libos_thread_resume(const struct user_regs *regs, const uint8_t *fx);
+noreturn_fn void libos_ctx_restore(const struct user_regs *regs, const uint8_t *fx);
 
 uint64_t libos_cycles(void)
 {
@@ -209,9 +210,12 @@ static void wake_sleepers(uint64_t now)
 	}
 }
 
-noreturn_fn static void resume(struct thread *t)
+/* Run t: a context it saved itself needs only its callee-saved registers back. */
+static inline noreturn_fn void resume(struct thread *t)
 {
 	libos_cur_fx = t->fx;
+	if (t->saved_by_switch)
+		libos_ctx_restore(&t->regs, t->fx);
 	libos_thread_resume(&t->regs, t->fx);
 }
 
@@ -240,6 +244,7 @@ static void schedule(bool requeue)
 		return;
 	}
 	current = next;
+	prev->saved_by_switch = true;
 	if (libos_ctx_save(&prev->regs, prev->fx) == 0)
 		resume(next);
 	/* Resumed: libos_thread_resume cleared crit. */
@@ -277,6 +282,7 @@ void libos_threads_preempt(struct upcall_sched *us)
 	}
 	enter();
 	current->regs = us->regs; /* upcall.S saved its FPU state in current->fx */
+	current->saved_by_switch = false;
 	uint64_t now = libos_cycles();
 	enum policy_kind kind;
 	for (const char *spec; (spec = libos_swap_due(now, &kind));)
@@ -466,6 +472,7 @@ static void init_context(struct thread *t, uint64_t stack_top, void (*entry)(str
 	t->regs = (struct user_regs){
 		.rip = (uint64_t)entry, .rsp = stack_top - 8, .rdi = (uint64_t)t, .rflags = 0x202
 	};
+	t->saved_by_switch = false; /* a full context: rdi carries the thread */
 	__builtin_memcpy(t->fx, fx_clean, sizeof(t->fx));
 }
 

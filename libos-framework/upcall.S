@@ -150,6 +150,27 @@ libos_thread_resume:
 	popq	%rdi
 	ret
 
+/*
+ * libos_ctx_restore(regs, fx): resume a context libos_ctx_save saved (its
+ * callee-saved registers, stack and return address; rax = 1). As in
+ * libos_thread_resume, crit is cleared last, on the resumed stack; the
+ * target is in rcx by then, so a slice start between the two resumes it.
+ */
+	.globl libos_ctx_restore
+libos_ctx_restore:
+	fxrstor	(%rsi)
+	movq	R_RBX(%rdi), %rbx
+	movq	R_RBP(%rdi), %rbp
+	movq	R_R12(%rdi), %r12
+	movq	R_R13(%rdi), %r13
+	movq	R_R14(%rdi), %r14
+	movq	R_R15(%rdi), %r15
+	movq	R_RIP(%rdi), %rcx
+	movq	R_RSP(%rdi), %rsp
+	movl	$1, %eax
+	movl	$0, libos_crit(%rip)
+	jmp	*%rcx
+
 	.globl libos_resume
 libos_resume:
 	movq	R_RSP(%rdi), %rax
