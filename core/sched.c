@@ -24,7 +24,9 @@
 #include <exo/slice.h>
 #include <exo/uaccess.h>
 #include <exo/xcall.h>
+#include <ipi.h>
 #include <percpu.h>
+#include <trace.h>
 
 void sched_enqueue(struct env *e)
 {
@@ -35,7 +37,7 @@ void sched_enqueue(struct env *e)
 	while (!__atomic_compare_exchange_n(&home->inbox, &head, e, true, __ATOMIC_RELEASE,
 					    __ATOMIC_RELAXED));
 	if (e->home != cpu_id())
-		arch_ipi_send(e->home, IPI_WAKE);
+		ipi_send(e->home, IPI_WAKE);
 }
 
 static void push(struct percpu *c, struct env *e)
@@ -189,8 +191,8 @@ uint64_t sched_run_slices(uint64_t max)
 		}
 		/* A revocation upcall takes the slice start first; else the scheduler upcall. */
 		bool revoking = new_slice && revoke_slice(e);
-		if (new_slice && !revoking && e->sched_entry && !e->serving &&
-		    !sched_upcall(e, me, slot)) {
+		bool upcall = new_slice && !revoking && e->sched_entry && !e->serving;
+		if (upcall && !sched_upcall(e, me, slot)) {
 			kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
 			e->exit_status = 128;
 			c->exiting = true;
@@ -212,6 +214,10 @@ uint64_t sched_run_slices(uint64_t max)
 			c->preempt = false;
 			arch_timer_oneshot(slice_ns);
 		}
+		if (new_slice)
+			trace(TR_SLICE_START, e->id, slot);
+		if (upcall)
+			trace(TR_UPCALL, e->id, UPCALL_SCHED);
 		arch_fpu_restore(&e->fpu);
 		arch_user_enter(pct_ctx(e));
 		/* Back: preempted, yielded, exited, or ended by a fault. */
@@ -221,6 +227,7 @@ uint64_t sched_run_slices(uint64_t max)
 		e = c->current;
 		arch_fpu_save(&e->fpu);
 		e->cpu_cycles[me] += arch_cycles() - t0;
+		trace(TR_SLICE_END, e->id, arch_cycles() - t0);
 		c->current = NULL;
 		if (!c->exiting)
 			continue;
@@ -228,6 +235,7 @@ uint64_t sched_run_slices(uint64_t max)
 		pct_abandon(e);
 		remove(c, e);
 		e->exit_cycles = arch_cycles();
+		trace(TR_ENV_EXIT, e->id, (uint64_t)(int64_t)e->exit_status);
 		/* Only now, off its page tables and lists, may another core destroy it. */
 		__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&e->doomed, __ATOMIC_SEQ_CST))
