@@ -215,9 +215,7 @@ uint64_t sched_run_slices(uint64_t max)
 			arch_timer_oneshot(slice_ns);
 		}
 		if (new_slice)
-			trace(TR_SLICE_START, e->id, slot);
-		if (upcall)
-			trace(TR_UPCALL, e->id, UPCALL_SCHED);
+			trace(TR_SLICE_START, e->id | (upcall ? TR_WITH_UPCALL : 0), slot);
 		arch_fpu_restore(&e->fpu);
 		arch_user_enter(pct_ctx(e));
 		/* Back: preempted, yielded, exited, or ended by a fault. */

@@ -8,10 +8,12 @@
  */
 #pragma once
 
+#include <arch/cpu.h>
 #include <exo/types.h>
+#include <percpu.h>
 
 enum trace_type {
-	TR_SLICE_START = 1, /* a: env id, b: slot (~0: free time) */
+	TR_SLICE_START = 1, /* a: env id | TR_WITH_UPCALL if its scheduler upcall runs, b: slot (~0: free time) */
 	TR_SLICE_END = 2,   /* a: env id, b: cycles it ran */
 	TR_UPCALL = 3,	    /* a: env id, b: enum upcall_kind */
 	TR_IPI_SEND = 4,    /* a: target core, b: enum ipi_kind */
@@ -28,10 +30,35 @@ enum trace_revoke_step {
 	TRV_ABORT = 3, /* the abort protocol took the frames */
 };
 
+#define TR_WITH_UPCALL (1u << 31)
+
 #define TRACE_EVENTS 2048 /* per core, the newest kept; a power of two */
 
-/* Record an event on this core (any context, interrupts on or off). */
-void trace(enum trace_type type, uint32_t a, uint64_t b);
+struct trace_ev {
+	uint64_t tsc;
+	uint32_t type, a;
+	uint64_t b;
+	uint64_t pad;
+};
+
+/* Each core writes only its own ring; an IPI handler may interleave, hence the atomic slot. */
+struct trace_ring {
+	uint64_t head; /* events recorded so far */
+	struct trace_ev ev[TRACE_EVENTS];
+};
+extern struct trace_ring trace_rings[MAX_CPUS];
+
+/* Record an event on this core (any context, interrupts on or off): inline, on hot paths. */
+static inline void trace(enum trace_type type, uint32_t a, uint64_t b)
+{
+	struct trace_ring *r = &trace_rings[cpu_id()];
+	uint64_t i = __atomic_fetch_add(&r->head, 1, __ATOMIC_RELAXED);
+	struct trace_ev *e = &r->ev[i % TRACE_EVENTS];
+	e->tsc = arch_cycles();
+	e->type = type;
+	e->a = a;
+	e->b = b;
+}
 
 /* Empty every ring (before the run's tests and programs: the boot's own figures would fill them). */
 void trace_reset(void);

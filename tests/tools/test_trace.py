@@ -14,8 +14,8 @@ LOG = """\
 [cpu0] exocore: booting
 [cpu0] TRACE hz 1000000000 cores 2 events 2048
 [cpu0] TRACE lost 1 5
-[cpu0] TRACE 0 3e8 1 3 ffffffffffffffff
-[cpu0] TRACE 0 3f2 3 3 1
+[cpu0] TRACE 0 3e8 1 2147483651 ffffffffffffffff
+[cpu0] TRACE 0 3f2 3 3 2
 [cpu0] TRACE 0 7d0 6 1 1205
 [cpu0] TRACE 0 bb8 2 3 7d0
 [cpu0] TRACE 1 834 7 0 1205
@@ -44,6 +44,8 @@ class Trace(unittest.TestCase):
                  and e["name"] == "thread_name"}
         self.assertEqual(names[(0, 4)], "env 3")
         self.assertEqual(names[(1, 0)], "kernel")
+        upcalls = [(e["name"], e["tid"]) for e in ev if e["name"].startswith("upcall")]
+        self.assertEqual(upcalls, [("upcall sched", 4), ("upcall revoke", 4)])
         exits = [e for e in ev if e["name"] == "exit"]
         self.assertEqual(exits[0]["args"]["status"], -9)
         self.assertEqual(trace.chrome(LOG)["otherData"]["lost_events"], {"1": 5})

@@ -70,7 +70,12 @@ def chrome(text):
     for core, tsc, typ, a, b in sorted(events, key=lambda e: (e[1], e[0])):
         name = TYPES.get(typ, f"type{typ}")
         if typ == 1:
-            open_slice[core] = (tsc, a, b)
+            env, upcall = a & 0x7fffffff, a >> 31
+            open_slice[core] = (tsc, env, b)
+            if upcall:  # the slice began with its scheduler upcall
+                threads.add((core, env + 1))
+                out.append({"name": "upcall sched", "cat": "upcall", "ph": "i", "s": "t",
+                            "ts": us(tsc), "pid": core, "tid": env + 1, "args": {"env": env}})
             continue
         if typ == 2:
             start = open_slice.pop(core, None)
