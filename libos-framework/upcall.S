@@ -114,20 +114,13 @@ libos_ctx_save:
 	xorl	%eax, %eax
 	ret
 
-/*
- * libos_thread_resume(regs, fx): restore the FPU/SSE state, then resume as
- * libos_resume does; its last step, on the resumed stack with every register
- * loaded, clears libos_crit (thread.c), so a slice start that comes before
- * it finds the framework busy and a slice start after it finds the thread.
- */
-	.globl libos_thread_resume
-libos_thread_resume:
-	fxrstor	(%rsi)
+/* The body both resumes share; with clear_crit, libos_crit is cleared on the resumed stack. */
+.macro RESUME clear_crit
 	movq	R_RSP(%rdi), %rax
 	movq	R_RIP(%rdi), %rcx
 	movq	%rcx, -8(%rax)
 	movq	R_RDI(%rdi), %rcx
-	movq	%rcx, -16(%rax)
+	movq	%rcx, -16(%rax)		/* rdi too: the frame may be reused once we leave its stack */
 	pushq	R_RFLAGS(%rdi)
 	popfq
 	movq	R_RAX(%rdi), %rax
@@ -146,9 +139,23 @@ libos_thread_resume:
 	movq	R_R15(%rdi), %r15
 	movq	R_RSP(%rdi), %rsp
 	leaq	-16(%rsp), %rsp
+	.if \clear_crit
 	movl	$0, libos_crit(%rip)
+	.endif
 	popq	%rdi
 	ret
+.endm
+
+/*
+ * libos_thread_resume(regs, fx): restore the FPU/SSE state, then resume as
+ * libos_resume does; its last step, on the resumed stack with every register
+ * loaded, clears libos_crit (thread.c), so a slice start that comes before
+ * it finds the framework busy and a slice start after it finds the thread.
+ */
+	.globl libos_thread_resume
+libos_thread_resume:
+	fxrstor	(%rsi)
+	RESUME 1
 
 /*
  * libos_ctx_restore(regs, fx): resume a context libos_ctx_save saved (its
@@ -173,31 +180,7 @@ libos_ctx_restore:
 
 	.globl libos_resume
 libos_resume:
-	movq	R_RSP(%rdi), %rax
-	movq	R_RIP(%rdi), %rcx
-	movq	%rcx, -8(%rax)
-	movq	R_RDI(%rdi), %rcx
-	movq	%rcx, -16(%rax)		/* rdi too: the frame may be reused once we leave its stack */
-	pushq	R_RFLAGS(%rdi)
-	popfq
-	movq	R_RAX(%rdi), %rax
-	movq	R_RBX(%rdi), %rbx
-	movq	R_RCX(%rdi), %rcx
-	movq	R_RDX(%rdi), %rdx
-	movq	R_RSI(%rdi), %rsi
-	movq	R_RBP(%rdi), %rbp
-	movq	R_R8(%rdi), %r8
-	movq	R_R9(%rdi), %r9
-	movq	R_R10(%rdi), %r10
-	movq	R_R11(%rdi), %r11
-	movq	R_R12(%rdi), %r12
-	movq	R_R13(%rdi), %r13
-	movq	R_R14(%rdi), %r14
-	movq	R_R15(%rdi), %r15
-	movq	R_RSP(%rdi), %rsp
-	leaq	-16(%rsp), %rsp
-	popq	%rdi
-	ret
+	RESUME 0
 
 	.globl libos_fx_restore
 libos_fx_restore:

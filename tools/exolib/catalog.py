@@ -53,20 +53,12 @@ def policy_entries(top, mode):
 def policies(top, mode):
     """{kind: {name: {param: default}}} from build/<mode>/policies.json, or
     None when the build made no such file (no policies built yet)."""
-    path = policies_path(top, mode)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
+    data = policy_entries(top, mode)
+    if data is None:
         return None
-    except (OSError, ValueError) as e:
-        raise CatalogError(f"{path}: not readable as JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise CatalogError(f"{path}: want a JSON object of policy kinds")
+    path = policies_path(top, mode)
     out = {}
     for kind, entries in data.items():
-        if not isinstance(entries, list):
-            raise CatalogError(f"{path}: {kind!r} is not a list of policies")
         out[kind] = {}
         for e in entries:
             if not isinstance(e, dict) or not isinstance(e.get("name"), str):
