@@ -406,9 +406,11 @@ def write_fuzzers(n, hflags):
                 return sflags
             return pflags + ([] if s in FUZZ_TRACE_CMP
                              else ["-fno-sanitize-coverage=trace-cmp"])
+        # The policies and their registry too: sched_fuzz drives them, and
+        # their branches should steer it.
         lib_objs = [n.build(obj(mode, s, sub), "hcc", s, implicit=[FEEDBACK_IGNORE],
                             variables={"cflags": lib_flags(s)})[0]
-                    for s in host_lib_sources()]
+                    for s in host_lib_sources() + LIBOS_HOST_SRCS + policy_sources()]
         for target in fuzz_targets():
             name = os.path.splitext(os.path.basename(target))[0]
             o = n.build(obj(mode, target, sub), "hcc", target, variables={"cflags": sflags})[0]
@@ -442,7 +444,7 @@ def write_top_targets(n, outputs):
     dbg_kernel = outputs[("debug", "kernel")]
     # The fuzzing smoke test needs the capability fuzzer and one planted-bug build.
     fuzz_smoke = ["build/fuzz/cap_fuzz", f"build/fuzz/plant-{SMOKE_PLANT}/cap_fuzz",
-                  "tools/fuzz-smoke"]
+                  "build/fuzz/sched_fuzz", "tools/fuzz-smoke"]
     n.build("check", "run",
             implicit=[outputs[("debug", "host-tests")], outputs[("sanitize", "host-tests")],
                       dbg_kernel, "tools/check", "tools/exo", "tests/guest/manifest.cfg"]
