@@ -163,6 +163,14 @@ class ProgramTest(unittest.TestCase):
         self.assertEqual(verdict.run_reason(outcome(1), log),
                          "run_cores=8 but only 1 core(s) online")
 
+    def test_the_guest_refusing_more_cores_fails_with_the_reason(self):
+        log = logparse.parse_log("[cpu0] smp: 1 of 1 cores online\n"
+                                 "[cpu0] run: hello on 8 cores asked, but only 1 are online"
+                                 " (boot with more)\n[cpu0] exit: fail\n")
+        self.assertEqual(log.cores_short, (8, 1))
+        self.assertEqual(verdict.run_reason(outcome(3), log),
+                         "run_cores=8 but only 1 core(s) online")
+
     @unittest.skipUnless(os.path.isdir(os.path.join(TOP, "build", "debug", "user")),
                          "needs ninja debug")
     def test_exo_run_refuses_before_booting(self):

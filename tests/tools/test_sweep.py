@@ -143,11 +143,13 @@ class SpecTest(unittest.TestCase):
         self.assertIn("the boot workload runs none", err)
 
     def test_shipped_specs_are_valid(self):
+        """Against the build's programs and policies (ninja release first)."""
+        if not os.path.isdir(os.path.join(TOP, "build", "release", "user")):
+            self.skipTest("needs ninja release (the shipped specs use the release build)")
         for name in sorted(os.listdir(os.path.join(TOP, "sweeps"))):
             if name.endswith(".toml"):
                 with self.subTest(spec=name):
-                    sp = spec.load(os.path.join(TOP, "sweeps", name), TOP,
-                                   known_programs=["bench"], known_policies=None)
+                    sp = spec.load(os.path.join(TOP, "sweeps", name), TOP)
                     self.assertTrue(sp.points)
 
 
