@@ -422,6 +422,17 @@ class FakeSweepTest(unittest.TestCase):
         r = self.exo("reindex", "--results", self.root)
         self.assertEqual(index.query(self.root, "SELECT COUNT(*) FROM runs"), [(1,)])
 
+    def test_report_without_matplotlib_says_what_to_install(self):
+        path = self.write_spec('cores = 1\n[[workload]]\nname = "boot"\n')
+        self.sweep(path)
+        hide = ("import sys, runpy; sys.modules['matplotlib'] = None;"
+                f" sys.argv = ['exo', 'report', {self.runs()[0]!r}, '--results', {self.root!r}];"
+                f" runpy.run_path({EXO!r}, run_name='__main__')")
+        r = subprocess.run([SYSTEM_PYTHON, "-c", hide], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("apt-get install python3-matplotlib", r.stderr)
+
     @unittest.skipUnless(have_matplotlib(), "needs python3-matplotlib")
     def test_report_and_compare(self):
         path = self.write_spec('cores = [1, 2, 4]\n[[workload]]\nname = "boot"\n')
