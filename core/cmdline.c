@@ -140,7 +140,8 @@ unsigned cmdline_parse(char *line, const struct cmdline_opt *opts, size_t nopts,
 		if (!o && rest) {
 			if (!cmdline_rest_add(rest, key, val)) {
 				kprintf("cmdline: '%s=%s' does not fit in %zu bytes of arguments; "
-					"ignored\n", key, val, rest->size);
+					"ignored\n",
+					key, val, rest->size);
 				problems++;
 			}
 			continue;

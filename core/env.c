@@ -246,11 +246,12 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
 	}
 	arch_uctx_init(&e->uctx, entry, sp, arg);
 	arch_fpu_init(&e->fpu);
-	e->uctx.r8 = nargs ? sp : 0;
-	e->uctx.r9 = nargs;
-	e->uctx.rsi = e->id;
-	e->uctx.rdx = e->home;
-	e->uctx.rcx = prog; /* crt0 keeps it: a program can start copies of itself */
+	arch_uctx_set_entry_arg(&e->uctx, 1, e->id);
+	arch_uctx_set_entry_arg(&e->uctx, 2, e->home);
+	/* crt0 keeps prog: a program can start copies of itself. */
+	arch_uctx_set_entry_arg(&e->uctx, 3, prog);
+	arch_uctx_set_entry_arg(&e->uctx, 4, nargs ? sp : 0); /* the argument words */
+	arch_uctx_set_entry_arg(&e->uctx, 5, nargs);
 	/* Registers and memory complete: only now may anyone run it. */
 	__atomic_store_n(&e->state, ENV_RUNNABLE, __ATOMIC_SEQ_CST);
 	sched_enqueue(e);

@@ -30,7 +30,7 @@ struct spec {
 	bool left;    /* '-': pad on the right */
 	bool zero;    /* '0': pad with zeros */
 	unsigned width;
-	int prec;     /* '.N' or '.*': at most N characters of a string; -1 none */
+	int prec; /* '.N' or '.*': at most N characters of a string; -1 none */
 };
 
 static void out_padded(struct out *o, const struct spec *sp, const char *s, size_t n)

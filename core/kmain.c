@@ -24,6 +24,7 @@
 #include <chan.h>
 #include <ipi.h>
 #include <percpu.h>
+#include <trace.h>
 
 /* Below this much RAM the kernel refuses to run (its own image, stacks and tables). */
 
@@ -34,6 +35,7 @@ static struct {
 	const char *accel;
 	bool icount; /* QEMU -icount: cycles are instructions, time is virtual */
 	bool panic_test;
+	bool trace; /* print every core's event ring at the end (percpu/include/trace.h) */
 	const char *run;
 	uint64_t run_arg, run_cores;
 	uint64_t slots, slice_us, revoke_us;
@@ -48,6 +50,7 @@ static void parse_cmdline(char *line)
 	const struct cmdline_opt table[] = {
 		{ .key = "test", .type = CMDLINE_STR, .dst.s = &opt.test },
 		{ .key = "shutdown", .type = CMDLINE_BOOL, .dst.b = &opt.shutdown },
+		{ .key = "trace", .type = CMDLINE_BOOL, .dst.b = &opt.trace },
 		{ .key = "ipi_rounds", .type = CMDLINE_UINT, .dst.u = &opt.ipi_rounds, .min = 1,
 		  .max = 100000 },
 		{ .key = "accel", .type = CMDLINE_STR, .dst.s = &opt.accel },
@@ -197,7 +200,8 @@ static unsigned run_n;
 static bool programs_exited(void *unused)
 {
 	for (unsigned c = 0; c < run_n; c++)
-		if (run_envs[c] && __atomic_load_n(&run_envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
+		if (run_envs[c] &&
+		    __atomic_load_n(&run_envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
 			return false;
 	return true;
 }
@@ -216,7 +220,8 @@ static unsigned run_programs(void)
 	}
 	unsigned n = (unsigned)opt.run_cores, failed = 0;
 	/* The program learns how it runs (for its figure lines): accel= and icount=. */
-	struct cmdline_rest rest = { .buf = run_args.bytes, .size = sizeof(run_args.bytes),
+	struct cmdline_rest rest = { .buf = run_args.bytes,
+				     .size = sizeof(run_args.bytes),
 				     .len = run_args.len };
 	if (!cmdline_rest_add(&rest, "accel", opt.accel) ||
 	    !cmdline_rest_add(&rest, "icount", opt.icount ? "yes" : "no")) {
@@ -367,14 +372,20 @@ void kernel_main(struct boot_info *bi)
 
 	if (opt.panic_test)
 		panic("panic_test=yes: panicking on purpose");
+	trace_reset(); /* the boot figures' thousands of messages are not the run */
 	if (opt.test || opt.run) {
 		unsigned failed = opt.test ? test_run(opt.test) : 0;
 		if (opt.run)
 			failed += run_programs();
+		if (opt.trace)
+			trace_dump();
 		kernel_shutdown(failed ? EXIT_FAIL : EXIT_PASS);
 	}
-	if (opt.shutdown)
+	if (opt.shutdown) {
+		if (opt.trace)
+			trace_dump();
 		kernel_shutdown(EXIT_PASS);
+	}
 	kprintf("exocore: idle (shutdown=no)\n");
 	percpu_idle_loop();
 }

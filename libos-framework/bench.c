@@ -17,10 +17,10 @@ static void print_line(const char *figure, const char *unit, struct stats s, con
 		  "EXOJSON {\"figure\":\"%s\"%s%s,\"unit\":\"%s\",\"median\":%llu,\"min\":%llu,"
 		  "\"max\":%llu,\"n\":%zu,\"accel\":\"%s\",\"icount\":%s,\"core\":%lld,"
 		  "\"policies\":%s}\n",
-		  figure, extra ? "," : "", extra ? extra : "", unit,
-		  (unsigned long long)s.median, (unsigned long long)s.min,
-		  (unsigned long long)s.max, s.n, accel ? accel : "unknown",
-		  icount && icount[0] == 'y' ? "true" : "false", (long long)sys_core_id(), pol);
+		  figure, extra ? "," : "", extra ? extra : "", unit, (unsigned long long)s.median,
+		  (unsigned long long)s.min, (unsigned long long)s.max, s.n,
+		  accel ? accel : "unknown", icount && icount[0] == 'y' ? "true" : "false",
+		  (long long)sys_core_id(), pol);
 	(void)sys_console_write(line, MIN(strlen(line), sizeof(line) - 1));
 }
 
@@ -32,8 +32,8 @@ void libos_figure(const char *figure, const char *unit, uint64_t *samples, size_
 
 void libos_figure_value(const char *figure, const char *unit, uint64_t value, const char *extra)
 {
-	print_line(figure, unit, (struct stats){ .median = value, .min = value, .max = value, .n = 1 },
-		   extra);
+	print_line(figure, unit,
+		   (struct stats){ .median = value, .min = value, .max = value, .n = 1 }, extra);
 }
 
 size_t libos_time_each(void (*fn)(void *), void *arg, size_t warmup, uint64_t *samples, size_t n)

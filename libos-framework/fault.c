@@ -22,10 +22,11 @@ void libos_fault_dispatch(struct upcall_fault *uf)
 {
 	if (libos_sched_hook) {
 		/* Not the program's fault: say whose it is. */
-		printf("libos: sched policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
-		       "addr 0x%llx): ending the environment\n", libos_sched_policy_name(),
-		       libos_sched_hook, (unsigned long long)uf->vector,
-		       (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
+		printf(
+		    "libos: sched policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
+		    "addr 0x%llx): ending the environment\n",
+		    libos_sched_policy_name(), libos_sched_hook, (unsigned long long)uf->vector,
+		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
 		sys_exit((int)(128 + uf->vector));
 	}
 	if (handler && handler(uf)) {

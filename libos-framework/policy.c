@@ -16,14 +16,20 @@ const char *policy_kind_name(enum policy_kind kind)
 	return (unsigned)kind < POLICY_KINDS ? kind_names[kind] : NULL;
 }
 
-unsigned policy_count(void) { return (unsigned)(__stop_exo_policies - __start_exo_policies); }
+unsigned policy_count(void)
+{
+	return (unsigned)(__stop_exo_policies - __start_exo_policies);
+}
 
 const struct policy_info *policy_at(unsigned i)
 {
 	return i < policy_count() ? __start_exo_policies[i].info : NULL;
 }
 
-const char *policy_file(unsigned i) { return i < policy_count() ? __start_exo_policies[i].file : NULL; }
+const char *policy_file(unsigned i)
+{
+	return i < policy_count() ? __start_exo_policies[i].file : NULL;
+}
 
 /* a[0..n) equals the NUL-terminated b. */
 static bool word_eq(const char *a, size_t n, const char *b)
@@ -113,11 +119,14 @@ int policy_parse(enum policy_kind kind, const char *spec, struct policy_choice *
 		while (s[k] && s[k] != '=' && s[k] != ',')
 			k++;
 		unsigned i = 0;
-		while (i < POLICY_PARAMS_MAX && p->params[i].name && !word_eq(s, k, p->params[i].name))
+		while (i < POLICY_PARAMS_MAX && p->params[i].name &&
+		       !word_eq(s, k, p->params[i].name))
 			i++;
 		if (i == POLICY_PARAMS_MAX || !p->params[i].name) {
-			size_t at = ksnprintf(err, errlen, "%s policy %s has no parameter '%.*s'; "
-					      "its parameters: ", kname, p->name, (int)k, s);
+			size_t at = ksnprintf(err, errlen,
+					      "%s policy %s has no parameter '%.*s'; "
+					      "its parameters: ",
+					      kname, p->name, (int)k, s);
 			list_known(err, errlen, MIN(at, errlen), kind, p);
 			return E_INVAL;
 		}
@@ -125,8 +134,10 @@ int policy_parse(enum policy_kind kind, const char *spec, struct policy_choice *
 		for (v = 0; val[v] && val[v] != ','; v++)
 			;
 		if (!parse_u64(val, v, &c.values[i])) {
-			ksnprintf(err, errlen, "%s policy %s: parameter %s wants a whole number, "
-				  "not '%.*s'", kname, p->name, p->params[i].name, (int)v, val);
+			ksnprintf(err, errlen,
+				  "%s policy %s: parameter %s wants a whole number, "
+				  "not '%.*s'",
+				  kname, p->name, p->params[i].name, (int)v, val);
 			return E_INVAL;
 		}
 		s = val[v] ? val + v + 1 : val + v;
@@ -139,9 +150,8 @@ size_t policy_format(const struct policy_choice *c, char *buf, size_t len)
 {
 	size_t at = ksnprintf(buf, len, "%s", c->info ? c->info->name : "");
 	for (unsigned i = 0; c->info && i < POLICY_PARAMS_MAX && c->info->params[i].name; i++)
-		at += ksnprintf(buf + MIN(at, len), len - MIN(at, len), "%c%s=%llu",
-				i ? ',' : ':', c->info->params[i].name,
-				(unsigned long long)c->values[i]);
+		at += ksnprintf(buf + MIN(at, len), len - MIN(at, len), "%c%s=%llu", i ? ',' : ':',
+				c->info->params[i].name, (unsigned long long)c->values[i]);
 	return at;
 }
 

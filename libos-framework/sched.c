@@ -17,7 +17,10 @@ noreturn_fn void libos_sched_dispatch(struct upcall_sched *us);
 noreturn_fn void libos_thread_resume(const struct user_regs *regs, const uint8_t *fx);
 extern uint8_t *libos_cur_fx;
 
-bool libos_sched_handler_installed(void) { return sched_handler != NULL; }
+bool libos_sched_handler_installed(void)
+{
+	return sched_handler != NULL;
+}
 
 /* Threads (thread.c) take the upcall once on; before, the program's handler, if any. */
 void libos_sched_dispatch(struct upcall_sched *us)

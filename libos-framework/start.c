@@ -18,7 +18,8 @@ extern const struct libos_param libos_program_params[] __attribute__((weak));
 /* What the framework takes itself, besides a policy per kind. */
 static const struct libos_param framework_params[] = {
 	{ "swap", NULL, "swap policies while running: KIND:SPEC@TIME[+...], TIME in us, ms or s" },
-	{ "watchdog_ms", "5000", "a thread the sched policy leaves runnable this long ends it (0: off)" },
+	{ "watchdog_ms", "5000",
+	  "a thread the sched policy leaves runnable this long ends it (0: off)" },
 	{ "accel", NULL, "the accelerator the kernel was booted under (set by the kernel)" },
 	{ "icount", NULL, "yes if cycle figures are instruction counts (set by the kernel)" },
 	{ 0 },
@@ -35,8 +36,14 @@ static struct swap_entry {
 static unsigned nswaps, next_swap;
 static uint64_t start_cycles;
 
-unsigned libos_argc(void) { return nwords; }
-const char *libos_argv(unsigned i) { return i < nwords ? words[i] : NULL; }
+unsigned libos_argc(void)
+{
+	return nwords;
+}
+const char *libos_argv(unsigned i)
+{
+	return i < nwords ? words[i] : NULL;
+}
 
 /* key's length in word (up to '='), or 0 if word has no '='. */
 static size_t key_len(const char *w)
@@ -166,9 +173,11 @@ static void parse_swaps(const char *v)
 		while (k < n && v[k] != ':')
 			k++;
 		int kind = kind_of(v, k);
-		if (kind < 0 || !at || at < k + 2 || nswaps == SWAPS_MAX || at - k - 1 >= POLICY_SPEC_MAX)
+		if (kind < 0 || !at || at < k + 2 || nswaps == SWAPS_MAX ||
+		    at - k - 1 >= POLICY_SPEC_MAX)
 			bad_args("swap: '%s' is not KIND:POLICY@TIME (KIND sched, pager or ipc; at "
-				 "most 16 entries)%s", v, "");
+				 "most 16 entries)%s",
+				 v, "");
 		struct swap_entry *s = &swaps[nswaps];
 		s->kind = (enum policy_kind)kind;
 		__builtin_memcpy(s->spec, v + k + 1, at - k - 1);
@@ -180,7 +189,7 @@ static void parse_swaps(const char *v)
 		if (!parse_num(v + at + 1, &t, &end))
 			bad_args("swap: no time after '@' in '%s'%s", v, "");
 		size_t unit = (size_t)(end - v);
-		uint64_t mult = key_is(v + unit, n - unit, "us") ? 1
+		uint64_t mult = key_is(v + unit, n - unit, "us")   ? 1
 				: key_is(v + unit, n - unit, "ms") ? 1000
 				: key_is(v + unit, n - unit, "s")  ? 1000000
 								   : 0;

@@ -32,7 +32,7 @@
  */
 static struct thread main_thread;
 static struct thread *threads[THREAD_MAX];
-static struct thread idle;		  /* runs when no thread is runnable; never queued */
+static struct thread idle; /* runs when no thread is runnable; never queued */
 static struct thread *current;
 static const struct sched_ops *pol;
 static struct policy_choice pol_choice;
@@ -43,7 +43,8 @@ static unsigned nsleeping;
 static uint64_t next_wake = ~0ULL;
 static uint64_t watchdog_cycles, next_watchdog;
 static uint8_t fx_clean[512] __attribute__((aligned(16))); /* FXSAVE image a thread starts with */
-static uint8_t fx_boot[512] __attribute__((aligned(16)));  /* before threads: the upcall's save area */
+static uint8_t fx_boot[512]
+    __attribute__((aligned(16))); /* before threads: the upcall's save area */
 static uint8_t idle_stack[IDLE_STACK_SIZE] __attribute__((aligned(16)));
 static uint64_t hz;
 static uint64_t swaps, misbehaved;
@@ -57,6 +58,7 @@ uint8_t *libos_cur_fx = fx_boot;
 
 int libos_ctx_save(struct user_regs *regs, uint8_t *fx) __attribute__((returns_twice));
 noreturn_fn void libos_thread_resume(const struct user_regs *regs, const uint8_t *fx);
+noreturn_fn void libos_ctx_restore(const struct user_regs *regs, const uint8_t *fx);
 
 uint64_t libos_cycles(void)
 {
@@ -74,9 +76,15 @@ uint64_t libos_cycles_hz(void)
 	return hz;
 }
 
-static uint64_t us_to_cycles(uint64_t us) { return us * (libos_cycles_hz() / 1000000); }
+static uint64_t us_to_cycles(uint64_t us)
+{
+	return us * (libos_cycles_hz() / 1000000);
+}
 
-static void enter(void) { libos_crit = 1; }
+static void enter(void)
+{
+	libos_crit = 1;
+}
 
 /* Leave the critical section; a slice that started meanwhile is taken now. */
 static void leave(void)
@@ -202,9 +210,12 @@ static void wake_sleepers(uint64_t now)
 	}
 }
 
-noreturn_fn static void resume(struct thread *t)
+/* Run t: a context it saved itself needs only its callee-saved registers back. */
+static inline noreturn_fn void resume(struct thread *t)
 {
 	libos_cur_fx = t->fx;
+	if (t->saved_by_switch)
+		libos_ctx_restore(&t->regs, t->fx);
 	libos_thread_resume(&t->regs, t->fx);
 }
 
@@ -233,13 +244,17 @@ static void schedule(bool requeue)
 		return;
 	}
 	current = next;
+	prev->saved_by_switch = true;
 	if (libos_ctx_save(&prev->regs, prev->fx) == 0)
 		resume(next);
 	/* Resumed: libos_thread_resume cleared crit. */
 }
 
 /* Block the caller (crit held, its state and wait list already set). */
-static void block(void) { schedule(false); }
+static void block(void)
+{
+	schedule(false);
+}
 
 static void make_runnable(struct thread *t)
 {
@@ -267,6 +282,7 @@ void libos_threads_preempt(struct upcall_sched *us)
 	}
 	enter();
 	current->regs = us->regs; /* upcall.S saved its FPU state in current->fx */
+	current->saved_by_switch = false;
 	uint64_t now = libos_cycles();
 	enum policy_kind kind;
 	for (const char *spec; (spec = libos_swap_due(now, &kind));)
@@ -344,16 +360,16 @@ static void swap_to_default(const char *why, const struct thread *culprit)
 	for (unsigned i = 0; i < THREAD_MAX; i++) {
 		const struct thread *t = threads[i];
 		if (t && t->state != THREAD_FREE)
-			printf("sched:   thread %u%s%s state %d queued %d ran %llu waited %llu%s\n",
-			       t->id, t->attr.name ? " " : "", t->attr.name ? t->attr.name : "",
-			       (int)t->state, (int)t->queued, (unsigned long long)t->ran,
-			       (unsigned long long)(t->queued ? libos_cycles() - t->ready_since : 0),
-			       t == culprit ? "  <- this one" : "");
+			printf(
+			    "sched:   thread %u%s%s state %d queued %d ran %llu waited %llu%s\n",
+			    t->id, t->attr.name ? " " : "", t->attr.name ? t->attr.name : "",
+			    (int)t->state, (int)t->queued, (unsigned long long)t->ran,
+			    (unsigned long long)(t->queued ? libos_cycles() - t->ready_since : 0),
+			    t == culprit ? "  <- this one" : "");
 	}
 	struct policy_choice def;
 	char err[160];
-	if (policy_parse(POLICY_SCHED, SCHED_DEFAULT, &def, err, sizeof(err)) ||
-	    policy_start(&def))
+	if (policy_parse(POLICY_SCHED, SCHED_DEFAULT, &def, err, sizeof(err)) || policy_start(&def))
 		fatal("the default sched policy cannot start");
 	uint64_t now = libos_cycles();
 	for (unsigned i = 0; i < THREAD_MAX; i++) {
@@ -380,7 +396,8 @@ static int sched_swap_locked(const char *spec, bool announce)
 	}
 	uint64_t now = libos_cycles();
 	static struct thread *order[THREAD_MAX];
-	unsigned n = drain(order, now); /* the old policy's state, kind-neutral: its queue in order */
+	unsigned n =
+	    drain(order, now); /* the old policy's state, kind-neutral: its queue in order */
 	struct policy_choice old = pol_choice;
 	if (pol->fini) {
 		libos_sched_hook = "fini";
@@ -390,7 +407,8 @@ static int sched_swap_locked(const char *spec, bool announce)
 	for (unsigned i = 0; i < n; i++)
 		forget(order[i]);
 	if (current != &idle)
-		forget(current); /* running, so not drained, but the old policy may have kept state in it */
+		forget(
+		    current); /* running, so not drained, but the old policy may have kept state in it */
 	if ((e = policy_start(&c))) {
 		printf("sched: swap refused: %s's init said %s; %s goes on\n", c.info->name,
 		       err_name(e), old.info->name);
@@ -413,7 +431,8 @@ int libos_sched_swap(const char *spec)
 	if (!threads_on) {
 		/* Nothing runs yet: the choice is the one threads will start with. */
 		char err[400];
-		int e = policy_parse(POLICY_SCHED, spec, &libos_choice[POLICY_SCHED], err, sizeof(err));
+		int e =
+		    policy_parse(POLICY_SCHED, spec, &libos_choice[POLICY_SCHED], err, sizeof(err));
 		if (e)
 			printf("sched: swap refused: %s\n", err);
 		return e;
@@ -424,7 +443,10 @@ int libos_sched_swap(const char *spec)
 	return e;
 }
 
-const char *libos_sched_policy_name(void) { return pol ? pol->info.name : NULL; }
+const char *libos_sched_policy_name(void)
+{
+	return pol ? pol->info.name : NULL;
+}
 
 const char *libos_sched_current(void)
 {
@@ -447,8 +469,10 @@ static void recompute_prio(struct thread *t);
 
 static void init_context(struct thread *t, uint64_t stack_top, void (*entry)(struct thread *))
 {
-	t->regs = (struct user_regs){ .rip = (uint64_t)entry, .rsp = stack_top - 8,
-				      .rdi = (uint64_t)t, .rflags = 0x202 };
+	t->regs = (struct user_regs){
+		.rip = (uint64_t)entry, .rsp = stack_top - 8, .rdi = (uint64_t)t, .rflags = 0x202
+	};
+	t->saved_by_switch = false; /* a full context: rdi carries the thread */
 	__builtin_memcpy(t->fx, fx_clean, sizeof(t->fx));
 }
 
@@ -458,7 +482,8 @@ static int threads_init(void)
 		return E_BUSY; /* the program runs its own slice handler */
 	if (!libos_choice[POLICY_SCHED].info) {
 		char err[160];
-		if (policy_parse(POLICY_SCHED, SCHED_DEFAULT, &libos_choice[POLICY_SCHED], err, sizeof(err)))
+		if (policy_parse(POLICY_SCHED, SCHED_DEFAULT, &libos_choice[POLICY_SCHED], err,
+				 sizeof(err)))
 			fatal(err);
 	}
 	int err = policy_start(&libos_choice[POLICY_SCHED]);
@@ -470,16 +495,17 @@ static int threads_init(void)
 	}
 	__asm__ volatile("fxsave %0" : "=m"(fx_clean));
 	struct thread *m = threads[0] = &main_thread;
-	*m = (struct thread){ .id = 1, .state = THREAD_RUNNABLE, .attr = { .prio = 0, .tickets = 100,
-							      .name = "main" } };
+	*m = (struct thread){ .id = 1,
+			      .state = THREAD_RUNNABLE,
+			      .attr = { .prio = 0, .tickets = 100, .name = "main" } };
 	m->eff_prio = 0;
 	current = m;
 	libos_cur_fx = m->fx;
 	idle = (struct thread){ .id = 0, .state = THREAD_RUNNABLE, .attr = { .name = "idle" } };
-	init_context(&idle, (uint64_t)(idle_stack + IDLE_STACK_SIZE), (void (*)(struct thread *))
-		     (void (*)(void))idle_loop);
-	watchdog_cycles = libos_arg_u64("watchdog_ms", WATCHDOG_MS_DEFAULT) *
-			  (libos_cycles_hz() / 1000);
+	init_context(&idle, (uint64_t)(idle_stack + IDLE_STACK_SIZE),
+		     (void (*)(struct thread *))(void (*)(void))idle_loop);
+	watchdog_cycles =
+	    libos_arg_u64("watchdog_ms", WATCHDOG_MS_DEFAULT) * (libos_cycles_hz() / 1000);
 	picked_at = libos_cycles();
 	threads_on = true;
 	err = libos_fault_upcall_on();
@@ -497,7 +523,10 @@ static int threads_init(void)
  * pages whose top holds its struct thread and below it the stack. Frames
  * are allocated the first time a slot needs them and kept for its next user.
  */
-static uint64_t window_top(unsigned i) { return STACK_REGION + (i + 1) * STACK_STRIDE; }
+static uint64_t window_top(unsigned i)
+{
+	return STACK_REGION + (i + 1) * STACK_STRIDE;
+}
 
 static int stack_grow(unsigned i, unsigned *have, uint32_t *frames, unsigned pages)
 {
@@ -505,8 +534,8 @@ static int stack_grow(unsigned i, unsigned *have, uint32_t *frames, unsigned pag
 		int64_t slot = sys_frame_alloc(FRAME_ANY);
 		if (slot < 0)
 			return (int)slot;
-		int64_t err = sys_map((uint64_t)slot, window_top(i) - (*have + 1) * 4096ULL,
-				      PROT_R | PROT_W);
+		int64_t err =
+		    sys_map((uint64_t)slot, window_top(i) - (*have + 1) * 4096ULL, PROT_R | PROT_W);
 		if (err) {
 			(void)sys_frame_free((uint64_t)slot);
 			return (int)err;
@@ -685,14 +714,26 @@ struct thread *thread_self(void)
 		return NULL; /* the program runs its own slice handler: no threads */
 	return current;
 }
-unsigned thread_id(const struct thread *t) { return t ? t->id : 0; }
-const struct thread_attr *thread_attr_of(const struct thread *t) { return &t->attr; }
+unsigned thread_id(const struct thread *t)
+{
+	return t ? t->id : 0;
+}
+const struct thread_attr *thread_attr_of(const struct thread *t)
+{
+	return &t->attr;
+}
 uint64_t thread_cycles(const struct thread *t)
 {
 	return t->ran + (t == current ? libos_cycles() - picked_at : 0);
 }
-uint64_t thread_misses(const struct thread *t) { return t->misses; }
-uint64_t thread_job_release(const struct thread *t) { return t->release; }
+uint64_t thread_misses(const struct thread *t)
+{
+	return t->misses;
+}
+uint64_t thread_job_release(const struct thread *t)
+{
+	return t->release;
+}
 
 int thread_set_attr(struct thread *t, const struct thread_attr *attr)
 {
@@ -712,9 +753,18 @@ int thread_set_attr(struct thread *t, const struct thread_attr *attr)
 	return E_OK;
 }
 
-bool libos_threads_on(void) { return threads_on; }
-uint64_t libos_sched_swaps(void) { return swaps; }
-uint64_t libos_sched_misbehaved(void) { return misbehaved; }
+bool libos_threads_on(void)
+{
+	return threads_on;
+}
+uint64_t libos_sched_swaps(void)
+{
+	return swaps;
+}
+uint64_t libos_sched_misbehaved(void)
+{
+	return misbehaved;
+}
 
 /* ------------------------------------------------------------------ */
 /* Wait lists, mutexes with priority inheritance, conditions, semaphores. */

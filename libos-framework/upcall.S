@@ -114,44 +114,8 @@ libos_ctx_save:
 	xorl	%eax, %eax
 	ret
 
-/*
- * libos_thread_resume(regs, fx): restore the FPU/SSE state, then resume as
- * libos_resume does; its last step, on the resumed stack with every register
- * loaded, clears libos_crit (thread.c), so a slice start that comes before
- * it finds the framework busy and a slice start after it finds the thread.
- */
-	.globl libos_thread_resume
-libos_thread_resume:
-	fxrstor	(%rsi)
-	movq	R_RSP(%rdi), %rax
-	movq	R_RIP(%rdi), %rcx
-	movq	%rcx, -8(%rax)
-	movq	R_RDI(%rdi), %rcx
-	movq	%rcx, -16(%rax)
-	pushq	R_RFLAGS(%rdi)
-	popfq
-	movq	R_RAX(%rdi), %rax
-	movq	R_RBX(%rdi), %rbx
-	movq	R_RCX(%rdi), %rcx
-	movq	R_RDX(%rdi), %rdx
-	movq	R_RSI(%rdi), %rsi
-	movq	R_RBP(%rdi), %rbp
-	movq	R_R8(%rdi), %r8
-	movq	R_R9(%rdi), %r9
-	movq	R_R10(%rdi), %r10
-	movq	R_R11(%rdi), %r11
-	movq	R_R12(%rdi), %r12
-	movq	R_R13(%rdi), %r13
-	movq	R_R14(%rdi), %r14
-	movq	R_R15(%rdi), %r15
-	movq	R_RSP(%rdi), %rsp
-	leaq	-16(%rsp), %rsp
-	movl	$0, libos_crit(%rip)
-	popq	%rdi
-	ret
-
-	.globl libos_resume
-libos_resume:
+/* The body both resumes share; with clear_crit, libos_crit is cleared on the resumed stack. */
+.macro RESUME clear_crit
 	movq	R_RSP(%rdi), %rax
 	movq	R_RIP(%rdi), %rcx
 	movq	%rcx, -8(%rax)
@@ -175,8 +139,48 @@ libos_resume:
 	movq	R_R15(%rdi), %r15
 	movq	R_RSP(%rdi), %rsp
 	leaq	-16(%rsp), %rsp
+	.if \clear_crit
+	movl	$0, libos_crit(%rip)
+	.endif
 	popq	%rdi
 	ret
+.endm
+
+/*
+ * libos_thread_resume(regs, fx): restore the FPU/SSE state, then resume as
+ * libos_resume does; its last step, on the resumed stack with every register
+ * loaded, clears libos_crit (thread.c), so a slice start that comes before
+ * it finds the framework busy and a slice start after it finds the thread.
+ */
+	.globl libos_thread_resume
+libos_thread_resume:
+	fxrstor	(%rsi)
+	RESUME 1
+
+/*
+ * libos_ctx_restore(regs, fx): resume a context libos_ctx_save saved (its
+ * callee-saved registers, stack and return address; rax = 1). As in
+ * libos_thread_resume, crit is cleared last, on the resumed stack; the
+ * target is in rcx by then, so a slice start between the two resumes it.
+ */
+	.globl libos_ctx_restore
+libos_ctx_restore:
+	fxrstor	(%rsi)
+	movq	R_RBX(%rdi), %rbx
+	movq	R_RBP(%rdi), %rbp
+	movq	R_R12(%rdi), %r12
+	movq	R_R13(%rdi), %r13
+	movq	R_R14(%rdi), %r14
+	movq	R_R15(%rdi), %r15
+	movq	R_RIP(%rdi), %rcx
+	movq	R_RSP(%rdi), %rsp
+	movl	$1, %eax
+	movl	$0, libos_crit(%rip)
+	jmp	*%rcx
+
+	.globl libos_resume
+libos_resume:
+	RESUME 0
 
 	.globl libos_fx_restore
 libos_fx_restore:

@@ -16,16 +16,16 @@
 #include <libos/policy.h>
 #include <libos/sched.h>
 
-LIBOS_PROGRAM_PARAMS(
-	{ "threads", "4", "threads to run (1..64)" },
-	{ "duration_ms", "200", "how long they run" },
-	{ "kind", "cpu", "per thread, a list: cpu (spins), io (bursts and sleeps), periodic" },
-	{ "tickets", "100", "per thread, a list: lottery/stride tickets" },
-	{ "prio", "0", "per thread, a list: static priority (0..255)" },
-	{ "period_us", "10000", "per periodic thread, a list: its period" },
-	{ "budget_us", "2000", "per periodic thread, a list: its job's work" },
-	{ "burst_us", "200", "io threads: work between sleeps" },
-	{ "sleep_us", "2000", "io threads: sleep between bursts" });
+LIBOS_PROGRAM_PARAMS({ "threads", "4", "threads to run (1..64)" },
+		     { "duration_ms", "200", "how long they run" },
+		     { "kind", "cpu",
+		       "per thread, a list: cpu (spins), io (bursts and sleeps), periodic" },
+		     { "tickets", "100", "per thread, a list: lottery/stride tickets" },
+		     { "prio", "0", "per thread, a list: static priority (0..255)" },
+		     { "period_us", "10000", "per periodic thread, a list: its period" },
+		     { "budget_us", "2000", "per periodic thread, a list: its job's work" },
+		     { "burst_us", "200", "io threads: work between sleeps" },
+		     { "sleep_us", "2000", "io threads: sleep between bursts" });
 
 #define MAX_THREADS 64
 #define MAX_SAMPLES 256
@@ -164,9 +164,11 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		struct worker *w = &workers[i];
 		static const char *const kinds[] = { "cpu", "io", "periodic" };
 		char extra[160];
-		ksnprintf(extra, sizeof(extra), "\"thread\":%u,\"kind\":\"%s\",\"tickets\":%u,\"prio\":%u,"
-			  "\"period_us\":%llu,\"budget_us\":%llu", i, kinds[w->kind], w->attr.tickets,
-			  w->attr.prio, (unsigned long long)w->attr.period_us,
+		ksnprintf(extra, sizeof(extra),
+			  "\"thread\":%u,\"kind\":\"%s\",\"tickets\":%u,\"prio\":%u,"
+			  "\"period_us\":%llu,\"budget_us\":%llu",
+			  i, kinds[w->kind], w->attr.tickets, w->attr.prio,
+			  (unsigned long long)w->attr.period_us,
 			  (unsigned long long)w->attr.budget_us);
 		/* Share of the threads' CPU time, in parts per million. */
 		libos_figure_value("schedmix_share", "ppm",

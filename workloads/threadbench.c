@@ -153,7 +153,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		int err = libos_policy_swap(POLICY_SCHED, i % 2 ? home : other);
 		uint64_t dt = libos_cycles() - t0;
 		if (err) {
-			printf("threadbench: swap to %s: %s\n", i % 2 ? home : other, err_name(err));
+			printf("threadbench: swap to %s: %s\n", i % 2 ? home : other,
+			       err_name(err));
 			return 1;
 		}
 		samples[nsamples++] = dt;

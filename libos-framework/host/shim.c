@@ -7,5 +7,11 @@
 
 uint64_t libos_host_now;
 
-uint64_t libos_cycles(void) { return libos_host_now; }
-uint64_t libos_cycles_hz(void) { return 1000000000ULL; }
+uint64_t libos_cycles(void)
+{
+	return libos_host_now;
+}
+uint64_t libos_cycles_hz(void)
+{
+	return 1000000000ULL;
+}

@@ -8,6 +8,9 @@
 #include <exo/ipi_kind.h>
 #include <exo/types.h>
 
+/* Send kind to core (arch_ipi_send, with a trace record): every IPI the kernel sends. */
+void ipi_send(unsigned core, enum ipi_kind kind);
+
 /* Handle one delivered IPI; called by the arch layer with interrupts off. */
 void ipi_receive(enum ipi_kind kind);
 

@@ -50,7 +50,8 @@ static struct thread *edf_pick(uint64_t now)
 }
 
 static const struct sched_ops edf = {
-	.info = { .kind = POLICY_SCHED, .name = "edf",
+	.info = { .kind = POLICY_SCHED,
+		  .name = "edf",
 		  .description = "earliest deadline first among periodic threads; the others "
 				 "(no period) FIFO in the time left" },
 	.init = edf_init,

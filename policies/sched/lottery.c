@@ -51,11 +51,13 @@ static struct thread *lottery_pick(uint64_t now)
 }
 
 static const struct sched_ops lottery = {
-	.info = { .kind = POLICY_SCHED, .name = "lottery",
+	.info = { .kind = POLICY_SCHED,
+		  .name = "lottery",
 		  .description = "lottery: each pick draws a ticket among the queued threads "
 				 "(attr.tickets); shares converge to ticket ratios",
-		  .params = { { "seed", 1, "seed of the ticket draws (non-zero); the same seed "
-					   "replays the same draws" } } },
+		  .params = { { "seed", 1,
+				"seed of the ticket draws (non-zero); the same seed "
+				"replays the same draws" } } },
 	.init = lottery_init,
 	.enqueue = lottery_enqueue,
 	.dequeue = lottery_dequeue,

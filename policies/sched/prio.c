@@ -57,7 +57,8 @@ static struct thread *prio_pick(uint64_t now)
 }
 
 static const struct sched_ops prio = {
-	.info = { .kind = POLICY_SCHED, .name = "prio",
+	.info = { .kind = POLICY_SCHED,
+		  .name = "prio",
 		  .description = "static priority on eff_prio (inheritance included): highest "
 				 "first, FIFO among equals" },
 	.init = prio_init,

@@ -46,7 +46,8 @@ static struct thread *rr_pick(uint64_t now)
 }
 
 static const struct sched_ops rr = {
-	.info = { .kind = POLICY_SCHED, .name = "rr",
+	.info = { .kind = POLICY_SCHED,
+		  .name = "rr",
 		  .description = "round-robin: one FIFO queue, a slice each in turn" },
 	.init = rr_init,
 	.enqueue = rr_enqueue,

@@ -15,12 +15,12 @@
  */
 #include <libos/sched_impl.h>
 
-#define STRIDE1 (1ULL << 24)	/* the stride of one ticket */
-#define TICKETS_MAX (1u << 16)	/* more would round strides coarsely: clamped */
-#define QUANTUM_US_MAX 1000000	/* keeps the products in scale() below 2^64 */
+#define STRIDE1 (1ULL << 24)   /* the stride of one ticket */
+#define TICKETS_MAX (1u << 16) /* more would round strides coarsely: clamped */
+#define QUANTUM_US_MAX 1000000 /* keeps the products in scale() below 2^64 */
 
-static struct sched_list queue;	/* by pass, FIFO among equals */
-static uint64_t queued_tickets;	/* of the queued threads */
+static struct sched_list queue; /* by pass, FIFO among equals */
+static uint64_t queued_tickets; /* of the queued threads */
 static uint64_t global_pass;	/* the virtual time */
 static uint64_t global_rem;	/* what its last advance left over, carried */
 static uint64_t quantum;	/* cycles of one quantum */
@@ -101,11 +101,13 @@ static void stride_charge(struct thread *t, uint64_t cycles)
 }
 
 static const struct sched_ops stride = {
-	.info = { .kind = POLICY_SCHED, .name = "stride",
+	.info = { .kind = POLICY_SCHED,
+		  .name = "stride",
 		  .description = "stride: deterministic proportional share by attr.tickets, "
 				 "lag under one quantum",
-		  .params = { { "quantum_us", 1000, "the quantum a stride is charged for, in "
-						  "microseconds (1..1000000; the kernel's slice)" } } },
+		  .params = { { "quantum_us", 1000,
+				"the quantum a stride is charged for, in "
+				"microseconds (1..1000000; the kernel's slice)" } } },
 	.init = stride_init,
 	.enqueue = stride_enqueue,
 	.dequeue = stride_dequeue,

@@ -75,7 +75,11 @@ TEST(cmdline, unknown_words_go_to_the_rest_in_order_and_an_overflow_is_a_problem
 {
 	struct opts o = { .rounds = 7 };
 	const struct cmdline_opt table[] = {
-		{ .key = "rounds", .type = CMDLINE_UINT, .dst.u = &o.rounds, .min = 1, .max = 1000 },
+		{ .key = "rounds",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &o.rounds,
+		  .min = 1,
+		  .max = 1000 },
 	};
 	char buf[24];
 	struct cmdline_rest rest = { .buf = buf, .size = sizeof(buf) };

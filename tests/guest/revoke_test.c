@@ -23,7 +23,8 @@
 static struct env *owner(struct test_ctx *t, unsigned mode)
 {
 	struct env *e;
-	if (env_create(cpu_id(), &e) != E_OK || env_start(e, (unsigned)image_find("owner"), mode, NULL)) {
+	if (env_create(cpu_id(), &e) != E_OK ||
+	    env_start(e, (unsigned)image_find("owner"), mode, NULL)) {
 		test_fail(t, __FILE__, __LINE__, "could not start the owner");
 		return NULL;
 	}

@@ -12,8 +12,7 @@
 #include <percpu.h>
 
 /* Run program `name` with argument words (NULL: none) on this core until it exits; its status. */
-static int run_args(struct test_ctx *t, const char *name, uint64_t arg,
-		    const struct env_args *args)
+static int run_args(struct test_ctx *t, const char *name, uint64_t arg, const struct env_args *args)
 {
 	int prog = image_find(name);
 	if (prog < 0) {
@@ -141,7 +140,8 @@ TEST(user, fpu_state_is_kept_per_environment)
 	struct env *e[2];
 	for (unsigned i = 0; i < 2; i++) {
 		ASSERT_EQ(t, env_create(cpu_id(), &e[i]), E_OK);
-		ASSERT_EQ(t, env_start(e[i], (unsigned)image_find("fpu"), 0x5a + i * 0x21, NULL), E_OK);
+		ASSERT_EQ(t, env_start(e[i], (unsigned)image_find("fpu"), 0x5a + i * 0x21, NULL),
+			  E_OK);
 	}
 	sched_run();
 	for (unsigned i = 0; i < 2; i++) {

@@ -76,7 +76,10 @@ static struct thread *pick(void)
 	return t;
 }
 
-static unsigned idx(const struct thread *t) { return (unsigned)(t - sim.th); }
+static unsigned idx(const struct thread *t)
+{
+	return (unsigned)(t - sim.th);
+}
 
 /* A new thread as thread_create makes it; queued unless it sleeps until wake_at. */
 static struct thread *add(struct thread_attr a, uint64_t wake_at)
@@ -173,7 +176,8 @@ static struct thread *step(void)
 /* Varied attributes, so every policy sees different keys (periodic for edf on odd i). */
 static struct thread_attr mixed(unsigned i)
 {
-	return (struct thread_attr){ .prio = (i * 37) % 256, .tickets = 100 * (i + 1),
+	return (struct thread_attr){ .prio = (i * 37) % 256,
+				     .tickets = 100 * (i + 1),
 				     .period_us = i % 2 ? 4000 * (i + 1) : 0,
 				     .budget_us = i % 2 ? 1000 : 0 };
 }
@@ -279,7 +283,8 @@ TEST(sched_policy, every_policy_init_resets)
 		/* Threads still queued, and init again: the policy must hold none of them. */
 		struct policy_choice c;
 		char err[128];
-		ASSERT_EQ(t, policy_parse(POLICY_SCHED, all_policies[p], &c, err, sizeof(err)), E_OK);
+		ASSERT_EQ(t, policy_parse(POLICY_SCHED, all_policies[p], &c, err, sizeof(err)),
+			  E_OK);
 		ASSERT_EQ(t, sim.ops->init(c.values), E_OK);
 		EXPECT(t, sim.ops->pick(sim.now) == NULL);
 		ASSERT_EQ(t, start(all_policies[p]), E_OK);
@@ -379,8 +384,9 @@ TEST(sched_policy, lottery_shares_match_tickets)
 			EXPECT(t, permille[i] >= 950 && permille[i] <= 1050);
 		}
 		kprintf("sched_policy: %s: shares %llu, %llu, %llu quanta of 20000 "
-			"(%llu, %llu, %llu permille of 1:2:3)\n", seeds[s],
-			(unsigned long long)(sim.th[0].ran / Q), (unsigned long long)(sim.th[1].ran / Q),
+			"(%llu, %llu, %llu permille of 1:2:3)\n",
+			seeds[s], (unsigned long long)(sim.th[0].ran / Q),
+			(unsigned long long)(sim.th[1].ran / Q),
 			(unsigned long long)(sim.th[2].ran / Q), (unsigned long long)permille[0],
 			(unsigned long long)permille[1], (unsigned long long)permille[2]);
 		EXPECT_EQ(t, sim.bad, 0);
@@ -442,12 +448,13 @@ TEST(sched_policy, stride_lag_under_one_quantum)
 		const uint32_t *t;
 		unsigned n;
 		const char *name;
-	} mixes[] = { { m1, 3, "100:200:300" }, { m2, 2, "1:10" }, { m3, 3, "7:13:29" },
+	} mixes[] = { { m1, 3, "100:200:300" },	   { m2, 2, "1:10" },	{ m3, 3, "7:13:29" },
 		      { m4, 6, "3:5:7:11:13:17" }, { m5, 2, "1000:1" }, { m6, 11, "1x10:10" },
 		      { m7, 8, "100x8" } };
 	for (unsigned m = 0; m < sizeof(mixes) / sizeof(mixes[0]); m++) {
 		uint64_t lag = stride_max_lag(t, mixes[m].t, mixes[m].n, 20000);
-		kprintf("sched_policy: stride %s: max lag %llu permille of a quantum over 20000 quanta\n",
+		kprintf("sched_policy: stride %s: max lag %llu permille of a quantum over 20000 "
+			"quanta\n",
 			mixes[m].name, (unsigned long long)lag);
 		EXPECT(t, lag <= 1000);
 	}
@@ -528,10 +535,11 @@ TEST(sched_policy, edf_meets_feasible_deadlines)
 	EXPECT_EQ(t, sim.th[3].ran, 50 * Q);
 	EXPECT_EQ(t, sim.bg_early, 0);
 	EXPECT_EQ(t, sim.bad, 0);
-	kprintf("sched_policy: edf U=0.95: %llu misses, jobs %llu/%llu/%llu, background %llu quanta\n",
-		(unsigned long long)misses, (unsigned long long)sim.jobs[0],
-		(unsigned long long)sim.jobs[1], (unsigned long long)sim.jobs[2],
-		(unsigned long long)(sim.th[3].ran / Q));
+	kprintf(
+	    "sched_policy: edf U=0.95: %llu misses, jobs %llu/%llu/%llu, background %llu quanta\n",
+	    (unsigned long long)misses, (unsigned long long)sim.jobs[0],
+	    (unsigned long long)sim.jobs[1], (unsigned long long)sim.jobs[2],
+	    (unsigned long long)(sim.th[3].ran / Q));
 }
 
 /* U = 2/4 + 2/5 + 3/10 = 1.2: no schedule meets every deadline; the misses show. */
@@ -553,7 +561,10 @@ TEST(sched_policy, edf_reports_misses_when_infeasible)
 
 /* ---- the registry's answers to bad specs ---- */
 
-static bool has(const char *s, const char *word) { return strstr(s, word) != NULL; }
+static bool has(const char *s, const char *word)
+{
+	return strstr(s, word) != NULL;
+}
 
 TEST(sched_policy, parse_errors_say_what_exists)
 {

@@ -18,7 +18,7 @@ from unittest import mock
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tools"))
 
-from exolib import kvmprobe, logparse, manifest, qemu, report, verdict  # noqa: E402
+from exolib import kvmprobe, logparse, manifest, meta, qemu, report, verdict  # noqa: E402
 
 
 def load_script(name):
@@ -468,6 +468,44 @@ class CheckTest(unittest.TestCase):
         self.assertEqual((part.passed, part.failed), (5, 2))
 
 
+class MetaTest(unittest.TestCase):
+    def test_line_round_trip_and_other_lines(self):
+        fields = {"qemu": "7.2", "accel": "tcg", "icount": True, "commit": "abc1234-dirty"}
+        self.assertEqual(meta.parse_line(meta.line(fields)), fields)
+        self.assertIsNone(meta.parse_line("exo: PASS (1.0 s, log: build/logs/run.log)"))
+        self.assertIsNone(meta.parse_line("exo: {not json"))
+        self.assertIsNone(meta.parse_line("[cpu0] EXOJSON {}"))
+
+
+class CheckStyleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.style = load_script("check-style")
+
+    def test_files_in_diff_once_each_in_order(self):
+        diff = sample("""
+            diff --git a/core/b.c b/core/b.c
+            --- a/core/b.c
+            +++ b/core/b.c
+            @@ -1 +1 @@
+            -int x = {1};
+            +int x = { 1 };
+            diff --git a/core/a.h b/core/a.h
+            @@ -3 +3 @@
+            diff --git a/core/b.c b/core/b.c
+            """)
+        self.assertEqual(self.style.files_in_diff(diff), ["core/b.c", "core/a.h"])
+        self.assertEqual(self.style.files_in_diff("no modified files to format\n"), [])
+
+    def test_check_plans_style_unless_told_not_to(self):
+        check = load_script("check")
+        ap_args = check.argparse.Namespace(host=[], python_tests=True, fuzz=False, model=False,
+                                           guest=False, mode="debug", style=True)
+        self.assertIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
+        ap_args.style = False
+        self.assertNotIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
+
+
 class ExoCliTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -524,3 +562,38 @@ class ProgramFigureTest(unittest.TestCase):
         self.assertEqual([f.data["figure"] for f in log.figures], ["null_syscall", "boot_ms"])
         self.assertEqual(log.figures[0].data["env"], 3)
         self.assertEqual(log.tests, [])
+
+
+class Policies(unittest.TestCase):
+    """exo policies: the registry as the build wrote it (policies.json)."""
+
+    REGISTRY = {"sched": [{"name": "rr", "description": "round robin", "file": "policies/sched/rr.c",
+                           "params": []},
+                          {"name": "lottery", "description": "tickets", "file": "x.c",
+                           "params": [{"name": "seed", "default": "1", "help": "the seed"}]}],
+                "pager": [], "ipc": []}
+
+    def write(self, top, text):
+        os.makedirs(os.path.join(top, "build", "debug"))
+        with open(os.path.join(top, "build", "debug", "policies.json"), "w") as f:
+            f.write(text)
+
+    def test_lists_kinds_names_descriptions_and_parameters_with_defaults(self):
+        import json
+        exo = load_script("exo")
+        with tempfile.TemporaryDirectory() as top:
+            self.write(top, json.dumps(self.REGISTRY))
+            entries = exo.catalog.policy_entries(top, "debug")
+        text = exo.format_policies(entries)
+        self.assertIn("sched:", text)
+        self.assertRegex(text, r"rr\s+round robin")
+        self.assertRegex(text, r"seed=1\s+the seed")
+        self.assertIn("pager: (none yet)", text)
+
+    def test_a_missing_or_broken_registry_is_said_so(self):
+        exo = load_script("exo")
+        with tempfile.TemporaryDirectory() as top:
+            self.assertIsNone(exo.catalog.policy_entries(top, "debug"))
+            self.write(top, "{not json")
+            with self.assertRaises(exo.catalog.CatalogError):
+                exo.catalog.policy_entries(top, "debug")

@@ -94,6 +94,14 @@ class PolicyInOneFile(unittest.TestCase):
         copy_tree(cls.tmp)
         with open(os.path.join(cls.tmp, "policies/sched/favor_first.c"), "w") as f:
             f.write(FAVOR_FIRST)
+        # A program that is a folder of two files.
+        os.makedirs(os.path.join(cls.tmp, "workloads/twofiles"))
+        with open(os.path.join(cls.tmp, "workloads/twofiles/main.c"), "w") as f:
+            f.write("#include <libos/libos.h>\nint helper(int x);\n"
+                    "int main(uint64_t arg, uint64_t env, uint64_t core)\n"
+                    "{\n\tprintf(\"twofiles: %d\\n\", helper(20));\n\treturn 0;\n}\n")
+        with open(os.path.join(cls.tmp, "workloads/twofiles/helper.c"), "w") as f:
+            f.write("int helper(int x);\nint helper(int x) { return x + 22; }\n")
         r = run([sys.executable, "configure.py"], cls.tmp)
         assert r.returncode == 0, r.stdout + r.stderr
         cls.build = run(["ninja", "build/debug/kernel.elf", "build/debug/policies.json"], cls.tmp,
@@ -121,10 +129,17 @@ class PolicyInOneFile(unittest.TestCase):
                if f.data.get("figure") == "schedmix_share"]
         self.assertTrue(all(p.startswith("favor_first:unused=7") for p in pol), pol)
 
+    def test_a_program_can_be_a_folder_of_files(self):
+        self.assertEqual(self.build.returncode, 0, self.build.stdout[-3000:])
+        r = run(["tools/exo", "run", "--timeout", "120", "--", "run=twofiles"], self.tmp,
+                timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-2000:])
+        self.assertIn("twofiles: 42", r.stdout)
+
     def test_no_other_file_changed(self):
         new = run(["git", "status", "--porcelain"], TOP).stdout  # the source tree is untouched
         for f in tracked_files():
-            if f.startswith("policies/sched/favor_first"):
+            if f.startswith(("policies/sched/favor_first", "workloads/twofiles")):
                 continue
             a, b = os.path.join(TOP, f), os.path.join(self.tmp, f)
             with open(a, "rb") as x, open(b, "rb") as y:

@@ -24,7 +24,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		status += 100;
 	if (eq(libos_policy_current(POLICY_SCHED), "rr"))
 		status += 50;
-	printf("args: %u words, alpha=%d beta=%s sched=%s\n", libos_argc(), (int)libos_arg_u64("alpha", 0),
-	       beta ? beta : "(none)", libos_policy_current(POLICY_SCHED));
+	printf("args: %u words, alpha=%d beta=%s sched=%s\n", libos_argc(),
+	       (int)libos_arg_u64("alpha", 0), beta ? beta : "(none)",
+	       libos_policy_current(POLICY_SCHED));
 	return status;
 }

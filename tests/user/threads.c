@@ -30,7 +30,8 @@ TEST(threads, create_and_join_return_values)
 	EXPECT_EQ(t, thread_join(th[0], NULL), E_INVAL); /* joined already */
 	EXPECT_EQ(t, thread_join(thread_self(), NULL), E_INVAL);
 	struct thread *x;
-	EXPECT_EQ(t, thread_create(&x, square, NULL, &(struct thread_attr){ .prio = 256 }), E_INVAL);
+	EXPECT_EQ(t, thread_create(&x, square, NULL, &(struct thread_attr){ .prio = 256 }),
+		  E_INVAL);
 	EXPECT_EQ(t, thread_create(&x, NULL, NULL, NULL), E_INVAL);
 }
 
@@ -60,7 +61,8 @@ TEST(threads, yield_alternates_under_rr)
 	unsigned changes = 0;
 	for (unsigned i = 1; i < order_n; i++)
 		changes += order[i] != order[i - 1];
-	EXPECT(t, changes >= 12); /* of 15: without yield handing over, a thread runs all 8 at once */
+	EXPECT(t,
+	       changes >= 12); /* of 15: without yield handing over, a thread runs all 8 at once */
 }
 
 /*
@@ -263,15 +265,18 @@ TEST(threads, swaps_under_load_lose_no_thread_and_shares_follow_the_policy)
 	ASSERT_EQ(t, thread_set_attr(thread_self(), &top), 0); /* main wakes on time */
 	spin_stop = false;
 	for (int i = 0; i < 3; i++)
-		ASSERT_EQ(t, thread_create(&th[i], spinner, NULL,
-					   &(struct thread_attr){ .tickets = 100 * (i + 1) }), 0);
+		ASSERT_EQ(t,
+			  thread_create(&th[i], spinner, NULL,
+					&(struct thread_attr){ .tickets = 100 * (i + 1) }),
+			  0);
 	for (int p = 0; p < 3; p++) {
 		EXPECT_EQ(t, libos_policy_swap(POLICY_SCHED, phases[p]), 0);
 		phase_shares(th, before, share); /* the phase starts now */
 		thread_sleep_ns(phase_ms[p] * 1000000);
 		phase_shares(th, before, share);
-		printf("threads: %s: shares %llu %llu %llu ppm\n", phases[p], (unsigned long long)share[0],
-		       (unsigned long long)share[1], (unsigned long long)share[2]);
+		printf("threads: %s: shares %llu %llu %llu ppm\n", phases[p],
+		       (unsigned long long)share[0], (unsigned long long)share[1],
+		       (unsigned long long)share[2]);
 		for (int i = 0; exact && i < 3; i++)
 			EXPECT(t, near(share[i], want[p][i], tolerance[p]));
 	}
@@ -345,31 +350,55 @@ TEST(threads, priority_inheritance_ends_an_inversion)
  * never picks what it was given, one that picks what it was not given, one
  * whose pick faults.
  */
-static int nop_init(const uint64_t *p) { return 0; }
+static int nop_init(const uint64_t *p)
+{
+	return 0;
+}
 static void nop_enqueue(struct thread *t, uint64_t now) {}
 static void nop_dequeue(struct thread *t) {}
-static struct thread *starver_pick(uint64_t now) { return NULL; }
-static struct thread *liar_pick(uint64_t now) { return (struct thread *)0x1000; }
-static struct thread *faulter_pick(uint64_t now) { return *(struct thread *volatile *)8; }
+static struct thread *starver_pick(uint64_t now)
+{
+	return NULL;
+}
+static struct thread *liar_pick(uint64_t now)
+{
+	return (struct thread *)0x1000;
+}
+static struct thread *faulter_pick(uint64_t now)
+{
+	return *(struct thread *volatile *)8;
+}
 
 static const struct sched_ops test_starver = {
 	.info = { .kind = POLICY_SCHED, .name = "test_starver", .description = "never picks" },
-	.init = nop_init, .enqueue = nop_enqueue, .dequeue = nop_dequeue, .pick = starver_pick,
+	.init = nop_init,
+	.enqueue = nop_enqueue,
+	.dequeue = nop_dequeue,
+	.pick = starver_pick,
 };
 static const struct sched_ops test_liar = {
 	.info = { .kind = POLICY_SCHED, .name = "test_liar", .description = "picks a stranger" },
-	.init = nop_init, .enqueue = nop_enqueue, .dequeue = nop_dequeue, .pick = liar_pick,
+	.init = nop_init,
+	.enqueue = nop_enqueue,
+	.dequeue = nop_dequeue,
+	.pick = liar_pick,
 };
 static const struct sched_ops test_faulter = {
 	.info = { .kind = POLICY_SCHED, .name = "test_faulter", .description = "faults in pick" },
-	.init = nop_init, .enqueue = nop_enqueue, .dequeue = nop_dequeue, .pick = faulter_pick,
+	.init = nop_init,
+	.enqueue = nop_enqueue,
+	.dequeue = nop_dequeue,
+	.pick = faulter_pick,
 };
 POLICY_REGISTER(test_starver);
 POLICY_REGISTER(test_liar);
 POLICY_REGISTER(test_faulter);
 
 static volatile bool ran;
-static void mark(void *arg) { ran = true; }
+static void mark(void *arg)
+{
+	ran = true;
+}
 
 /* The watchdog (watchdog_ms, set low by the guest test) ends a policy that starves a thread. */
 TEST(threads, a_policy_that_starves_a_thread_is_replaced_by_the_default)

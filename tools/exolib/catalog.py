@@ -34,9 +34,9 @@ def policies_path(top, mode):
     return os.path.join(build_dir(top, mode), "policies.json")
 
 
-def policies(top, mode):
-    """{kind: {name: {param: default}}} from build/<mode>/policies.json, or
-    None when the build made no such file (no policies built yet)."""
+def policy_entries(top, mode):
+    """{kind: [{name, description, file, params: [{name, default, help}]}]}
+    as build/<mode>/policies.json has it, or None when there is no such file."""
     path = policies_path(top, mode)
     try:
         with open(path, encoding="utf-8") as f:
@@ -45,12 +45,20 @@ def policies(top, mode):
         return None
     except (OSError, ValueError) as e:
         raise CatalogError(f"{path}: not readable as JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise CatalogError(f"{path}: want a JSON object of policy kinds")
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise CatalogError(f"{path}: want a JSON object of policy lists per kind")
+    return data
+
+
+def policies(top, mode):
+    """{kind: {name: {param: default}}} from build/<mode>/policies.json, or
+    None when the build made no such file (no policies built yet)."""
+    data = policy_entries(top, mode)
+    if data is None:
+        return None
+    path = policies_path(top, mode)
     out = {}
     for kind, entries in data.items():
-        if not isinstance(entries, list):
-            raise CatalogError(f"{path}: {kind!r} is not a list of policies")
         out[kind] = {}
         for e in entries:
             if not isinstance(e, dict) or not isinstance(e.get("name"), str):

@@ -1,4 +1,4 @@
-"""Run metadata: what made a log or a figure (DESIGN.md, "Guest <-> host protocol")."""
+"""Run metadata: what made a log or a figure (docs/design.md, "Guest <-> host protocol")."""
 
 import json
 import os
@@ -26,9 +26,23 @@ def host():
     return f"{u.sysname} {u.nodename} {u.release} {u.version} {u.machine}"
 
 
+PREFIX = "exo: "
+
+
 def line(fields):
     """The metadata line exo prints before a boot and heads each log with."""
-    return "exo: " + json.dumps(fields, sort_keys=False)
+    return PREFIX + json.dumps(fields, sort_keys=False)
+
+
+def parse_line(text):
+    """The fields of a metadata line (as line() writes it), or None for any other line."""
+    if not text.startswith(PREFIX + "{"):
+        return None
+    try:
+        fields = json.loads(text[len(PREFIX):])
+    except json.JSONDecodeError:
+        return None
+    return fields if isinstance(fields, dict) else None
 
 
 def boot_fields(machine, version, mode, commit, host_text, cpu_model):

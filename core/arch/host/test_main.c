@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	/* A pattern that selects nothing is a typo, never a pass. */
 	if (list_tests(r.patterns, false) == 0) {
 		fprintf(stderr, "host-tests: no test matches '%s' (host-tests --list lists them)\n",
-		        r.patterns);
+			r.patterns);
 		return 2;
 	}
 

@@ -1,5 +1,5 @@
 /*
- * Environments: protection domains (DESIGN.md). An environment has an
+ * Environments: protection domains (docs/design.md). An environment has an
  * address space (page tables the kernel keeps for it, charged to it), a
  * capability table, a home core, saved user registers, and a repossession
  * vector. Environments live in one shared table indexed by id; an id plus
@@ -43,7 +43,7 @@ struct env {
 	unsigned home;		/* home core */
 	int exit_status;	/* valid in ENV_EXITED */
 	uint64_t exit_cycles;	/* home core's cycle counter when it exited */
-	struct spinlock lock;	/* guards as, and the counters below */
+	struct spinlock lock;	/* guards as and mappings */
 	struct arch_aspace as;	/* user page tables */
 	uint64_t frames_owned;	/* frames charged to it (data and tables) */
 	struct arch_uctx uctx;	/* saved user registers when not running */
@@ -105,7 +105,7 @@ must_check int env_start(struct env *e, unsigned prog, uint64_t arg, const struc
  * reused meanwhile is never touched.
  */
 must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
-			     const struct env_args *args);
+			    const struct env_args *args);
 must_check int env_destroy_at(struct env *e, uint64_t gen);
 
 /*

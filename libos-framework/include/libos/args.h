@@ -16,7 +16,7 @@ struct libos_param {
 };
 
 /* Declare the program's parameters: LIBOS_PROGRAM_PARAMS({"threads", "4", "..."}, ...). */
-#define LIBOS_PROGRAM_PARAMS(...) \
+#define LIBOS_PROGRAM_PARAMS(...)                                                                  \
 	const struct libos_param libos_program_params[] = { __VA_ARGS__, { 0 } }
 
 /* The words as given, in order. */

@@ -54,10 +54,10 @@ struct policy_entry {
  * Register the ops table `ops` (a const object whose member `info` is its
  * struct policy_info): puts an entry for it in the exo_policies section.
  */
-#define POLICY_REGISTER(ops)                                                              \
-	static const struct policy_entry policy_entry_##ops                               \
-		__attribute__((used, section("exo_policies"), aligned(16))) = { &(ops).info, \
-										 __FILE__ }
+#define POLICY_REGISTER(ops)                                                                       \
+	static const struct policy_entry policy_entry_##ops                                        \
+	    __attribute__((used, section("exo_policies"), aligned(16))) = { &(ops).info,           \
+									    __FILE__ }
 
 /* "sched", "pager", "ipc"; NULL for an unknown kind. */
 const char *policy_kind_name(enum policy_kind kind);

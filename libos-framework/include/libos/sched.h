@@ -17,12 +17,12 @@ uint64_t libos_cycles_hz(void);
 
 /* Scheduling attributes; each policy reads the ones it knows. */
 struct thread_attr {
-	uint32_t prio;	     /* prio: higher runs first (0..THREAD_PRIO_MAX) */
-	uint32_t tickets;    /* lottery: share of the CPU, relative (default 100) */
-	uint64_t period_us;  /* edf: a job is released every period (0: not periodic) */
-	uint64_t budget_us;  /* edf: the job's work, for admission and accounting */
+	uint32_t prio;	      /* prio: higher runs first (0..THREAD_PRIO_MAX) */
+	uint32_t tickets;     /* lottery: share of the CPU, relative (default 100) */
+	uint64_t period_us;   /* edf: a job is released every period (0: not periodic) */
+	uint64_t budget_us;   /* edf: the job's work, for admission and accounting */
 	uint32_t stack_pages; /* 4 KiB pages of stack (default THREAD_STACK_PAGES) */
-	const char *name;    /* for dumps; may be NULL */
+	const char *name;     /* for dumps; may be NULL */
 };
 
 #define THREAD_MAX 256
@@ -84,7 +84,10 @@ struct mutex {
 	struct thread *owner;
 	struct thread *waiters; /* FIFO, linked through the threads */
 };
-#define MUTEX_INIT { 0 }
+#define MUTEX_INIT                                                                                 \
+	{                                                                                          \
+		0                                                                                  \
+	}
 void mutex_lock(struct mutex *m);
 bool mutex_trylock(struct mutex *m);
 void mutex_unlock(struct mutex *m); /* by the owner only: else the program ends */
@@ -92,7 +95,10 @@ void mutex_unlock(struct mutex *m); /* by the owner only: else the program ends 
 struct cond {
 	struct thread *waiters;
 };
-#define COND_INIT { 0 }
+#define COND_INIT                                                                                  \
+	{                                                                                          \
+		0                                                                                  \
+	}
 void cond_wait(struct cond *c, struct mutex *m);
 void cond_signal(struct cond *c);
 void cond_broadcast(struct cond *c);
@@ -101,6 +107,9 @@ struct sem {
 	uint64_t count;
 	struct thread *waiters;
 };
-#define SEM_INIT(n) { .count = (n) }
+#define SEM_INIT(n)                                                                                \
+	{                                                                                          \
+		.count = (n)                                                                       \
+	}
 void sem_wait(struct sem *s);
 void sem_post(struct sem *s);

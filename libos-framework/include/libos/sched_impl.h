@@ -43,8 +43,9 @@ struct thread {
 	struct user_regs regs __attribute__((aligned(16)));
 	uint8_t fx[512] __attribute__((aligned(16))); /* FXSAVE image */
 	uint64_t wake_at, retval, stack_va, stack_slots;
-	struct thread *wnext;	/* next on a wait list */
-	struct thread *joiner;	/* blocked in join on this thread */
+	bool saved_by_switch;  /* regs hold only what libos_ctx_save keeps */
+	struct thread *wnext;  /* next on a wait list */
+	struct thread *joiner; /* blocked in join on this thread */
 	struct mutex *blocked_on;
 	void (*fn)(void *);
 	void *arg;
