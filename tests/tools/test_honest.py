@@ -163,6 +163,14 @@ class ProgramTest(unittest.TestCase):
         self.assertEqual(verdict.run_reason(outcome(1), log),
                          "run_cores=8 but only 1 core(s) online")
 
+    def test_the_guest_refusing_more_cores_fails_with_the_reason(self):
+        log = logparse.parse_log("[cpu0] smp: 1 of 1 cores online\n"
+                                 "[cpu0] run: hello on 8 cores asked, but only 1 are online"
+                                 " (boot with more)\n[cpu0] exit: fail\n")
+        self.assertEqual(log.cores_short, (8, 1))
+        self.assertEqual(verdict.run_reason(outcome(3), log),
+                         "run_cores=8 but only 1 core(s) online")
+
     @unittest.skipUnless(os.path.isdir(os.path.join(TOP, "build", "debug", "user")),
                          "needs ninja debug")
     def test_exo_run_refuses_before_booting(self):
@@ -177,13 +185,15 @@ class ProgramTest(unittest.TestCase):
 
 class PolicyWordTest(unittest.TestCase):
     def test_no_policies_built_is_said(self):
-        self.assertEqual(request.problems("sched=rr", 1, TOP, "debug", known_policies=None),
+        self.assertEqual(request.problems("run=x sched=rr", 1, TOP, "debug", known_policies=None,
+                                          known_programs=["x"]),
                          ["sched=rr: no policies built yet (build/debug/policies.json"
                           " does not exist)"])
 
     def test_policies_and_parameters_are_checked(self):
         def check(args):
-            return request.problems(args, 2, TOP, "debug", known_policies=POLICIES)
+            return request.problems("run=x " + args, 2, TOP, "debug", known_policies=POLICIES,
+                                    known_programs=["x"])
         self.assertEqual(check("sched=lottery:quantum_us=500,seed=3 pager=clock"), [])
         self.assertEqual(check("sched=fifo"), ["unknown sched policy 'fifo'; known: lottery, rr"])
         self.assertEqual(check("sched=rr:quantum=5"),
@@ -199,7 +209,8 @@ class PolicyWordTest(unittest.TestCase):
                     {"name": "quantum_us", "default": "1000", "help": "slice"}]}]}, f)
             self.assertEqual(catalog.policies(top, "debug"),
                              {"sched": {"rr": {"quantum_us": "1000"}}})
-            self.assertEqual(request.problems("sched=rr:quantum_us=9", 1, top, "debug"), [])
+            self.assertEqual(request.problems("run=x sched=rr:quantum_us=9", 1, top, "debug",
+                                              known_programs=["x"]), [])
             self.assertIsNone(catalog.policies(top, "release"))
 
     def test_an_ignored_word_fails_the_run(self):
@@ -211,13 +222,20 @@ class PolicyWordTest(unittest.TestCase):
         self.assertEqual(verdict.run_reason(outcome(1), log),
                          "the kernel ignored a command-line word: unknown key 'sched'")
 
+    def test_a_policy_without_a_program_is_refused(self):
+        found = request.problems("sched=rr", 1, TOP, "debug", known_policies=POLICIES)
+        self.assertEqual(found, ["sched=rr: a policy is a program's argument; without"
+                                 " run=PROGRAM the kernel would ignore it"])
+
     @unittest.skipUnless(os.path.exists(KERNEL), "needs ninja debug")
     def test_exo_run_sched_rr_is_refused(self):
-        if os.path.exists(catalog.policies_path(TOP, "debug")):
-            self.skipTest("this build has policies")
         r = exo("run", "--", "sched=rr")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("no policies built yet", r.stderr)
+        self.assertIn("without run=PROGRAM", r.stderr)
+        r = exo("run", "--", "run=hello", "sched=nosuch")
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue("no policies built yet" in r.stderr
+                        or "unknown sched policy 'nosuch'" in r.stderr, r.stderr)
 
 
 class GdbTest(unittest.TestCase):

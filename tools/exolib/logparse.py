@@ -21,7 +21,9 @@ ENV_RE = re.compile(r"env (\d+): (.*)$")  # lines user programs print
 EXOJSON_RE = re.compile(r"EXOJSON (.*)$")
 PROGRAM_EXIT_RE = re.compile(r"run: (\S+) on cpu(\d+) exited with (-?\d+)$")  # run=NAME
 NO_PROGRAM_RE = re.compile(r"run: no program '(.*)'$")
-CORES_SHORT_RE = re.compile(r"run: (\d+) cores asked, (\d+) online")
+# More run_cores than cores online: older kernels ran on fewer, newer ones refuse.
+CORES_SHORT_RE = re.compile(r"run: (?:\S+ on )?(\d+) cores asked,(?: but only)? (\d+)"
+                            r" (?:are )?online")
 EXIT_RE = re.compile(r"exit: (pass|fail|panic)$")  # the guest ends the run (docs/protocol.md)
 CMDLINE_RE = re.compile(r"cmdline: (.*?)(?:; ignored)?$")  # a word the kernel did not take
 

@@ -5,7 +5,8 @@ PNG and SVG, from the figure rows of the index (index.figure_rows):
   bars against cores, one line per variant (policies, arguments, ...) and series;
 - figures measured at more than one frame budget: against the budget, one line
   per pager ("faults against budget per pager");
-- figures whose unit is "share": a bar per thread group, grouped by scheduler;
+- CPU shares (unit "share" or "ppm", or a figure named *share*): a bar per
+  thread, grouped by scheduler;
 - figures with percentile members (p50, p90, p99, ...): percentiles per IPC policy.
 
 Figures measured at one point only are left to the tables. A title says when
@@ -77,6 +78,25 @@ def plot_run(rows, out_dir):
     return made
 
 
+DROP = ("core", "policies")  # a copy's core and the policy (the variant says it) make no line
+
+
+def labeler(rows, drop=DROP):
+    """A row's series label on a plot: its figure and the identity members
+    that vary among rows (thread=2), not those all share (kind=cpu)."""
+    def ident(r):
+        return {k: v for k, v in results.identity(r["data"]).items()
+                if k not in drop and not (k in r["config"] and r["config"][k] == v)}
+    idents = [ident(r) for r in rows]
+    keys = sorted({k for i in idents for k in i
+                   if len({repr(j.get(k)) for j in idents}) > 1})
+
+    def label(r):
+        i = ident(r)
+        return " ".join([str(r["data"].get("figure"))] + [f"{k}={i[k]}" for k in keys if k in i])
+    return label
+
+
 def _by_figure(rows):
     out = {}
     for r in rows:
@@ -87,7 +107,9 @@ def _by_figure(rows):
 def against_cores(plt, rows, out_dir):
     made = []
     for figure, frows in sorted(_by_figure(rows).items()):
-        agg = results.aggregate(frows)
+        label_of = labeler(frows)
+        agg = results.aggregate(frows, by=lambda r: (results.variant(r["config"]),
+                                                     r["config"]["cores"], label_of(r)))
         if len({k[1] for k in agg}) < 2:
             continue
         fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -123,9 +145,10 @@ def against_frames(plt, rows, out_dir):
         frames = {r["config"].get("frames") for r in frows} - {None}
         if len(frames) < 2:
             continue
+        label_of = labeler(frows)
         agg = results.aggregate(frows, by=lambda r: (
             r["config"].get("policies", {}).get("pager", "(default pager)"),
-            r["config"].get("frames"), results.series_id(r["data"], r["config"])))
+            r["config"].get("frames"), label_of(r)))
         fig, ax = plt.subplots(figsize=(7, 4.2))
         for pager, series in sorted({(k[0], k[2]) for k in agg}):
             pts = sorted((k[1], a) for k, a in agg.items()
@@ -146,13 +169,19 @@ def against_frames(plt, rows, out_dir):
     return made
 
 
+def is_share(data):
+    """A CPU share: unit "share" (0..1) or "ppm", or a figure named *share*."""
+    return data.get("unit") in ("share", "ppm") or "share" in str(data.get("figure"))
+
+
 def shares(plt, rows, out_dir):
-    srows = [r for r in rows if r["data"].get("unit") == "share"]
+    srows = [r for r in rows if is_share(r["data"])]
     made = []
     for figure, frows in sorted(_by_figure(srows).items()):
+        label_of = labeler(frows)
         agg = results.aggregate(frows, by=lambda r: (
             r["config"].get("policies", {}).get("sched", "(default scheduler)"),
-            results.series_id(r["data"], r["config"])))
+            label_of(r)))
         scheds = sorted({k[0] for k in agg})
         series = sorted({k[1] for k in agg})
         fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -162,12 +191,13 @@ def shares(plt, rows, out_dir):
             ax.bar(xs, [agg.get((sc, s), {}).get("median", 0) for sc in scheds], width,
                    label=s)
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(scheds))], scheds)
-        ax.set_ylabel("CPU share")
+        ax.set_ylabel(f"CPU share ({next(iter(agg.values()))['unit']})")
         title = f"{figure}: CPU shares per scheduler"
-        ax.set_title(title, fontsize=10)
+        clocks = sorted({a["clock"] for a in agg.values()})
+        ax.set_title(f"{title}\n{'; '.join(CLOCK_NOTE[c] for c in clocks)}", fontsize=10)
         ax.legend(fontsize=7)
         p = _save(plt, fig, out_dir, f"shares-{safe(figure)}")
-        made.append(dict(p, title=title, clock=[], figure=figure))
+        made.append(dict(p, title=title, clock=clocks, figure=figure))
     return made
 
 

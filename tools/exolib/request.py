@@ -3,8 +3,8 @@ must never quietly do something other than what was asked.
 
     run=NAME          NAME must be a built program (build/<mode>/user/NAME.elf)
     run_cores=N       N must not exceed the cores the machine has
-    sched= pager= ipc=  must name a built policy and only its parameters
-                      (build/<mode>/policies.json; an error when there is none)
+    sched= pager= ipc=  must come with run= and name a built policy and only its
+                      parameters (build/<mode>/policies.json; an error when there is none)
 """
 
 from . import catalog
@@ -43,6 +43,9 @@ def problems(args, smp, top, mode, known_policies=FROM_BUILD, known_programs=FRO
         if "run" not in w:
             found.append("run_cores without run=PROGRAM")
     kinds = [k for k in catalog.POLICY_KINDS if k in w]
+    if kinds and "run" not in w:
+        found.append(f"{kinds[0]}={w[kinds[0]]}: a policy is a program's argument; without"
+                     " run=PROGRAM the kernel would ignore it")
     if kinds:
         known = catalog.policies(top, mode) if known_policies is FROM_BUILD else known_policies
         for k in kinds:

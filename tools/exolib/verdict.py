@@ -84,6 +84,8 @@ def run_reason(outcome, log, programs=None):
     if verdict == "fail":
         if log.no_program is not None:
             return no_program_reason(log.no_program, programs)
+        if log.cores_short:
+            return "run_cores={} but only {} core(s) online".format(*log.cores_short)
         failed = [o.name for o in log.outcomes() if o.status in ("FAIL", "UNFINISHED")]
         failed += [f"{p.name} on cpu{p.cpu} exited with {p.status}"
                    for p in log.program_exits if p.status != 0]
