@@ -36,6 +36,7 @@ TOOLS = [
     ("llvm-symbolizer", "llvm", False),
     ("qemu-system-x86_64", "qemu-system-x86", False),
     ("spin", "spin", False),
+    ("clang-format", "clang-format", False),  # tools/check-style
 ]
 # Sweeps (docs/sweeps.md): the progress bar, the report's headless-browser
 # test, the Slurm executor's single-node test cluster.
