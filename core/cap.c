@@ -19,6 +19,7 @@
 #include <exo/pot.h>
 #include <exo/slice.h>
 #include <exo/spinlock.h>
+#include <ipi.h>
 #include <percpu.h>
 
 #define TREE_LOCKS 256
@@ -416,7 +417,7 @@ void cap_table_clear(struct env *e)
 		uint8_t t;
 		/* A grant that claimed a slot before e began dying fills it: wait. */
 		while ((t = slot_type(&e->caps[s])) == CAP_RESERVED)
-			arch_cpu_relax();
+			percpu_wait_step(false);
 		if (t == OBJ_NONE)
 			continue;
 		while (cap_revoke(e, s) == E_AGAIN)

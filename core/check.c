@@ -1,5 +1,5 @@
 /*
- * The invariant checker (DESIGN.md "The page-ownership table"), run by
+ * The invariant checker (docs/design.md "The page-ownership table"), run by
  * tests after operations and by SYS_DEBUG_CHECK. It checks what the kernel
  * can see in one pass:
  *   - every capability table's derivation links and contents (cap.c);

@@ -88,7 +88,28 @@ static bool apply(const struct cmdline_opt *o, const char *key, const char *val)
 	return false;
 }
 
-unsigned cmdline_parse(char *line, const struct cmdline_opt *opts, size_t nopts)
+bool cmdline_rest_add(struct cmdline_rest *rest, const char *key, const char *val)
+{
+	size_t k = 0, v = 0;
+	while (key[k])
+		k++;
+	while (val[v])
+		v++;
+	if (rest->len + k + 1 + v + 1 > rest->size)
+		return false;
+	char *d = rest->buf + rest->len;
+	for (size_t i = 0; i < k; i++)
+		*d++ = key[i];
+	*d++ = '=';
+	for (size_t i = 0; i <= v; i++)
+		*d++ = val[i];
+	rest->len += k + 1 + v + 1;
+	rest->words++;
+	return true;
+}
+
+unsigned cmdline_parse(char *line, const struct cmdline_opt *opts, size_t nopts,
+		       struct cmdline_rest *rest)
 {
 	unsigned problems = 0;
 	char *p = line;
@@ -116,6 +137,15 @@ unsigned cmdline_parse(char *line, const struct cmdline_opt *opts, size_t nopts)
 		for (size_t i = 0; i < nopts && !o; i++)
 			if (str_eq(opts[i].key, key))
 				o = &opts[i];
+		if (!o && rest) {
+			if (!cmdline_rest_add(rest, key, val)) {
+				kprintf("cmdline: '%s=%s' does not fit in %zu bytes of arguments; "
+					"ignored\n",
+					key, val, rest->size);
+				problems++;
+			}
+			continue;
+		}
 		if (!o) {
 			kprintf("cmdline: unknown key '%s'; ignored\n", key);
 			problems++;

@@ -15,6 +15,7 @@
 #include <exo/plant.h>
 #include <exo/slice.h>
 #include <exo/string.h>
+#include <exo/uaccess.h>
 #include <chan.h>
 #include <ipi.h>
 #include <percpu.h>
@@ -202,12 +203,13 @@ static int load_segment(void *ctx, uint64_t va, uint64_t memsz, const uint8_t *s
 	return E_OK;
 }
 
-int env_start(struct env *e, unsigned prog, uint64_t arg)
+int env_start(struct env *e, unsigned prog, uint64_t arg, const struct env_args *args)
 {
-	return env_start_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE), prog, arg);
+	return env_start_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE), prog, arg, args);
 }
 
-int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg)
+int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
+		 const struct env_args *args)
 {
 	if (prog >= user_image_count)
 		return E_INVAL;
@@ -231,6 +233,10 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg)
 	if (!err)
 		err = load_segment(lc, STACK_TOP - STACK_PAGES * PAGE_SIZE, STACK_PAGES * PAGE_SIZE,
 				   NULL, 0, PROT_R | PROT_W);
+	/* The argument words at the top of the stack, the stack below them. */
+	uint64_t nargs = args ? args->len : 0, sp = STACK_TOP - ALIGN_UP(nargs, 16);
+	if (!err && nargs)
+		err = copy_to_user(e, sp, args->bytes, nargs);
 	if (err) {
 		/* A failed start changes nothing: what was loaded goes back. */
 		for (unsigned i = 0; i < lc->n; i++)
@@ -238,10 +244,14 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg)
 		__atomic_store_n(&e->state, ENV_CREATED, __ATOMIC_RELEASE);
 		return err;
 	}
-	arch_uctx_init(&e->uctx, entry, STACK_TOP, arg);
-	e->uctx.rsi = e->id;
-	e->uctx.rdx = e->home;
-	e->uctx.rcx = prog; /* crt0 keeps it: a program can start copies of itself */
+	arch_uctx_init(&e->uctx, entry, sp, arg);
+	arch_fpu_init(&e->fpu);
+	arch_uctx_set_entry_arg(&e->uctx, 1, e->id);
+	arch_uctx_set_entry_arg(&e->uctx, 2, e->home);
+	/* crt0 keeps prog: a program can start copies of itself. */
+	arch_uctx_set_entry_arg(&e->uctx, 3, prog);
+	arch_uctx_set_entry_arg(&e->uctx, 4, nargs ? sp : 0); /* the argument words */
+	arch_uctx_set_entry_arg(&e->uctx, 5, nargs);
 	/* Registers and memory complete: only now may anyone run it. */
 	__atomic_store_n(&e->state, ENV_RUNNABLE, __ATOMIC_SEQ_CST);
 	sched_enqueue(e);

@@ -30,6 +30,7 @@ struct spec {
 	bool left;    /* '-': pad on the right */
 	bool zero;    /* '0': pad with zeros */
 	unsigned width;
+	int prec; /* '.N' or '.*': at most N characters of a string; -1 none */
 };
 
 static void out_padded(struct out *o, const struct spec *sp, const char *s, size_t n)
@@ -75,7 +76,7 @@ size_t kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			out_char(&o, *p);
 			continue;
 		}
-		struct spec sp = { 0 };
+		struct spec sp = { .prec = -1 };
 		p++;
 		for (;; p++) {
 			if (*p == '-')
@@ -87,6 +88,16 @@ size_t kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 		while (*p >= '0' && *p <= '9')
 			sp.width = sp.width * 10 + (unsigned)(*p++ - '0');
+		if (*p == '.') {
+			sp.prec = 0;
+			if (*++p == '*') {
+				int v = va_arg(ap, int); /* once: MAX would read it twice */
+				sp.prec = v > 0 ? v : 0;
+				p++;
+			}
+			while (*p >= '0' && *p <= '9')
+				sp.prec = sp.prec * 10 + (*p++ - '0');
+		}
 		int lng = 0; /* 0 int, 1 long, 2 long long, 3 size_t */
 		if (*p == 'l') {
 			lng = 1;
@@ -137,7 +148,7 @@ size_t kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			if (!s)
 				s = "(null)";
 			size_t n = 0;
-			while (s[n])
+			while ((sp.prec < 0 || n < (size_t)sp.prec) && s[n])
 				n++;
 			out_padded(&o, &sp, s, n);
 			break;

@@ -19,10 +19,12 @@
 #include <exo/slice.h>
 #include <exo/shutdown.h>
 #include <exo/stats.h>
+#include <exo/string.h>
 #include <exo/test.h>
 #include <chan.h>
 #include <ipi.h>
 #include <percpu.h>
+#include <trace.h>
 
 /* Below this much RAM the kernel refuses to run (its own image, stacks and tables). */
 
@@ -33,17 +35,22 @@ static struct {
 	const char *accel;
 	bool icount; /* QEMU -icount: cycles are instructions, time is virtual */
 	bool panic_test;
+	bool trace; /* print every core's event ring at the end (percpu/include/trace.h) */
 	const char *run;
 	uint64_t run_arg, run_cores;
 	uint64_t slots, slice_us, revoke_us;
 } opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown", .run_cores = 1, .slots = 16,
 	 .slice_us = 1000, .revoke_us = 1000 };
 
+/* The words of the command line the kernel does not know: the run= program's arguments. */
+static struct env_args run_args;
+
 static void parse_cmdline(char *line)
 {
 	const struct cmdline_opt table[] = {
 		{ .key = "test", .type = CMDLINE_STR, .dst.s = &opt.test },
 		{ .key = "shutdown", .type = CMDLINE_BOOL, .dst.b = &opt.shutdown },
+		{ .key = "trace", .type = CMDLINE_BOOL, .dst.b = &opt.trace },
 		{ .key = "ipi_rounds", .type = CMDLINE_UINT, .dst.u = &opt.ipi_rounds, .min = 1,
 		  .max = 100000 },
 		{ .key = "accel", .type = CMDLINE_STR, .dst.s = &opt.accel },
@@ -60,7 +67,18 @@ static void parse_cmdline(char *line)
 		{ .key = "run_cores", .type = CMDLINE_UINT, .dst.u = &opt.run_cores, .min = 1,
 		  .max = MAX_CPUS },
 	};
-	cmdline_parse(line, table, ARRAY_SIZE(table));
+	struct cmdline_rest rest = { .buf = run_args.bytes, .size = sizeof(run_args.bytes) };
+	cmdline_parse(line, table, ARRAY_SIZE(table), &rest);
+	run_args.len = rest.len;
+	/* Without a program, no one takes the words the kernel does not know. */
+	for (size_t i = 0; !opt.run && i < rest.len; i += strlen(run_args.bytes + i) + 1) {
+		const char *w = run_args.bytes + i;
+		size_t k = 0;
+		while (w[k] != '=')
+			k++;
+		kprintf("cmdline: unknown key '%.*s' (no run= program to take it); ignored\n",
+			(int)k, w);
+	}
 	slice_nslots = (unsigned)opt.slots;
 	slice_ns = opt.slice_us * 1000;
 	revoke_deadline_ns = opt.revoke_us * 1000;
@@ -175,6 +193,19 @@ static void boot_figures(const struct boot_info *bi, uint64_t now, unsigned ncpu
  * wait for every one to exit, destroy them. Returns how many failed (a
  * nonzero exit status, or could not start).
  */
+/* The run= program's copies, one a core (NULL where it did not start). */
+static struct env *run_envs[MAX_CPUS];
+static unsigned run_n;
+
+static bool programs_exited(void *unused)
+{
+	for (unsigned c = 0; c < run_n; c++)
+		if (run_envs[c] &&
+		    __atomic_load_n(&run_envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
+			return false;
+	return true;
+}
+
 static unsigned run_programs(void)
 {
 	int prog = image_find(opt.run);
@@ -182,14 +213,28 @@ static unsigned run_programs(void)
 		kprintf("run: no program '%s'\n", opt.run);
 		return 1;
 	}
-	unsigned n = (unsigned)MIN(opt.run_cores, (uint64_t)percpu_ncpus), failed = 0;
-	if (n < opt.run_cores)
-		kprintf("run: %llu cores asked, %u online: running on %u\n",
-			(unsigned long long)opt.run_cores, percpu_ncpus, n);
-	static struct env *envs[MAX_CPUS];
+	if (opt.run_cores > percpu_ncpus) {
+		kprintf("run: %s on %llu cores asked, but only %u are online (boot with more)\n",
+			opt.run, (unsigned long long)opt.run_cores, percpu_ncpus);
+		return 1;
+	}
+	unsigned n = (unsigned)opt.run_cores, failed = 0;
+	/* The program learns how it runs (for its figure lines): accel= and icount=. */
+	struct cmdline_rest rest = { .buf = run_args.bytes,
+				     .size = sizeof(run_args.bytes),
+				     .len = run_args.len };
+	if (!cmdline_rest_add(&rest, "accel", opt.accel) ||
+	    !cmdline_rest_add(&rest, "icount", opt.icount ? "yes" : "no")) {
+		kprintf("run: %s: no room for accel= and icount= in %zu bytes of arguments\n",
+			opt.run, sizeof(run_args.bytes));
+		return 1;
+	}
+	run_args.len = rest.len;
+	struct env **envs = run_envs;
+	run_n = n;
 	for (unsigned c = 0; c < n; c++) {
 		int err = env_create(c, &envs[c]);
-		if (!err && (err = env_start(envs[c], (unsigned)prog, opt.run_arg)))
+		if (!err && (err = env_start(envs[c], (unsigned)prog, opt.run_arg, &run_args)))
 			(void)env_destroy(envs[c]);
 		if (err) {
 			kprintf("run: %s on cpu%u: %s\n", opt.run, c, err_name(err));
@@ -197,12 +242,14 @@ static unsigned run_programs(void)
 			failed++;
 		}
 	}
-	sched_run(); /* core 0's; the others run theirs from their idle loops */
+	/*
+	 * Core 0 waits as any idle core does: it runs its environments (the
+	 * programs' children among them) and serves other cores meanwhile.
+	 */
+	percpu_idle_until(programs_exited, NULL);
 	for (unsigned c = 0; c < n; c++) {
 		if (!envs[c])
 			continue;
-		while (__atomic_load_n(&envs[c]->state, __ATOMIC_ACQUIRE) != ENV_EXITED)
-			arch_cpu_relax();
 		kprintf("run: %s on cpu%u exited with %d\n", opt.run, c, envs[c]->exit_status);
 		failed += envs[c]->exit_status != 0;
 		(void)env_destroy(envs[c]);
@@ -325,14 +372,20 @@ void kernel_main(struct boot_info *bi)
 
 	if (opt.panic_test)
 		panic("panic_test=yes: panicking on purpose");
+	trace_reset(); /* the boot figures' thousands of messages are not the run */
 	if (opt.test || opt.run) {
 		unsigned failed = opt.test ? test_run(opt.test) : 0;
 		if (opt.run)
 			failed += run_programs();
+		if (opt.trace)
+			trace_dump();
 		kernel_shutdown(failed ? EXIT_FAIL : EXIT_PASS);
 	}
-	if (opt.shutdown)
+	if (opt.shutdown) {
+		if (opt.trace)
+			trace_dump();
 		kernel_shutdown(EXIT_PASS);
+	}
 	kprintf("exocore: idle (shutdown=no)\n");
 	percpu_idle_loop();
 }

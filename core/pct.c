@@ -103,32 +103,27 @@ int pct_call(struct env *e, struct endpoint *ep, uint64_t gen, uint32_t badge, c
 	e->calling = ep;
 	ep->caller = e;
 	y->serving = ep;
-	ep->ctx = (struct arch_uctx){
-		.rip = ep->entry, .rsp = ep->stack_top - 8, .rflags = regs->rflags,
-		.rax = (uint64_t)(ep - endpoints), .rdi = badge, .rsi = a[0], .rdx = a[1],
-		.r10 = a[2], .r8 = a[3], .r9 = a[4], .r12 = a[5],
-	};
+	/* The callee starts fresh at the entry: endpoint id as the result, badge, a0..a5. */
+	const uint64_t v[ARCH_UCTX_NARGS] = { badge, a[0], a[1], a[2], a[3], a[4], a[5] };
+	arch_uctx_init_call(&ep->ctx, ep->entry, ep->stack_top - 8, (uint64_t)(ep - endpoints), v);
 	/* The fast path: the syscall returns into the callee, in the caller's slice. */
+	arch_fpu_save(&e->fpu);
+	arch_fpu_restore(&y->fpu);
 	this_cpu()->current = y;
 	arch_aspace_activate(&y->as);
 	*regs = ep->ctx;
 	return E_OK;
 }
 
-/* Resume ep's caller with rax = result (and values r, if any), ending the call. */
+/* Resume ep's caller with result (and values r, if any), ending the call. */
 static struct env *end_call(struct endpoint *ep, int64_t result, const uint64_t *r)
 {
 	struct env *x = ep->caller, *y = ep->owner;
 	struct arch_uctx *xc = pct_ctx(x);
-	xc->rax = (uint64_t)result;
-	if (r) {
-		xc->rsi = r[0];
-		xc->rdx = r[1];
-		xc->r10 = r[2];
-		xc->r8 = r[3];
-		xc->r9 = r[4];
-		xc->r12 = r[5];
-	}
+	arch_uctx_set_ret(xc, (uint64_t)result);
+	if (r)
+		for (unsigned i = 0; i < 6; i++)
+			arch_uctx_set_arg(xc, i + 1, r[i]);
 	x->calling = NULL;
 	y->serving = NULL;
 	ep->caller = NULL;
@@ -145,6 +140,8 @@ int pct_reply(struct env *e, const uint64_t r[6], struct arch_uctx *regs)
 	if (!ep)
 		return E_NOENT;
 	struct env *x = end_call(ep, E_OK, r);
+	arch_fpu_save(&e->fpu);
+	arch_fpu_restore(&x->fpu);
 	this_cpu()->current = x;
 	arch_aspace_activate(&x->as);
 	*regs = *pct_ctx(x);

@@ -12,6 +12,7 @@
 #include <exo/uaccess.h>
 #include <ipi.h>
 #include <percpu.h>
+#include <trace.h>
 
 uint64_t revoke_deadline_ns = 1000000;
 
@@ -55,8 +56,9 @@ int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
 	e->revoke_deadline = arch_cycles() + revoke_deadline_ns * (arch_cycles_per_sec() / 1000000);
 	__atomic_store_n(&percpu_of(e->home)->revoke_check, true, __ATOMIC_SEQ_CST);
 	/* Wake the home core: an idle core acts at once (the owner cannot answer). */
+	trace(TR_REVOKE, e->id, TRV_ASKED);
 	if (e->home != cpu_id())
-		arch_ipi_send(e->home, IPI_WAKE);
+		ipi_send(e->home, IPI_WAKE);
 	return E_OK;
 }
 
@@ -113,6 +115,7 @@ void revoke_note_free(struct env *e, uint64_t frame)
 /* Past the deadline: take what is still owed. */
 static void abort_request(struct env *e)
 {
+	trace(TR_REVOKE, e->id, TRV_ABORT);
 	if (e->revoke_frame != FRAME_ANY) {
 		if (revoke_take(e, e->revoke_frame) != E_OK)
 			kprintf("revoke: env %u: frame %llu was already gone\n", e->id,
@@ -136,12 +139,13 @@ static bool upcall(struct env *e, uint64_t kind)
 		return false;
 	struct arch_uctx *ctx = pct_ctx(e);
 	/* Interrupted inside the handler itself: let it finish first. */
-	if (ctx->rsp > e->revoke_stack && ctx->rsp <= e->revoke_stack + e->revoke_stack_size)
+	uint64_t sp = arch_uctx_sp(ctx);
+	if (sp > e->revoke_stack && sp <= e->revoke_stack + e->revoke_stack_size)
 		return false;
 	struct upcall_revoke ur = { .kind = kind, .frame = e->revoke_frame,
 				    .count = kind == REVOKE_TAKEN ? e->nreposs : e->revoke_count,
 				    .deadline = e->revoke_deadline };
-	__builtin_memcpy(&ur.regs, ctx, sizeof(ur.regs));
+	arch_uctx_to_user(ctx, &ur.regs);
 	uint64_t frame = ALIGN_DOWN(e->revoke_stack + e->revoke_stack_size - sizeof(ur), 16);
 	if (copy_to_user(e, frame, &ur, sizeof(ur)) != E_OK)
 		return false;
@@ -157,6 +161,8 @@ bool revoke_slice(struct env *e)
 		st = REV_NONE;
 	}
 	if (st == REV_ASKED && upcall(e, REVOKE_ASKED)) {
+		trace(TR_UPCALL, e->id, UPCALL_REVOKE);
+		trace(TR_REVOKE, e->id, TRV_TOLD);
 		__atomic_store_n(&e->revoke_state, REV_TOLD, __ATOMIC_RELEASE);
 		return true;
 	}

@@ -24,7 +24,9 @@
 #include <exo/slice.h>
 #include <exo/uaccess.h>
 #include <exo/xcall.h>
+#include <ipi.h>
 #include <percpu.h>
+#include <trace.h>
 
 void sched_enqueue(struct env *e)
 {
@@ -35,7 +37,7 @@ void sched_enqueue(struct env *e)
 	while (!__atomic_compare_exchange_n(&home->inbox, &head, e, true, __ATOMIC_RELEASE,
 					    __ATOMIC_RELAXED));
 	if (e->home != cpu_id())
-		arch_ipi_send(e->home, IPI_WAKE);
+		ipi_send(e->home, IPI_WAKE);
 }
 
 static void push(struct percpu *c, struct env *e)
@@ -110,17 +112,17 @@ static struct env *next_in_list(struct percpu *c)
 /*
  * Upcall e's scheduler at the start of its slice: the context it would
  * resume goes to the top of its scheduler stack, and it starts at the
- * entry with rdi pointing there. False if that stack is not writable.
+ * entry with its first argument pointing there. False if that stack is not writable.
  * (Pre-empted inside the scheduler itself, it just resumes there.)
  */
 static bool sched_upcall(struct env *e, unsigned core, uint64_t slot)
 {
 	/* Preempted inside its scheduler: resume that, do not nest a second upcall on its stack. */
-	if (e->uctx.rsp > e->sched_stack && e->uctx.rsp <= e->sched_stack + e->sched_stack_size)
+	uint64_t sp = arch_uctx_sp(&e->uctx);
+	if (sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size)
 		return true;
 	struct upcall_sched us = { .core = core, .slot = slot, .slice_ns = slice_ns };
-	_Static_assert(sizeof(us.regs) == sizeof(e->uctx), "user_regs and arch_uctx agree");
-	__builtin_memcpy(&us.regs, &e->uctx, sizeof(us.regs));
+	arch_uctx_to_user(&e->uctx, &us.regs);
 	uint64_t frame = ALIGN_DOWN(e->sched_stack + e->sched_stack_size - sizeof(us), 16);
 	if (copy_to_user(e, frame, &us, sizeof(us)) != 0)
 		return false;
@@ -189,8 +191,8 @@ uint64_t sched_run_slices(uint64_t max)
 		}
 		/* A revocation upcall takes the slice start first; else the scheduler upcall. */
 		bool revoking = new_slice && revoke_slice(e);
-		if (new_slice && !revoking && e->sched_entry && !e->serving &&
-		    !sched_upcall(e, me, slot)) {
+		bool upcall = new_slice && !revoking && e->sched_entry && !e->serving;
+		if (upcall && !sched_upcall(e, me, slot)) {
 			kprintf("env %u: its scheduler stack is not writable: ended\n", e->id);
 			e->exit_status = 128;
 			c->exiting = true;
@@ -212,13 +214,18 @@ uint64_t sched_run_slices(uint64_t max)
 			c->preempt = false;
 			arch_timer_oneshot(slice_ns);
 		}
+		if (new_slice)
+			trace(TR_SLICE_START, e->id | (upcall ? TR_WITH_UPCALL : 0), slot);
+		arch_fpu_restore(&e->fpu);
 		arch_user_enter(pct_ctx(e));
 		/* Back: preempted, yielded, exited, or ended by a fault. */
 		arch_irq_enable();
 		arch_aspace_activate_kernel();
 		/* Calls and replies switch environments inside a slice: charge the last one. */
 		e = c->current;
+		arch_fpu_save(&e->fpu);
 		e->cpu_cycles[me] += arch_cycles() - t0;
+		trace(TR_SLICE_END, e->id, arch_cycles() - t0);
 		c->current = NULL;
 		if (!c->exiting)
 			continue;
@@ -226,6 +233,7 @@ uint64_t sched_run_slices(uint64_t max)
 		pct_abandon(e);
 		remove(c, e);
 		e->exit_cycles = arch_cycles();
+		trace(TR_ENV_EXIT, e->id, (uint64_t)(int64_t)e->exit_status);
 		/* Only now, off its page tables and lists, may another core destroy it. */
 		__atomic_store_n(&e->state, ENV_EXITED, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&e->doomed, __ATOMIC_SEQ_CST))

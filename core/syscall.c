@@ -55,7 +55,11 @@ static int64_t sys_console_write(struct env *e, const uint64_t *a)
 		*nl = '\0';
 		if (this_cpu()->line_len == 0)
 			kprintf("env %u: ", e->id);
-		kprintf(end ? "%s\n" : "%s", line);
+		/* In pieces kprintf's buffer holds; the line buffer joins them. */
+		for (size_t n = (size_t)(nl - line), at = 0; at < n; at += 200)
+			kprintf("%.*s", (int)MIN(n - at, (size_t)200), line + at);
+		if (end)
+			kprintf("\n");
 		line = end ? nl + 1 : nl;
 	}
 	return (int64_t)len;
@@ -73,7 +77,7 @@ static int64_t sys_yield(struct env *e, const uint64_t *a)
 {
 	struct arch_uctx *ctx = pct_ctx(e);
 	*ctx = *arch_user_regs();
-	ctx->rax = 0;
+	arch_uctx_set_ret(ctx, 0);
 	arch_user_exit();
 }
 
@@ -127,13 +131,13 @@ static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 		if (!(flags & FRAME_WAIT))
 			return E_AGAIN;
 		/*
-		 * Wait: yield, and run this same syscall again when resumed (rip
-		 * back over the 2-byte syscall instruction; rax still holds its
-		 * number). Nothing has changed in the meantime.
+		 * Wait: yield, and run this same syscall again when resumed
+		 * (its number and arguments are still in the saved context).
+		 * Nothing has changed in the meantime.
 		 */
 		struct arch_uctx *ctx = pct_ctx(e);
 		*ctx = *arch_user_regs();
-		ctx->rip -= 2;
+		arch_uctx_restart_syscall(ctx);
 		arch_user_exit();
 	}
 	if (err) {
@@ -306,13 +310,23 @@ static int64_t sys_env_start(struct env *e, const uint64_t *a)
 {
 	if (a[1] >= user_image_count)
 		return E_INVAL;
+	if (a[4] > ENV_ARGS_MAX)
+		return E_RANGE;
 	struct env *child;
 	uint64_t gen;
 	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &child, &gen);
 	if (err)
 		return err;
+	/* The words are copied here: the caller's memory may change once we wait. */
+	static struct env_args args[MAX_CPUS];
+	struct env_args *mine = &args[cpu_id()];
+	mine->len = a[4];
+	if (a[4] && (err = copy_from_user(e, mine->bytes, a[3], a[4])))
+		return err;
+	if (a[4] && mine->bytes[a[4] - 1] != '\0')
+		return E_INVAL; /* the last word must end */
 	/* Loaded and queued by its home core's kernel instance. */
-	const uint64_t x[5] = { child->id, gen, a[1], a[2] };
+	const uint64_t x[5] = { child->id, gen, a[1], a[2], (uint64_t)(uintptr_t)mine };
 	uint64_t out[2];
 	return xcall(child->home, XC_ENV_START, x, out);
 }
@@ -437,7 +451,7 @@ static int64_t sys_yield_to(struct env *e, const uint64_t *a)
 	this_cpu()->donate = to;
 	struct arch_uctx *ctx = pct_ctx(e);
 	*ctx = *arch_user_regs();
-	ctx->rax = 0;
+	arch_uctx_set_ret(ctx, 0);
 	arch_user_exit();
 }
 
@@ -485,10 +499,10 @@ static int64_t sys_pct_call(struct env *e, const uint64_t *a)
 	if (err)
 		return err;
 	struct arch_uctx *regs = arch_user_regs();
-	const uint64_t args[6] = { a[1], a[2], a[3], a[4], a[5], regs->r12 };
+	const uint64_t args[6] = { a[1], a[2], a[3], a[4], a[5], arch_uctx_arg(regs, 6) };
 	if ((err = pct_call(e, ep_lookup(c.obj), c.gen, c.badge, args, regs)))
 		return err;
-	return (int64_t)regs->rax; /* now the callee's: the endpoint id */
+	return (int64_t)arch_uctx_ret(regs); /* now the callee's: the endpoint id */
 }
 
 static int64_t sys_pct_reply(struct env *e, const uint64_t *a)
@@ -497,7 +511,7 @@ static int64_t sys_pct_reply(struct env *e, const uint64_t *a)
 	int err = pct_reply(e, a, regs);
 	if (err)
 		return err;
-	return (int64_t)regs->rax; /* now the caller's: E_OK */
+	return (int64_t)arch_uctx_ret(regs); /* now the caller's: E_OK */
 }
 
 static int64_t sys_revoke_ask(struct env *e, const uint64_t *a)
@@ -586,10 +600,11 @@ int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
 
 int64_t syscall_dispatch(struct arch_uctx *r)
 {
-	const uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
-	int64_t ret = syscall_invoke(this_cpu()->current, r->rax, a);
+	const uint64_t a[6] = { arch_uctx_arg(r, 0), arch_uctx_arg(r, 1), arch_uctx_arg(r, 2),
+				arch_uctx_arg(r, 3), arch_uctx_arg(r, 4), arch_uctx_arg(r, 5) };
+	int64_t ret = syscall_invoke(this_cpu()->current, arch_uctx_syscall_nr(r), a);
 	/* The slice may have ended while we were in the kernel. */
-	r->rax = (uint64_t)ret;
+	arch_uctx_set_ret(r, (uint64_t)ret);
 	sched_preempt_point(r);
 	return ret;
 }

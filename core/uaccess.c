@@ -13,7 +13,7 @@ static bool range_ok(uint64_t uva, size_t n)
 }
 
 /* Is every page of [uva, uva+n) mapped for the user (and writable, if write)? Lock held. */
-static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write)
+static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write) REQUIRES(e->lock)
 {
 	for (uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE); page < uva + n; page += PAGE_SIZE) {
 		paddr_t pa;
@@ -27,6 +27,7 @@ static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write)
 
 /* Copy n bytes between kernel buffer k and user uva; the pages were checked, lock held. */
 static void copy_pages(struct env *e, uint64_t uva, uint8_t *k, size_t n, bool to_user)
+    REQUIRES(e->lock)
 {
 	while (n) {
 		paddr_t pa;

@@ -4,6 +4,7 @@
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/xcall.h>
+#include <ipi.h>
 #include <percpu.h>
 
 /*
@@ -68,7 +69,8 @@ static int64_t perform(enum xc_op op, const uint64_t *a, uint64_t out[2])
 	case XC_ENV_START:
 		if (!(e = env_lookup((uint32_t)MIN(a[0], UINT32_MAX))))
 			return E_STALE;
-		return env_start_at(e, a[1], (unsigned)MIN(a[2], UINT32_MAX), a[3]);
+		return env_start_at(e, a[1], (unsigned)MIN(a[2], UINT32_MAX), a[3],
+				    (const struct env_args *)(uintptr_t)a[4]);
 	case XC_ENV_DESTROY:
 		if (!(e = env_lookup((uint32_t)MIN(a[0], UINT32_MAX))))
 			return E_STALE;
@@ -86,21 +88,12 @@ static int64_t perform(enum xc_op op, const uint64_t *a, uint64_t out[2])
 	}
 }
 
-/* Take in what the rings hold, then give other cores (and the simulator) a turn. */
-static void wait_step(void)
-{
-	unsigned long flags = arch_irq_save();
-	chan_poll();
-	arch_irq_restore(flags);
-	arch_cpu_relax();
-}
-
 /* Send m to dst, waiting while its ring is full (draining our own meanwhile). */
 static int send(unsigned dst, const struct chan_msg *m)
 {
 	int err;
 	while ((err = chan_send(dst, m)) == E_AGAIN)
-		wait_step();
+		percpu_wait_step(true);
 	return err;
 }
 
@@ -138,10 +131,8 @@ int64_t xcall(unsigned home, enum xc_op op, const uint64_t a[5], uint64_t out[2]
 	int err = send(home, &m);
 	if (err)
 		return err;
-	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
-		xcall_serve(); /* the home core may be waiting on us */
-		wait_step();
-	}
+	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+		percpu_wait_step(true); /* the home core may be waiting on us */
 	out[0] = w->out[0];
 	out[1] = w->out[1];
 	return w->ret;

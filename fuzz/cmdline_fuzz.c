@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ .key = "b", .type = CMDLINE_BOOL, .dst.b = &b },
 		{ .key = "s", .type = CMDLINE_STR, .dst.s = &s },
 	};
-	cmdline_parse(line, table, sizeof(table) / sizeof(table[0]));
+	cmdline_parse(line, table, sizeof(table) / sizeof(table[0]), NULL);
 	if (n != 42 && (n < 10 || n > 1000))
 		abort(); /* a value out of bounds got through */
 	if (s != deflt && (s < line || s > line + size || *s == '\0'))

@@ -13,77 +13,78 @@
  * checks.
  */
 const struct prog_call prog_calls[] = {
-    {SYS_CONSOLE_WRITE, "CONSOLE_WRITE", {T_IN, T_LEN}},
-    {SYS_CORE_ID, "CORE_ID", {0}},
-    {SYS_TIME, "TIME", {T_OUT}},
-    {SYS_FRAME_ALLOC, "FRAME_ALLOC", {T_FRAME, T_FFLAGS}},
-    {SYS_FRAME_FREE, "FRAME_FREE", {T_FSLOT}},
-    {SYS_MAP, "MAP", {T_FSLOT, T_VA, T_PROT}},
-    {SYS_UNMAP, "UNMAP", {T_FSLOT}},
-    {SYS_READ_AD, "READ_AD", {T_VA, T_NPAGES, T_OUT}},
-    {SYS_CAP_MINT, "CAP_MINT", {T_SLOT, T_RIGHTS, T_BADGE}},
-    {SYS_CAP_GRANT, "CAP_GRANT", {T_SLOT, T_ESLOT, T_FLAGS}},
-    {SYS_CAP_REVOKE, "CAP_REVOKE", {T_SLOT}},
-    {SYS_CAP_DELETE, "CAP_DELETE", {T_SLOT}},
-    {SYS_CAP_INSPECT, "CAP_INSPECT", {T_SLOT, T_OUT}},
-    {SYS_ENV_CREATE, "ENV_CREATE", {T_CORE}},
-    {SYS_ENV_START, "ENV_START", {T_ESLOT, T_PROGID, T_RAWNUM}},
-    {SYS_ENV_DESTROY, "ENV_DESTROY", {T_ESLOT}},
-    {SYS_ENV_STATUS, "ENV_STATUS", {T_ESLOT}},
-    {SYS_DEBUG_CHECK, "DEBUG_CHECK", {0}},
-    {SYS_FRAME_COUNT, "FRAME_COUNT", {0}},
-    {SYS_UPCALL_SET, "UPCALL_SET", {T_KIND, T_ENTRY, T_STACK, T_SIZE}},
-    {SYS_SLOT_ALLOC, "SLOT_ALLOC", {T_CORE, T_INDEX, T_ESELF}},
-    {SYS_SLOT_FREE, "SLOT_FREE", {T_TSLOT}},
-    {SYS_ENV_CPU, "ENV_CPU", {T_ESELF, T_CORE}},
-    {SYS_EP_CREATE, "EP_CREATE", {T_ESELF, T_ENTRY, T_STACK, T_SIZE}},
-    {PROG_NR_BAD, "BAD_NR", {T_RAWNUM}},
-    /* Appended, never inserted: a call's index is its name in the corpus. */
-    {SYS_REVOKE_ASK, "REVOKE_ASK", {T_ESLOT, T_OWNED, T_COUNT}},
-    {SYS_REPOSS_READ, "REPOSS_READ", {T_OUT}},
-    {SYS_GUARANTEE, "GUARANTEE", {T_ESLOT, T_COUNT}},
-    {SYS_NOTIFY, "NOTIFY", {T_ESLOT, T_BITS}},
-    {SYS_NOTIFY_TAKE, "NOTIFY_TAKE", {0}},
-    {PROG_NR_SCHEDULE, "SCHEDULE", {T_RAWNUM}},
-    {PROG_NR_TOUCH, "TOUCH", {T_VA, T_FLAGS}},
+	{ SYS_CONSOLE_WRITE, "CONSOLE_WRITE", { T_IN, T_LEN } },
+	{ SYS_CORE_ID, "CORE_ID", { 0 } },
+	{ SYS_TIME, "TIME", { T_OUT } },
+	{ SYS_FRAME_ALLOC, "FRAME_ALLOC", { T_FRAME, T_FFLAGS } },
+	{ SYS_FRAME_FREE, "FRAME_FREE", { T_FSLOT } },
+	{ SYS_MAP, "MAP", { T_FSLOT, T_VA, T_PROT } },
+	{ SYS_UNMAP, "UNMAP", { T_FSLOT } },
+	{ SYS_READ_AD, "READ_AD", { T_VA, T_NPAGES, T_OUT } },
+	{ SYS_CAP_MINT, "CAP_MINT", { T_SLOT, T_RIGHTS, T_BADGE } },
+	{ SYS_CAP_GRANT, "CAP_GRANT", { T_SLOT, T_ESLOT, T_FLAGS } },
+	{ SYS_CAP_REVOKE, "CAP_REVOKE", { T_SLOT } },
+	{ SYS_CAP_DELETE, "CAP_DELETE", { T_SLOT } },
+	{ SYS_CAP_INSPECT, "CAP_INSPECT", { T_SLOT, T_OUT } },
+	{ SYS_ENV_CREATE, "ENV_CREATE", { T_CORE } },
+	{ SYS_ENV_START, "ENV_START", { T_ESLOT, T_PROGID, T_RAWNUM } },
+	{ SYS_ENV_DESTROY, "ENV_DESTROY", { T_ESLOT } },
+	{ SYS_ENV_STATUS, "ENV_STATUS", { T_ESLOT } },
+	{ SYS_DEBUG_CHECK, "DEBUG_CHECK", { 0 } },
+	{ SYS_FRAME_COUNT, "FRAME_COUNT", { 0 } },
+	{ SYS_UPCALL_SET, "UPCALL_SET", { T_KIND, T_ENTRY, T_STACK, T_SIZE } },
+	{ SYS_SLOT_ALLOC, "SLOT_ALLOC", { T_CORE, T_INDEX, T_ESELF } },
+	{ SYS_SLOT_FREE, "SLOT_FREE", { T_TSLOT } },
+	{ SYS_ENV_CPU, "ENV_CPU", { T_ESELF, T_CORE } },
+	{ SYS_EP_CREATE, "EP_CREATE", { T_ESELF, T_ENTRY, T_STACK, T_SIZE } },
+	{ PROG_NR_BAD, "BAD_NR", { T_RAWNUM } },
+	/* Appended, never inserted: a call's index is its name in the corpus. */
+	{ SYS_REVOKE_ASK, "REVOKE_ASK", { T_ESLOT, T_OWNED, T_COUNT } },
+	{ SYS_REPOSS_READ, "REPOSS_READ", { T_OUT } },
+	{ SYS_GUARANTEE, "GUARANTEE", { T_ESLOT, T_COUNT } },
+	{ SYS_NOTIFY, "NOTIFY", { T_ESLOT, T_BITS } },
+	{ SYS_NOTIFY_TAKE, "NOTIFY_TAKE", { 0 } },
+	{ PROG_NR_SCHEDULE, "SCHEDULE", { T_RAWNUM } },
+	{ PROG_NR_TOUCH, "TOUCH", { T_VA, T_FLAGS } },
+	{ SYS_ENV_START, "ENV_START_ARGS", { T_ESLOT, T_PROGID, T_RAWNUM, T_IN, T_LEN } },
 };
 const unsigned prog_ncalls = sizeof(prog_calls) / sizeof(prog_calls[0]);
 
 /* Numbers at the edges of what the calls accept (docs/syscalls.md). */
 const struct prog_const prog_consts[] = {
-    {~0ULL, "ANY"}, /* FRAME_ANY = ENV_SELF = SLOT_ANY */
-    {0, "0"},
-    {CAP_SLOTS - 1, "CAP_SLOTS-1"},
-    {CAP_SLOTS, "CAP_SLOTS"},
-    {1ULL << 32, "2^32"},
-    {(1ULL << 32) | 1, "2^32+1"},
-    {0xffffffffULL, "0xffffffff"},
-    {1ULL << 63, "2^63"},
-    {USER_BASE, "USER_BASE"},
-    {USER_BASE + 1, "USER_BASE+1"},
-    {USER_BASE - PAGE, "USER_BASE-PAGE"},
-    {USER_END - PAGE, "USER_END-PAGE"},
-    {USER_END, "USER_END"},
-    {USER_END - 16, "USER_END-16"},
-    {PROG_OUT_VA, "OUT_VA"},
-    {0xffff800000000000ULL, "KERNEL_HALF"},
-    {0xffffffff80000000ULL, "KERNEL_IMAGE"},
-    {0x0000800000000000ULL, "NONCANON_LO"},
-    {0x8000000000000000ULL, "NONCANON_HI"},
-    {~0ULL - 15, "WRAP"},
-    {PROG_NFRAMES - 1, "NFRAMES-1"},
-    {PROG_NFRAMES, "NFRAMES"},
-    {PROG_NFRAMES + 1, "NFRAMES+1"},
-    {PROG_KFRAMES - 1, "KERNEL_FRAME"},
-    {CAP_R_ALL, "R_ALL"},
-    {CAP_R_ALL + 1, "R_ALL+1"},
-    {PAGE, "4096"},
-    {PAGE + 1, "4097"},
-    {512, "512"},
-    {513, "513"},
-    {16, "16"},
-    {PROG_NCORES, "NCORES"},
-    {64, "64"},
+	{ ~0ULL, "ANY" }, /* FRAME_ANY = ENV_SELF = SLOT_ANY */
+	{ 0, "0" },
+	{ CAP_SLOTS - 1, "CAP_SLOTS-1" },
+	{ CAP_SLOTS, "CAP_SLOTS" },
+	{ 1ULL << 32, "2^32" },
+	{ (1ULL << 32) | 1, "2^32+1" },
+	{ 0xffffffffULL, "0xffffffff" },
+	{ 1ULL << 63, "2^63" },
+	{ USER_BASE, "USER_BASE" },
+	{ USER_BASE + 1, "USER_BASE+1" },
+	{ USER_BASE - PAGE, "USER_BASE-PAGE" },
+	{ USER_END - PAGE, "USER_END-PAGE" },
+	{ USER_END, "USER_END" },
+	{ USER_END - 16, "USER_END-16" },
+	{ PROG_OUT_VA, "OUT_VA" },
+	{ 0xffff800000000000ULL, "KERNEL_HALF" },
+	{ 0xffffffff80000000ULL, "KERNEL_IMAGE" },
+	{ 0x0000800000000000ULL, "NONCANON_LO" },
+	{ 0x8000000000000000ULL, "NONCANON_HI" },
+	{ ~0ULL - 15, "WRAP" },
+	{ PROG_NFRAMES - 1, "NFRAMES-1" },
+	{ PROG_NFRAMES, "NFRAMES" },
+	{ PROG_NFRAMES + 1, "NFRAMES+1" },
+	{ PROG_KFRAMES - 1, "KERNEL_FRAME" },
+	{ CAP_R_ALL, "R_ALL" },
+	{ CAP_R_ALL + 1, "R_ALL+1" },
+	{ PAGE, "4096" },
+	{ PAGE + 1, "4097" },
+	{ 512, "512" },
+	{ 513, "513" },
+	{ 16, "16" },
+	{ PROG_NCORES, "NCORES" },
+	{ 64, "64" },
 };
 const unsigned prog_nconsts = sizeof(prog_consts) / sizeof(prog_consts[0]);
 
@@ -206,20 +207,20 @@ static int chance(struct rng *r, unsigned pct)
 
 static struct prog_arg raw(uint64_t v)
 {
-	return (struct prog_arg){ARG_RAW, v};
+	return (struct prog_arg){ ARG_RAW, v };
 }
 
 static struct prog_arg konst(uint64_t v)
 {
 	for (unsigned i = 0; i < prog_nconsts; i++)
 		if (prog_consts[i].val == v)
-			return (struct prog_arg){ARG_CONST, i};
+			return (struct prog_arg){ ARG_CONST, i };
 	return raw(v);
 }
 
 static struct prog_arg any_const(struct rng *r)
 {
-	return (struct prog_arg){ARG_CONST, below(r, prog_nconsts)};
+	return (struct prog_arg){ ARG_CONST, below(r, prog_nconsts) };
 }
 
 /*
@@ -229,24 +230,24 @@ static struct prog_arg any_const(struct rng *r)
 static struct prog_arg slot(struct rng *r, unsigned t)
 {
 	if (chance(r, 50))
-		return (struct prog_arg){ARG_SLOT, t | ARG_SLOT_RECENT | below(r, 3) << 9};
-	return (struct prog_arg){ARG_SLOT, t | below(r, 8) << 9};
+		return (struct prog_arg){ ARG_SLOT, t | ARG_SLOT_RECENT | below(r, 3) << 9 };
+	return (struct prog_arg){ ARG_SLOT, t | below(r, 8) << 9 };
 }
 
 /* A page of the low user region the programs play in, or one of the odd addresses. */
 static struct prog_arg user_va(struct rng *r)
 {
-	static const uint64_t odd[] = {USER_BASE + 1,
-	                               USER_END - PAGE,
-	                               USER_END - 16, /* a buffer here runs past the end */
-	                               USER_END,
-	                               0xffff800000000000ULL,
-	                               0x0000800000000000ULL,
-	                               0,
-	                               USER_BASE - PAGE,
-	                               ~0ULL - 15};
+	static const uint64_t odd[] = { USER_BASE + 1,
+					USER_END - PAGE,
+					USER_END - 16, /* a buffer here runs past the end */
+					USER_END,
+					0xffff800000000000ULL,
+					0x0000800000000000ULL,
+					0,
+					USER_BASE - PAGE,
+					~0ULL - 15 };
 	if (chance(r, 10))
-		return (struct prog_arg){ARG_OUT, 0};
+		return (struct prog_arg){ ARG_OUT, 0 };
 	if (chance(r, 15))
 		return konst(odd[below(r, sizeof(odd) / sizeof(odd[0]))]);
 	return raw(USER_BASE + below(r, 8) * PAGE);
@@ -273,9 +274,10 @@ static struct prog_arg gen_arg(struct rng *r, unsigned type)
 		if (chance(r, 70))
 			return konst(FRAME_ANY);
 		return chance(r, 30) ? konst(chance(r, 50) ? PROG_NFRAMES : PROG_KFRAMES - 1)
-		                     : raw(below(r, PROG_NFRAMES + 2));
+				     : raw(below(r, PROG_NFRAMES + 2));
 	case T_OWNED:
-		return chance(r, 30) ? konst(FRAME_ANY) : (struct prog_arg){ARG_FRAME, below(r, 8)};
+		return chance(r, 30) ? konst(FRAME_ANY)
+				     : (struct prog_arg){ ARG_FRAME, below(r, 8) };
 	case T_FFLAGS:
 		return raw(chance(r, 85) ? 0 : chance(r, 50) ? FRAME_WAIT : 2 + below(r, 4));
 	case T_COUNT:
@@ -286,18 +288,18 @@ static struct prog_arg gen_arg(struct rng *r, unsigned type)
 		return user_va(r);
 	case T_IN:
 		return chance(r, 60)
-		           ? (struct prog_arg){ARG_OUT, chance(r, 80) ? 0 : below(r, PAGE)}
-		           : user_va(r);
+			   ? (struct prog_arg){ ARG_OUT, chance(r, 80) ? 0 : below(r, PAGE) }
+			   : user_va(r);
 	case T_OUT:
 		if (chance(r, 85))
-			return (struct prog_arg){ARG_OUT, chance(r, 85) ? 0 : below(r, PAGE)};
+			return (struct prog_arg){ ARG_OUT, chance(r, 85) ? 0 : below(r, PAGE) };
 		return user_va(r);
 	case T_LEN:
 		return chance(r, 80) ? raw(1 + below(r, 64))
-		                     : konst(chance(r, 50) ? PAGE + 1 : PAGE);
+				     : konst(chance(r, 50) ? PAGE + 1 : PAGE);
 	case T_NPAGES:
 		return chance(r, 80) ? raw(1 + below(r, 8))
-		                     : raw(chance(r, 50) ? 0 : 512 + below(r, 2));
+				     : raw(chance(r, 50) ? 0 : 512 + below(r, 2));
 	case T_PROT:
 		return raw(chance(r, 90) ? 1 + below(r, 7) : below(r, 16));
 	case T_RIGHTS:
@@ -310,7 +312,7 @@ static struct prog_arg gen_arg(struct rng *r, unsigned type)
 	case T_BADGE:
 		return chance(r, 60)   ? raw(0)
 		       : chance(r, 80) ? raw(1 + below(r, 9))
-		                       : konst(1ULL << 32);
+				       : konst(1ULL << 32);
 	case T_FLAGS:
 		return raw(chance(r, 95) ? below(r, 2) : 2);
 	case T_CORE:
@@ -325,10 +327,10 @@ static struct prog_arg gen_arg(struct rng *r, unsigned type)
 		return chance(r, 20) ? raw(0) : user_va(r);
 	case T_STACK:
 		return chance(r, 80) ? raw(USER_BASE + below(r, 8) * PAGE + (chance(r, 90) ? 0 : 8))
-		                     : user_va(r);
+				     : user_va(r);
 	case T_SIZE:
 		return raw(chance(r, 70) ? PAGE * (1 + below(r, 4))
-		                         : below(r, 3) * 16 + below(r, 2) * 8);
+					 : below(r, 3) * 16 + below(r, 2) * 8);
 	default:
 		return raw(rnd(r));
 	}
@@ -337,10 +339,11 @@ static struct prog_arg gen_arg(struct rng *r, unsigned type)
 /* Calls to favour: the capability and ownership ones. */
 static unsigned pick_call(struct rng *r)
 {
-	static const uint64_t favour[] = {
-	    SYS_FRAME_ALLOC, SYS_MAP,        SYS_UNMAP,       SYS_CAP_MINT,    SYS_CAP_GRANT,
-	    SYS_CAP_REVOKE,  SYS_CAP_DELETE, SYS_ENV_CREATE,  SYS_ENV_DESTROY, SYS_FRAME_FREE,
-	    SYS_SLOT_ALLOC,  SYS_EP_CREATE,  SYS_CAP_INSPECT, SYS_REVOKE_ASK,  SYS_GUARANTEE};
+	static const uint64_t favour[] = { SYS_FRAME_ALLOC, SYS_MAP,	    SYS_UNMAP,
+					   SYS_CAP_MINT,    SYS_CAP_GRANT,  SYS_CAP_REVOKE,
+					   SYS_CAP_DELETE,  SYS_ENV_CREATE, SYS_ENV_DESTROY,
+					   SYS_FRAME_FREE,  SYS_SLOT_ALLOC, SYS_EP_CREATE,
+					   SYS_CAP_INSPECT, SYS_REVOKE_ASK, SYS_GUARANTEE };
 	if (chance(r, 60)) {
 		uint64_t nr = favour[below(r, sizeof(favour) / sizeof(favour[0]))];
 		for (unsigned i = 0; i < prog_ncalls; i++)
@@ -373,8 +376,8 @@ static void gen_op(struct rng *r, struct prog_op *op);
  */
 static void gen_pair(struct rng *r, struct prog_op *make, struct prog_op *use)
 {
-	static const uint64_t makers[] = {SYS_FRAME_ALLOC, SYS_CAP_MINT,   SYS_CAP_MINT,
-	                                  SYS_ENV_CREATE,  SYS_SLOT_ALLOC, SYS_EP_CREATE};
+	static const uint64_t makers[] = { SYS_FRAME_ALLOC, SYS_CAP_MINT,   SYS_CAP_MINT,
+					   SYS_ENV_CREATE,  SYS_SLOT_ALLOC, SYS_EP_CREATE };
 	gen_op(r, make);
 	make->call = (uint8_t)call_index(makers[below(r, sizeof(makers) / sizeof(makers[0]))]);
 	const struct prog_call *mc = &prog_calls[make->call];
@@ -386,7 +389,8 @@ static void gen_pair(struct rng *r, struct prog_op *make, struct prog_op *use)
 	for (int i = 0; i < PROG_ARGS; i++)
 		if (prog_is_slot_type(uc->type[i])) {
 			use->arg[i] =
-			    (struct prog_arg){ARG_SLOT, ARG_SLOT_RECENT}; /* the newest, any type */
+			    (struct prog_arg){ ARG_SLOT,
+					       ARG_SLOT_RECENT }; /* the newest, any type */
 			break;
 		}
 }
@@ -424,10 +428,10 @@ static void mutate_arg(struct rng *r, struct prog_op *op)
 }
 
 size_t prog_mutate(uint8_t *data, size_t size, size_t max, unsigned seed,
-                   size_t (*fallback)(uint8_t *data, size_t size, size_t max))
+		   size_t (*fallback)(uint8_t *data, size_t size, size_t max))
 {
 	static struct prog p; /* big: not on the stack (the mutator has no other state) */
-	struct rng r = {seed};
+	struct rng r = { seed };
 	prog_decode(data, size, &p);
 	unsigned cap = (unsigned)(max / PROG_OP_BYTES);
 	if (cap > PROG_MAX_OPS)
@@ -483,9 +487,9 @@ size_t prog_mutate(uint8_t *data, size_t size, size_t max, unsigned seed,
 }
 
 size_t prog_crossover(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, uint8_t *out,
-                      size_t max, unsigned seed)
+		      size_t max, unsigned seed)
 {
-	struct rng r = {seed};
+	struct rng r = { seed };
 	size_t ka = na / PROG_OP_BYTES, kb = nb / PROG_OP_BYTES;
 	size_t cut_a = below(&r, ka + 1) * PROG_OP_BYTES,
 	       from_b = below(&r, kb + 1) * PROG_OP_BYTES;

@@ -5,6 +5,7 @@
  * instruction) and returns true to resume the interrupted context.
  */
 #include <libos/libos.h>
+#include <libos/threads_impl.h>
 
 #define EXC_STACK_SIZE 16384
 
@@ -14,20 +15,40 @@ static libos_fault_handler handler;
 void libos_fault_entry(void);
 noreturn_fn void libos_resume(const struct user_regs *regs);
 noreturn_fn void libos_fault_dispatch(struct upcall_fault *uf);
+extern uint8_t libos_fx_fault[512];
+void libos_fx_restore(const uint8_t *fx);
 
 void libos_fault_dispatch(struct upcall_fault *uf)
 {
-	if (handler && handler(uf))
+	if (libos_sched_hook) {
+		/* Not the program's fault: say whose it is. */
+		printf(
+		    "libos: sched policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
+		    "addr 0x%llx): ending the environment\n",
+		    libos_sched_policy_name(), libos_sched_hook, (unsigned long long)uf->vector,
+		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
+		sys_exit((int)(128 + uf->vector));
+	}
+	if (handler && handler(uf)) {
+		libos_fx_restore(libos_fx_fault);
 		libos_resume(&uf->regs);
+	}
 	printf("libos: unhandled exception %llu at rip 0x%llx (addr 0x%llx)\n",
 	       (unsigned long long)uf->vector, (unsigned long long)uf->regs.rip,
 	       (unsigned long long)uf->addr);
 	sys_exit((int)(128 + uf->vector));
 }
 
+int libos_fault_upcall_on(void)
+{
+	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_FAULT, (uint64_t)libos_fault_entry,
+			      (uint64_t)exc_stack, sizeof(exc_stack), 0, 0);
+}
+
 int libos_set_fault_handler(libos_fault_handler h)
 {
 	handler = h;
-	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_FAULT, h ? (uint64_t)libos_fault_entry : 0,
+	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_FAULT,
+			      h || libos_threads_on() ? (uint64_t)libos_fault_entry : 0,
 			      (uint64_t)exc_stack, sizeof(exc_stack), 0, 0);
 }

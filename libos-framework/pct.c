@@ -6,6 +6,8 @@
 #include <libos/libos.h>
 
 void libos_pct_entry(void);
+extern uint8_t libos_fx_pct[512];
+void libos_fx_restore(const uint8_t *fx);
 noreturn_fn void libos_pct_dispatch(uint64_t badge, uint64_t a0, uint64_t a1, uint64_t a2,
 				    uint64_t a3, uint64_t a4, uint64_t a5);
 
@@ -16,6 +18,7 @@ void libos_pct_dispatch(uint64_t badge, uint64_t a0, uint64_t a1, uint64_t a2, u
 	uint64_t r[6] = { (uint64_t)E_NOTSUP, 0, 0, 0, 0, 0 };
 	if (pct_server)
 		pct_server(badge, a, r);
+	libos_fx_restore(libos_fx_pct); /* the environment's own state, as the call found it */
 	pct_reply(r);
 	sys_exit(127); /* a reply from outside a call: cannot happen here */
 }

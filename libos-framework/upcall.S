@@ -34,15 +34,33 @@
 #define R_RFLAGS 136
 
 	.text
+/*
+ * Every upcall entry saves the FPU/SSE registers of the code it interrupts
+ * before any C runs (user code is built with SSE); the dispatcher restores
+ * them (libos_fx_restore) just before it resumes. rax, and r11 at the PCT
+ * entry, are free here: the kernel saved the interrupted values or set them.
+ */
 	.globl libos_fault_entry
 libos_fault_entry:
+	leaq	libos_fx_fault(%rip), %rax
+	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_fault_dispatch
 	ud2
 
+/*
+ * The slice-start upcall: the interrupted code's FPU/SSE registers are still
+ * live (the kernel restored them), so they are saved before any C runs, to
+ * where libos_cur_fx points (the running thread's area). rax is free: the
+ * kernel saved it in the struct rdi points at.
+ */
 	.globl libos_sched_entry
 libos_sched_entry:
+	movq	libos_cur_fx(%rip), %rax
+	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_sched_dispatch
 	ud2
 
@@ -53,6 +71,8 @@ libos_sched_entry:
  */
 	.globl libos_pct_entry
 libos_pct_entry:
+	leaq	libos_fx_pct(%rip), %r11
+	fxsave	(%r11)
 	xorl	%ebp, %ebp
 	andq	$-16, %rsp
 	subq	$8, %rsp
@@ -63,12 +83,39 @@ libos_pct_entry:
 
 	.globl libos_revoke_entry
 libos_revoke_entry:
+	leaq	libos_fx_revoke(%rip), %rax
+	fxsave	(%rax)
 	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* the C ABI's alignment at a call: SSE code relies on it */
 	call	libos_revoke_dispatch
 	ud2
 
-	.globl libos_resume
-libos_resume:
+/*
+ * libos_ctx_save(regs, fx): save the caller's context as a setjmp would
+ * (callee-saved registers, the stack pointer and return address, flags,
+ * FPU/SSE state) and return 0; resumed through it, it returns 1.
+ */
+	.globl libos_ctx_save
+libos_ctx_save:
+	movq	%rbx, R_RBX(%rdi)
+	movq	%rbp, R_RBP(%rdi)
+	movq	%r12, R_R12(%rdi)
+	movq	%r13, R_R13(%rdi)
+	movq	%r14, R_R14(%rdi)
+	movq	%r15, R_R15(%rdi)
+	leaq	8(%rsp), %rax
+	movq	%rax, R_RSP(%rdi)
+	movq	(%rsp), %rax
+	movq	%rax, R_RIP(%rdi)
+	pushfq
+	popq	R_RFLAGS(%rdi)
+	movq	$1, R_RAX(%rdi)
+	fxsave	(%rsi)
+	xorl	%eax, %eax
+	ret
+
+/* The body both resumes share; with clear_crit, libos_crit is cleared on the resumed stack. */
+.macro RESUME clear_crit
 	movq	R_RSP(%rdi), %rax
 	movq	R_RIP(%rdi), %rcx
 	movq	%rcx, -8(%rax)
@@ -92,5 +139,60 @@ libos_resume:
 	movq	R_R15(%rdi), %r15
 	movq	R_RSP(%rdi), %rsp
 	leaq	-16(%rsp), %rsp
+	.if \clear_crit
+	movl	$0, libos_crit(%rip)
+	.endif
 	popq	%rdi
 	ret
+.endm
+
+/*
+ * libos_thread_resume(regs, fx): restore the FPU/SSE state, then resume as
+ * libos_resume does; its last step, on the resumed stack with every register
+ * loaded, clears libos_crit (thread.c), so a slice start that comes before
+ * it finds the framework busy and a slice start after it finds the thread.
+ */
+	.globl libos_thread_resume
+libos_thread_resume:
+	fxrstor	(%rsi)
+	RESUME 1
+
+/*
+ * libos_ctx_restore(regs, fx): resume a context libos_ctx_save saved (its
+ * callee-saved registers, stack and return address; rax = 1). As in
+ * libos_thread_resume, crit is cleared last, on the resumed stack; the
+ * target is in rcx by then, so a slice start between the two resumes it.
+ */
+	.globl libos_ctx_restore
+libos_ctx_restore:
+	fxrstor	(%rsi)
+	movq	R_RBX(%rdi), %rbx
+	movq	R_RBP(%rdi), %rbp
+	movq	R_R12(%rdi), %r12
+	movq	R_R13(%rdi), %r13
+	movq	R_R14(%rdi), %r14
+	movq	R_R15(%rdi), %r15
+	movq	R_RIP(%rdi), %rcx
+	movq	R_RSP(%rdi), %rsp
+	movl	$1, %eax
+	movl	$0, libos_crit(%rip)
+	jmp	*%rcx
+
+	.globl libos_resume
+libos_resume:
+	RESUME 0
+
+	.globl libos_fx_restore
+libos_fx_restore:
+	fxrstor	(%rdi)
+	ret
+
+	.bss
+	.balign 16
+	.globl libos_fx_fault, libos_fx_pct, libos_fx_revoke
+libos_fx_fault:
+	.skip 512
+libos_fx_pct:
+	.skip 512
+libos_fx_revoke:
+	.skip 512

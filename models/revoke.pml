@@ -1,7 +1,7 @@
 /*
  * exocore: visible revocation with the abort protocol and TLB shootdown.
  *
- * A Promela model of DESIGN.md "The page-ownership table" and "Cross-core
+ * A Promela model of docs/design.md "The page-ownership table" and "Cross-core
  * messages and revocation" (issue 5). What it abstracts and how each element
  * maps to the kernel: docs/revocation-model.md. Checked by tools/check-model.
  *

@@ -8,7 +8,9 @@
 #include <exo/frame.h>
 #include <exo/pot.h>
 #include <exo/xcall.h>
+#include <ipi.h>
 #include <percpu.h>
+#include <trace.h>
 
 /*
  * One ring per ordered pair (src, dst). The producer (src) owns head, the
@@ -66,12 +68,13 @@ int chan_send(unsigned dst, const struct chan_msg *m)
 	struct chan_msg *slot = &r->slot[head % CHAN_SLOTS];
 	*slot = *m;
 	slot->from = me;
+	trace(TR_CHAN_SEND, dst, head << 8 | (m->type & 0xff));
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	stats[me].sent++;
 	/* Only the first message the receiver has not looked at rings the bell. */
 	if (__atomic_exchange_n(&r->doorbell, 1, __ATOMIC_SEQ_CST) == 0) {
 		stats[me].doorbells++;
-		arch_ipi_send(dst, IPI_WAKE);
+		ipi_send(dst, IPI_WAKE);
 	}
 	arch_irq_restore(flags);
 	return E_OK;
@@ -120,6 +123,7 @@ unsigned chan_poll(void)
 		uint64_t tail = r->tail;
 		while (tail != __atomic_load_n(&r->head, __ATOMIC_ACQUIRE)) {
 			struct chan_msg m = r->slot[tail % CHAN_SLOTS];
+			trace(TR_CHAN_RECV, s, tail << 8 | (m.type & 0xff));
 			__atomic_store_n(&r->tail, ++tail, __ATOMIC_RELEASE); /* the slot is free again */
 			handle(&m);
 			n++;

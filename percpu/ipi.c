@@ -6,19 +6,34 @@
 #include <arch/cpu.h>
 #include <arch/ipi.h>
 #include <arch/mm.h>
+#include <arch/timer.h>
 #include <chan.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/xcall.h>
 #include <ipi.h>
 #include <percpu.h>
+#include <trace.h>
+
+/*
+ * How often a core waiting for a condition looks again when nothing
+ * interrupts it (percpu_idle_until): 1 ms, a tenth of a default slice.
+ */
+#define WAIT_RECHECK_NS 1000000ULL
 
 /* call_fn while a caller is still filling in call_arg. */
 #define CALL_CLAIMED ((void (*)(void *))1)
 
+void ipi_send(unsigned core, enum ipi_kind kind)
+{
+	trace(TR_IPI_SEND, core, kind);
+	arch_ipi_send(core, kind);
+}
+
 void ipi_receive(enum ipi_kind kind)
 {
 	struct percpu *me = this_cpu();
+	trace(TR_IPI_RECV, 0, kind);
 	if ((unsigned)kind < ARRAY_SIZE(me->ipi_count))
 		__atomic_fetch_add(&me->ipi_count[kind], 1, __ATOMIC_RELAXED);
 
@@ -39,7 +54,7 @@ void ipi_receive(enum ipi_kind kind)
 			unsigned c = (unsigned)__builtin_ctzll(waiting);
 			waiting &= waiting - 1;
 			__atomic_fetch_add(&me->pings, 1, __ATOMIC_RELAXED);
-			arch_ipi_send(c, IPI_PONG);
+			ipi_send(c, IPI_PONG);
 		}
 		break;
 	}
@@ -73,7 +88,7 @@ int ipi_ping(unsigned core, uint64_t timeout_cycles, uint64_t *cycles)
 	uint64_t before = __atomic_load_n(&me->pongs, __ATOMIC_ACQUIRE);
 	uint64_t t0 = arch_cycles();
 	__atomic_fetch_or(&percpu_of(core)->ping_pending, 1ULL << me->id, __ATOMIC_RELEASE);
-	arch_ipi_send(core, IPI_PING);
+	ipi_send(core, IPI_PING);
 	while (__atomic_load_n(&me->pongs, __ATOMIC_ACQUIRE) == before) {
 		if (arch_cycles() - t0 > timeout_cycles) {
 			__atomic_fetch_and(&percpu_of(core)->ping_pending, ~(1ULL << me->id),
@@ -105,12 +120,10 @@ void tlb_flush_core(unsigned core)
 	}
 	struct percpu *p = percpu_of(core);
 	uint64_t req = __atomic_add_fetch(&p->tlb_req, 1, __ATOMIC_ACQ_REL);
-	arch_ipi_send(core, IPI_TLB);
+	ipi_send(core, IPI_TLB);
 	/* One flush covers every request made before it started: wait for ours. */
-	while (__atomic_load_n(&p->tlb_done, __ATOMIC_ACQUIRE) < req) {
-		serve_own_flush(this_cpu());
-		arch_cpu_relax();
-	}
+	while (__atomic_load_n(&p->tlb_done, __ATOMIC_ACQUIRE) < req)
+		percpu_wait_step(false); /* held: the address space being changed */
 }
 
 void tlb_shootdown(uint64_t cores)
@@ -122,7 +135,7 @@ void tlb_shootdown(uint64_t cores)
 		if (c == me || !__atomic_load_n(&percpu_of(c)->online, __ATOMIC_ACQUIRE))
 			continue;
 		req[c] = __atomic_add_fetch(&percpu_of(c)->tlb_req, 1, __ATOMIC_ACQ_REL);
-		arch_ipi_send(c, IPI_TLB);
+		ipi_send(c, IPI_TLB);
 	}
 	if (cores & (1ULL << me))
 		arch_tlb_flush_all();
@@ -130,10 +143,8 @@ void tlb_shootdown(uint64_t cores)
 		unsigned c = (unsigned)__builtin_ctzll(m);
 		if (c == me || !__atomic_load_n(&percpu_of(c)->online, __ATOMIC_ACQUIRE))
 			continue;
-		while (__atomic_load_n(&percpu_of(c)->tlb_done, __ATOMIC_ACQUIRE) < req[c]) {
-			serve_own_flush(this_cpu());
-			arch_cpu_relax();
-		}
+		while (__atomic_load_n(&percpu_of(c)->tlb_done, __ATOMIC_ACQUIRE) < req[c])
+			percpu_wait_step(false); /* held: the frame being revoked */
 	}
 }
 
@@ -149,7 +160,7 @@ int smp_call_start(unsigned core, void (*fn)(void *), void *arg)
 		return E_BUSY;
 	p->call_arg = arg;
 	__atomic_store_n(&p->call_fn, fn, __ATOMIC_RELEASE);
-	arch_ipi_send(core, IPI_CALL);
+	ipi_send(core, IPI_CALL);
 	return E_OK;
 }
 
@@ -162,17 +173,29 @@ int smp_call_wait(unsigned core, uint64_t timeout_cycles)
 	while (__atomic_load_n(&p->call_fn, __ATOMIC_ACQUIRE) != NULL) {
 		if (arch_cycles() - t0 > timeout_cycles)
 			return E_TIMEOUT;
-		xcall_serve(); /* the call may wait on an operation of ours */
-		arch_cpu_relax();
+		percpu_wait_step(true); /* the call may wait on an operation of ours */
 	}
 	return E_OK;
 }
 
-void percpu_idle_loop(void)
+void percpu_wait_step(bool serve)
+{
+	serve_own_flush(this_cpu());
+	unsigned long flags = arch_irq_save();
+	chan_poll();
+	arch_irq_restore(flags);
+	if (serve)
+		xcall_serve(); /* no-op when this wait is inside xcall_serve itself */
+	arch_cpu_relax();
+}
+
+void percpu_idle_until(bool (*done)(void *arg), void *arg)
 {
 	struct percpu *me = this_cpu();
 	for (;;) {
 		sched_run(); /* environments homed here, until none is runnable */
+		if (done && done(arg))
+			return;
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
 		chan_poll();
@@ -187,7 +210,15 @@ void percpu_idle_loop(void)
 			__atomic_store_n(&me->call_fn, NULL, __ATOMIC_RELEASE);
 			continue;
 		}
+		if (done)
+			arch_timer_oneshot(WAIT_RECHECK_NS);
 		__atomic_fetch_add(&me->halts, 1, __ATOMIC_RELAXED);
 		arch_cpu_idle(); /* sti; hlt: until the next interrupt */
 	}
+}
+
+void percpu_idle_loop(void)
+{
+	percpu_idle_until(NULL, NULL);
+	__builtin_unreachable();
 }

@@ -1,5 +1,5 @@
 /*
- * Kernel message channels (DESIGN.md "Cross-core messages"): one
+ * Kernel message channels (docs/design.md "Cross-core messages"): one
  * single-producer single-consumer ring of 64-byte messages per ordered pair
  * of cores, in shared memory. The sender rings the doorbell (IPI_WAKE) only
  * for the first message the receiver has not yet seen, so a burst costs one

@@ -8,6 +8,9 @@
 #include <exo/ipi_kind.h>
 #include <exo/types.h>
 
+/* Send kind to core (arch_ipi_send, with a trace record): every IPI the kernel sends. */
+void ipi_send(unsigned core, enum ipi_kind kind);
+
 /* Handle one delivered IPI; called by the arch layer with interrupts off. */
 void ipi_receive(enum ipi_kind kind);
 
@@ -42,7 +45,27 @@ must_check int smp_call_start(unsigned core, void (*fn)(void *), void *arg);
 must_check int smp_call_wait(unsigned core, uint64_t timeout_cycles);
 
 /*
- * The idle loop of a core with nothing else to do: runs pending smp calls,
- * otherwise halts until an interrupt. Never returns.
+ * One step of a kernel wait: every loop in which this core waits on another
+ * core (a reply, an acknowledgement, a flush, a slot being filled) takes
+ * this step, so that no core waits without answering what other cores ask
+ * of it. It takes in the message rings, performs a TLB flush asked of this
+ * core (two cores may be waiting on each other with interrupts off) and,
+ * when serve is true, performs the cross-core operations queued for this
+ * core (xcall_serve). Pass serve = false only where performing another
+ * core's operation is unsafe: with a lock held or an object half changed
+ * (revocation, shootdown); those waits never depend on an operation of ours.
  */
+void percpu_wait_step(bool serve);
+
+/*
+ * Be this core's kernel until done(arg) holds: run its environments, serve
+ * other cores and pending smp calls, and halt when there is nothing to do.
+ * With a condition, a halt is bounded by a timer (WAIT_RECHECK_NS), since
+ * nothing need interrupt this core when the condition comes true elsewhere.
+ * The one wait of a core outside any environment: the idle loop is this
+ * with no condition, and the boot core waits for its programs so.
+ */
+void percpu_idle_until(bool (*done)(void *arg), void *arg);
+
+/* percpu_idle_until with no condition: never returns. */
 noreturn_fn void percpu_idle_loop(void);

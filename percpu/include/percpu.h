@@ -1,5 +1,5 @@
 /*
- * struct percpu — all of one kernel instance's state (DESIGN.md: one kernel
+ * struct percpu — all of one kernel instance's state (docs/design.md: one kernel
  * instance per core). Each field says who may touch it: "own" fields are
  * touched only by the owning core, so need no lock; "atomic" fields are read
  * by other cores and changed with atomics only.
@@ -58,7 +58,7 @@ struct percpu {
 	unsigned frame_pool_n;	 /* own */
 
 	/* console line buffer (core/kprintf.c) */
-	char line[256];	 /* own */
+	char line[1024];   /* own: long enough for a program's figure line (docs/protocol.md) */
 	unsigned line_len; /* own */
 
 	/* exception recovery for tests (arch traps): expected vector, or -1 */

@@ -15,7 +15,7 @@ static unsigned parse(char *line, struct opts *o)
 		{ .key = "flag", .type = CMDLINE_BOOL, .dst.b = &o->flag },
 		{ .key = "name", .type = CMDLINE_STR, .dst.s = &o->name },
 	};
-	return cmdline_parse(line, table, ARRAY_SIZE(table));
+	return cmdline_parse(line, table, ARRAY_SIZE(table), NULL);
 }
 
 TEST(cmdline, parses_every_type)
@@ -69,4 +69,25 @@ TEST(cmdline, uint_bounds_and_overflow)
 	EXPECT(t, !cmdline_parse_uint("12a", &v));
 	EXPECT(t, cmdline_parse_uint("0xfF", &v));
 	EXPECT_EQ(t, v, 255);
+}
+
+TEST(cmdline, unknown_words_go_to_the_rest_in_order_and_an_overflow_is_a_problem)
+{
+	struct opts o = { .rounds = 7 };
+	const struct cmdline_opt table[] = {
+		{ .key = "rounds",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &o.rounds,
+		  .min = 1,
+		  .max = 1000 },
+	};
+	char buf[24];
+	struct cmdline_rest rest = { .buf = buf, .size = sizeof(buf) };
+	char line[] = "sched=rr:q=5 rounds=3 threads=8 toolong=0123456789";
+	EXPECT_EQ(t, cmdline_parse(line, table, ARRAY_SIZE(table), &rest), 1);
+	EXPECT_EQ(t, o.rounds, 3);
+	EXPECT_EQ(t, rest.words, 2);
+	EXPECT_EQ(t, rest.len, sizeof("sched=rr:q=5") + sizeof("threads=8"));
+	EXPECT_STREQ(t, buf, "sched=rr:q=5");
+	EXPECT_STREQ(t, buf + sizeof("sched=rr:q=5"), "threads=8");
 }

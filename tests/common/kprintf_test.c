@@ -25,6 +25,12 @@ TEST(kprintf, width_and_flags)
 	FMT_IS(t, "(null) 100%", "%s 100%%", (const char *)0);
 }
 
+TEST(kprintf, string_precision_stops_early_and_never_reads_past_it)
+{
+	const char unterminated[3] = { 'a', 'b', 'c' };
+	FMT_IS(t, "ab|abc|  x|", "%.2s|%.*s|%3.1s|%.0s", "abcd", 3, unterminated, "xyz", "q");
+}
+
 TEST(kprintf, truncates_and_reports_full_length)
 {
 	char b[5];

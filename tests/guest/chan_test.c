@@ -115,7 +115,7 @@ TEST(xcall, operations_on_another_core_are_served_there)
 	struct env *p, *spin;
 	ASSERT_EQ(t, env_create(0, &p), E_OK); /* the caller: its system calls run here, on core 0 */
 	ASSERT_EQ(t, env_create(1, &spin), E_OK);
-	ASSERT_EQ(t, env_start(spin, (unsigned)image_find("spinner"), 2000), E_OK);
+	ASSERT_EQ(t, env_start(spin, (unsigned)image_find("spinner"), 2000, NULL), E_OK);
 	while (__atomic_load_n(&spin->slices, __ATOMIC_ACQUIRE) == 0)
 		arch_cpu_relax();
 	uint64_t kicks = percpu_of(1)->xcall_kicks, took[5];

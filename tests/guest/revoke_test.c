@@ -23,7 +23,8 @@
 static struct env *owner(struct test_ctx *t, unsigned mode)
 {
 	struct env *e;
-	if (env_create(cpu_id(), &e) != E_OK || env_start(e, (unsigned)image_find("owner"), mode)) {
+	if (env_create(cpu_id(), &e) != E_OK ||
+	    env_start(e, (unsigned)image_find("owner"), mode, NULL)) {
 		test_fail(t, __FILE__, __LINE__, "could not start the owner");
 		return NULL;
 	}
@@ -103,7 +104,7 @@ static struct env *remote;
 static void start_remote(void *arg)
 {
 	(void)env_create(cpu_id(), &remote);
-	(void)env_start(remote, (unsigned)image_find("owner"), (unsigned)(uintptr_t)arg);
+	(void)env_start(remote, (unsigned)image_find("owner"), (unsigned)(uintptr_t)arg, NULL);
 	sched_run();
 }
 
@@ -158,7 +159,7 @@ TEST(revoke, memory_pressure_revokes_then_the_allocation_waits)
 	struct env *b;
 	ASSERT(t, a != NULL);
 	ASSERT_EQ(t, env_create(cpu_id(), &b), E_OK);
-	ASSERT_EQ(t, env_start(b, (unsigned)image_find("pressure"), 0), E_OK);
+	ASSERT_EQ(t, env_start(b, (unsigned)image_find("pressure"), 0, NULL), E_OK);
 	uint64_t hog = hog_all();
 	EXPECT_EQ(t, frame_free_count(), 0);
 	sched_run();

@@ -20,7 +20,7 @@ static struct env *start(struct test_ctx *t, const char *name, uint64_t arg)
 		test_fail(t, __FILE__, __LINE__, "env_create");
 		return NULL;
 	}
-	if (env_start(e, (unsigned)image_find(name), arg) != E_OK) {
+	if (env_start(e, (unsigned)image_find(name), arg, NULL) != E_OK) {
 		test_fail(t, __FILE__, __LINE__, "env_start %s", name);
 		(void)env_destroy(e);
 		return NULL;

@@ -11,8 +11,8 @@
 #include <exo/test.h>
 #include <percpu.h>
 
-/* Run program `name` in a new environment on this core until it exits; its status. */
-static int run_here(struct test_ctx *t, const char *name, uint64_t arg)
+/* Run program `name` with argument words (NULL: none) on this core until it exits; its status. */
+static int run_args(struct test_ctx *t, const char *name, uint64_t arg, const struct env_args *args)
 {
 	int prog = image_find(name);
 	if (prog < 0) {
@@ -25,7 +25,7 @@ static int run_here(struct test_ctx *t, const char *name, uint64_t arg)
 		test_fail(t, __FILE__, __LINE__, "env_create: %s", err_name(err));
 		return -1;
 	}
-	if ((err = env_start(e, (unsigned)prog, arg))) {
+	if ((err = env_start(e, (unsigned)prog, arg, args))) {
 		test_fail(t, __FILE__, __LINE__, "env_start: %s", err_name(err));
 		(void)env_destroy(e);
 		return -1;
@@ -34,6 +34,52 @@ static int run_here(struct test_ctx *t, const char *name, uint64_t arg)
 	int status = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_EXITED ? e->exit_status : -1;
 	EXPECT_EQ(t, env_destroy(e), E_OK);
 	return status;
+}
+
+static int run_here(struct test_ctx *t, const char *name, uint64_t arg)
+{
+	return run_args(t, name, arg, NULL);
+}
+
+/* env_args from a string with '|' between words. */
+static const struct env_args *words(const char *s)
+{
+	static struct env_args a;
+	a.len = 0;
+	for (; *s && a.len < ENV_ARGS_MAX - 1; s++)
+		a.bytes[a.len++] = *s == '|' ? '\0' : *s;
+	a.bytes[a.len++] = '\0';
+	return &a;
+}
+
+TEST(user, arguments_reach_the_program_and_bad_ones_stop_it)
+{
+	uint64_t before = frame_free_count();
+	EXPECT_EQ(t, run_args(t, "args", 0, NULL), 1 + 50);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("alpha=5|beta=xyz")), 5 + 100 + 50);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("alpha=5|alpha=7")), 7 + 50); /* the last wins */
+	EXPECT_EQ(t, run_args(t, "args", 0, words("sched=rr")), 1 + 50);
+	/* Each bad word: status 2 before main, with a message naming what exists. */
+	EXPECT_EQ(t, run_args(t, "args", 0, words("gamma=1")), 2);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("alpha=x")), 2);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("noequals")), 2);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("sched=nosuch")), 2);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("sched=rr:nosuch=1")), 2);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("pager=lru")), 2); /* no pager policies yet */
+	EXPECT_EQ(t, run_args(t, "args", 0, words("swap=sched:nosuch@1ms")), 2);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("swap=sched:rr@1")), 2); /* no unit */
+	EXPECT_EQ(t, run_args(t, "args", 0, words("swap=sched:rr@1ms")), 1 + 50);
+	EXPECT_EQ(t, frame_free_count(), before);
+}
+
+TEST(user, threads_and_their_sync)
+{
+	uint64_t before = frame_free_count();
+	EXPECT_EQ(t, run_args(t, "threads", 0, words("watchdog_ms=30")), 0);
+	/* A policy hook that faults ends the environment (a #PF), not the kernel. */
+	EXPECT_EQ(t, run_here(t, "threads", 1), 128 + 14);
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, invariant_check(), 0);
 }
 
 TEST(user, hello_exits_with_its_argument)
@@ -78,9 +124,31 @@ TEST(user, a_fault_ends_only_the_environment)
 	EXPECT_EQ(t, run_here(t, "crash", 0), 128 + 14); /* #PF */
 	EXPECT_EQ(t, run_here(t, "crash", 1), 128 + 6);	 /* #UD */
 	EXPECT_EQ(t, run_here(t, "crash", 2), 128 + 14); /* write to read-only text */
-	EXPECT_EQ(t, run_here(t, "crash", 3), 128 + 7);	 /* #NM: x87 state would leak */
+	EXPECT_EQ(t, run_here(t, "crash", 3), 42);	 /* SSE: no longer a fault */
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
+}
+
+/*
+ * Two environments on this core fill every SSE register and MXCSR with
+ * their own pattern and spin across many slices: each finds its own
+ * values every time (the kernel saves and restores them per environment).
+ */
+TEST(user, fpu_state_is_kept_per_environment)
+{
+	uint64_t before = frame_free_count();
+	struct env *e[2];
+	for (unsigned i = 0; i < 2; i++) {
+		ASSERT_EQ(t, env_create(cpu_id(), &e[i]), E_OK);
+		ASSERT_EQ(t, env_start(e[i], (unsigned)image_find("fpu"), 0x5a + i * 0x21, NULL),
+			  E_OK);
+	}
+	sched_run();
+	for (unsigned i = 0; i < 2; i++) {
+		EXPECT_EQ(t, e[i]->exit_status, 0);
+		EXPECT_EQ(t, env_destroy(e[i]), E_OK);
+	}
+	EXPECT_EQ(t, frame_free_count(), before);
 }
 
 /* Wait up to ms for e to exit; its status, or -1. */
@@ -103,7 +171,7 @@ TEST(user, memstress_on_every_core_at_once)
 	ASSERT(t, prog >= 0);
 	for (unsigned c = 0; c < percpu_ncpus; c++) {
 		ASSERT_EQ(t, env_create(c, &envs[c]), E_OK);
-		ASSERT_EQ(t, env_start(envs[c], (unsigned)prog, 300), E_OK);
+		ASSERT_EQ(t, env_start(envs[c], (unsigned)prog, 300, NULL), E_OK);
 	}
 	sched_run(); /* ours; the other cores run theirs from their idle loops */
 	for (unsigned c = 0; c < percpu_ncpus; c++) {
@@ -150,7 +218,7 @@ TEST(user, capability_churn_on_every_core_checked_after_each_round)
 		struct env *envs[MAX_CPUS] = { 0 };
 		for (unsigned c = 0; c < percpu_ncpus; c++) {
 			ASSERT_EQ(t, env_create(c, &envs[c]), E_OK);
-			ASSERT_EQ(t, env_start(envs[c], (unsigned)prog, 20), E_OK);
+			ASSERT_EQ(t, env_start(envs[c], (unsigned)prog, 20, NULL), E_OK);
 		}
 		sched_run();
 		for (unsigned c = 0; c < percpu_ncpus; c++) {

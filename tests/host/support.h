@@ -9,6 +9,7 @@
 #include <exo/cap.h>
 #include <exo/env.h>
 #include <exo/pot.h>
+#include <exo/syscall.h>
 #include <exo/test.h>
 #include <percpu.h>
 
@@ -57,3 +58,79 @@ unsigned caps_in(struct env *e);
 
 /* Where va maps in e: the frame, or ~0 if nothing. */
 uint64_t mapped(struct env *e, uint64_t va);
+
+/* syscall_invoke with up to six arguments. */
+#define SYS(e, nr, ...) syscall_invoke((e), (nr), (const uint64_t[6]){ __VA_ARGS__ })
+
+#define OUT_VA VA(0x100)  /* the syscall tests' writable page for out-parameters */
+#define RO_VA VA(0x101)	  /* a read-only page */
+#define HOLE_VA VA(0x102) /* never mapped */
+
+/* What cap_inspect says of slot; type OBJ_NONE (and 0xee elsewhere) if it is empty. */
+struct cap_info info(struct env *e, uint32_t slot);
+
+/* The object of the capability in slot (a frame number, an env id...). */
+uint64_t obj_of(struct env *e, int64_t slot);
+
+/* The bytes of frame f. */
+uint8_t *frame_mem(uint64_t f);
+
+/* The prot bits of va's mapping in e; 0 if unmapped. */
+unsigned prot_at(struct env *e, uint64_t va);
+
+/* How many TLB flushes core has made (the simulator counts them). */
+uint64_t tlb_flushes(unsigned core);
+
+/* A fresh frame for e through SYS_FRAME_ALLOC, mapped at va with prot; its bytes (NULL: failed). */
+uint8_t *user_page(struct test_ctx *t, struct env *e, uint64_t va, unsigned prot);
+
+/*
+ * "Changed nothing": everything a failed operation must leave alone. The
+ * ownership table (state, owner, generation, mapped-on set of every
+ * frame); for each of up to SNAP_ENVS environments (NULL ones skipped) its
+ * run state, exit status, generation, counters, capability slots and what
+ * the pages of snap_vas (support.c) map to, with which prot; the free-frame
+ * and environment counts; and the bytes of the first environment's OUT_VA
+ * page, if it is mapped.
+ */
+#define SNAP_ENVS 4
+#define SNAP_VAS 20
+
+struct snap {
+	struct pot_entry pot[MEM_FRAMES];
+	struct {
+		uint32_t state;
+		int exit_status;
+		uint64_t gen, frames_owned, mappings;
+		uint64_t va[SNAP_VAS];
+		unsigned prot[SNAP_VAS];
+		struct cap caps[CAP_SLOTS];
+	} env[SNAP_ENVS];
+	unsigned nenv, envs;
+	uint64_t free;
+	uint8_t out[PAGE_SIZE];
+};
+
+void snap_take(struct snap *s, struct env *const *envs, unsigned n);
+
+/* Is the machine as in *s? Prints the first difference. */
+bool snap_same(const struct snap *s, struct env *const *envs);
+
+/* The snapshot FAILS_CLEANLY takes. */
+extern struct snap snap_before;
+
+/* Run the call, expect err, expect nothing changed and the invariants to hold. */
+#define FAILS_CLEANLY(t, envs, call, err)                                                          \
+	do {                                                                                       \
+		snap_take(&snap_before, envs, ARRAY_SIZE(envs));                                   \
+		EXPECT_EQ(t, (call), (err));                                                       \
+		EXPECT(t, snap_same(&snap_before, envs));                                          \
+		INV(t);                                                                            \
+	} while (0)
+
+/*
+ * Destroy the environments of envs that are alive, and check they took
+ * everything with them: no environment, every frame free, the kernel's
+ * frames as setup() left them, the invariants.
+ */
+void teardown(struct test_ctx *t, struct env **envs, unsigned n);

@@ -18,7 +18,7 @@ from unittest import mock
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tools"))
 
-from exolib import kvmprobe, logparse, manifest, qemu, report, verdict  # noqa: E402
+from exolib import kvmprobe, logparse, manifest, meta, qemu, report, verdict  # noqa: E402
 
 
 def load_script(name):
@@ -48,6 +48,7 @@ PASS_LOG = sample("""
     [cpu0] test: PASS ipi.pairs
     [cpu0] test: SKIP ipi.many: needs 4 cores, 2 online
     2 passed, 0 failed
+    [cpu0] exit: pass
     """)
 
 FAILED_LOG = sample("""
@@ -58,6 +59,7 @@ FAILED_LOG = sample("""
     [cpu2] test: FAIL ipi.pairs: tests/guest/ipi.c:40: rtt > 0: 0 != 1
     [cpu0] test: FAIL ipi.pairs: 1 check(s) failed
     1 passed, 1 failed
+    [cpu0] exit: fail
     """)
 
 PANIC_LOG = sample("""
@@ -76,6 +78,7 @@ PROGRAM_LOG = sample("""
     [cpu0] env 0: gfuzz: cpu 0 done: 5000 operations in 292 programs, 170 skipped, seed 1
     [cpu0] run: gfuzz on cpu0 exited with 0
     [cpu0] run: gfuzz on cpu1 exited with 0
+    [cpu0] exit: pass
     """)
 
 MISSING_CORE_LOG = PASS_LOG.replace("2 of 2 cores online", "1 of 2 cores online")
@@ -168,7 +171,7 @@ class VerdictTest(unittest.TestCase):
                          ["1 of 2 cores online, expected 2"])
 
     def test_no_cores_line(self):
-        log = logparse.parse_log("1 passed, 0 failed\n[cpu0] test: PASS a.b\n")
+        log = logparse.parse_log("1 passed, 0 failed\n[cpu0] test: PASS a.b\n[cpu0] exit: pass\n")
         self.assertEqual(verdict.judge(expect(cores=1), outcome(1), log),
                          ["no 'smp: K of M cores online' line in the log"])
 
@@ -206,7 +209,8 @@ class VerdictTest(unittest.TestCase):
     def test_a_program_run_needs_every_copy_to_exit_with_0_and_no_summary(self):
         run = verdict.Expect(cores=2, summary=False, program=("gfuzz", 2))
         self.assertEqual(verdict.judge(run, outcome(1), logparse.parse_log(PROGRAM_LOG)), [])
-        failed = PROGRAM_LOG.replace("cpu1 exited with 0", "cpu1 exited with 1")
+        failed = PROGRAM_LOG.replace("cpu1 exited with 0", "cpu1 exited with 1").replace(
+            "exit: pass", "exit: fail")
         self.assertEqual(verdict.judge(run, outcome(3), logparse.parse_log(failed)),
                          ["expected the guest verdict pass, got fail (QEMU status 3)",
                           "gfuzz on cpu1 exited with 1"])
@@ -283,8 +287,10 @@ class QemuCommandTest(unittest.TestCase):
     def test_icount_and_gdb(self):
         cmd = qemu.command(qemu.Machine(kernel="k.elf", icount=True, gdb=True))
         self.assertEqual(cmd[cmd.index("-icount") + 1], "shift=0,align=off,sleep=off")
-        self.assertIn("-s", cmd)
+        self.assertEqual(cmd[cmd.index("-gdb") + 1], "tcp::1234")
         self.assertIn("-S", cmd)
+        other = qemu.command(qemu.Machine(kernel="k.elf", gdb=True, gdb_port=4321))
+        self.assertEqual(other[other.index("-gdb") + 1], "tcp::4321")
 
     def test_unknown_accel_is_refused(self):
         with self.assertRaises(ValueError):
@@ -407,7 +413,7 @@ class KvmProbeTest(unittest.TestCase):
         return boot
 
     def test_pass_is_cached_per_kernel_and_qemu(self):
-        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n")
+        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n[cpu0] exit: pass\n")
         first = kvmprobe.probe(self.kernel, "7.2", self.cache, boot)
         again = kvmprobe.probe(self.kernel, "7.2", self.cache, boot)
         self.assertTrue(first["ok"])
@@ -421,7 +427,7 @@ class KvmProbeTest(unittest.TestCase):
         self.assertEqual(len(self.boots), 2)
 
     def test_a_changed_kernel_is_probed_again(self):
-        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n")
+        boot = self.booter(1, "[cpu0] test: PASS probe.ring3\n1 passed, 0 failed\n[cpu0] exit: pass\n")
         kvmprobe.probe(self.kernel, "7.2", self.cache, boot)
         with open(self.kernel, "ab") as f:
             f.write(b"rebuilt")
@@ -433,7 +439,7 @@ class KvmProbeTest(unittest.TestCase):
         self.assertFalse(triple["ok"])
         self.assertIn("status 0", triple["reason"])
         nothing = kvmprobe.probe(self.kernel, "7.2", self.cache,
-                                 self.booter(1, "0 passed, 0 failed\n"), fresh=True)
+                                 self.booter(1, "0 passed, 0 failed\n[cpu0] exit: pass\n"), fresh=True)
         self.assertFalse(nothing["ok"])
         self.assertIn("no 'test: PASS' line", nothing["reason"])
 
@@ -460,6 +466,44 @@ class CheckTest(unittest.TestCase):
         self.check.judge_part(part, 1, (5, 2))
         self.assertIsNone(part.problem)
         self.assertEqual((part.passed, part.failed), (5, 2))
+
+
+class MetaTest(unittest.TestCase):
+    def test_line_round_trip_and_other_lines(self):
+        fields = {"qemu": "7.2", "accel": "tcg", "icount": True, "commit": "abc1234-dirty"}
+        self.assertEqual(meta.parse_line(meta.line(fields)), fields)
+        self.assertIsNone(meta.parse_line("exo: PASS (1.0 s, log: build/logs/run.log)"))
+        self.assertIsNone(meta.parse_line("exo: {not json"))
+        self.assertIsNone(meta.parse_line("[cpu0] EXOJSON {}"))
+
+
+class CheckStyleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.style = load_script("check-style")
+
+    def test_files_in_diff_once_each_in_order(self):
+        diff = sample("""
+            diff --git a/core/b.c b/core/b.c
+            --- a/core/b.c
+            +++ b/core/b.c
+            @@ -1 +1 @@
+            -int x = {1};
+            +int x = { 1 };
+            diff --git a/core/a.h b/core/a.h
+            @@ -3 +3 @@
+            diff --git a/core/b.c b/core/b.c
+            """)
+        self.assertEqual(self.style.files_in_diff(diff), ["core/b.c", "core/a.h"])
+        self.assertEqual(self.style.files_in_diff("no modified files to format\n"), [])
+
+    def test_check_plans_style_unless_told_not_to(self):
+        check = load_script("check")
+        ap_args = check.argparse.Namespace(host=[], python_tests=True, fuzz=False, model=False,
+                                           guest=False, mode="debug", style=True)
+        self.assertIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
+        ap_args.style = False
+        self.assertNotIn("style: tools/check-style", [p.title for p in check.plan(ap_args)])
 
 
 class ExoCliTest(unittest.TestCase):
@@ -518,3 +562,38 @@ class ProgramFigureTest(unittest.TestCase):
         self.assertEqual([f.data["figure"] for f in log.figures], ["null_syscall", "boot_ms"])
         self.assertEqual(log.figures[0].data["env"], 3)
         self.assertEqual(log.tests, [])
+
+
+class Policies(unittest.TestCase):
+    """exo policies: the registry as the build wrote it (policies.json)."""
+
+    REGISTRY = {"sched": [{"name": "rr", "description": "round robin", "file": "policies/sched/rr.c",
+                           "params": []},
+                          {"name": "lottery", "description": "tickets", "file": "x.c",
+                           "params": [{"name": "seed", "default": "1", "help": "the seed"}]}],
+                "pager": [], "ipc": []}
+
+    def write(self, top, text):
+        os.makedirs(os.path.join(top, "build", "debug"))
+        with open(os.path.join(top, "build", "debug", "policies.json"), "w") as f:
+            f.write(text)
+
+    def test_lists_kinds_names_descriptions_and_parameters_with_defaults(self):
+        import json
+        exo = load_script("exo")
+        with tempfile.TemporaryDirectory() as top:
+            self.write(top, json.dumps(self.REGISTRY))
+            entries = exo.catalog.policy_entries(top, "debug")
+        text = exo.format_policies(entries)
+        self.assertIn("sched:", text)
+        self.assertRegex(text, r"rr\s+round robin")
+        self.assertRegex(text, r"seed=1\s+the seed")
+        self.assertIn("pager: (none yet)", text)
+
+    def test_a_missing_or_broken_registry_is_said_so(self):
+        exo = load_script("exo")
+        with tempfile.TemporaryDirectory() as top:
+            self.assertIsNone(exo.catalog.policy_entries(top, "debug"))
+            self.write(top, "{not json")
+            with self.assertRaises(exo.catalog.CatalogError):
+                exo.catalog.policy_entries(top, "debug")

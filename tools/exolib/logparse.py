@@ -20,6 +20,12 @@ PANIC_RE = re.compile(r"PANIC: (.*)$")
 ENV_RE = re.compile(r"env (\d+): (.*)$")  # lines user programs print
 EXOJSON_RE = re.compile(r"EXOJSON (.*)$")
 PROGRAM_EXIT_RE = re.compile(r"run: (\S+) on cpu(\d+) exited with (-?\d+)$")  # run=NAME
+NO_PROGRAM_RE = re.compile(r"run: no program '(.*)'$")
+# More run_cores than cores online: older kernels ran on fewer, newer ones refuse.
+CORES_SHORT_RE = re.compile(r"run: (?:\S+ on )?(\d+) cores asked,(?: but only)? (\d+)"
+                            r" (?:are )?online")
+EXIT_RE = re.compile(r"exit: (pass|fail|panic)$")  # the guest ends the run (docs/protocol.md)
+CMDLINE_RE = re.compile(r"cmdline: (.*?)(?:; ignored)?$")  # a word the kernel did not take
 
 
 @dataclass
@@ -61,6 +67,10 @@ class GuestLog:
     cores: tuple = None  # (online, total) from "smp: K of M cores online"
     panic: str = None  # the message of the first "PANIC:" line
     program_exits: list = field(default_factory=list)  # ProgramExit, in order
+    exit: str = None  # "pass", "fail" or "panic" from the guest's own "exit:" line
+    no_program: str = None  # NAME from "run: no program 'NAME'"
+    cores_short: tuple = None  # (asked, online) from "run: N cores asked, K online"
+    cmdline_problems: list = field(default_factory=list)  # "unknown key 'x'", ...
 
     def pass_lines(self):
         """How many "test: PASS" lines the guest printed."""
@@ -140,6 +150,24 @@ def parse_tagged(log, cpu, body):
     m = PROGRAM_EXIT_RE.match(body)
     if m:
         log.program_exits.append(ProgramExit(m.group(1), int(m.group(2)), int(m.group(3))))
+        return
+    m = EXIT_RE.match(body)
+    if m:
+        log.exit = log.exit or m.group(1)
+        return
+    m = NO_PROGRAM_RE.match(body)
+    if m:
+        log.no_program = m.group(1)
+        return
+    m = CORES_SHORT_RE.match(body)
+    if m:
+        log.cores_short = (int(m.group(1)), int(m.group(2)))
+        return
+    # The boot-time parse comes before the cores line; later cmdline lines
+    # are the guest tests of the parser talking about their own samples.
+    m = CMDLINE_RE.match(body)
+    if m and log.cores is None:
+        log.cmdline_problems.append(m.group(1))
         return
     m = CORES_RE.match(body)
     if m:

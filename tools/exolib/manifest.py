@@ -144,7 +144,7 @@ def selection_runs(pattern, smps, timeout):
     """Runs for a test selection (`exo test boot.*`): test=pattern at each smp."""
     return [Run(name=f"{pattern}@smp{n}", smp=n, args=f"test={pattern}",
                 timeout=timeout or selection_timeout(n),
-                expect=verdict.Expect(cores=verdict.default_cores(n)))
+                expect=verdict.Expect(cores=verdict.default_cores(n), selection=pattern))
             for n in smps]
 
 

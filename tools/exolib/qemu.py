@@ -40,6 +40,8 @@ class Machine:
     args: str = ""  # kernel command line, without accel=
     icount: bool = False
     gdb: bool = False
+    gdb_port: int = GDB_PORT
+    disk: str = None  # a raw image attached as a virtio disk
 
     def cmdline(self):
         """The kernel command line: the args, then accel=<accel> [icount=yes] (docs/protocol.md)."""
@@ -56,10 +58,13 @@ def command(m):
            # -nographic puts COM1 on stdout; mon: muxes the monitor (^A c) onto it.
            "-nographic", "-serial", "mon:stdio", "-nic", "none", "-no-reboot",
            "-device", EXIT_DEVICE, "-kernel", m.kernel, "-append", m.cmdline()]
+    if m.disk:
+        cmd += ["-drive", f"file={m.disk},format=raw,if=virtio"]
     if m.icount:
         cmd += ["-icount", ICOUNT]
     if m.gdb:
-        cmd += ["-s", "-S"]  # gdbstub on tcp::1234; wait for gdb before the first instruction
+        # gdbstub on tcp::PORT; wait for gdb before the first instruction.
+        cmd += ["-gdb", f"tcp::{m.gdb_port}", "-S"]
     return cmd
 
 

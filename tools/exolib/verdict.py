@@ -1,7 +1,10 @@
 """Judge a finished QEMU run (docs/protocol.md, "Exit").
 
-The guest writes v to isa-debug-exit and QEMU exits with (v << 1) | 1, so
-QEMU's status names the guest's verdict. Anything else is "no verdict".
+The guest prints "exit: pass|fail|panic", then writes v to isa-debug-exit and
+QEMU exits with (v << 1) | 1. QEMU's status alone proves nothing (QEMU exits
+with 1, the guest's "pass", when it refuses its own command line), so a
+verdict needs both: the status and the guest's exit line that agrees with it.
+Anything else is "no verdict".
 """
 
 import re
@@ -30,45 +33,89 @@ class Expect:
     cores: int = None  # online cores the guest must report; None: no check
     summary: bool = True  # the run selects guest tests: a pass needs their summary line
     program: tuple = None  # (NAME, cores) for `run=NAME`: each core's copy must exit with 0
+    selection: str = None  # test=PATTERN of a selection run: it must select some test
 
 
-def guest_verdict(status):
-    """The guest's verdict for a QEMU exit status, or None."""
-    return GUEST_VERDICTS.get(status)
+def guest_verdict(outcome, log):
+    """The guest's verdict, or None: QEMU's status must name one and the guest
+    must have said the same with its exit line (a panic's PANIC line will do)."""
+    if outcome.timed_out:
+        return None
+    v = GUEST_VERDICTS.get(outcome.status)
+    if v is None:
+        return None
+    if log.exit == v or (v == "panic" and log.panic is not None):
+        return v
+    return None
 
 
-def no_verdict_reason(outcome):
+def first_words(log):
+    """The first non-blank console line (QEMU's own refusal, when it refused)."""
+    for line in log.lines:
+        if line.strip():
+            return line.strip()[:160]
+    return None
+
+
+def no_verdict_reason(outcome, log):
     """Say why a run that the guest did not end has no verdict."""
     if outcome.timed_out:
         return f"timeout after {outcome.timeout:g} s"
     s = outcome.status
     if s < 0:
         return f"no verdict: QEMU was killed by signal {-s}"
+    if s in GUEST_VERDICTS:
+        said = f"; the guest said exit: {log.exit}" if log.exit else \
+            "; the guest printed no 'exit:' line, so the guest did not end this run"
+        first = first_words(log)
+        return (f"no verdict: QEMU exited with status {s}{said}"
+                + (f" (first output: {first})" if first else " (no output)"))
     hint = " (with -no-reboot this is a triple fault or a reset)" if s == 0 else ""
     return f"no verdict: QEMU exited with status {s}{hint}"
 
 
-def run_reason(outcome, log):
-    """For `exo run`: None on success, else a one-line reason."""
-    verdict = None if outcome.timed_out else guest_verdict(outcome.status)
+def run_reason(outcome, log, programs=None):
+    """For `exo run`: None on success, else a one-line reason. programs: the
+    names of the programs the kernel holds, to list for `run: no program`."""
+    verdict = guest_verdict(outcome, log)
     if verdict == "pass":
-        return None
+        problems = request_problems(log)
+        return "; ".join(problems) if problems else None
     if verdict == "fail":
+        if log.no_program is not None:
+            return no_program_reason(log.no_program, programs)
+        if log.cores_short:
+            return "run_cores={} but only {} core(s) online".format(*log.cores_short)
         failed = [o.name for o in log.outcomes() if o.status in ("FAIL", "UNFINISHED")]
         failed += [f"{p.name} on cpu{p.cpu} exited with {p.status}"
                    for p in log.program_exits if p.status != 0]
         return "test failed" + (f": {', '.join(failed)}" if failed else "")
     if verdict == "panic":
         return f"panic: {log.panic}" if log.panic else "panic (no PANIC line in the log)"
-    return no_verdict_reason(outcome)
+    return no_verdict_reason(outcome, log)
+
+
+def no_program_reason(name, programs):
+    known = f"; programs: {', '.join(programs)}" if programs else ""
+    return f"no program {name!r} in the kernel{known}"
+
+
+def request_problems(log):
+    """What the guest did not do as asked although it passed: words of the
+    command line it ignored, fewer cores than run_cores."""
+    problems = [f"the kernel ignored a command-line word: {p}" for p in log.cmdline_problems]
+    if log.cores_short:
+        asked, online = log.cores_short
+        problems.append(f"run_cores={asked} but only {online} core(s) online")
+    return problems
 
 
 def judge(expect, outcome, log):
     """For a manifest run: the list of reasons it failed (empty: it passed)."""
     problems = []
-    verdict = None if outcome.timed_out else guest_verdict(outcome.status)
+    verdict = guest_verdict(outcome, log)
     if verdict is None:
-        problems.append(no_verdict_reason(outcome))
+        problems.append(no_verdict_reason(outcome, log))
     elif verdict != expect.verdict:
         detail = f": {log.panic}" if verdict == "panic" and log.panic else ""
         problems.append(f"expected the guest verdict {expect.verdict}, got {verdict}"
@@ -79,6 +126,13 @@ def judge(expect, outcome, log):
             problems.append(f"expected output /{rx}/ not found")
     if expect.verdict == "pass" and expect.summary:
         problems += summary_problems(log)
+    if expect.verdict == "pass" and expect.selection and not log.tests:
+        problems.append(f"the selection {expect.selection!r} matched no guest test"
+                        " (tools/exo test --list lists them)")
+    if log.no_program is not None:
+        problems.append(no_program_reason(log.no_program, None))
+    if log.cores_short and expect.verdict == "pass":
+        problems += request_problems(log)[-1:]
     if expect.verdict == "pass" and expect.program:
         problems += program_problems(*expect.program, log)
     if expect.cores is not None:

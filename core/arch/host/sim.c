@@ -410,11 +410,6 @@ void sim_set_chooser(sim_chooser_fn *fn, void *ctx)
 	m->chooser_ctx = ctx;
 }
 
-uint64_t sim_random(void)
-{
-	return rng_next(sim_top());
-}
-
 uint64_t sim_steps(void)
 {
 	return sim_top()->steps;
@@ -474,12 +469,12 @@ void sim_phys_fault(const char *what, uint64_t addr)
 
 /* ---- arch/cpu.h ---- */
 
-void arch_cpu_relax(void)
+void sim_cpu_relax(void)
 {
 	sim_yield();
 }
 
-uint64_t arch_cycles(void)
+uint64_t sim_cycles(void)
 {
 	return ++sim_cur(sim_top())->cycles;
 }
@@ -489,7 +484,7 @@ uint64_t arch_cycles_per_sec(void)
 	return CYCLES_PER_SEC;
 }
 
-unsigned long arch_irq_save(void)
+unsigned long sim_irq_save(void)
 {
 	struct sim_cpu *c = sim_cur(sim_top());
 	unsigned long flags = c->irq ? RFLAGS_IF : 0;
@@ -497,14 +492,14 @@ unsigned long arch_irq_save(void)
 	return flags;
 }
 
-void arch_irq_restore(unsigned long flags)
+void sim_irq_restore(unsigned long flags)
 {
 	/* As on x86: restoring "off" leaves the flag alone (it is off since save). */
 	if (flags & RFLAGS_IF)
 		arch_irq_enable();
 }
 
-void arch_irq_enable(void)
+void sim_irq_enable(void)
 {
 	struct sim *m = sim_top();
 	struct sim_cpu *c = sim_cur(m);
@@ -513,12 +508,12 @@ void arch_irq_enable(void)
 		deliver(c);
 }
 
-void arch_irq_disable(void)
+void sim_irq_disable(void)
 {
 	sim_cur(sim_top())->irq = false;
 }
 
-void arch_cpu_idle(void)
+void sim_cpu_idle(void)
 {
 	struct sim *m = sim_top();
 	if (m->running == SIM_NO_CORE)

@@ -7,7 +7,8 @@
  * other core reports in and sits in percpu_idle_loop(), where each-cpu
  * tests reach it through smp_call. PATTERN is test_run's comma-separated
  * glob list (default "all"). Exit status: 0 if every selected test passed,
- * 1 if one failed or the machine deadlocked or ran out of steps, 2 on panic.
+ * 1 if one failed or the machine deadlocked or ran out of steps, 2 on panic
+ * or when PATTERN selects no test.
  * The same --seed gives the same interleaving, so a failure replays.
  */
 #include <arch/cpu.h>
@@ -59,28 +60,38 @@ static void bsp_main(void *arg)
 	r->started = true;
 }
 
-/* --list: the names test_run would run for these patterns. */
-static void list_tests(const char *patterns)
+/* Does test_run's comma-separated glob list select tc? */
+static bool selects(const char *patterns, const struct test_case *tc)
 {
-	for (const struct test_case *const *p = __start_exo_tests; p < __stop_exo_tests; p++) {
-		char full[128];
-		snprintf(full, sizeof(full), "%s.%s", (*p)->suite, (*p)->name);
-		/* Match each comma-separated glob, as test_run does. */
-		const char *s = patterns;
-		while (*s) {
-			size_t n = strcspn(s, ",");
-			char pat[128];
-			if (n < sizeof(pat)) {
-				memcpy(pat, s, n);
-				pat[n] = '\0';
-				if (!strcmp(pat, "all") || test_glob_match(pat, full)) {
-					printf("%s\n", full);
-					break;
-				}
-			}
-			s += n + (s[n] == ',');
+	char full[128];
+	snprintf(full, sizeof(full), "%s.%s", tc->suite, tc->name);
+	const char *s = patterns;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		char pat[128];
+		if (n < sizeof(pat)) {
+			memcpy(pat, s, n);
+			pat[n] = '\0';
+			if (!strcmp(pat, "all") || test_glob_match(pat, full))
+				return true;
 		}
+		s += n + (s[n] == ',');
 	}
+	return false;
+}
+
+/* The tests the patterns select, printed when print is set; returns how many. */
+static unsigned list_tests(const char *patterns, bool print)
+{
+	unsigned n = 0;
+	for (const struct test_case *const *p = __start_exo_tests; p < __stop_exo_tests; p++) {
+		if (!selects(patterns, *p))
+			continue;
+		if (print)
+			printf("%s.%s\n", (*p)->suite, (*p)->name);
+		n++;
+	}
+	return n;
 }
 
 static void usage(void)
@@ -123,8 +134,14 @@ int main(int argc, char **argv)
 	if (r.ncores == 0)
 		usage();
 	if (list) {
-		list_tests(r.patterns);
+		list_tests(r.patterns, true);
 		return 0;
+	}
+	/* A pattern that selects nothing is a typo, never a pass. */
+	if (list_tests(r.patterns, false) == 0) {
+		fprintf(stderr, "host-tests: no test matches '%s' (host-tests --list lists them)\n",
+			r.patterns);
+		return 2;
 	}
 
 	sim_init(&(struct sim_config){.ncores = r.ncores, .seed = seed});

@@ -55,8 +55,6 @@ static void lapic_write(uint32_t reg, uint32_t v)
 		xapic_mmio[reg / 4] = v;
 }
 
-bool lapic_x2apic(void) { return x2apic; }
-
 uint32_t lapic_id(void) { return x2apic ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24; }
 
 void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }

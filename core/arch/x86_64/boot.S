@@ -73,9 +73,9 @@ pvh_start:
 	movl	$PHYS(boot_pdpt_low) + 3, PHYS(boot_pml4) + 256 * 8
 	movl	$PHYS(boot_pdpt_high) + 3, PHYS(boot_pml4) + 511 * 8
 
-	/* PAE on, CR3, EFER.LME|NXE, then paging + write protect */
+	/* PAE and FXSAVE/SSE (OSFXSR, OSXMMEXCPT) on, CR3, EFER.LME|NXE, then paging + write protect */
 	movl	%cr4, %eax
-	orl	$(1 << 5), %eax
+	orl	$((1 << 5) | (1 << 9) | (1 << 10)), %eax
 	movl	%eax, %cr4
 	movl	$PHYS(boot_pml4), %eax
 	movl	%eax, %cr3
@@ -84,8 +84,8 @@ pvh_start:
 	orl	$((1 << 8) | (1 << 11)), %eax
 	wrmsr
 	movl	%cr0, %eax
-	orl	$((1 << 31) | (1 << 16) | (1 << 2) | 1), %eax	/* PG, WP, EM, PE */
-	andl	$~(1 << 1), %eax	/* MP off: with EM, x87/MMX trap (their state is not saved) */
+	orl	$((1 << 31) | (1 << 16) | (1 << 1) | 1), %eax	/* PG, WP, MP, PE */
+	andl	$~((1 << 2) | (1 << 3)), %eax	/* EM, TS off: user FPU/SSE state is saved per environment */
 	movl	%eax, %cr0
 
 	lgdt	PHYS(boot_gdt_ptr)

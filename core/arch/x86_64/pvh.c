@@ -125,6 +125,7 @@ void arch_boot_check_ram(uint32_t start_info_pa)
 	early_write(" MiB (run QEMU with -m ");
 	early_write_u64(MIN_RAM_MB);
 	early_write("M or more)\n");
+	early_write("[cpu0] exit: panic\n");
 	arch_power_off(EXIT_PANIC);
 }
 

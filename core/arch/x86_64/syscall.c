@@ -7,8 +7,6 @@
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
 #define MSR_FMASK 0xc0000084
-#define RFLAGS_IF (1u << 9)
-#define RFLAGS_RESERVED1 (1u << 1)
 
 extern char syscall_entry[];
 
@@ -21,12 +19,6 @@ void arch_syscall_init(void)
 	/* Entry runs with IF, TF, DF, AC clear until it is on the kernel stack. */
 	wrmsr(MSR_FMASK, 0x40700);
 	wrmsr(MSR_KERNEL_GS_BASE, 0); /* the user's GS base, swapped in at user entry */
-}
-
-void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg)
-{
-	*u = (struct arch_uctx){ .rip = entry, .rsp = sp, .rdi = arg,
-				 .rflags = RFLAGS_IF | RFLAGS_RESERVED1 };
 }
 
 struct arch_uctx *arch_user_regs(void) { return this_cpu()->arch.uregs; }

@@ -32,7 +32,7 @@ tramp32:
 	movw	%ax, %es
 	movw	%ax, %ss
 	movl	%cr4, %eax
-	orl	$(1 << 5), %eax			/* PAE */
+	orl	$((1 << 5) | (1 << 9) | (1 << 10)), %eax	/* PAE, OSFXSR, OSXMMEXCPT */
 	movl	%eax, %cr4
 	movl	T(tramp_cr3), %eax
 	movl	%eax, %cr3
@@ -41,8 +41,8 @@ tramp32:
 	orl	$((1 << 8) | (1 << 11)), %eax	/* LME, NXE */
 	wrmsr
 	movl	%cr0, %eax
-	orl	$((1 << 31) | (1 << 16) | (1 << 2)), %eax	/* PG, WP, EM */
-	andl	$~(1 << 1), %eax		/* MP off: x87/MMX trap (state not saved) */
+	orl	$((1 << 31) | (1 << 16) | (1 << 1)), %eax	/* PG, WP, MP */
+	andl	$~((1 << 2) | (1 << 3)), %eax		/* EM, TS off: FPU state saved per env */
 	movl	%eax, %cr0
 	ljmpl	$0x08, $T(tramp64)
 

@@ -18,35 +18,37 @@ enum sys_nr {
 	SYS_TIME = 2,	       /* (out va: struct sys_time) -> 0 */
 	SYS_YIELD = 3,	       /* () -> 0, after the other runnable environments ran */
 	SYS_EXIT = 4,	       /* (status) -> does not return */
-	SYS_FRAME_ALLOC = 5,   /* (frame number or FRAME_ANY, flags FRAME_WAIT) -> root frame cap slot */
-	SYS_FRAME_FREE = 6,    /* (slot) -> 0: frees the frame (root cap, no derived caps) */
-	SYS_MAP = 7,	       /* (slot, va, prot) -> 0: binds the frame cap at va */
-	SYS_UNMAP = 8,	       /* (slot) -> 0: removes the cap's binding */
-	SYS_READ_AD = 9,       /* (va, npages, out va: uint8_t[npages]) -> 0 */
-	SYS_CAP_MINT = 10,     /* (slot, rights, badge) -> new slot */
-	SYS_CAP_GRANT = 11,    /* (slot, env slot, flags) -> slot in the target env */
-	SYS_CAP_REVOKE = 12,   /* (slot) -> 0 done, E_AGAIN: call again to go on */
-	SYS_CAP_DELETE = 13,   /* (slot) -> 0 */
-	SYS_CAP_INSPECT = 14,  /* (slot, out va: struct cap_info) -> 0 */
-	SYS_ENV_CREATE = 15,   /* (core) -> slot of a new env cap */
-	SYS_ENV_START = 16,    /* (env slot, program id, arg) -> 0 */
-	SYS_ENV_DESTROY = 17,  /* (env slot) -> 0 */
-	SYS_ENV_STATUS = 18,   /* (env slot) -> exit status, E_AGAIN while running */
-	SYS_DEBUG_CHECK = 19,  /* () -> problems the invariant checker finds in the caller (0) */
-	SYS_FRAME_COUNT = 20,  /* () -> free frames in the machine */
-	SYS_UPCALL_SET = 21,   /* (kind, entry, stack base, stack size) -> 0 */
-	SYS_SLOT_ALLOC = 22,   /* (core, slot or SLOT_ANY, env slot or ENV_SELF) -> slot cap */
-	SYS_SLOT_FREE = 23,    /* (slot cap) -> 0 */
-	SYS_YIELD_TO = 24,     /* (env slot) -> 0: the rest of this slice goes to that env */
-	SYS_ENV_CPU = 25,      /* (env slot or ENV_SELF, core) -> cycles it ran on core */
-	SYS_EP_CREATE = 26,    /* (env slot or ENV_SELF, entry, stack base, size) -> endpoint cap */
-	SYS_PCT_CALL = 27,     /* (ep slot, a0..a4; a5 in r12) -> 0, results in rsi rdx r10 r8 r9 r12 */
-	SYS_PCT_REPLY = 28,    /* (r0..r5: rdi rsi rdx r10 r8 r9) -> the caller resumes */
-	SYS_REVOKE_ASK = 29,   /* (env slot, frame or FRAME_ANY, count) -> 0: asked */
-	SYS_REPOSS_READ = 30,  /* (out va: uint64_t[64]) -> frames taken by force, since the last read */
-	SYS_GUARANTEE = 31,    /* (env slot, frames) -> 0: frames never revoked */
-	SYS_NOTIFY = 32,       /* (env slot, bits) -> 0: OR bits into its notifications */
-	SYS_NOTIFY_TAKE = 33,  /* () -> this environment's notification bits, cleared */
+	SYS_FRAME_ALLOC =
+	    5, /* (frame number or FRAME_ANY, flags FRAME_WAIT) -> root frame cap slot */
+	SYS_FRAME_FREE = 6,   /* (slot) -> 0: frees the frame (root cap, no derived caps) */
+	SYS_MAP = 7,	      /* (slot, va, prot) -> 0: binds the frame cap at va */
+	SYS_UNMAP = 8,	      /* (slot) -> 0: removes the cap's binding */
+	SYS_READ_AD = 9,      /* (va, npages, out va: uint8_t[npages]) -> 0 */
+	SYS_CAP_MINT = 10,    /* (slot, rights, badge) -> new slot */
+	SYS_CAP_GRANT = 11,   /* (slot, env slot, flags) -> slot in the target env */
+	SYS_CAP_REVOKE = 12,  /* (slot) -> 0 done, E_AGAIN: call again to go on */
+	SYS_CAP_DELETE = 13,  /* (slot) -> 0 */
+	SYS_CAP_INSPECT = 14, /* (slot, out va: struct cap_info) -> 0 */
+	SYS_ENV_CREATE = 15,  /* (core) -> slot of a new env cap */
+	SYS_ENV_START = 16,   /* (env slot, program id, arg, args va, args len) -> 0 */
+	SYS_ENV_DESTROY = 17, /* (env slot) -> 0 */
+	SYS_ENV_STATUS = 18,  /* (env slot) -> exit status, E_AGAIN while running */
+	SYS_DEBUG_CHECK = 19, /* () -> problems the invariant checker finds in the caller (0) */
+	SYS_FRAME_COUNT = 20, /* () -> free frames in the machine */
+	SYS_UPCALL_SET = 21,  /* (kind, entry, stack base, stack size) -> 0 */
+	SYS_SLOT_ALLOC = 22,  /* (core, slot or SLOT_ANY, env slot or ENV_SELF) -> slot cap */
+	SYS_SLOT_FREE = 23,   /* (slot cap) -> 0 */
+	SYS_YIELD_TO = 24,    /* (env slot) -> 0: the rest of this slice goes to that env */
+	SYS_ENV_CPU = 25,     /* (env slot or ENV_SELF, core) -> cycles it ran on core */
+	SYS_EP_CREATE = 26,   /* (env slot or ENV_SELF, entry, stack base, size) -> endpoint cap */
+	SYS_PCT_CALL = 27, /* (ep slot, a0..a4; a5 in r12) -> 0, results in rsi rdx r10 r8 r9 r12 */
+	SYS_PCT_REPLY = 28,  /* (r0..r5: rdi rsi rdx r10 r8 r9) -> the caller resumes */
+	SYS_REVOKE_ASK = 29, /* (env slot, frame or FRAME_ANY, count) -> 0: asked */
+	SYS_REPOSS_READ =
+	    30, /* (out va: uint64_t[64]) -> frames taken by force, since the last read */
+	SYS_GUARANTEE = 31,   /* (env slot, frames) -> 0: frames never revoked */
+	SYS_NOTIFY = 32,      /* (env slot, bits) -> 0: OR bits into its notifications */
+	SYS_NOTIFY_TAKE = 33, /* () -> this environment's notification bits, cleared */
 	SYS_COUNT
 };
 
@@ -102,6 +104,12 @@ enum grant_flags {
 #define ENV_SELF (~0ULL) /* "the caller" where an env slot is expected */
 #define SLOT_ANY (~0ULL) /* "any free slot" for SYS_SLOT_ALLOC */
 #define CAP_SLOTS 256
+/*
+ * SYS_ENV_START's arguments: words, each ending in a NUL (key=value by
+ * convention), at most ENV_ARGS_MAX bytes in all. The program finds them at
+ * the top of its stack (crt0: r8 = their address, r9 = their length).
+ */
+#define ENV_ARGS_MAX 1024
 
 /* User address space: [USER_BASE, USER_END). */
 #define USER_BASE 0x0000000000400000ULL

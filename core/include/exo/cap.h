@@ -1,5 +1,5 @@
 /*
- * Capabilities (DESIGN.md "Kernel objects and capabilities"). Each
+ * Capabilities (docs/design.md "Kernel objects and capabilities"). Each
  * environment has a table of CAP_SLOTS slots; a capability holds an object
  * type and id, rights, a badge, and the object's generation when it was
  * made. Capabilities derived from one another (mint, grant-copy) form one

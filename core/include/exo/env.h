@@ -1,5 +1,5 @@
 /*
- * Environments: protection domains (DESIGN.md). An environment has an
+ * Environments: protection domains (docs/design.md). An environment has an
  * address space (page tables the kernel keeps for it, charged to it), a
  * capability table, a home core, saved user registers, and a repossession
  * vector. Environments live in one shared table indexed by id; an id plus
@@ -43,10 +43,11 @@ struct env {
 	unsigned home;		/* home core */
 	int exit_status;	/* valid in ENV_EXITED */
 	uint64_t exit_cycles;	/* home core's cycle counter when it exited */
-	struct spinlock lock;	/* guards as, and the counters below */
+	struct spinlock lock;	/* guards as and mappings */
 	struct arch_aspace as;	/* user page tables */
 	uint64_t frames_owned;	/* frames charged to it (data and tables) */
 	struct arch_uctx uctx;	/* saved user registers when not running */
+	struct arch_fpu fpu;	/* its FPU/SSE registers when not running (own: home core) */
 	struct env *run_next;	/* home core's run list or inbox link */
 	uint64_t mappings;	/* user pages mapped now (under lock) */
 	uint64_t fault_entry;	/* UPCALL_FAULT entry, 0: faults end the environment */
@@ -83,12 +84,19 @@ struct env *env_lookup(uint32_t id);
 /* Allocate an environment homed on core with an empty address space. */
 must_check int env_create(unsigned home, struct env **out);
 
+/* A program's argument words (abi.h, ENV_ARGS_MAX), in kernel memory. */
+struct env_args {
+	uint64_t len; /* 0: none; else bytes[len - 1] is NUL */
+	char bytes[ENV_ARGS_MAX];
+};
+
 /*
  * Load program image `prog` (see exo/image.h) into e and make it runnable
- * with `arg` in its first argument register. E_INVAL: no such program;
- * E_BUSY: already started; E_NOMEM.
+ * with `arg` in its first argument register and args (NULL: none) copied
+ * to the top of its stack. E_INVAL: no such program; E_BUSY: already
+ * started; E_NOMEM.
  */
-must_check int env_start(struct env *e, unsigned prog, uint64_t arg);
+must_check int env_start(struct env *e, unsigned prog, uint64_t arg, const struct env_args *args);
 
 /*
  * env_start and env_destroy for a capability holder: act only if e is still
@@ -96,7 +104,8 @@ must_check int env_start(struct env *e, unsigned prog, uint64_t arg);
  * checked after the state change that excludes destroy, so a table entry
  * reused meanwhile is never touched.
  */
-must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg);
+must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
+			    const struct env_args *args);
 must_check int env_destroy_at(struct env *e, uint64_t gen);
 
 /*

@@ -11,7 +11,7 @@ enum mmu_prot {
 	MMU_USER = 1u << 3,
 };
 
-/* Hardware-maintained bits a libOS may read back (DESIGN.md: page-table export). */
+/* Hardware-maintained bits a libOS may read back (docs/design.md, "Show the page tables"). */
 enum mmu_ad {
 	MMU_ACCESSED = 1u << 0,
 	MMU_DIRTY = 1u << 1,

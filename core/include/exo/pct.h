@@ -1,5 +1,5 @@
 /*
- * Protected control transfer (DESIGN.md "IPC"): a synchronous call into an
+ * Protected control transfer (docs/design.md "IPC"): a synchronous call into an
  * endpoint's environment on the same core, passing six registers and the
  * caller's badge and donating the caller's slice, and a reply that returns
  * six values. The switch happens inside the syscall: the kernel rewrites the

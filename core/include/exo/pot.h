@@ -1,5 +1,5 @@
 /*
- * The page-ownership table (DESIGN.md): one entry per physical frame, shared
+ * The page-ownership table (docs/design.md): one entry per physical frame, shared
  * by every core, changed only by atomic compare-and-swap on the entry's state
  * word. It is the truth about who owns a frame; everything else (per-core
  * free pools, capabilities) is a cache of it or a right derived from it.

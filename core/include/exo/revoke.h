@@ -1,5 +1,5 @@
 /*
- * Visible revocation and the abort protocol (DESIGN.md "Cross-core messages
+ * Visible revocation and the abort protocol (docs/design.md "Cross-core messages
  * and revocation"). A request names an environment and either one frame or
  * a number of frames. It is handled on the owner's home core (a channel
  * message when it comes from another core): the owner's libOS is upcalled

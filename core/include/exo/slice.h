@@ -1,5 +1,5 @@
 /*
- * Time: each core's slice vector (DESIGN.md "Time", after Aegis). A core has
+ * Time: each core's slice vector (docs/design.md "Time", after Aegis). A core has
  * slice_nslots slots of slice_ns each, visited round robin by its timer.
  * A slot is owned by an environment homed on that core, or free; free
  * slots (and slots whose owner cannot run) go to the core's other runnable

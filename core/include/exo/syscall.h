@@ -7,9 +7,10 @@
 struct env;
 
 /*
- * Handle the syscall in regs (number in rax, arguments rdi, rsi, rdx, r10,
- * r8, r9) for this core's current environment; returns the value for rax.
- * Yield and exit do not return (arch_user_exit).
+ * Handle the syscall in regs (its number and arguments through the
+ * arch_uctx accessors) for this core's current environment; stores the
+ * result in regs and returns it. Yield and exit do not return
+ * (arch_user_exit).
  */
 int64_t syscall_dispatch(struct arch_uctx *regs);
 
@@ -17,7 +18,7 @@ int64_t syscall_dispatch(struct arch_uctx *regs);
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6]);
 
 /*
- * Check the kernel's invariants (DESIGN.md: the page-ownership table and
+ * Check the kernel's invariants (docs/design.md: the page-ownership table and
  * capability tables) over the whole machine. Prints each problem; returns
  * how many there were. Callers make sure nothing changes meanwhile.
  */

@@ -17,10 +17,11 @@ must_check int copy_from_user(struct env *e, void *dst, uint64_t uva, size_t n);
 must_check int copy_to_user(struct env *e, uint64_t uva, const void *src, size_t n);
 
 /* uaccess_check(write) with e->lock already held. */
-must_check int uaccess_check_locked(struct env *e, uint64_t uva, size_t n);
+must_check int uaccess_check_locked(struct env *e, uint64_t uva, size_t n) REQUIRES(e->lock);
 
 /* copy_to_user with e->lock already held (the caller keeps the mappings still across more work). */
-must_check int copy_to_user_locked(struct env *e, uint64_t uva, const void *src, size_t n);
+must_check int copy_to_user_locked(struct env *e, uint64_t uva, const void *src, size_t n)
+    REQUIRES(e->lock);
 
 /* Would a copy of n bytes to (write) or from uva succeed now? E_FAULT if not. */
 must_check int uaccess_check(struct env *e, uint64_t uva, size_t n, bool write);

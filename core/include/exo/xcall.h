@@ -1,5 +1,5 @@
 /*
- * Cross-core kernel operations as messages (DESIGN.md "Cross-core messages
+ * Cross-core kernel operations as messages (docs/design.md "Cross-core messages
  * and revocation"). An operation on an environment homed on another core —
  * create, start, destroy, a grant into its capability table — is carried
  * out by that core's kernel instance: the caller sends a CHAN_REQ and waits

@@ -46,6 +46,12 @@ static inline int64_t sys_cap_delete(uint64_t slot) { return SYS1(SYS_CAP_DELETE
 static inline int64_t sys_cap_inspect(uint64_t slot, struct cap_info *out) { return SYS2(SYS_CAP_INSPECT, slot, out); }
 static inline int64_t sys_env_create(uint64_t core) { return SYS1(SYS_ENV_CREATE, core); }
 static inline int64_t sys_env_start(uint64_t env, uint64_t prog, uint64_t arg) { return SYS3(SYS_ENV_START, env, prog, arg); }
+/* args: NUL-ended words (exo/abi.h ENV_ARGS_MAX), len bytes in all. */
+static inline int64_t sys_env_start_args(uint64_t env, uint64_t prog, uint64_t arg,
+					 const void *args, uint64_t len)
+{
+	return sys_call6(SYS_ENV_START, env, prog, arg, (uint64_t)args, len, 0);
+}
 static inline int64_t sys_env_destroy(uint64_t env) { return SYS1(SYS_ENV_DESTROY, env); }
 static inline int64_t sys_env_status(uint64_t env) { return SYS1(SYS_ENV_STATUS, env); }
 static inline int64_t sys_debug_check(void) { return SYS0(SYS_DEBUG_CHECK); }

@@ -1,7 +1,4 @@
-/* arch/console.h — the raw console (host: standard output, unbuffered). */
+/* arch/console.h — host: standard output, unbuffered (the interface: exo/arch/console.h). */
 #pragma once
 
-#include <exo/types.h>
-
-/* Write n bytes. Not locked: callers serialize (kprintf does). */
-void arch_console_write(const char *s, size_t n);
+#include <exo/arch/console.h>

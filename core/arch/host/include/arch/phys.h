@@ -1,18 +1,17 @@
 /*
- * arch/phys.h — reaching physical memory from the kernel. Host: simulated
- * physical memory is one page-aligned host mapping of sim_phys_bytes()
- * bytes, made by sim_init; physical address p is byte p of it.
+ * arch/phys.h — the host's half of exo/arch/phys.h: simulated physical
+ * memory is one page-aligned host mapping of sim_phys_bytes() bytes, made
+ * by sim_init; physical address p is byte p of it.
  *
  * Unlike x86_64's direct map, every translation is bounds-checked: an
  * address outside simulated memory (or any translation before sim_init)
  * panics at once, naming the address, instead of scribbling on the host.
- * The end address itself (p == size) translates, for end-pointer arithmetic.
  * There is no kernel image in simulated memory: a host global has no
  * physical address.
  */
 #pragma once
 
-#include <exo/types.h>
+#include <exo/arch/phys.h>
 
 /* The running machine's memory (sim.c); written only by the simulator. */
 extern uint8_t *sim_phys_base;
@@ -36,19 +35,12 @@ static inline paddr_t arch_virt_to_phys(const void *v)
 	return pa_make(a - base);
 }
 
-/*
- * Physical range of the kernel image, [lo, hi). Host: the kernel is a host
- * program, not in simulated memory, so the range is empty.
- */
+/* The kernel is a host program, not in simulated memory: the range is empty. */
 static inline void arch_kernel_phys_range(uint64_t *lo, uint64_t *hi)
 {
 	*lo = 0;
 	*hi = 0;
 }
 
-/*
- * The most physical memory the kernel can reach. The same 4 GiB as x86_64
- * (whose boot maps 0..4 GiB), so core code sizes its tables the same way;
- * sim_init refuses more.
- */
+/* As x86_64's, so core code sizes its tables the same way; sim_init refuses more. */
 #define ARCH_PHYS_LIMIT (4ULL << 30)

@@ -130,9 +130,6 @@ void sim_set_chooser(sim_chooser_fn *fn, void *ctx);
  */
 unsigned sim_choose_random(void *ctx, const struct sim_choice *c);
 
-/* The next value of the machine's seeded PRNG (shared with the default chooser). */
-uint64_t sim_random(void);
-
 /* Scheduling decisions this machine has made so far (over all sim_runs). */
 uint64_t sim_steps(void);
 

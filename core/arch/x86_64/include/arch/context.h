@@ -1,38 +1,158 @@
 /*
- * arch/context.h — user register state, and entering and leaving user mode.
+ * arch/context.h — x86_64's user context and the inline half of the
+ * interface declared, with its contracts, in exo/arch/context.h.
  *
- * The kernel runs an environment by calling arch_user_enter(u), which
- * returns only when kernel code on this core calls arch_user_exit() — from a
- * syscall or a trap taken while that environment ran (yield, exit, a fatal
- * fault). Before that, the syscall path has saved the user registers into u.
- * A syscall that returns to the same environment does not go through
- * arch_user_enter again (sysret straight back).
+ * The syscall ABI (exo/abi.h): number in rax, arguments in rdi, rsi, rdx,
+ * r10, r8, r9 (PCT's seventh value in r12), result in rax. Program entry
+ * follows the C calling convention: rdi, rsi, rdx, rcx.
  */
 #pragma once
 
-#include <exo/types.h>
+#include <exo/arch/context.h>
 
+/* The layout is used from assembly (user.S: asm-offsets.h, checked in gdt.c). */
 struct arch_uctx {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 	uint64_t rip, rsp, rflags;
 };
 
-/* Fresh user context: start at entry with stack top sp and arg in the first argument register. */
-void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg);
-
-/* Run user code from u until arch_user_exit() (see above). Interrupts are on in user mode. */
-void arch_user_enter(struct arch_uctx *u);
-
-/* Leave user mode for good on this entry: return from arch_user_enter. */
-noreturn_fn void arch_user_exit(void);
+#define ARCH_RFLAGS_RESERVED1 (1ULL << 1) /* always reads as 1 */
+#define ARCH_RFLAGS_IF (1ULL << 9)
 
 /*
- * The user registers of the syscall or trap being handled on this core
- * (valid only inside syscall_dispatch or a user trap): save them to keep
- * the environment's state across arch_user_exit.
+ * An environment's FPU/SSE registers (the FXSAVE image). Saved eagerly at
+ * every switch away from an environment and restored at every switch to
+ * one: two instructions, against a lazy scheme's #NM trap and its
+ * per-core owner tracking (docs/kernel.md says why).
  */
-struct arch_uctx *arch_user_regs(void);
+struct arch_fpu {
+	uint8_t area[512];
+} __attribute__((aligned(16)));
 
-/* Set up syscall/sysret on this core (MSRs). */
-void arch_syscall_init(void);
+/* x87 control word 0x37f, MXCSR 0x1f80, all else 0. */
+static inline void arch_fpu_init(struct arch_fpu *f)
+{
+	for (unsigned i = 0; i < sizeof(f->area); i++)
+		f->area[i] = 0;
+	f->area[0] = 0x7f; /* FCW */
+	f->area[1] = 0x03;
+	f->area[24] = 0x80; /* MXCSR */
+	f->area[25] = 0x1f;
+}
+
+static inline void arch_fpu_save(struct arch_fpu *f)
+{
+	__asm__ volatile("fxsave64 %0" : "=m"(*f));
+}
+static inline void arch_fpu_restore(const struct arch_fpu *f)
+{
+	__asm__ volatile("fxrstor64 %0" : : "m"(*f));
+}
+
+static inline void arch_uctx_init(struct arch_uctx *u, uint64_t entry, uint64_t sp, uint64_t arg)
+{
+	*u = (struct arch_uctx){ .rip = entry,
+				 .rsp = sp,
+				 .rdi = arg,
+				 .rflags = ARCH_RFLAGS_IF | ARCH_RFLAGS_RESERVED1 };
+}
+
+static inline void arch_uctx_init_call(struct arch_uctx *u, uint64_t entry, uint64_t sp,
+				       uint64_t ret, const uint64_t v[ARCH_UCTX_NARGS])
+{
+	*u = (struct arch_uctx){ .rip = entry,
+				 .rsp = sp,
+				 .rflags = ARCH_RFLAGS_IF | ARCH_RFLAGS_RESERVED1,
+				 .rax = ret,
+				 .rdi = v[0],
+				 .rsi = v[1],
+				 .rdx = v[2],
+				 .r10 = v[3],
+				 .r8 = v[4],
+				 .r9 = v[5],
+				 .r12 = v[6] };
+}
+
+static inline void arch_uctx_set_entry_arg(struct arch_uctx *u, unsigned i, uint64_t v)
+{
+	switch (i) {
+	case 1:
+		u->rsi = v;
+		break;
+	case 2:
+		u->rdx = v;
+		break;
+	case 3:
+		u->rcx = v;
+		break;
+	case 4:
+		u->r8 = v;
+		break;
+	default:
+		u->r9 = v;
+		break;
+	}
+}
+
+static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u)
+{
+	return u->rax;
+}
+
+/* Constant i folds to one field access. */
+static inline uint64_t *arch_uctx_argp_(struct arch_uctx *u, unsigned i)
+{
+	switch (i) {
+	case 0:
+		return &u->rdi;
+	case 1:
+		return &u->rsi;
+	case 2:
+		return &u->rdx;
+	case 3:
+		return &u->r10;
+	case 4:
+		return &u->r8;
+	case 5:
+		return &u->r9;
+	default:
+		return &u->r12;
+	}
+}
+
+static inline uint64_t arch_uctx_arg(const struct arch_uctx *u, unsigned i)
+{
+	return *arch_uctx_argp_((struct arch_uctx *)u, i);
+}
+
+static inline void arch_uctx_set_arg(struct arch_uctx *u, unsigned i, uint64_t v)
+{
+	*arch_uctx_argp_(u, i) = v;
+}
+
+static inline uint64_t arch_uctx_ret(const struct arch_uctx *u)
+{
+	return u->rax;
+}
+static inline void arch_uctx_set_ret(struct arch_uctx *u, uint64_t v)
+{
+	u->rax = v;
+}
+
+/* rax still holds the number: the syscall path saved it and wrote no result yet. */
+static inline void arch_uctx_restart_syscall(struct arch_uctx *u)
+{
+	u->rip -= 2;
+}
+
+static inline uint64_t arch_uctx_sp(const struct arch_uctx *u)
+{
+	return u->rsp;
+}
+
+static inline void arch_uctx_to_user(const struct arch_uctx *u, struct user_regs *out)
+{
+	_Static_assert(sizeof(*out) == sizeof(*u), "user_regs is arch_uctx's layout");
+	__builtin_memcpy(out, u, sizeof(*out));
+}

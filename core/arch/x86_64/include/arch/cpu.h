@@ -1,15 +1,13 @@
 /*
- * arch/cpu.h — the processor as core code sees it (x86_64).
- * Same names in core/arch/host/include/arch/cpu.h.
+ * arch/cpu.h — x86_64: the inline half of exo/arch/cpu.h, one instruction
+ * or two each.
  */
 #pragma once
 
-#include <exo/types.h>
+#include <exo/arch/cpu.h>
 
-/* Spin-wait hint; on the host this is also a scheduling point. */
 static inline void arch_cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
-/* The cycle counter (TSC). Monotonic per core; rates in arch_cycles_per_sec. */
 static inline uint64_t arch_cycles(void)
 {
 	uint32_t lo, hi;
@@ -17,10 +15,7 @@ static inline uint64_t arch_cycles(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* Cycle counter frequency, calibrated at boot (0 before calibration). */
-uint64_t arch_cycles_per_sec(void);
-
-/* Disable interrupts, returning the previous state for arch_irq_restore. */
+/* The flags are RFLAGS: IF is bit 9. */
 static inline unsigned long arch_irq_save(void)
 {
 	unsigned long flags;
@@ -37,8 +32,8 @@ static inline void arch_irq_restore(unsigned long flags)
 static inline void arch_irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void arch_irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 
-/* Enable interrupts and wait for one (atomically: no wake-up is lost). */
-static inline void arch_cpu_idle(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
-
-/* Stop this core for good: interrupts off, halted. */
-noreturn_fn void arch_cpu_stop(void);
+/* sti's one-instruction shadow makes sti; hlt atomic. */
+static inline void arch_cpu_idle(void)
+{
+	__asm__ volatile("sti; hlt" ::: "memory");
+}

@@ -1,14 +1,4 @@
-/*
- * arch/ipi.h — inter-processor interrupts. Core code names the kind; the
- * architecture maps kinds to vectors and calls ipi_receive() (percpu/ipi.c)
- * on the target core, with interrupts disabled, once per delivered IPI.
- */
+/* arch/ipi.h — x86_64 implements exo/arch/ipi.h out of line; nothing else is per-arch here. */
 #pragma once
 
-#include <exo/ipi_kind.h>
-
-/* Send an IPI of the given kind to one core (by core id). */
-void arch_ipi_send(unsigned core, enum ipi_kind kind);
-
-/* Send to every online core but this one. */
-void arch_ipi_send_others(enum ipi_kind kind);
+#include <exo/arch/ipi.h>

@@ -1,13 +1,11 @@
 /*
- * arch/percpu.h — the architecture's part of struct percpu, and how a core
- * finds its own struct (x86_64: the GS base points at it; the struct's first
- * word points at itself, so one %gs-relative load yields the pointer).
+ * arch/percpu.h — x86_64's part of struct percpu, and arch_this_cpu
+ * (exo/arch/percpu.h): the GS base points at the struct, whose first word
+ * points at itself, so one %gs-relative load yields the pointer.
  */
 #pragma once
 
-#include <exo/types.h>
-
-struct percpu;
+#include <exo/arch/percpu.h>
 
 /*
  * The first fields are used from assembly (user.S) at fixed offsets from the
@@ -33,6 +31,3 @@ static inline struct percpu *arch_this_cpu(void)
 	__asm__ volatile("movq %%gs:0, %0" : "=r"(p));
 	return p;
 }
-
-/* Make p this core's percpu struct (writes the GS base). */
-void arch_set_this_cpu(struct percpu *p);

@@ -1,11 +1,11 @@
 /*
- * arch/phys.h — reaching physical memory from the kernel. x86_64: every
- * physical byte is mapped at PHYSMAP_BASE (the direct map). Host: simulated
- * physical memory is one host allocation.
+ * arch/phys.h — x86_64's half of exo/arch/phys.h: every physical byte is
+ * mapped at PHYSMAP_BASE (the direct map); the image is linked at
+ * __kernel_vbase.
  */
 #pragma once
 
-#include <exo/types.h>
+#include <exo/arch/phys.h>
 
 #define PHYSMAP_BASE 0xffff800000000000UL
 
@@ -20,7 +20,6 @@ static inline paddr_t arch_virt_to_phys(const void *v)
 	return pa_make(va - PHYSMAP_BASE);
 }
 
-/* Physical range of the kernel image, [lo, hi), load address to end of .bss and symbols. */
 static inline void arch_kernel_phys_range(uint64_t *lo, uint64_t *hi)
 {
 	extern char __kernel_start[], __kernel_end[];
@@ -28,5 +27,5 @@ static inline void arch_kernel_phys_range(uint64_t *lo, uint64_t *hi)
 	*hi = pa_raw(arch_virt_to_phys(__kernel_end));
 }
 
-/* The most physical memory the direct map reaches (boot.S maps 0..4 GiB). */
+/* boot.S maps 0..4 GiB. */
 #define ARCH_PHYS_LIMIT (4ULL << 30)

@@ -97,7 +97,6 @@ void serial_init(void);
 void lapic_init_cpu(void);
 uint32_t lapic_id(void);
 void lapic_eoi(void);
-bool lapic_x2apic(void);
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);
 
