@@ -103,24 +103,24 @@ static void fail(const char *what)
 	failures++;
 }
 
-#define CHECK(x, what)                \
-	do {                          \
-		if ((x) < 0)          \
-			fail(what);   \
+#define CHECK(x, what)                                                                             \
+	do {                                                                                       \
+		if ((x) < 0)                                                                       \
+			fail(what);                                                                \
 	} while (0)
 
 /* Time op `rounds` times after the warm-up. */
-#define MEASURE_X(figure, linux_name, extra, rounds, op)                     \
-	do {                                                                 \
-		for (uint64_t w_ = 0; w_ < warmup; w_++) {                   \
-			op;                                                  \
-		}                                                            \
-		for (uint64_t i_ = 0; i_ < (rounds); i_++) {                 \
-			uint64_t t0_ = rdtsc();                              \
-			op;                                                  \
-			samples[i_] = rdtsc() - t0_;                         \
-		}                                                            \
-		report(figure, linux_name, rounds, 0, 1, extra);             \
+#define MEASURE_X(figure, linux_name, extra, rounds, op)                                           \
+	do {                                                                                       \
+		for (uint64_t w_ = 0; w_ < warmup; w_++) {                                         \
+			op;                                                                        \
+		}                                                                                  \
+		for (uint64_t i_ = 0; i_ < (rounds); i_++) {                                       \
+			uint64_t t0_ = rdtsc();                                                    \
+			op;                                                                        \
+			samples[i_] = rdtsc() - t0_;                                               \
+		}                                                                                  \
+		report(figure, linux_name, rounds, 0, 1, extra);                                   \
 	} while (0)
 #define MEASURE(figure, linux_name, rounds, op) MEASURE_X(figure, linux_name, "", rounds, op)
 
@@ -162,7 +162,8 @@ static void fault_set(uint64_t rounds)
 	sa.sa_sigaction = on_ill;
 	CHECK(sigaction(SIGILL, &sa, NULL), "sigaction SIGILL");
 	MEASURE("exception_upcall_round_trip", "sigill_handler_skip", rounds,
-		__asm__ volatile("ud2" ::: "memory"));
+		__asm__ volatile("ud2" ::
+				     : "memory"));
 
 	/* A PROT_NONE page (populated: only the protection changes); reprotected untimed. */
 	prot_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -586,8 +587,8 @@ static void scaling_figure(uint64_t rounds, int n)
 	atomic_store(&mt_ready, 0);
 	atomic_store(&mt_go, 0);
 	for (int i = 0; i < n; i++) {
-		args[i] = (struct mt_arg){ .cpu = i, .rounds = rounds,
-					   .out = bufs + (size_t)i * rounds };
+		args[i] =
+		    (struct mt_arg){ .cpu = i, .rounds = rounds, .out = bufs + (size_t)i * rounds };
 		if ((errno = pthread_create(&t[i], NULL, mt_worker, &args[i])) != 0) {
 			fail("pthread_create");
 			n = i;
@@ -607,8 +608,8 @@ static void scaling_figure(uint64_t rounds, int n)
 	}
 	for (int i = 0; i < n; i++) {
 		memcpy(samples, args[i].out, rounds * sizeof(uint64_t));
-		report("frame_alloc_map_unmap_free", "mmap_touch_munmap_threads", rounds, args[i].cpu,
-		       n, "");
+		report("frame_alloc_map_unmap_free", "mmap_touch_munmap_threads", rounds,
+		       args[i].cpu, n, "");
 	}
 	fflush(stdout);
 	free(bufs);
@@ -727,8 +728,8 @@ int main(int argc, char **argv)
 		const char *online = getenv("bench_online");
 		if (online && strcmp(online, "yes") == 0)
 			online_cpus();
-		printf("linux-bench: init on %ld cpus, %llu rounds\n", sysconf(_SC_NPROCESSORS_ONLN),
-		       (unsigned long long)rounds);
+		printf("linux-bench: init on %ld cpus, %llu rounds\n",
+		       sysconf(_SC_NPROCESSORS_ONLN), (unsigned long long)rounds);
 	} else {
 		rounds = argc > 1 ? strtoull(argv[1], NULL, 0) : 10000;
 		self_path = "/proc/self/exe";

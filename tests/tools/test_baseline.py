@@ -217,6 +217,15 @@ class Cache(unittest.TestCase):
         self.assertEqual(cmd[-2:], ["-initrd", "initrd.cpio"])
         self.assertIn("-icount", cmd)
 
+    def test_source_sha_ignores_whitespace(self):
+        with tempfile.TemporaryDirectory() as d:
+            a, b, c = (os.path.join(d, n) for n in "abc")
+            for path, text in ((a, "int x = 1;\n"), (b, "int  x =\n\t1;"), (c, "int x = 2;\n")):
+                with open(path, "w") as f:
+                    f.write(text)
+            self.assertEqual(baseline.source_sha(a), baseline.source_sha(b))
+            self.assertNotEqual(baseline.source_sha(a), baseline.source_sha(c))
+
     def test_no_kernel(self):
         with self.assertRaisesRegex(baseline.BaselineError, "no Linux kernel"):
             baseline.find_linux("/nonexistent/vmlinuz")

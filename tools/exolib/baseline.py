@@ -385,9 +385,11 @@ def kernel_release(path):
     return name[len("vmlinuz-"):] if name.startswith("vmlinuz-") else name
 
 
-def file_sha(path):
+def source_sha(path):
+    """sha256 of a source file with all whitespace removed: what the cache
+    keys on, so reformatting the benchmark does not void its baselines."""
     with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        return hashlib.sha256(re.sub(rb"\s+", b"", f.read())).hexdigest()
 
 
 def build_bench(top, out_dir, cc=None):
@@ -538,7 +540,7 @@ def run_baseline(top, *, smp=1, accel="tcg", icount=False, mem="512M",
     Returns (records, cache path, cached?). Raises BaselineError."""
     linux = find_linux(linux)
     version = qemu.version()
-    bench_sha = file_sha(os.path.join(top, BENCH_SOURCE))[:16]
+    bench_sha = source_sha(os.path.join(top, BENCH_SOURCE))[:16]
     m = machine(linux, smp, accel, icount, mem, rounds)
     fields = provenance(m, version, top, linux, bench_sha, rounds, shown_command)
     path = cache_path(top, accel, icount, smp)
