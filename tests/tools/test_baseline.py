@@ -16,7 +16,7 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tools"))
 
-from exolib import baseline  # noqa: E402
+from exolib import baseline, sweepreport  # noqa: E402
 from exolib.verdict import Outcome  # noqa: E402
 
 FIXTURES = os.path.join(TOP, "tests", "tools", "fixtures")
@@ -117,6 +117,34 @@ class RatioTable(unittest.TestCase):
         for c in baseline.COUNTERPARTS:
             self.assertTrue(c.figure in exo_names or f'"{c.figure}"' in bench
                             or c.figure in ("chan_rtt", "tlb_shootdown"), c.figure)
+
+
+class SweepReportColumn(unittest.TestCase):
+    """The sweep report's Linux column (baseline.report_counterparts)."""
+
+    def agg(self, icount):
+        cfg = {"accel": "tcg", "icount": icount, "cores": 2}
+        common = {"min": 1, "max": 9, "n": 10, "reps": 1, "unit": "cycles",
+                  "clock": "instructions" if icount else "tcg", "config": cfg}
+        return {("bench", 2, "null_syscall"): dict(common, median=134,
+                                                   data={"figure": "null_syscall"}),
+                ("bench", 2, "slice_switch_timer"): dict(common, median=1159,
+                                                         data={"figure": "slice_switch_timer"})}
+
+    def test_icount_figures_get_their_counterpart(self):
+        linux = fixture("baseline-linux.json")
+        got = baseline.report_counterparts(self.agg(True), [linux])
+        self.assertEqual(got[("bench", 2, "null_syscall")], {"median": 335, "linux": "getppid"})
+        self.assertNotIn(("bench", 2, "slice_switch_timer"), got)  # no counterpart
+        rows = sweepreport.figure_table(self.agg(True), got)
+        self.assertEqual(rows[0][-2:], ["Linux", "ratio"])
+        by = {r[0]: r for r in rows[1:]}
+        self.assertEqual(by["null_syscall"][-1], "0.40")
+        self.assertEqual(by["slice_switch_timer"][-2], "no counterpart")
+
+    def test_tcg_figures_never_take_a_cached_baseline(self):
+        linux = fixture("baseline-linux.json")
+        self.assertEqual(baseline.report_counterparts(self.agg(False), [linux]), {})
 
 
 class Initramfs(unittest.TestCase):

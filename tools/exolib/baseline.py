@@ -272,6 +272,38 @@ def compare_results(exocore, baselines):
     return out
 
 
+def report_counterparts(agg, baselines):
+    """For a sweep report (sweepreport.figure_table): {agg key: {"median",
+    "linux"}} for every aggregated exocore figure that has a counterpart in a
+    baseline of the same clock (accelerator and -icount), taken from the
+    baseline with as many cores as the point if there is one, else the one
+    with the most. Figures without one are left out (the table says so).
+    Only -icount figures (instruction counts, the same in every run): a TCG
+    wall-clock ratio means something only when both sides ran interleaved in
+    one run, which `tools/exo baseline --exocore` does, not a cache."""
+    out = {}
+    for key, a in agg.items():
+        rec = a.get("data") or {}
+        cps = counterparts_of(rec)
+        cfg = a.get("config") or {}
+        if not cfg.get("icount"):
+            continue
+        accel = cfg.get("accel") or rec.get("accel")
+        mine = sorted((b for b in baselines if b and b[0].get("accel") == accel
+                       and b[0].get("icount")),
+                      key=lambda b: -b[0].get("smp", 1))
+        if not cps or not mine:
+            continue
+        base = next((b for b in mine if b[0].get("smp", 1) == key[1]), mine[0])
+        for cp in cps:
+            vals = [value_of(r) for r in base if r.get("linux") == cp.linux
+                    and value_of(r) is not None]
+            if vals:
+                out[key] = {"median": lower_median(vals), "linux": cp.linux}
+                break
+    return out
+
+
 def _dedupe(rows):
     """Rows of one figure and detail from several smp groups: keep the first;
     a Linux-only row once, and only if no exocore row has that counterpart."""

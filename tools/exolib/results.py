@@ -301,7 +301,8 @@ def aggregate(rows, by=None):
         k = (variant(c), c["cores"], series_id(r["data"], c)) if by is None else by(r)
         a = out.setdefault(k, {"medians": [], "min": lo, "max": hi, "n": 0,
                                "unit": r["data"].get("unit"), "clock": clock(c, r["data"]),
-                               "config": c, "figure": r["data"].get("figure")})
+                               "config": c, "figure": r["data"].get("figure"),
+                               "data": r["data"]})
         a["medians"].append(med)
         a["min"] = min(a["min"], lo) if lo is not None else a["min"]
         a["max"] = max(a["max"], hi) if hi is not None else a["max"]

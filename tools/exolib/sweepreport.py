@@ -39,7 +39,9 @@ def figure_table(agg, counterpart=None):
         if counterpart is not None:
             other = counterpart.get((var, cores, series))
             theirs = other.get("median") if other else None
-            row += [fmt(theirs) if theirs is not None else "",
+            row += [fmt(theirs) + (f" ({other['linux']})" if other.get("linux") else "")
+                    if theirs is not None
+                    else "no counterpart",
                     f"{a['median'] / theirs:.2f}" if theirs else ""]
         rows.append(row)
     return rows
@@ -96,7 +98,8 @@ def write(run, rows, counterpart=None):
     for figure, frows in sorted(by_figure.items()):
         agg = results.aggregate(frows)
         tcg = any(a["clock"] == "tcg" for a in agg.values())
-        sections.append((figure, tcg, figure_table(agg, counterpart),
+        cp = counterpart(agg) if callable(counterpart) else counterpart
+        sections.append((figure, tcg, figure_table(agg, cp),
                          [p for p in plots if p["figure"] == figure]))
     any_tcg = any(s[1] for s in sections)
     title = f"Sweep {meta.get('sweep')}: {meta.get('run_id')}"
