@@ -212,7 +212,7 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(linux[0][-2:], ["Linux", "ratio"])
         self.assertEqual(linux[1][-2:], ["150", "2.00"])
         none = sweepreport.figure_table(agg, {})
-        self.assertEqual(none[1][-2:], ["", ""])
+        self.assertEqual(none[1][-2:], ["no counterpart", ""])  # said, not left blank
 
     def test_progress_lines_have_count_and_eta(self):
         out = io.StringIO()
