@@ -450,8 +450,11 @@ def write_top_targets(n, outputs):
     fuzz_smoke = ["build/fuzz/cap_fuzz", f"build/fuzz/plant-{SMOKE_PLANT}/cap_fuzz",
                   "build/fuzz/sched_fuzz", "tools/fuzz-smoke"]
     n.build("check", "run",
+            # The release kernel too: the shipped sweep specs (the README's first
+            # command among them) are checked against the release build.
             implicit=[outputs[("debug", "host-tests")], outputs[("sanitize", "host-tests")],
-                      dbg_kernel, "tools/check", "tools/exo", "tests/guest/manifest.cfg"]
+                      dbg_kernel, outputs[("release", "kernel")], "tools/check", "tools/exo",
+                      "tests/guest/manifest.cfg"]
                      + srcs("tools/exolib/*.py") + fuzz_smoke
                      + ["tools/check-model", "models/revoke.pml"],
             variables={"cmd": "$python tools/check --host build/debug/host-tests "
