@@ -213,6 +213,13 @@ uint64_t sched_run_slices(uint64_t max)
 			c->slice_start = t0;
 			c->preempt = false;
 			arch_timer_oneshot(slice_ns);
+		} else if (c->preempt) {
+			/*
+			 * A donated slice whose timer fired in the kernel after the
+			 * donate check above: no expiry is pending any more, so end
+			 * the slice at once in user mode rather than never.
+			 */
+			arch_timer_oneshot(1);
 		}
 		if (new_slice)
 			trace(TR_SLICE_START, e->id | (upcall ? TR_WITH_UPCALL : 0), slot);
