@@ -49,6 +49,11 @@ enum sys_nr {
 	SYS_GUARANTEE = 31,   /* (env slot, frames) -> 0: frames never revoked */
 	SYS_NOTIFY = 32,      /* (env slot, bits) -> 0: OR bits into its notifications */
 	SYS_NOTIFY_TAKE = 33, /* () -> this environment's notification bits, cleared */
+	SYS_DISK_INFO = 34,   /* (out va: struct disk_info) -> 0; E_NOTSUP: no disk */
+	SYS_BLOCK_ALLOC = 35, /* (first block or BLOCK_ANY, count) -> block-range cap slot */
+	SYS_BLOCK_FREE = 36,  /* (slot) -> 0: frees the range (root cap, none derived) */
+	SYS_BLOCK_IO = 37,    /* (blocks slot, block, frame slot, op, notify bits) -> request id */
+	SYS_BLOCK_WAIT = 38,  /* (request id, flags) -> 0 done, E_AGAIN in flight, or its error */
 	SYS_COUNT
 };
 
@@ -63,15 +68,16 @@ enum obj_type {
 	OBJ_NONE = 0, /* empty slot */
 	OBJ_FRAME = 1,
 	OBJ_ENV = 2,
-	OBJ_SLOT = 3, /* a time slot: object id core * 64 + index */
+	OBJ_SLOT = 3,	  /* a time slot: object id core * 64 + index */
 	OBJ_ENDPOINT = 4, /* a protected control transfer target */
+	OBJ_BLOCKS = 5,	  /* a range of disk blocks: object id first | count << 32 */
 	OBJ_TYPES
 };
 
 /* Rights. Mint can only remove them. */
 enum cap_rights {
-	CAP_R_READ = 1u << 0,  /* frame: map readable */
-	CAP_R_WRITE = 1u << 1, /* frame: map writable; endpoint: call */
+	CAP_R_READ = 1u << 0,  /* frame: map readable; blocks: read them into a frame */
+	CAP_R_WRITE = 1u << 1, /* frame: map writable; endpoint: call; blocks: write them */
 	CAP_R_EXEC = 1u << 2,  /* frame: map executable */
 	CAP_R_MAP = 1u << 3,   /* frame: may be mapped at all */
 	CAP_R_GRANT = 1u << 4, /* may be minted from and granted onward */
@@ -182,6 +188,33 @@ struct upcall_revoke {
 	uint64_t count;	   /* how many frames are still asked for / were taken */
 	uint64_t deadline; /* home core's cycle counter */
 	struct user_regs regs; /* the context to resume */
+};
+
+/*
+ * The exported disk (docs/paging.md). Blocks are BLOCK_SIZE bytes, named by
+ * number; a block-range capability (OBJ_BLOCKS) names [first, first + count).
+ * SYS_BLOCK_IO moves one block between the disk and a whole frame the
+ * caller holds a capability for: BLOCK_READ (disk -> frame) needs READ on
+ * the blocks and WRITE on the frame; BLOCK_WRITE (frame -> disk) needs
+ * WRITE on the blocks and READ on the frame. It returns a request id at
+ * once; the request completes later, ORing `notify bits` (if any) into the
+ * caller's notifications, and SYS_BLOCK_WAIT(id) collects its result.
+ */
+#define BLOCK_SIZE 4096ULL
+#define BLOCK_ANY (~0ULL) /* SYS_BLOCK_ALLOC: any free run of count blocks */
+enum block_op { BLOCK_READ = 0, BLOCK_WRITE = 1 };
+enum block_wait_flags {
+	BLOCK_POLL = 0,	     /* E_AGAIN while the request is in flight */
+	BLOCK_WAIT_DONE = 1, /* wait in the kernel until it completes */
+};
+
+struct disk_info {
+	uint64_t blocks;	  /* on the disk */
+	uint64_t free_blocks;	  /* not in any block range */
+	uint32_t block_size;	  /* BLOCK_SIZE */
+	uint32_t inflight_max;	  /* requests in flight per environment */
+	uint32_t inflight_device; /* requests in flight on the device, all cores */
+	uint32_t reserved;
 };
 
 struct sys_time {

@@ -56,3 +56,25 @@ static inline int64_t sys_env_destroy(uint64_t env) { return SYS1(SYS_ENV_DESTRO
 static inline int64_t sys_env_status(uint64_t env) { return SYS1(SYS_ENV_STATUS, env); }
 static inline int64_t sys_debug_check(void) { return SYS0(SYS_DEBUG_CHECK); }
 static inline int64_t sys_frame_count(void) { return SYS0(SYS_FRAME_COUNT); }
+static inline int64_t sys_disk_info(struct disk_info *out)
+{
+	return SYS1(SYS_DISK_INFO, out);
+}
+static inline int64_t sys_block_alloc(uint64_t first, uint64_t count)
+{
+	return SYS2(SYS_BLOCK_ALLOC, first, count);
+}
+static inline int64_t sys_block_free(uint64_t slot)
+{
+	return SYS1(SYS_BLOCK_FREE, slot);
+}
+/* op: BLOCK_READ or BLOCK_WRITE; block: index within the range; notify: bits ORed in on completion. */
+static inline int64_t sys_block_io(uint64_t blocks, uint64_t block, uint64_t frame, uint64_t op,
+				   uint64_t notify)
+{
+	return sys_call6(SYS_BLOCK_IO, blocks, block, frame, op, notify, 0);
+}
+static inline int64_t sys_block_wait(uint64_t id, uint64_t flags)
+{
+	return SYS2(SYS_BLOCK_WAIT, id, flags);
+}
