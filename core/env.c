@@ -4,6 +4,7 @@
  */
 #include <arch/context.h>
 #include <arch/phys.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
@@ -340,6 +341,7 @@ static int destroy_one_at(struct env *e, uint64_t gen)
 	slice_release_env(e);
 	ep_release_env(e);
 	cap_table_clear(e);
+	disk_env_gone(e->id, gen); /* its disk requests: every frame they named is gone */
 	/* Every binding went with its capability; arch_aspace_destroy insists. */
 	KASSERT(e->mappings == 0);
 	struct arch_pt_alloc a = pt_allocator(e);
