@@ -17,19 +17,24 @@ static uint64_t frame_gen(uint64_t obj)
 	return obj < pot_nframes() ? pot_get(obj).gen : ~0ULL;
 }
 
-/* A frame being taken (the abort protocol; models/revoke.pml, BUG_GEN_ONLY_CHECK). */
-static bool frame_going(uint64_t obj)
+/*
+ * Current, and not being taken (the abort protocol: its generation moves
+ * only at the end; models/revoke.pml, BUG_GEN_ONLY_CHECK). One read of the
+ * entry: this is on every use of a frame capability.
+ */
+static int frame_valid(uint64_t obj, uint64_t gen)
 {
-	return obj < pot_nframes() && pot_get(obj).state == POT_REVOKING;
+	if (obj >= pot_nframes())
+		return E_STALE;
+	struct pot_view v = pot_get(obj);
+	return v.gen != gen || v.state == POT_REVOKING ? E_STALE : E_OK;
 }
 
 /* Its binding goes with it (lock order: tree lock, then the env's). */
-static void frame_erase(struct env *holder, struct cap *c)
+static void frame_unbind(struct env *holder, struct cap *c)
 {
-	if (c->bound_va) {
-		env_unmap(holder, c->bound_va);
-		c->bound_va = 0;
-	}
+	env_unmap(holder, c->bound_va);
+	c->bound_va = 0;
 }
 
 /* The owner's root: the frame is freed (nothing if its generation moved on). */
@@ -74,8 +79,8 @@ static unsigned frame_check(struct env *e, uint32_t s, const struct cap *c)
 const struct obj_ops frame_obj_ops = {
 	.name = "frame",
 	.gen = frame_gen,
-	.going = frame_going,
-	.erase = frame_erase,
+	.valid = frame_valid,
+	.unbind = frame_unbind,
 	.root_deleted = frame_root_deleted,
 	.check = frame_check,
 };

@@ -57,7 +57,7 @@
 typedef int64_t (*sys_fn)(struct env *e, const uint64_t *a);
 
 /* Leave the call, nothing changed, to run again when the caller is resumed. */
-static noreturn_fn void syscall_restart(struct env *e)
+static inline __attribute__((always_inline)) noreturn_fn void syscall_restart(struct env *e)
 {
 	struct arch_uctx *ctx = pct_ctx(e);
 	*ctx = *arch_user_regs();
@@ -66,7 +66,7 @@ static noreturn_fn void syscall_restart(struct env *e)
 }
 
 /* Leave the call, done, to return 0 when the caller is resumed (its slice goes on). */
-static noreturn_fn void syscall_yield(struct env *e)
+static inline __attribute__((always_inline)) noreturn_fn void syscall_yield(struct env *e)
 {
 	struct arch_uctx *ctx = pct_ctx(e);
 	*ctx = *arch_user_regs();

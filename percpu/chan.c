@@ -35,7 +35,7 @@ int chan_init(void)
 			if (s == d || rings[s][d])
 				continue;
 			uint64_t frame;
-			int err = percpu_hook->ring_frame(&frame); /* zeroed */
+			int err = percpu_hook.ring_frame(&frame); /* zeroed */
 			if (err)
 				return err;
 			/* Other cores may be polling already: publish the zeroed ring whole. */
@@ -96,7 +96,7 @@ static void handle(const struct chan_msg *m)
 	case CHAN_NOTIFY: /* an environment's: core/ delivers it */
 	case CHAN_REQ:	  /* a request is only queued: served at a safe point */
 	case CHAN_REPLY:
-		percpu_hook->message(m);
+		percpu_hook.message(m);
 		break;
 	default:
 		break; /* unknown: dropped (a kernel bug; the count shows it) */
@@ -144,5 +144,5 @@ void chan_reset(void)
 		stats[s] = (struct chan_stats){ 0 };
 		polling[s] = false;
 	}
-	percpu_hook->reset(); /* requests queued and waited on were in those rings */
+	percpu_hook.reset(); /* requests queued and waited on were in those rings */
 }

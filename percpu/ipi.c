@@ -184,7 +184,7 @@ void percpu_wait_step(bool serve)
 	chan_poll();
 	arch_irq_restore(flags);
 	if (serve)
-		percpu_hook->serve(); /* no-op when this wait is inside xcall_serve itself */
+		percpu_hook.serve(); /* no-op when this wait is inside xcall_serve itself */
 	arch_cpu_relax();
 }
 
@@ -192,13 +192,13 @@ void percpu_idle_until(bool (*done)(void *arg), void *arg)
 {
 	struct percpu *me = this_cpu();
 	for (;;) {
-		percpu_hook->run(); /* environments homed here, until none is runnable */
+		percpu_hook.run(); /* environments homed here, until none is runnable */
 		if (done && done(arg))
 			return;
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
 		chan_poll();
-		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE) || percpu_hook->pending()) {
+		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE) || percpu_hook.pending()) {
 			arch_irq_enable();
 			continue;
 		}

@@ -59,9 +59,16 @@ static const struct percpu_hooks no_hooks = {
 	.ring_frame = no_ring_frame,
 };
 
-const struct percpu_hooks *percpu_hook = &no_hooks;
+struct percpu_hooks percpu_hook = {
+	.run = no_op,
+	.serve = no_op,
+	.pending = none_pending,
+	.message = drop_message,
+	.reset = no_op,
+	.ring_frame = no_ring_frame,
+};
 
 void percpu_set_hooks(const struct percpu_hooks *h)
 {
-	percpu_hook = h ? h : &no_hooks;
+	percpu_hook = h ? *h : no_hooks;
 }

@@ -33,5 +33,9 @@ struct percpu_hooks {
 /* Register core/'s hooks (NULL: none). Before any core waits or polls. */
 void percpu_set_hooks(const struct percpu_hooks *h);
 
-/* The registered hooks: a table whose every hook is set (no-ops if none was registered). */
-extern const struct percpu_hooks *percpu_hook;
+/*
+ * The registered hooks, every one set (no-ops if none was registered). A
+ * copy, not a pointer: a call through it is one instruction, as a direct
+ * call is (the idle loop and every wait make them).
+ */
+extern struct percpu_hooks percpu_hook;

@@ -7,12 +7,16 @@
  * enum obj_type (exo/abi.h); cap.c does not change.
  *
  * Calls happen in these contexts:
- *   gen, going   — any time, with or without a tree lock; lock-free reads.
- *   erase        — under the object's tree lock, for every capability that
- *                  goes (delete, revoke, move leaves its slot silently: no
- *                  call); may not fail or take a tree lock.
+ *   gen, valid   — any time, with or without a tree lock; lock-free reads.
+ *                  valid is on every use of a capability: keep it short.
+ *   unbind       — under the object's tree lock, for a bound capability
+ *                  that goes (delete, revoke); may not fail or take a tree
+ *                  lock.
  *   root_deleted — after the root capability was deleted, no lock held.
  *   check        — the invariant checker, under the tree lock.
+ *
+ * Every type a capability can hold has a row (the checker says so if not);
+ * the capability code indexes the table without testing for NULL rows.
  */
 #pragma once
 
@@ -31,15 +35,17 @@ struct obj_ops {
 	 */
 	uint64_t (*gen)(uint64_t obj);
 	/*
-	 * Optional: true while the object is being taken away (its generation
-	 * has not moved yet): it gets no new binding or derivation (E_STALE).
+	 * Optional: whether a capability made at gen may be used now: E_OK, or
+	 * E_STALE — its generation moved on, or (beyond gen(obj) != gen) the
+	 * object is being taken away and its generation has not moved yet, so
+	 * it gets no new binding or derivation. Unset: gen(obj) == gen.
 	 */
-	bool (*going)(uint64_t obj);
+	int (*valid)(uint64_t obj, uint64_t gen);
 	/*
-	 * Optional: the capability c in holder's table goes (it is still
-	 * filled in). Undo what it holds beyond the slot (a frame's binding).
+	 * Optional: the capability c in holder's table, bound (c->bound_va),
+	 * goes (it is still filled in): remove the mapping, clear bound_va.
 	 */
-	void (*erase)(struct env *holder, struct cap *c);
+	void (*unbind)(struct env *holder, struct cap *c);
 	/*
 	 * Optional: owner deleted the root capability of (obj, gen), which
 	 * stands for the object: give the object up. gen may be stale already
