@@ -20,6 +20,7 @@
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/kprintf.h>
+#include <exo/obj.h>
 #include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/spinlock.h>
@@ -563,3 +564,15 @@ int64_t sys_block_wait(struct env *e, const uint64_t *a)
 	}
 	return ret;
 }
+
+/* The object-type table's row for block ranges (exo/obj.h): the root's deletion frees it. */
+static void blocks_root_deleted(struct env *owner, uint64_t obj, uint64_t gen)
+{
+	disk_range_free(obj, gen); /* nothing if freed already */
+}
+
+const struct obj_ops blocks_obj_ops = {
+	.name = "blocks",
+	.gen = disk_range_gen,
+	.root_deleted = blocks_root_deleted,
+};

@@ -12,6 +12,7 @@
 #include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/hooks.h>
 #include <exo/image.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
@@ -354,6 +355,7 @@ void kernel_main(struct boot_info *bi)
 	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
 	parse_cmdline(bi->cmdline);
 	check_memory(bi);
+	core_hooks_register(); /* percpu/'s waits and idle loop reach core/ through them */
 	memory_init(bi);
 
 	this_cpu()->online_cycles = arch_cycles();
