@@ -408,7 +408,8 @@ int cap_bind(struct env *e, uint32_t slot, uint64_t va, unsigned prot)
 {
 	unsigned need = (PLANTED(PLANT_MAP_NO_RIGHT) ? 0 : CAP_R_MAP) | CAP_R_READ |
 			(prot & PROT_W ? CAP_R_WRITE : 0) | (prot & PROT_X ? CAP_R_EXEC : 0);
-	if (prot & ~(PROT_R | PROT_W | PROT_X))
+	/* W^X: no user page is both writable and executable (a JIT maps twice). */
+	if ((prot & ~(PROT_R | PROT_W | PROT_X)) || ((prot & PROT_W) && (prot & PROT_X)))
 		return E_INVAL;
 	struct cap *c;
 	struct spinlock *l;

@@ -287,6 +287,8 @@ static int decode_map(struct env *e, const uint64_t *a)
 		return E_FAULT;
 	if (prot == 0 || (prot & ~(uint64_t)(PROT_R | PROT_W | PROT_X)))
 		return E_INVAL;
+	if ((prot & PROT_W) && (prot & PROT_X))
+		return E_INVAL; /* W^X for user pages */
 	return E_OK;
 }
 

@@ -150,6 +150,7 @@ static void pic_disable(void)
 noreturn_fn void arch_boot_main(uint32_t start_info_pa);
 void arch_boot_main(uint32_t start_info_pa)
 {
+	stack_guard_init();
 	uint64_t entry = arch_cycles();
 	struct percpu *p = percpu_of(0);
 	percpu_init(0);
@@ -164,6 +165,7 @@ void arch_boot_main(uint32_t start_info_pa)
 	tsc_calibrate();
 	lapic_init_cpu();
 	arch_syscall_init();
+	cpu_protect_init();
 	p->arch.apic_id = lapic_id();
 	boot_info.entry_cycles = entry;
 	kernel_main(&boot_info);

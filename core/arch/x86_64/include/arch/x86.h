@@ -61,6 +61,33 @@ READ_CR(0)
 READ_CR(2)
 READ_CR(3)
 READ_CR(4)
+static inline void write_cr4(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+
+/* CR4 protection bits (protect.c turns them on where the CPU has them). */
+#define CR4_UMIP (1ULL << 11) /* sgdt, sidt, sldt, smsw, str fault in user mode */
+#define CR4_SMEP (1ULL << 20) /* the kernel never executes a user page */
+#define CR4_SMAP (1ULL << 21) /* nor reads or writes one, unless RFLAGS.AC is set */
+#define RFLAGS_AC (1ULL << 18)
+
+/* An explicit window in which the kernel may touch user pages through user addresses (SMAP). */
+static inline void user_access_begin(void)
+{
+	if (read_cr4() & CR4_SMAP)
+		__asm__ volatile("stac" ::: "memory");
+}
+static inline void user_access_end(void)
+{
+	if (read_cr4() & CR4_SMAP)
+		__asm__ volatile("clac" ::: "memory");
+}
+
+/* Turn on SMEP, SMAP and UMIP on this core where the CPU has them (protect.c). */
+void cpu_protect_init(void);
+/* Set the stack protector's guard to a random value (boot core, before anything else). */
+void stack_guard_init(void);
 #undef READ_CR
 
 #define MSR_APIC_BASE 0x1b
