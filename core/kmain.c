@@ -38,6 +38,7 @@ static struct {
 	bool icount; /* QEMU -icount: cycles are instructions, time is virtual */
 	bool panic_test;
 	bool smash_test; /* overrun a stack buffer: the stack protector must panic */
+	bool overflow_test; /* recurse without end: the stack's guard page must stop it */
 	bool trace; /* print every core's event ring at the end (percpu/include/trace.h) */
 	const char *run;
 	uint64_t run_arg, run_cores;
@@ -63,6 +64,7 @@ static void parse_cmdline(char *line)
 		{ .key = "icount", .type = CMDLINE_BOOL, .dst.b = &opt.icount },
 		{ .key = "panic_test", .type = CMDLINE_BOOL, .dst.b = &opt.panic_test },
 		{ .key = "smash_test", .type = CMDLINE_BOOL, .dst.b = &opt.smash_test },
+		{ .key = "overflow_test", .type = CMDLINE_BOOL, .dst.b = &opt.overflow_test },
 		{ .key = "run", .type = CMDLINE_STR, .dst.s = &opt.run },
 		{ .key = "slots",
 		  .type = CMDLINE_UINT,
@@ -379,6 +381,16 @@ static __attribute__((noinline)) void smash_stack(volatile size_t n)
 	kprintf("smash_test: wrote %zu bytes into a 16-byte buffer\n", (size_t)n);
 }
 
+/* overflow_test=yes: recursion with no end; each frame keeps 256 bytes live. */
+static __attribute__((noinline)) unsigned recurse(unsigned depth)
+{
+	volatile char frame[256];
+	frame[depth % sizeof(frame)] = (char)depth;
+	if (depth == ~0u) /* never: only so the compiler sees a way out */
+		return 0;
+	return recurse(depth + 1) + frame[0];
+}
+
 void kernel_main(struct boot_info *bi)
 {
 	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
@@ -407,6 +419,8 @@ void kernel_main(struct boot_info *bi)
 		panic("panic_test=yes: panicking on purpose");
 	if (opt.smash_test)
 		smash_stack(48);
+	if (opt.overflow_test)
+		kprintf("overflow_test: %u\n", recurse(0));
 	trace_reset(); /* the boot figures' thousands of messages are not the run */
 	if (opt.test || opt.run) {
 		unsigned failed = opt.test ? test_run(opt.test) : 0;

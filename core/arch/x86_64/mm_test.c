@@ -643,3 +643,32 @@ TEST_EACH_CPU(mm, smap_and_smep_stop_the_kernel_at_user_pages, 1)
 	arch_aspace_destroy(&as, &a);
 	EXPECT_EQ(t, p.bad_frees, 0);
 }
+
+/* Code bytes in a data page ("jmp *%rcx"): never executable, through any mapping. */
+static uint8_t data_code[4096] __attribute__((aligned(4096))) = { 0xff, 0xe1 };
+
+/*
+ * The kernel image is W^X (protect.c): its text cannot be written, its data
+ * and the direct map cannot be run, and the page below a kernel stack is
+ * not mapped at all.
+ */
+TEST(mm, kernel_image_is_w_xor_x)
+{
+	struct percpu *me = this_cpu();
+	uintptr_t text = (uintptr_t)kernel_wx_init;
+	EXPECT_EQ(t, *(volatile uint8_t *)text, *(volatile uint8_t *)text); /* readable */
+	touch_expecting_fault(me, text, true);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_W | PF_U), PF_P | PF_W);
+	fetch_expecting_fault(me, (uintptr_t)data_code);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_ID), PF_P | PF_ID);
+	uintptr_t alias = (uintptr_t)arch_phys_to_virt(arch_virt_to_phys(data_code));
+	EXPECT_EQ(t, *(volatile uint8_t *)alias, 0xff); /* the direct map reads it */
+	fetch_expecting_fault(me, alias);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_ID), PF_P | PF_ID);
+	touch_expecting_fault(me, gdt_stack_guard(cpu_id()), false);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & PF_P, 0); /* not present */
+}

@@ -15,6 +15,7 @@
  * against one global guard, which the boot core sets to a random value
  * before anything else runs; a frame whose canary changed panics.
  */
+#include <arch/phys.h>
 #include <arch/x86.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
@@ -69,4 +70,67 @@ void cpu_protect_init(void)
 	if (cpu_id() == 0)
 		kprintf("cpu: SMEP %s, SMAP %s, UMIP %s\n", cr4 & CR4_SMEP ? "on" : "absent",
 			cr4 & CR4_SMAP ? "on" : "absent", cr4 & CR4_UMIP ? "on" : "absent");
+}
+
+/*
+ * W^X for the kernel. The boot tables map the image with 2 MiB pages, all
+ * writable and executable. kernel_wx_init maps it again with 4 KiB pages:
+ * text read-only and executable; the trampoline, boot tables, constants,
+ * user images and symbols never executable, and only the boot tables, data
+ * and bss writable; the page below each kernel stack not at all (a stack
+ * overflow faults there, and the double fault names it). The direct map
+ * loses execute everywhere but its first 2 MiB, which the identity map
+ * shares and the AP trampoline runs from.
+ */
+#define PTE_P (1ULL << 0)
+#define PTE_W (1ULL << 1)
+#define PTE_PS (1ULL << 7)
+#define PTE_NX (1ULL << 63)
+#define WX_PTS 32 /* page tables for the image: 64 MiB */
+
+static uint64_t wx_pd[512] __attribute__((aligned(4096)));
+static uint64_t wx_pt[WX_PTS][512] __attribute__((aligned(4096)));
+
+void kernel_wx_init(void)
+{
+	extern char __kernel_start[], __kernel_end[], __text_end[], __rodata_start[],
+	    __data_start[], __bss_end[], __kernel_vbase[];
+	extern uint64_t boot_pml4[512];
+	uintptr_t base = (uintptr_t)__kernel_vbase,
+		  end = ALIGN_UP((uintptr_t)__kernel_end, PAGE_SIZE);
+	if ((end - base) > (uint64_t)WX_PTS << 21)
+		panic("protect: the kernel image (%llu KiB) is larger than its W^X tables",
+		      (unsigned long long)((end - base) >> 10));
+	/* The image is the first GiB above -2 GiB: one directory, one table per 2 MiB. */
+	for (uintptr_t va = base; va < end; va += PAGE_SIZE) {
+		uint64_t off = va - base, f = PTE_P | PTE_NX;
+		if (va < (uintptr_t)__kernel_start)
+			continue; /* below the load address: nothing of ours */
+		if (va < (uintptr_t)__text_end)
+			f = PTE_P; /* code */
+		else if (va < (uintptr_t)__rodata_start)
+			f |= PTE_W; /* trampoline, boot tables, boot stack */
+		else if (va >= (uintptr_t)__data_start && va < (uintptr_t)__bss_end)
+			f |= PTE_W;
+		if (gdt_guard_cpu(va) >= 0)
+			f = 0; /* a stack's guard page */
+		wx_pt[off >> 21][(off >> 12) & 511] = f ? (off | f) : 0;
+	}
+	for (unsigned i = 0; i < WX_PTS; i++)
+		wx_pd[i] = pa_raw(arch_virt_to_phys(wx_pt[i])) | PTE_P | PTE_W;
+	/* The direct map (and identity map) directories: no execute past the first 2 MiB. */
+	uint64_t *pdpt_low = arch_phys_to_virt(pa_make(boot_pml4[256] & ~0xfffULL & ~PTE_NX));
+	for (unsigned d = 0; d < 4; d++) {
+		uint64_t *pd = arch_phys_to_virt(pa_make(pdpt_low[d] & ~0xfffULL & ~PTE_NX));
+		for (unsigned i = d == 0 ? 1 : 0; i < 512; i++)
+			if (pd[i] & PTE_PS)
+				pd[i] |= PTE_NX;
+	}
+	/* The kernel's PDPT (shared by every address space's PML4): entry 510 is -2 GiB. */
+	uint64_t *pdpt_high = arch_phys_to_virt(pa_make(boot_pml4[511] & ~0xfffULL & ~PTE_NX));
+	pdpt_high[510] = pa_raw(arch_virt_to_phys(wx_pd)) | PTE_P | PTE_W;
+	write_cr4(read_cr4()); /* (no PGE: a CR3 reload flushes everything) */
+	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+	kprintf("protect: kernel text read-only, data and the direct map not executable, "
+		"stack guard pages\n");
 }

@@ -161,6 +161,7 @@ void arch_boot_main(uint32_t start_info_pa)
 	gdt_init_cpu(p);
 	idt_init();
 	idt_load();
+	kernel_wx_init();
 	read_start_info(start_info_pa);
 	tsc_calibrate();
 	lapic_init_cpu();
@@ -168,5 +169,12 @@ void arch_boot_main(uint32_t start_info_pa)
 	cpu_protect_init();
 	p->arch.apic_id = lapic_id();
 	boot_info.entry_cycles = entry;
-	kernel_main(&boot_info);
+	/* Off the boot stack onto core 0's kernel stack, which has a guard page below it. */
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "call kernel_main"
+			 :
+			 : "r"(p->arch.stack_top), "D"(&boot_info)
+			 : "memory");
+	__builtin_unreachable();
 }

@@ -123,7 +123,11 @@ struct trap_frame {
 /* Per-core descriptor tables and stacks (gdt.c). Stacks first: an AP needs its stack to start. */
 void gdt_init_stacks(struct percpu *p);
 void gdt_init_cpu(struct percpu *p);
-/* The shared IDT (trap.c): build once, load on every core. */
+/* The guard page below core cpu's kernel stack; which core's guard addr is in (-1: none). */
+uintptr_t gdt_stack_guard(unsigned cpu);
+int gdt_guard_cpu(uintptr_t addr);
+/* Map the kernel image W^X with the stack guards, the direct map NX (boot core, once). */
+void kernel_wx_init(void); /* The shared IDT (trap.c): build once, load on every core. */
 void idt_init(void);
 void idt_load(void);
 
