@@ -7,24 +7,23 @@
  * a binary search), and one request record per device tag. A request's id
  * is its tag and a sequence number, so an old id never names a new request.
  *
- * Every syscall decodes first (checks each argument and right, changes
- * nothing), then performs under the lock, where what decode saw is checked
- * once more: another core may have freed the frame or the range meanwhile,
- * which is E_STALE with nothing changed.
+ * The syscalls decode, then perform (core/syscall.c's convention; see
+ * below): another core may have freed the frame or the range between the
+ * two, which perform finds under the lock: E_STALE, nothing changed.
  */
-#include <arch/context.h>
 #include <arch/disk.h>
 #include <arch/phys.h>
 #include <exo/cap.h>
 #include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/kprintf.h>
 #include <exo/obj.h>
-#include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/spinlock.h>
 #include <exo/string.h>
+#include <exo/syscall.h>
 #include <exo/uaccess.h>
 #include <ipi.h>
 #include <percpu.h>
@@ -112,7 +111,19 @@ void disk_init(void)
 	range_gen_next = 1;
 	__atomic_store_n(&inflight, 0, __ATOMIC_SEQ_CST);
 	spin_unlock(&disk_lock);
-	uint64_t n = arch_disk_init();
+	unsigned nframes = 0;
+	paddr_t frames[ARCH_DISK_FRAMES_MAX];
+	uint64_t n = arch_disk_probe(&nframes);
+	for (unsigned i = 0; n && i < nframes && i < ARCH_DISK_FRAMES_MAX; i++) {
+		uint64_t f, gen;
+		if (frame_alloc_any(POT_NO_OWNER, true, &f, &gen) != E_OK) {
+			kprintf("disk: no memory for the device's queue; no disk\n");
+			n = 0;
+		}
+		frames[i] = pa_make(f * PAGE_SIZE);
+	}
+	if (n && !arch_disk_start(frames))
+		n = 0;
 	/* Object ids hold first and count in 32 bits each. */
 	nblocks = MIN(n, (uint64_t)UINT32_MAX);
 	depth = nblocks ? MIN(arch_disk_depth(), (unsigned)ARCH_DISK_DEPTH_MAX) : 0;
@@ -362,6 +373,16 @@ uint64_t disk_digest(void)
 	return h;
 }
 
+/*
+ * The calls follow syscall.c's convention: decode_x checks every argument
+ * and right and changes nothing; perform_x carries the call out. Perform
+ * claims what another core may take meanwhile — a slot of the table, the
+ * blocks, a device tag — each in one step, and gives back, untouched, what
+ * it claimed if a later claim fails; under the disk lock it checks once
+ * more that the range and the frame decode saw are still the caller's.
+ */
+
+/* DISK_INFO. Decode: a disk. Perform: the figures, copied out (E_FAULT: nothing written). */
 int64_t sys_disk_info(struct env *e, const uint64_t *a)
 {
 	if (!nblocks)
@@ -374,6 +395,25 @@ int64_t sys_disk_info(struct env *e, const uint64_t *a)
 	di.free_blocks = nblocks - blocks_used;
 	spin_unlock(&disk_lock);
 	return copy_to_user(e, a[0], &di, sizeof(di));
+}
+
+struct block_alloc_inv {
+	uint64_t first; /* or BLOCK_ANY */
+	uint64_t count;
+};
+
+static int decode_block_alloc(const uint64_t *a, struct block_alloc_inv *inv)
+{
+	uint64_t first = a[0], count = a[1];
+	if (!nblocks)
+		return E_NOTSUP;
+	if (count == 0)
+		return E_INVAL;
+	if (count > nblocks ||
+	    (first != BLOCK_ANY && (first >= nblocks || count > nblocks - first)))
+		return E_RANGE;
+	*inv = (struct block_alloc_inv){ first, count };
+	return E_OK;
 }
 
 /*
@@ -412,23 +452,16 @@ static int range_place(uint64_t *first, uint64_t count, unsigned *at) REQUIRES(d
 	return E_OK;
 }
 
-int64_t sys_block_alloc(struct env *e, const uint64_t *a)
+/* Claims a slot, then the blocks; a failure at the blocks gives the slot back unseen. */
+static int64_t perform_block_alloc(struct env *e, struct block_alloc_inv *inv)
 {
-	uint64_t first = a[0], count = a[1];
-	if (!nblocks)
-		return E_NOTSUP;
-	if (count == 0)
-		return E_INVAL;
-	if (count > nblocks ||
-	    (first != BLOCK_ANY && (first >= nblocks || count > nblocks - first)))
-		return E_RANGE;
 	uint32_t slot;
 	int err = cap_reserve(e, &slot); /* first: a full table must not cost a range */
 	if (err)
 		return err;
 	unsigned at;
 	spin_lock(&disk_lock);
-	if ((err = range_place(&first, count, &at))) {
+	if ((err = range_place(&inv->first, inv->count, &at))) {
 		spin_unlock(&disk_lock);
 		cap_unreserve(e, slot);
 		return err;
@@ -436,59 +469,109 @@ int64_t sys_block_alloc(struct env *e, const uint64_t *a)
 	memmove(&ranges[at + 1], &ranges[at], (nranges - at) * sizeof(ranges[0]));
 	nranges++;
 	uint64_t gen = range_gen_next++;
-	ranges[at] = (struct range){ first, count, gen, false };
-	blocks_used += count;
+	ranges[at] = (struct range){ inv->first, inv->count, gen, false };
+	blocks_used += inv->count;
 	spin_unlock(&disk_lock);
-	cap_fill_root(e, slot, OBJ_BLOCKS, obj_make(first, count), gen,
+	cap_fill_root(e, slot, OBJ_BLOCKS, obj_make(inv->first, inv->count), gen,
 		      CAP_R_READ | CAP_R_WRITE | CAP_R_GRANT | CAP_R_CTRL, 0);
 	return slot;
 }
 
-int64_t sys_block_free(struct env *e, const uint64_t *a)
+int64_t sys_block_alloc(struct env *e, const uint64_t *a)
+{
+	struct block_alloc_inv inv;
+	int err = decode_block_alloc(a, &inv);
+	return err ? err : perform_block_alloc(e, &inv);
+}
+
+/*
+ * BLOCK_FREE. Decode: a blocks cap with CTRL, the root (which never leaves
+ * its allocator: a move of a root is refused). Perform: delete it, which
+ * frees the range once its requests are done (E_BUSY, nothing changed,
+ * while derived caps exist — checked again under the tree lock).
+ */
+static int decode_block_free(struct env *e, const uint64_t *a)
 {
 	struct cap c;
 	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_BLOCKS, CAP_R_CTRL, &c);
 	if (err)
 		return err;
-	/* Only the root frees; the root never leaves its allocator (a move of a root is refused). */
-	if (c.parent.env != CAP_NO_SLOT)
-		return E_PERM;
-	return cap_delete(e, (uint32_t)a[0]); /* E_BUSY while derived caps exist */
+	return c.parent.env != CAP_NO_SLOT ? E_PERM : E_OK;
 }
 
-int64_t sys_block_io(struct env *e, const uint64_t *a)
+int64_t sys_block_free(struct env *e, const uint64_t *a)
 {
-	uint64_t block = a[1], op = a[3], notify = a[4];
+	int err = decode_block_free(e, a);
+	return err ? err : cap_delete(e, (uint32_t)a[0]);
+}
+
+struct block_io_inv {
+	struct cap blocks, frame;
+	uint64_t block; /* within the range */
+	uint64_t notify;
+	bool write;
+};
+
+static int decode_block_io(struct env *e, const uint64_t *a, struct block_io_inv *inv)
+{
+	uint64_t op = a[3];
 	if (!nblocks)
 		return E_NOTSUP;
-	if (op > BLOCK_WRITE || (notify >> 63))
+	if (op > BLOCK_WRITE || (a[4] >> 63))
 		return E_INVAL; /* bit 63: NOTIFY_TAKE could not return it (a negative result) */
-	bool write = op == BLOCK_WRITE;
+	inv->write = op == BLOCK_WRITE;
+	inv->block = a[1];
+	inv->notify = a[4];
 	/* Reading the disk writes the frame, and writing the disk reads it. */
-	struct cap b, f;
 	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_BLOCKS,
-			  write ? CAP_R_WRITE : CAP_R_READ, &b);
+			  inv->write ? CAP_R_WRITE : CAP_R_READ, &inv->blocks);
 	if (err)
 		return err;
-	if (block >= obj_count(b.obj))
+	if (inv->block >= obj_count(inv->blocks.obj))
 		return E_RANGE;
 	if ((err = cap_get(e, (uint32_t)MIN(a[2], CAP_SLOTS), OBJ_FRAME,
-			   write ? CAP_R_READ : CAP_R_WRITE, &f)))
+			   inv->write ? CAP_R_READ : CAP_R_WRITE, &inv->frame)))
 		return err;
-	struct pot_view v = pot_get(f.obj);
+	struct pot_view v = pot_get(inv->frame.obj);
 	if (v.owner != e->id || v.state != POT_OWNED)
 		return E_PERM; /* a frame granted by another environment is not the caller's */
+	return E_OK;
+}
 
+/*
+ * Claims a tag (E_AGAIN: the caller's 32 or the device's all taken), checks
+ * the range is still the one decode saw, registers the request, and only
+ * then checks the frame's binding once more: a free or revoke on another
+ * core first takes the frame out of OWNED, then waits for the requests
+ * naming it. Either it sees this one, or this sees its state change (both
+ * sides are sequentially consistent). A failed check gives the tag back.
+ */
+static int64_t perform_block_io(struct env *e, const struct block_io_inv *inv)
+{
 	struct done_list dl;
 	dl.n = 0;
+	int err = E_OK;
 	spin_lock(&disk_lock);
 	poll_locked(&dl);
-	int i = range_find(obj_first(b.obj));
+	int i = range_find(obj_first(inv->blocks.obj));
 	unsigned tag = depth;
 	if (env_reqs[e->id] >= DISK_INFLIGHT_ENV || (tag = tag_take()) == depth)
 		err = E_AGAIN;
-	else if (i < 0 || ranges[i].gen != b.gen || ranges[i].dying)
+	else if (i < 0 || ranges[i].gen != inv->blocks.gen || ranges[i].dying)
 		err = E_STALE; /* freed since decode */
+	if (!err) {
+		struct req *r = &reqs[tag];
+		*r = (struct req){ REQ_INFLIGHT,   false,	    false,	 e->id,	    e->gen,
+				   inv->frame.obj, inv->blocks.gen, inv->notify, r->seq + 1 };
+		env_reqs[e->id]++;
+		__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
+		struct pot_view v = pot_get(inv->frame.obj);
+		if (v.owner != e->id || v.state != POT_OWNED || v.gen != inv->frame.gen) {
+			env_reqs[e->id]--;
+			__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
+			err = E_STALE;
+		}
+	}
 	if (err) {
 		if (tag != depth)
 			tag_put(tag);
@@ -496,43 +579,44 @@ int64_t sys_block_io(struct env *e, const uint64_t *a)
 		deliver(&dl);
 		return err;
 	}
-	struct req *r = &reqs[tag];
-	*r = (struct req){ REQ_INFLIGHT, false, false,	e->id,	   e->gen,
-			   f.obj,	 b.gen, notify, r->seq + 1 };
-	env_reqs[e->id]++;
-	__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
-	/*
-	 * The frame's secure binding, checked after the request is visible: a
-	 * free or revoke on another core first takes the frame out of OWNED,
-	 * then waits for the requests naming it. Either it sees this one, or
-	 * this sees its state change (both sides are sequentially consistent).
-	 */
-	v = pot_get(f.obj);
-	if (v.owner != e->id || v.state != POT_OWNED || v.gen != f.gen) {
-		tag_put(tag);
-		env_reqs[e->id]--;
-		__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
-		spin_unlock(&disk_lock);
-		deliver(&dl);
-		return E_STALE;
-	}
-	arch_disk_submit(tag, write, obj_first(b.obj) + block, pa_make(f.obj * PAGE_SIZE));
+	arch_disk_submit(tag, inv->write, obj_first(inv->blocks.obj) + inv->block,
+			 pa_make(inv->frame.obj * PAGE_SIZE));
 	uint64_t id = req_id(tag);
 	spin_unlock(&disk_lock);
 	deliver(&dl);
 	return (int64_t)id;
 }
 
-int64_t sys_block_wait(struct env *e, const uint64_t *a)
+int64_t sys_block_io(struct env *e, const uint64_t *a)
+{
+	struct block_io_inv inv;
+	int err = decode_block_io(e, a, &inv);
+	return err ? err : perform_block_io(e, &inv);
+}
+
+/*
+ * BLOCK_WAIT. Decode: the flags, and an id the device could have given.
+ * Perform: the caller's request, collected if done (its tag freed); still
+ * in flight, E_AGAIN — or, with BLOCK_WAIT_DONE, nothing changed and the
+ * call runs again when the caller is resumed (syscall_restart: the
+ * scheduler loop polls the device meanwhile).
+ */
+static int decode_block_wait(const uint64_t *a, unsigned *tag, uint32_t *seq)
 {
 	uint64_t id = a[0], flags = a[1];
 	if (!nblocks)
 		return E_NOTSUP;
 	if (flags > BLOCK_WAIT_DONE)
 		return E_INVAL;
-	uint64_t tag = id & 0xff, seq = id >> 8;
-	if (tag >= depth || seq > UINT32_MAX)
+	if ((id & 0xff) >= depth || (id >> 8) > UINT32_MAX)
 		return E_NOENT;
+	*tag = (unsigned)(id & 0xff);
+	*seq = (uint32_t)(id >> 8);
+	return E_OK;
+}
+
+static int64_t perform_block_wait(struct env *e, unsigned tag, uint32_t seq)
+{
 	struct done_list dl;
 	dl.n = 0;
 	spin_lock(&disk_lock);
@@ -546,22 +630,24 @@ int64_t sys_block_wait(struct env *e, const uint64_t *a)
 		ret = E_AGAIN;
 	else {
 		ret = r->ok ? E_OK : E_IO;
-		tag_put((unsigned)tag);
+		tag_put(tag);
 		env_reqs[e->id]--;
 	}
 	spin_unlock(&disk_lock);
 	deliver(&dl);
-	if (ret == E_AGAIN && flags == BLOCK_WAIT_DONE) {
-		/*
-		 * Wait without holding the core: yield, and run this same call
-		 * again when resumed (its number and arguments are still in the
-		 * saved context). The scheduler loop polls the device meanwhile.
-		 */
-		struct arch_uctx *ctx = pct_ctx(e);
-		*ctx = *arch_user_regs();
-		arch_uctx_restart_syscall(ctx);
-		arch_user_exit();
-	}
+	return ret;
+}
+
+int64_t sys_block_wait(struct env *e, const uint64_t *a)
+{
+	unsigned tag;
+	uint32_t seq;
+	int err = decode_block_wait(a, &tag, &seq);
+	if (err)
+		return err;
+	int64_t ret = perform_block_wait(e, tag, seq);
+	if (ret == E_AGAIN && a[1] == BLOCK_WAIT_DONE)
+		syscall_restart(e);
 	return ret;
 }
 

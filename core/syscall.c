@@ -57,24 +57,6 @@
 
 typedef int64_t (*sys_fn)(struct env *e, const uint64_t *a);
 
-/* Leave the call, nothing changed, to run again when the caller is resumed. */
-static inline __attribute__((always_inline)) noreturn_fn void syscall_restart(struct env *e)
-{
-	struct arch_uctx *ctx = pct_ctx(e);
-	*ctx = *arch_user_regs();
-	arch_uctx_restart_syscall(ctx);
-	arch_user_exit();
-}
-
-/* Leave the call, done, to return 0 when the caller is resumed (its slice goes on). */
-static inline __attribute__((always_inline)) noreturn_fn void syscall_yield(struct env *e)
-{
-	struct arch_uctx *ctx = pct_ctx(e);
-	*ctx = *arch_user_regs();
-	arch_uctx_set_ret(ctx, 0);
-	arch_user_exit();
-}
-
 /*
  * CONSOLE_WRITE. Decode copies it all (a page unmapped meanwhile by another
  * core is E_FAULT with nothing printed); perform prints, and cannot fail.

@@ -17,18 +17,23 @@
 
 _Static_assert(DEPTH <= ARCH_DISK_DEPTH_MAX, "depth within the arch limit");
 
-uint64_t arch_disk_init(void)
+uint64_t arch_disk_probe(unsigned *frames)
 {
 	struct sim *m = sim_top();
 	m->disk_npending = 0;
-	if (!m->disk_blocks)
-		return 0;
+	*frames = 0; /* the stand-in keeps its requests in host memory */
+	return m->disk_blocks;
+}
+
+bool arch_disk_start(const paddr_t *frames)
+{
+	struct sim *m = sim_top();
 	free(m->disk);
 	m->disk = calloc(m->disk_blocks, BLOCK_SIZE);
 	if (!m->disk)
 		panic("sim: no host memory for a %llu-block disk",
 		      (unsigned long long)m->disk_blocks);
-	return m->disk_blocks;
+	return true;
 }
 
 unsigned arch_disk_depth(void)

@@ -15,9 +15,7 @@
 #include <arch/disk.h>
 #include <arch/phys.h>
 #include <exo/abi.h>
-#include <exo/frame.h>
 #include <exo/kprintf.h>
-#include <exo/pot.h>
 #include <exo/string.h>
 
 #define VIRTIO_VENDOR 0x1af4
@@ -75,6 +73,8 @@ static struct {
 	struct blk_req_hdr *hdr;  /* one per tag */
 	volatile uint8_t *status; /* one per tag */
 	uint64_t hdr_pa, status_pa;
+	struct pci_dev pci;
+	uint32_t notify_mult; /* the notify capability's queue_notify_off multiplier */
 } vq;
 
 static void w8(volatile uint8_t *b, unsigned off, uint8_t v)
@@ -107,15 +107,6 @@ static uint32_t r32(volatile uint8_t *b, unsigned off)
 	return *(volatile uint32_t *)(b + off);
 }
 
-/* A zeroed kernel frame for the queue's rings: its physical address. */
-static uint64_t ring_frame(void)
-{
-	uint64_t frame, gen;
-	if (frame_alloc_any(POT_NO_OWNER, true, &frame, &gen) != E_OK)
-		return 0;
-	return frame * PAGE_SIZE;
-}
-
 /* The structure a vendor capability points at, through the direct map (BARs below 4 GiB). */
 static volatile uint8_t *cap_window(const struct pci_dev *d, uint8_t cap)
 {
@@ -136,13 +127,13 @@ static uint64_t fail(const char *why)
 	return 0;
 }
 
-uint64_t arch_disk_init(void)
+uint64_t arch_disk_probe(unsigned *frames)
 {
 	struct pci_dev d;
 	if (!pci_find(VIRTIO_VENDOR, VIRTIO_BLK_LEGACY, VIRTIO_BLK_LEGACY, &d) &&
 	    !pci_find(VIRTIO_VENDOR, VIRTIO_BLK_MODERN, VIRTIO_BLK_MODERN, &d))
 		return 0;
-	uint32_t notify_mult = 0;
+	vq.notify_mult = 0;
 	for (uint8_t c = pci_cap_next(&d, PCI_CAP_VENDOR, 0); c;
 	     c = pci_cap_next(&d, PCI_CAP_VENDOR, c)) {
 		uint8_t type = pci_read8(&d, (uint8_t)(c + 3));
@@ -150,7 +141,7 @@ uint64_t arch_disk_init(void)
 			vq.common = cap_window(&d, c);
 		else if (type == CAP_NOTIFY && !vq.notify_at) {
 			vq.notify_at = cap_window(&d, c);
-			notify_mult = pci_read32(&d, (uint8_t)(c + 16));
+			vq.notify_mult = pci_read32(&d, (uint8_t)(c + 16));
 		} else if (type == CAP_DEVICE && !vq.device)
 			vq.device = cap_window(&d, c);
 	}
@@ -187,10 +178,20 @@ uint64_t arch_disk_init(void)
 		qsize *= 2;
 	vq.qsize = qsize;
 	vq.depth = qsize / 3;
-	uint64_t desc_pa = ring_frame(), avail_pa = ring_frame(), used_pa = ring_frame(),
-		 req_pa = ring_frame();
-	if (!desc_pa || !avail_pa || !used_pa || !req_pa)
-		return fail("no memory for the queue");
+	vq.pci = d;
+	/* virtio_blk_config.capacity: 512-byte sectors. A partial last block is not used. */
+	uint64_t sectors = (uint64_t)r32(vq.device, 0) | (uint64_t)r32(vq.device, 4) << 32;
+	vq.blocks = sectors / (BLOCK_SIZE / 512);
+	*frames = 4; /* descriptors; avail ring; used ring; request headers and status bytes */
+	return vq.blocks;
+}
+
+bool arch_disk_start(const paddr_t *frames)
+{
+	uint64_t desc_pa = pa_raw(frames[0]), avail_pa = pa_raw(frames[1]),
+		 used_pa = pa_raw(frames[2]), req_pa = pa_raw(frames[3]);
+	uint16_t qsize = vq.qsize;
+	const struct pci_dev d = vq.pci;
 	vq.desc = arch_phys_to_virt(pa_make(desc_pa));
 	vq.avail = arch_phys_to_virt(pa_make(avail_pa));
 	vq.used = arch_phys_to_virt(pa_make(used_pa));
@@ -216,19 +217,15 @@ uint64_t arch_disk_init(void)
 	w64(vq.common, COMMON_Q_DESC, desc_pa);
 	w64(vq.common, COMMON_Q_AVAIL, avail_pa);
 	w64(vq.common, COMMON_Q_USED, used_pa);
-	vq.notify_at += (uint32_t)r16(vq.common, COMMON_Q_NOFF) * notify_mult;
+	vq.notify_at += (uint32_t)r16(vq.common, COMMON_Q_NOFF) * vq.notify_mult;
 	vq.avail[0] = 1; /* VIRTQ_AVAIL_F_NO_INTERRUPT: we poll */
 	w16(vq.common, COMMON_Q_ENABLE, 1);
 	w8(vq.common, COMMON_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
-
-	/* virtio_blk_config.capacity: 512-byte sectors. A partial last block is not used. */
-	uint64_t sectors = (uint64_t)r32(vq.device, 0) | (uint64_t)r32(vq.device, 4) << 32;
-	vq.blocks = sectors / (BLOCK_SIZE / 512);
 	kprintf(
 	    "disk: virtio-blk at %02x:%02x.%x, %llu blocks of %llu bytes, queue %u (%u requests)\n",
 	    d.bus, d.dev, d.fn, (unsigned long long)vq.blocks, (unsigned long long)BLOCK_SIZE,
 	    qsize, vq.depth);
-	return vq.blocks;
+	return true;
 }
 
 unsigned arch_disk_depth(void)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <arch/context.h>
+#include <exo/pct.h>
 #include <exo/types.h>
 
 struct env;
@@ -13,6 +14,24 @@ struct env;
  * (arch_user_exit).
  */
 int64_t syscall_dispatch(struct arch_uctx *regs);
+
+/* Leave the call, nothing changed, to run again when the caller is resumed. */
+static inline __attribute__((always_inline)) noreturn_fn void syscall_restart(struct env *e)
+{
+	struct arch_uctx *ctx = pct_ctx(e);
+	*ctx = *arch_user_regs();
+	arch_uctx_restart_syscall(ctx);
+	arch_user_exit();
+}
+
+/* Leave the call, done, to return 0 when the caller is resumed (its slice goes on). */
+static inline __attribute__((always_inline)) noreturn_fn void syscall_yield(struct env *e)
+{
+	struct arch_uctx *ctx = pct_ctx(e);
+	*ctx = *arch_user_regs();
+	arch_uctx_set_ret(ctx, 0);
+	arch_user_exit();
+}
 
 /* Run syscall nr for e with arguments a[0..5] (the dispatcher's core; tests and fuzzers call it). */
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6]);

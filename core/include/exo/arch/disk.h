@@ -15,8 +15,17 @@
 
 #define ARCH_DISK_DEPTH_MAX 128 /* arch_disk_depth() is at most this */
 
-/* Find and start the device (boot, core 0): its size in blocks, 0 if there is none. */
-uint64_t arch_disk_init(void);
+#define ARCH_DISK_FRAMES_MAX 4 /* frames a device may ask for its queue */
+
+/*
+ * Find the device (boot, core 0): its size in blocks, 0 if there is none;
+ * *frames: how many zeroed frames (at most ARCH_DISK_FRAMES_MAX) it needs
+ * for its queue, which the caller allocates and passes to arch_disk_start.
+ */
+uint64_t arch_disk_probe(unsigned *frames);
+
+/* Start the device with those frames (physical addresses). false: it failed (said why). */
+bool arch_disk_start(const paddr_t *frames);
 
 /* Requests the device holds at once (0 without a device): tags are below it. */
 unsigned arch_disk_depth(void);
