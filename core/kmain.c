@@ -37,7 +37,7 @@ static struct {
 	const char *accel;
 	bool icount; /* QEMU -icount: cycles are instructions, time is virtual */
 	bool panic_test;
-	bool smash_test; /* overrun a stack buffer: the stack protector must panic */
+	bool smash_test;    /* overrun a stack buffer: the stack protector must panic */
 	bool overflow_test; /* recurse without end: the stack's guard page must stop it */
 	bool trace; /* print every core's event ring at the end (percpu/include/trace.h) */
 	const char *run;
