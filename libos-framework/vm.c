@@ -113,9 +113,9 @@ static unsigned choose(struct vm_page **out, unsigned want, bool revoke, uint64_
 			policy_bad(hook, "victim %llu (0x%llx) is not a page of this VM", i,
 				   (uint64_t)(uintptr_t)p);
 		if (!(p->flags & VMP_RESIDENT))
-			policy_bad(hook, "victim page 0x%llx is not resident%s", p->va, 0);
+			policy_bad(hook, "victim page 0x%llx is not resident", p->va, 0);
 		if (p->flags & VMP_CHOSEN)
-			policy_bad(hook, "victim page 0x%llx was chosen twice%s", p->va, 0);
+			policy_bad(hook, "victim page 0x%llx was chosen twice", p->va, 0);
 		p->flags |= VMP_CHOSEN;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -137,12 +137,12 @@ int vm_region_add(uint64_t va, uint64_t n)
 {
 	if (va % VM_PAGE)
 		return E_ALIGN;
-	if (!n || nregions == VM_REGIONS_MAX || n > VM_PAGES_MAX - npages ||
-	    n > cfg.max_pages - npages)
-		return E_NOMEM;
 	for (unsigned i = 0; i < nregions; i++)
 		if (va < regions[i].va + regions[i].n * VM_PAGE && regions[i].va < va + n * VM_PAGE)
 			return E_EXIST;
+	if (!n || nregions == VM_REGIONS_MAX || n > VM_PAGES_MAX - npages ||
+	    n > cfg.max_pages - npages)
+		return E_NOMEM;
 	regions[nregions++] = (struct region){ .va = va, .n = n, .first = npages };
 	for (uint64_t i = 0; i < n; i++)
 		pages[npages + i] = (struct vm_page){ .va = va + i * VM_PAGE,
