@@ -18,7 +18,7 @@ uint64_t libos_cycles(void);
 printf_like(1, 2) int printf(const char *fmt, ...); /* console.c; libc's on the host */
 
 #define VM_PAGE 4096ULL
-#define VM_PAGES_MAX 1024
+#define VM_PAGES_MAX 512 /* every page of a program's image costs a capability slot */
 #define VM_REGIONS_MAX 4
 #define VICTIMS_MAX 64
 
@@ -41,7 +41,7 @@ static uint64_t pending_count, pending_frame, pending_deadline;
 static bool pending_taken;
 static unsigned evictions_since_scan;
 static struct vm_stats st;
-static struct vm_page *drain[VM_PAGES_MAX];
+static struct vm_page *drain[CAP_SLOTS]; /* resident pages: each holds a slot */
 
 struct pager_trace pager_trace;
 const char *libos_pager_hook;
@@ -267,7 +267,6 @@ static void fill(struct vm_page *p, int slot, bool write, bool fresh)
 	}
 	p->slot = (int16_t)slot;
 	p->flags |= VMP_RESIDENT | (write ? VMP_DIRTY : 0);
-	p->faults++;
 }
 
 static void serve_pending(void);

@@ -166,8 +166,8 @@ int vm_start(const struct vm_config *cfg)
 {
 	struct disk_info di;
 	conf = *cfg;
-	if (!conf.max_pages || conf.max_pages > 1024)
-		conf.max_pages = 1024;
+	if (!conf.max_pages || conf.max_pages > 512)
+		conf.max_pages = 512;
 	bool disk = sys_disk_info(&di) == 0;
 	enum vm_backing b = conf.backing;
 	if (b == VM_BACKING_AUTO)

@@ -2,7 +2,7 @@
 #include <libos/pager_impl.h>
 
 #define IDX pv[0]
-#define RESIDENT_MAX 1024
+#define RESIDENT_MAX CAP_SLOTS /* a resident page holds a capability slot */
 
 static struct vm_page *set[RESIDENT_MAX];
 static unsigned n;
@@ -18,7 +18,7 @@ static int random_init(const uint64_t *params, unsigned budget)
 static void random_added(struct vm_page *p, uint64_t now)
 {
 	p->IDX = n;
-	set[n++] = p; /* the VM never holds more pages than it has (<= 1024) */
+	set[n++] = p; /* never more than RESIDENT_MAX */
 }
 
 static unsigned random_victims(struct vm_page **out, unsigned want, uint64_t now)

@@ -36,7 +36,6 @@ struct vm_page {
 	uint32_t id;	/* its index among every page of the VM (0..vm_pages()) */
 	uint16_t flags; /* enum vm_page_flags */
 	int16_t slot;	/* the frame capability while resident, else -1 */
-	uint64_t faults;
 
 	/*
 	 * Policy: free for the policy of the moment (zeroed when a page is

@@ -28,7 +28,7 @@ enum vm_backing {
 struct vm_config {
 	unsigned budget; /* frames the VM may hold at once (>= 1) */
 	enum vm_backing backing;
-	unsigned max_pages;  /* pages of all regions together (sizes the swap area; <= 1024) */
+	unsigned max_pages;  /* pages of all regions together (sizes the swap area; <= 512) */
 	unsigned scan_every; /* evictions between accessed-bit scans (0: 1) */
 	void *mem_store;     /* VM_BACKING_MEM: max_pages * 4 KiB the program provides */
 };
