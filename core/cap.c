@@ -10,6 +10,7 @@
 #include <arch/cpu.h>
 #include <arch/ipi.h>
 #include <exo/cap.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
@@ -51,6 +52,8 @@ static uint64_t obj_gen(unsigned type, uint64_t obj)
 		return slice_gen(obj);
 	if (type == OBJ_ENDPOINT)
 		return ep_gen(obj);
+	if (type == OBJ_BLOCKS)
+		return disk_range_gen(obj);
 	struct env *e = env_lookup((uint32_t)obj);
 	return e ? __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) : ~0ULL;
 }
@@ -361,6 +364,8 @@ int cap_delete(struct env *e, uint32_t slot)
 			__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	} else if (root && gone.type == OBJ_ENDPOINT) {
 		ep_delete((uint32_t)gone.obj, gone.gen); /* nothing if deleted already */
+	} else if (root && gone.type == OBJ_BLOCKS) {
+		disk_range_free(gone.obj, gone.gen); /* nothing if freed already */
 	} else if (root && gone.type == OBJ_SLOT) {
 		(void)slice_free((unsigned)(gone.obj / SLICE_MAX_SLOTS),
 				 (unsigned)(gone.obj % SLICE_MAX_SLOTS), gone.gen); /* E_STALE: freed */

@@ -2,6 +2,7 @@
 #include <arch/cpu.h>
 #include <arch/phys.h>
 #include <exo/errors.h>
+#include <exo/disk.h>
 #include <exo/frame.h>
 #include <exo/pot.h>
 #include <exo/string.h>
@@ -79,6 +80,13 @@ int frame_alloc_at(uint64_t n, uint32_t owner, bool kernel, uint64_t *gen)
 
 int frame_free(uint64_t frame, uint32_t owner, uint64_t gen)
 {
+	/*
+	 * A disk request may be moving data into or out of it: take it out of
+	 * OWNED first (no new request can then name it), wait for those in
+	 * flight, and only then let it go (exo/disk.h).
+	 */
+	if (disk_may_dma() && pot_mark_revoking(frame, owner, gen) == E_OK)
+		disk_quiesce_frame(frame);
 	return pot_release(frame, owner, gen);
 }
 

@@ -9,6 +9,7 @@
 #include <arch/timer.h>
 #include <exo/boot.h>
 #include <exo/cmdline.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/image.h>
@@ -363,6 +364,7 @@ void kernel_main(struct boot_info *bi)
 	kprintf("smp: %u of %u cores online; timer %s\n", online, percpu_ncpus, arch_timer_mode());
 	if (chan_init() != E_OK)
 		panic("chan: no memory for %u x %u message rings", percpu_ncpus, percpu_ncpus);
+	disk_init();
 	boot_figures(bi, all_online, online);
 	if (percpu_ncpus > 1) {
 		chan_figure(false, opt.ipi_rounds);

@@ -3,6 +3,7 @@
 #include <arch/ipi.h>
 #include <exo/abi.h>
 #include <exo/cap.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/kprintf.h>
@@ -91,6 +92,8 @@ int revoke_take(struct env *e, uint64_t frame)
 	}
 	/* 2. Shootdown: every core the frame may be cached on flushes and acknowledges. */
 	tlb_shootdown(pot_get(frame).mapped_on);
+	/* No disk request may still move data into it (it left OWNED above: no new one can start). */
+	disk_quiesce_frame(frame);
 	/* 3. Only now is it free: the generation moves on and the root capability is stale. */
 	if ((err = pot_release(frame, e->id, v.gen)))
 		return err;

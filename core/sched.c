@@ -16,6 +16,7 @@
 #include <arch/cpu.h>
 #include <arch/ipi.h>
 #include <arch/timer.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/kprintf.h>
@@ -142,6 +143,7 @@ uint64_t sched_run_slices(uint64_t max)
 		drain_inbox(c);
 		env_reap();
 		revoke_poll(); /* deadlines, and owners that cannot answer */
+		disk_poll();   /* finished disk requests: their notifications */
 		struct env *e = NULL;
 		uint64_t slot = ~0ULL;
 		bool new_slice = true;

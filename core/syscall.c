@@ -8,6 +8,7 @@
 #include <arch/cpu.h>
 #include <exo/abi.h>
 #include <exo/cap.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
@@ -572,23 +573,45 @@ static int64_t sys_notify_take(struct env *e, const uint64_t *a)
 }
 
 static const sys_fn sys_table[SYS_COUNT] = {
-	[SYS_CONSOLE_WRITE] = sys_console_write, [SYS_CORE_ID] = sys_core_id,
-	[SYS_TIME] = sys_time,			 [SYS_YIELD] = sys_yield,
-	[SYS_EXIT] = sys_exit,			 [SYS_FRAME_ALLOC] = sys_frame_alloc,
-	[SYS_FRAME_FREE] = sys_frame_free,	 [SYS_MAP] = sys_map,
-	[SYS_UNMAP] = sys_unmap,		 [SYS_READ_AD] = sys_read_ad,
-	[SYS_CAP_MINT] = sys_cap_mint,		 [SYS_CAP_GRANT] = sys_cap_grant,
-	[SYS_CAP_REVOKE] = sys_cap_revoke,	 [SYS_CAP_DELETE] = sys_cap_delete,
-	[SYS_CAP_INSPECT] = sys_cap_inspect,	 [SYS_ENV_CREATE] = sys_env_create,
-	[SYS_ENV_START] = sys_env_start,	 [SYS_ENV_DESTROY] = sys_env_destroy,
-	[SYS_ENV_STATUS] = sys_env_status,	 [SYS_DEBUG_CHECK] = sys_debug_check,
-	[SYS_FRAME_COUNT] = sys_frame_count,	 [SYS_UPCALL_SET] = sys_upcall_set,
-	[SYS_SLOT_ALLOC] = sys_slot_alloc,	 [SYS_SLOT_FREE] = sys_slot_free,
-	[SYS_YIELD_TO] = sys_yield_to,		 [SYS_ENV_CPU] = sys_env_cpu,
-	[SYS_EP_CREATE] = sys_ep_create,	 [SYS_PCT_CALL] = sys_pct_call,
-	[SYS_PCT_REPLY] = sys_pct_reply,	 [SYS_REVOKE_ASK] = sys_revoke_ask,
-	[SYS_REPOSS_READ] = sys_reposs_read,	 [SYS_GUARANTEE] = sys_guarantee,
-	[SYS_NOTIFY] = sys_notify,		 [SYS_NOTIFY_TAKE] = sys_notify_take,
+	[SYS_CONSOLE_WRITE] = sys_console_write,
+	[SYS_CORE_ID] = sys_core_id,
+	[SYS_TIME] = sys_time,
+	[SYS_YIELD] = sys_yield,
+	[SYS_EXIT] = sys_exit,
+	[SYS_FRAME_ALLOC] = sys_frame_alloc,
+	[SYS_FRAME_FREE] = sys_frame_free,
+	[SYS_MAP] = sys_map,
+	[SYS_UNMAP] = sys_unmap,
+	[SYS_READ_AD] = sys_read_ad,
+	[SYS_CAP_MINT] = sys_cap_mint,
+	[SYS_CAP_GRANT] = sys_cap_grant,
+	[SYS_CAP_REVOKE] = sys_cap_revoke,
+	[SYS_CAP_DELETE] = sys_cap_delete,
+	[SYS_CAP_INSPECT] = sys_cap_inspect,
+	[SYS_ENV_CREATE] = sys_env_create,
+	[SYS_ENV_START] = sys_env_start,
+	[SYS_ENV_DESTROY] = sys_env_destroy,
+	[SYS_ENV_STATUS] = sys_env_status,
+	[SYS_DEBUG_CHECK] = sys_debug_check,
+	[SYS_FRAME_COUNT] = sys_frame_count,
+	[SYS_UPCALL_SET] = sys_upcall_set,
+	[SYS_SLOT_ALLOC] = sys_slot_alloc,
+	[SYS_SLOT_FREE] = sys_slot_free,
+	[SYS_YIELD_TO] = sys_yield_to,
+	[SYS_ENV_CPU] = sys_env_cpu,
+	[SYS_EP_CREATE] = sys_ep_create,
+	[SYS_PCT_CALL] = sys_pct_call,
+	[SYS_PCT_REPLY] = sys_pct_reply,
+	[SYS_REVOKE_ASK] = sys_revoke_ask,
+	[SYS_REPOSS_READ] = sys_reposs_read,
+	[SYS_GUARANTEE] = sys_guarantee,
+	[SYS_NOTIFY] = sys_notify,
+	[SYS_NOTIFY_TAKE] = sys_notify_take,
+	[SYS_DISK_INFO] = sys_disk_info,
+	[SYS_BLOCK_ALLOC] = sys_block_alloc,
+	[SYS_BLOCK_FREE] = sys_block_free,
+	[SYS_BLOCK_IO] = sys_block_io,
+	[SYS_BLOCK_WAIT] = sys_block_wait,
 };
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])

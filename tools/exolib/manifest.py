@@ -10,6 +10,7 @@ kvm-unit-tests' unittests.cfg: an INI file, one section per QEMU run.
     expect_output = regex    ; optional; one regex per line, each must match (re.M)
     cores = 4                ; optional; default min(smp, 64)
     slow = yes               ; optional; run only with exo test --slow
+    disk = 16M               ; optional; a blank virtio disk of this size, made fresh per run
 
 A pass needs the guest tests' summary line when args select tests (test=)
 or run no program; with run=NAME, every copy of NAME (cores 0..run_cores-1)
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 
 from . import verdict
 
-KEYS = {"smp", "args", "timeout", "mem", "expect", "expect_output", "cores", "slow", "icount"}
+KEYS = {"smp", "args", "timeout", "mem", "expect", "expect_output", "cores", "slow", "icount",
+        "disk"}
 DEFAULT_TIMEOUT = 120
 DEFAULT_MEM = "512M"
 MEM_RE = re.compile(r"\d+[KMGT]?")
@@ -44,6 +46,7 @@ class Run:
     expect: verdict.Expect = None
     slow: bool = False
     icount: bool = False  # deterministic instruction counting (TCG only)
+    disk: str = None  # a blank disk of this size (e.g. "16M"), made fresh for each boot
 
 
 def load(path):
@@ -73,6 +76,9 @@ def section_run(path, name, sec):
     mem = sec.get("mem", DEFAULT_MEM)
     if not MEM_RE.fullmatch(mem):
         raise ManifestError(f"{where}: mem = {mem!r}; want a size such as 512M")
+    disk = sec.get("disk")
+    if disk is not None and not MEM_RE.fullmatch(disk):
+        raise ManifestError(f"{where}: disk = {disk!r}; want a size such as 16M")
     cores = positive_int(where, sec, "cores", verdict.default_cores(smp))
     args = sec.get("args", "")
     words = dict(w.split("=", 1) for w in args.split() if "=" in w)
@@ -82,7 +88,7 @@ def section_run(path, name, sec):
                                      cores if expect == "pass" or "cores" in sec else None,
                                      summary="test" in words or "run" not in words,
                                      program=program_of(where, words, cores)),
-               slow=boolean(where, sec, "slow"), icount=boolean(where, sec, "icount"))
+               slow=boolean(where, sec, "slow"), icount=boolean(where, sec, "icount"), disk=disk)
 
 
 def program_of(where, words, cores):

@@ -213,6 +213,8 @@ void sim_init(const struct sim_config *cfg)
 	m->stack_bytes = cfg->stack_bytes ? cfg->stack_bytes : DEFAULT_STACK_BYTES;
 	m->starve_limit = cfg->starve_limit ? cfg->starve_limit : DEFAULT_STARVE_LIMIT;
 	m->panic_aborts = cfg->panic_aborts;
+	m->disk_blocks = cfg->disk_blocks;
+	m->disk_fail_block = ~0ULL;
 	m->running = m->prev = SIM_NO_CORE;
 
 	/*
@@ -276,6 +278,7 @@ void sim_fini(void)
 		fiber_free(&m->cpu[c].fiber);
 	if (!spare_keep(&spare_memories, m->phys_map, m->phys_map_len))
 		munmap(m->phys_map, m->phys_map_len);
+	free(m->disk);
 	memcpy(percpu_table, m->saved_percpu, sizeof(percpu_table));
 	percpu_ncpus = m->saved_ncpus;
 	memset(m, 0, sizeof(*m));

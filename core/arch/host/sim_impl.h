@@ -112,6 +112,17 @@ struct sim {
 	uint8_t *phys;
 	size_t phys_bytes;
 
+	/* The disk stand-in (disk.c): blocks of BLOCK_SIZE, requests pending until polled. */
+	uint64_t disk_blocks;
+	uint8_t *disk;
+	struct sim_disk_req {
+		unsigned tag;
+		bool write;
+		uint64_t block, pa;
+	} disk_pending[64];
+	unsigned disk_npending;
+	uint64_t disk_fail_block; /* a request to this block fails (E_IO); ~0: none */
+
 	struct percpu *saved_percpu; /* percpu_table as it was before sim_init */
 	unsigned saved_ncpus;
 };

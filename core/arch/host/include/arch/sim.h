@@ -49,6 +49,7 @@ struct sim_config {
 	size_t stack_bytes;       /* each fiber's stack; 0: 1 MiB */
 	uint64_t starve_limit;    /* fairness bound, see below; 0: 1000 */
 	bool panic_aborts;        /* panic() ends in abort(), not _exit(2) (fuzzers) */
+	uint64_t disk_blocks;	  /* an in-memory disk of this many blocks; 0: no disk */
 };
 
 /*
@@ -159,3 +160,13 @@ size_t sim_phys_bytes(void);
  * fault changes nothing. Does not check the user bit.
  */
 must_check int sim_mmu_touch(struct arch_aspace *as, vaddr_t va, bool write);
+
+/*
+ * The disk stand-in (sim_config.disk_blocks): the bytes of block b (NULL if
+ * b is past the end or there is no disk), for tests to fill and check; and
+ * a block whose requests fail (the device's error), ~0 for none.
+ */
+uint8_t *sim_disk_block(uint64_t b);
+void sim_disk_fail(uint64_t block);
+/* Requests the stand-in holds, not yet finished (they finish when polled). */
+unsigned sim_disk_pending(void);

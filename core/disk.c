@@ -1,0 +1,435 @@
+/*
+ * The exported disk (exo/disk.h, docs/paging.md): block ranges as
+ * capabilities, and one-block requests between the disk and a frame.
+ *
+ * State, all under disk_lock: the allocated ranges, sorted by first block
+ * (an allocation is a search for a gap; a capability's generation check is
+ * a binary search), and one request record per device tag. A request's id
+ * is its tag and a sequence number, so an old id never names a new request.
+ *
+ * Every syscall decodes first (checks each argument and right, changes
+ * nothing), then performs under the lock, where what decode saw is checked
+ * once more: another core may have freed the frame or the range meanwhile,
+ * which is E_STALE with nothing changed.
+ */
+#include <arch/context.h>
+#include <arch/disk.h>
+#include <arch/phys.h>
+#include <exo/cap.h>
+#include <exo/disk.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/kprintf.h>
+#include <exo/pct.h>
+#include <exo/pot.h>
+#include <exo/spinlock.h>
+#include <exo/string.h>
+#include <exo/uaccess.h>
+#include <ipi.h>
+#include <percpu.h>
+
+enum req_state { REQ_FREE = 0, REQ_INFLIGHT, REQ_DONE };
+
+struct range {
+	uint64_t first, count;
+	uint64_t gen; /* unique over the run: a freed and reallocated range is new */
+	bool dying;   /* its root went: no new requests; freed when its requests are done */
+};
+
+struct req {
+	uint8_t state; /* enum req_state */
+	bool ok;       /* REQ_DONE: the device said so */
+	uint32_t env;  /* who asked, and its generation then */
+	uint64_t env_gen;
+	uint64_t frame, range_gen;
+	uint64_t notify; /* bits ORed into the asker's notifications when done */
+	uint32_t seq;	 /* of this tag's uses: the request id's upper part */
+};
+
+/* The one device, so one lock (leaf: nothing else is taken while it is held). */
+static struct spinlock disk_lock = SPINLOCK_INIT;
+static uint64_t nblocks;  /* fixed at boot */
+static unsigned depth;	  /* fixed at boot: tags are below it */
+static uint64_t inflight; /* atomic: requests in REQ_INFLIGHT */
+static struct range ranges[DISK_RANGES_MAX] GUARDED_BY(disk_lock);
+static unsigned nranges GUARDED_BY(disk_lock);
+static uint64_t range_gen_next GUARDED_BY(disk_lock) = 1;
+static uint64_t blocks_used GUARDED_BY(disk_lock);
+static struct req reqs[ARCH_DISK_DEPTH_MAX] GUARDED_BY(disk_lock);
+
+static uint64_t obj_make(uint64_t first, uint64_t count)
+{
+	return first | count << 32;
+}
+static uint64_t obj_first(uint64_t obj)
+{
+	return obj & 0xffffffffu;
+}
+static uint64_t obj_count(uint64_t obj)
+{
+	return obj >> 32;
+}
+
+/* Request ids: tag in the low 8 bits, the tag's sequence number above. */
+static uint64_t req_id(unsigned tag) REQUIRES(disk_lock)
+{
+	return tag | (uint64_t)reqs[tag].seq << 8;
+}
+
+void disk_init(void)
+{
+	/* From scratch: the host makes a machine (and a disk) per test and per fuzz input. */
+	spin_lock(&disk_lock);
+	memset(ranges, 0, sizeof(ranges));
+	memset(reqs, 0, sizeof(reqs));
+	nranges = 0;
+	blocks_used = 0;
+	range_gen_next = 1;
+	__atomic_store_n(&inflight, 0, __ATOMIC_SEQ_CST);
+	spin_unlock(&disk_lock);
+	uint64_t n = arch_disk_init();
+	/* Object ids hold first and count in 32 bits each. */
+	nblocks = MIN(n, (uint64_t)UINT32_MAX);
+	depth = nblocks ? MIN(arch_disk_depth(), (unsigned)ARCH_DISK_DEPTH_MAX) : 0;
+}
+
+uint64_t disk_blocks(void)
+{
+	return nblocks;
+}
+
+bool disk_may_dma(void)
+{
+	return __atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* Index of the range starting at first, or -1. */
+static int range_find(uint64_t first) REQUIRES(disk_lock)
+{
+	unsigned lo = 0, hi = nranges;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (ranges[mid].first == first)
+			return (int)mid;
+		if (ranges[mid].first < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+uint64_t disk_range_gen(uint64_t obj)
+{
+	spin_lock(&disk_lock);
+	int i = range_find(obj_first(obj));
+	uint64_t gen = i >= 0 && ranges[i].count == obj_count(obj) ? ranges[i].gen : ~0ULL;
+	spin_unlock(&disk_lock);
+	return gen;
+}
+
+/* Finished requests, for their notifications to be sent after the lock is dropped. */
+struct note {
+	uint32_t env;
+	uint64_t gen, bits;
+};
+struct done_list {
+	unsigned n;
+	struct note note[ARCH_DISK_DEPTH_MAX];
+};
+
+static void req_done(unsigned tag, bool ok, void *arg) NO_THREAD_SAFETY_ANALYSIS
+{
+	/* Called by arch_disk_poll, inside poll_locked: disk_lock is held. */
+	struct done_list *dl = arg;
+	struct req *r = &reqs[tag];
+	if (r->state != REQ_INFLIGHT)
+		return; /* the arch named a tag we did not give it: ignored */
+	r->state = REQ_DONE;
+	r->ok = ok;
+	__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
+	if (r->notify)
+		dl->note[dl->n++] = (struct note){ r->env, r->env_gen, r->notify };
+}
+
+static void poll_locked(struct done_list *dl) REQUIRES(disk_lock)
+{
+	if (__atomic_load_n(&inflight, __ATOMIC_ACQUIRE))
+		arch_disk_poll(req_done, dl);
+}
+
+static void deliver(const struct done_list *dl)
+{
+	for (unsigned i = 0; i < dl->n; i++) {
+		struct env *t = env_lookup(dl->note[i].env);
+		if (t)
+			(void)env_notify(t, dl->note[i].gen,
+					 dl->note[i].bits); /* E_STALE: it is gone */
+	}
+}
+
+void disk_poll(void)
+{
+	if (!__atomic_load_n(&inflight, __ATOMIC_ACQUIRE))
+		return;
+	struct done_list dl;
+	dl.n = 0;
+	if (!spin_trylock(&disk_lock))
+		return; /* another core is polling (or submitting) right now */
+	poll_locked(&dl);
+	spin_unlock(&disk_lock);
+	deliver(&dl);
+}
+
+/* Wait until no request in flight matches (by frame, or by range generation). */
+static void wait_idle(bool by_frame, uint64_t what)
+{
+	for (;;) {
+		struct done_list dl;
+		dl.n = 0;
+		bool busy = false;
+		spin_lock(&disk_lock);
+		poll_locked(&dl);
+		for (unsigned t = 0; t < depth && !busy; t++)
+			busy = reqs[t].state == REQ_INFLIGHT &&
+			       (by_frame ? reqs[t].frame : reqs[t].range_gen) == what;
+		spin_unlock(&disk_lock);
+		deliver(&dl);
+		if (!busy)
+			return;
+		percpu_wait_step(false); /* callers may hold locks; the device needs no one */
+	}
+}
+
+void disk_quiesce_frame(uint64_t frame)
+{
+	if (disk_may_dma())
+		wait_idle(true, frame);
+}
+
+void disk_range_free(uint64_t obj, uint64_t gen)
+{
+	spin_lock(&disk_lock);
+	int i = range_find(obj_first(obj));
+	bool ours = i >= 0 && ranges[i].gen == gen && !ranges[i].dying;
+	if (ours)
+		ranges[i].dying = true; /* no new requests; the blocks stay taken until */
+	spin_unlock(&disk_lock);
+	if (!ours)
+		return;
+	wait_idle(false, gen); /* ...every request to them is done */
+	spin_lock(&disk_lock);
+	i = range_find(obj_first(obj)); /* the table may have moved meanwhile */
+	blocks_used -= ranges[i].count;
+	memmove(&ranges[i], &ranges[i + 1], (nranges - (unsigned)i - 1) * sizeof(ranges[0]));
+	nranges--;
+	spin_unlock(&disk_lock);
+}
+
+int64_t sys_disk_info(struct env *e, const uint64_t *a)
+{
+	if (!nblocks)
+		return E_NOTSUP;
+	struct disk_info di = { .blocks = nblocks,
+				.block_size = BLOCK_SIZE,
+				.inflight_max = DISK_INFLIGHT_ENV,
+				.inflight_device = depth };
+	spin_lock(&disk_lock);
+	di.free_blocks = nblocks - blocks_used;
+	spin_unlock(&disk_lock);
+	return copy_to_user(e, a[0], &di, sizeof(di));
+}
+
+/*
+ * Where a range of count blocks goes: at first (BLOCK_ANY: the first gap
+ * that fits). The index it takes in ranges[] out. E_BUSY (overlaps a range),
+ * E_NOMEM (no gap, or no room in the table).
+ */
+static int range_place(uint64_t *first, uint64_t count, unsigned *at) REQUIRES(disk_lock)
+{
+	if (nranges == DISK_RANGES_MAX)
+		return E_NOMEM;
+	if (*first != BLOCK_ANY) {
+		unsigned i = 0;
+		while (i < nranges && ranges[i].first < *first)
+			i++;
+		if (i > 0 && ranges[i - 1].first + ranges[i - 1].count > *first)
+			return E_BUSY;
+		if (i < nranges && ranges[i].first < *first + count)
+			return E_BUSY;
+		*at = i;
+		return E_OK;
+	}
+	uint64_t cursor = 0;
+	for (unsigned i = 0; i < nranges; i++) {
+		if (ranges[i].first - cursor >= count) {
+			*first = cursor;
+			*at = i;
+			return E_OK;
+		}
+		cursor = ranges[i].first + ranges[i].count;
+	}
+	if (nblocks - cursor < count)
+		return E_NOMEM;
+	*first = cursor;
+	*at = nranges;
+	return E_OK;
+}
+
+int64_t sys_block_alloc(struct env *e, const uint64_t *a)
+{
+	uint64_t first = a[0], count = a[1];
+	if (!nblocks)
+		return E_NOTSUP;
+	if (count == 0)
+		return E_INVAL;
+	if (count > nblocks ||
+	    (first != BLOCK_ANY && (first >= nblocks || count > nblocks - first)))
+		return E_RANGE;
+	uint32_t slot;
+	int err = cap_reserve(e, &slot); /* first: a full table must not cost a range */
+	if (err)
+		return err;
+	unsigned at;
+	spin_lock(&disk_lock);
+	if ((err = range_place(&first, count, &at))) {
+		spin_unlock(&disk_lock);
+		cap_unreserve(e, slot);
+		return err;
+	}
+	memmove(&ranges[at + 1], &ranges[at], (nranges - at) * sizeof(ranges[0]));
+	nranges++;
+	uint64_t gen = range_gen_next++;
+	ranges[at] = (struct range){ first, count, gen, false };
+	blocks_used += count;
+	spin_unlock(&disk_lock);
+	cap_fill_root(e, slot, OBJ_BLOCKS, obj_make(first, count), gen,
+		      CAP_R_READ | CAP_R_WRITE | CAP_R_GRANT | CAP_R_CTRL, 0);
+	return slot;
+}
+
+int64_t sys_block_free(struct env *e, const uint64_t *a)
+{
+	struct cap c;
+	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_BLOCKS, CAP_R_CTRL, &c);
+	if (err)
+		return err;
+	/* Only the root frees; the root never leaves its allocator (a move of a root is refused). */
+	if (c.parent.env != CAP_NO_SLOT)
+		return E_PERM;
+	return cap_delete(e, (uint32_t)a[0]); /* E_BUSY while derived caps exist */
+}
+
+int64_t sys_block_io(struct env *e, const uint64_t *a)
+{
+	uint64_t block = a[1], op = a[3], notify = a[4];
+	if (!nblocks)
+		return E_NOTSUP;
+	if (op > BLOCK_WRITE)
+		return E_INVAL;
+	bool write = op == BLOCK_WRITE;
+	/* Reading the disk writes the frame, and writing the disk reads it. */
+	struct cap b, f;
+	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_BLOCKS,
+			  write ? CAP_R_WRITE : CAP_R_READ, &b);
+	if (err)
+		return err;
+	if (block >= obj_count(b.obj))
+		return E_RANGE;
+	if ((err = cap_get(e, (uint32_t)MIN(a[2], CAP_SLOTS), OBJ_FRAME,
+			   write ? CAP_R_READ : CAP_R_WRITE, &f)))
+		return err;
+	struct pot_view v = pot_get(f.obj);
+	if (v.owner != e->id || v.state != POT_OWNED)
+		return E_PERM; /* a frame granted by another environment is not the caller's */
+
+	struct done_list dl;
+	dl.n = 0;
+	spin_lock(&disk_lock);
+	poll_locked(&dl);
+	unsigned mine = 0, tag = depth;
+	for (unsigned t = 0; t < depth; t++) {
+		struct req *r = &reqs[t];
+		/* Done for an environment that is gone: nobody will collect it. */
+		if (r->state == REQ_DONE) {
+			struct env *o = env_lookup(r->env);
+			if (!o || __atomic_load_n(&o->gen, __ATOMIC_ACQUIRE) != r->env_gen)
+				r->state = REQ_FREE;
+		}
+		if (r->state == REQ_FREE && tag == depth)
+			tag = t;
+		mine += r->state != REQ_FREE && r->env == e->id && r->env_gen == e->gen;
+	}
+	int i = range_find(obj_first(b.obj));
+	if (mine >= DISK_INFLIGHT_ENV || tag == depth)
+		err = E_AGAIN;
+	else if (i < 0 || ranges[i].gen != b.gen || ranges[i].dying)
+		err = E_STALE; /* freed since decode */
+	if (err) {
+		spin_unlock(&disk_lock);
+		deliver(&dl);
+		return err;
+	}
+	struct req *r = &reqs[tag];
+	*r = (struct req){ REQ_INFLIGHT, false, e->id, e->gen, f.obj, b.gen, notify, r->seq + 1 };
+	__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * The frame's secure binding, checked after the request is visible: a
+	 * free or revoke on another core first takes the frame out of OWNED,
+	 * then waits for the requests naming it. Either it sees this one, or
+	 * this sees its state change (both sides are sequentially consistent).
+	 */
+	v = pot_get(f.obj);
+	if (v.owner != e->id || v.state != POT_OWNED || v.gen != f.gen) {
+		r->state = REQ_FREE;
+		__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
+		spin_unlock(&disk_lock);
+		deliver(&dl);
+		return E_STALE;
+	}
+	arch_disk_submit(tag, write, obj_first(b.obj) + block, pa_make(f.obj * PAGE_SIZE));
+	uint64_t id = req_id(tag);
+	spin_unlock(&disk_lock);
+	deliver(&dl);
+	return (int64_t)id;
+}
+
+int64_t sys_block_wait(struct env *e, const uint64_t *a)
+{
+	uint64_t id = a[0], flags = a[1];
+	if (!nblocks)
+		return E_NOTSUP;
+	if (flags > BLOCK_WAIT_DONE)
+		return E_INVAL;
+	uint64_t tag = id & 0xff, seq = id >> 8;
+	if (tag >= depth || seq > UINT32_MAX)
+		return E_NOENT;
+	struct done_list dl;
+	dl.n = 0;
+	spin_lock(&disk_lock);
+	poll_locked(&dl);
+	struct req *r = &reqs[tag];
+	int64_t ret;
+	if (r->state == REQ_FREE || r->seq != seq || r->env != e->id || r->env_gen != e->gen)
+		ret = E_NOENT; /* never issued, collected already, or someone else's */
+	else if (r->state == REQ_INFLIGHT)
+		ret = E_AGAIN;
+	else {
+		ret = r->ok ? E_OK : E_IO;
+		r->state = REQ_FREE;
+	}
+	spin_unlock(&disk_lock);
+	deliver(&dl);
+	if (ret == E_AGAIN && flags == BLOCK_WAIT_DONE) {
+		/*
+		 * Wait without holding the core: yield, and run this same call
+		 * again when resumed (its number and arguments are still in the
+		 * saved context). The scheduler loop polls the device meanwhile.
+		 */
+		struct arch_uctx *ctx = pct_ctx(e);
+		*ctx = *arch_user_regs();
+		arch_uctx_restart_syscall(ctx);
+		arch_user_exit();
+	}
+	return ret;
+}
