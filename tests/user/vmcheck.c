@@ -4,6 +4,7 @@
  *   0 integrity: random reads and writes over 4x the budget with the
  *     in-image swap stand-in, every page read back; a pager swap half way
  *     (pager=fifo -> lru) keeps every page. Exit 0 if all is as written.
+ *   3 the same, swapping to the disk (--disk).
  *   1 a policy that returns a page it does not hold: the VM ends the
  *     environment (VM_EXIT_POLICY) with a line naming the policy.
  *   2 a policy that faults in its victims hook: ends with 128 + 14 and a
@@ -94,16 +95,21 @@ static int integrity(void)
 			return 1;
 	struct vm_stats st;
 	vm_stats(&st);
-	printf("vmcheck: integrity ok under %s: faults %llu evictions %llu swap r/w %llu/%llu\n",
-	       vm_pager_current(), (unsigned long long)st.faults, (unsigned long long)st.evictions,
-	       (unsigned long long)st.swap_reads, (unsigned long long)st.swap_writes);
+	printf("vmcheck: integrity ok under %s (swap %s): faults %llu evictions %llu swap r/w "
+	       "%llu/%llu\n",
+	       vm_pager_current(), vm_backing_name(), (unsigned long long)st.faults,
+	       (unsigned long long)st.evictions, (unsigned long long)st.swap_reads,
+	       (unsigned long long)st.swap_writes);
 	return st.swap_writes && st.swap_reads && st.swaps == 1 ? 0 : 1;
 }
 
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
 	struct vm_config cfg = {
-		.budget = BUDGET, .backing = VM_BACKING_MEM, .max_pages = PAGES, .mem_store = store
+		.budget = BUDGET,
+		.backing = arg == 3 ? VM_BACKING_DISK : VM_BACKING_MEM,
+		.max_pages = PAGES,
+		.mem_store = store,
 	};
 	int err = vm_start(&cfg);
 	if (!err)
@@ -114,6 +120,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	}
 	switch (arg) {
 	case 0:
+	case 3:
 		return integrity();
 	case 1:
 	case 2:

@@ -95,6 +95,9 @@ struct vm_stats {
 };
 void vm_stats(struct vm_stats *out);
 
+/* Where dirty pages go: "disk", "mem" or "none". */
+const char *vm_backing_name(void);
+
 /* Print the counters as EXOJSON figures (vm_faults, vm_evictions, ...); extra as libos_figure. */
 void vm_print_figures(const char *extra);
 
