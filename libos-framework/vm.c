@@ -279,6 +279,9 @@ int vm_fault(uint64_t va, bool write)
 		return E_NOENT;
 	st.faults++;
 	busy = true;
+	if ((p->flags & VMP_LOST) && cfg.on_lost && cfg.on_lost(p->va))
+		p->flags &=
+		    (uint16_t) ~(VMP_LOST | VMP_SWAPPED); /* told: it starts again from zero */
 	if (p->flags & VMP_LOST)
 		vm_die(VM_EXIT_LOST,
 		       "this page was taken by the kernel while dirty: its data is lost", p->va,
@@ -412,6 +415,8 @@ unsigned vm_revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline)
 		}
 	}
 	st.revoke_given += given;
+	/* What the kernel asked for is gone for good: the budget shrinks with it. */
+	cfg.budget = MAX(cfg.budget > given ? cfg.budget - given : 1, 1);
 	st.pager_cycles += libos_cycles() - t0;
 	return given;
 }
@@ -440,6 +445,7 @@ void vm_revoke_taken(void)
 		p->slot = -1;
 		resident--;
 		hook_evicted(p);
+		cfg.budget = MAX(cfg.budget - 1, 1); /* as for frames given back */
 	}
 	st.pager_cycles += libos_cycles() - t0;
 }

@@ -159,7 +159,8 @@ static void on_revoke(struct upcall_revoke *ur)
 		vm_revoke_taken();
 		return;
 	}
-	(void)vm_revoke_asked(ur->frame, ur->count, ur->deadline);
+	if (!conf.ignore_revocation)
+		(void)vm_revoke_asked(ur->frame, ur->count, ur->deadline);
 }
 
 int vm_start(const struct vm_config *cfg)

@@ -31,6 +31,13 @@ struct vm_config {
 	unsigned max_pages;  /* pages of all regions together (sizes the swap area; <= 512) */
 	unsigned scan_every; /* evictions between accessed-bit scans (0: 1) */
 	void *mem_store;     /* VM_BACKING_MEM: max_pages * 4 KiB the program provides */
+	bool ignore_revocation; /* never answer the kernel's requests (the abort path: tests) */
+	/*
+	 * A touch of a page whose data was lost (taken by force while dirty):
+	 * NULL ends the program with VM_EXIT_LOST; else on_lost(va) is told and
+	 * returns true to go on with the page zero-filled, false to end.
+	 */
+	bool (*on_lost)(uint64_t va);
 };
 
 /* Status a program ends with when it touches a page the kernel took while dirty. */
