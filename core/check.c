@@ -7,9 +7,11 @@
  *   - a frame owned or charged to an environment belongs to a live one, and
  *     each environment's frames_owned equals what the table charges to it;
  *   - each environment's mapping count equals its bound capabilities, so no
- *     page is mapped without a live capability behind it.
+ *     page is mapped without a live capability behind it;
+ *   - the exported disk's ranges and requests (disk.c).
  */
 #include <exo/cap.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/kprintf.h>
 #include <exo/pot.h>
@@ -54,7 +56,7 @@ unsigned invariant_check_env(struct env *e)
 unsigned invariant_check(void)
 {
 	static uint64_t charged[MAX_ENVS];
-	unsigned bad = cap_check_all();
+	unsigned bad = cap_check_all() + disk_check();
 	for (unsigned i = 0; i < MAX_ENVS; i++)
 		charged[i] = 0;
 

@@ -226,6 +226,74 @@ void disk_range_free(uint64_t obj, uint64_t gen)
 	spin_unlock(&disk_lock);
 }
 
+unsigned disk_check(void)
+{
+	unsigned bad = 0, flying = 0;
+	uint64_t used = 0;
+	spin_lock(&disk_lock);
+	for (unsigned i = 0; i < nranges; i++) {
+		const struct range *r = &ranges[i];
+		used += r->count;
+		if (r->count == 0 || r->first >= nblocks || r->count > nblocks - r->first ||
+		    (i > 0 && ranges[i - 1].first + ranges[i - 1].count > r->first)) {
+			kprintf("check: disk range %u [%llu, +%llu) is empty, past the end, or "
+				"overlaps\n",
+				i, (unsigned long long)r->first, (unsigned long long)r->count);
+			bad++;
+		}
+	}
+	if (used != blocks_used) {
+		kprintf("check: disk ranges hold %llu blocks, %llu counted\n",
+			(unsigned long long)used, (unsigned long long)blocks_used);
+		bad++;
+	}
+	for (unsigned t = 0; t < depth; t++) {
+		const struct req *r = &reqs[t];
+		if (r->state != REQ_INFLIGHT)
+			continue;
+		flying++;
+		bool live = false;
+		for (unsigned i = 0; i < nranges; i++)
+			live |= ranges[i].gen == r->range_gen;
+		if (!live || r->frame >= pot_nframes() || pot_get(r->frame).state == POT_FREE) {
+			kprintf(
+			    "check: disk request %u in flight names a freed range or frame %llu\n",
+			    t, (unsigned long long)r->frame);
+			bad++;
+		}
+	}
+	if (flying != __atomic_load_n(&inflight, __ATOMIC_ACQUIRE)) {
+		kprintf("check: %u disk requests in flight, %llu counted\n", flying,
+			(unsigned long long)inflight);
+		bad++;
+	}
+	spin_unlock(&disk_lock);
+	return bad;
+}
+
+uint64_t disk_digest(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+#define MIX(x) (h = (h ^ (uint64_t)(x)) * 0x100000001b3ULL)
+	spin_lock(&disk_lock);
+	MIX(nranges);
+	MIX(blocks_used);
+	for (unsigned i = 0; i < nranges; i++) {
+		MIX(ranges[i].first);
+		MIX(ranges[i].count);
+		MIX(ranges[i].gen);
+		MIX(ranges[i].dying);
+	}
+	/* Requests issued and collected, not the device's progress (in flight -> done). */
+	for (unsigned t = 0; t < depth; t++) {
+		MIX(reqs[t].state != REQ_FREE);
+		MIX(reqs[t].seq);
+	}
+	spin_unlock(&disk_lock);
+#undef MIX
+	return h;
+}
+
 int64_t sys_disk_info(struct env *e, const uint64_t *a)
 {
 	if (!nblocks)

@@ -4,6 +4,7 @@
 #include <arch/mm.h>
 #include <chan.h>
 #include <exo/boot.h>
+#include <exo/disk.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/kprintf.h>
@@ -25,6 +26,7 @@ void pot_setup(void)
 void machine_setup(void)
 {
 	pot_setup();
+	disk_init(); /* a fresh, blank disk (the host machine has one: test_main.c) */
 	chan_reset();
 	if (chan_init() != E_OK)
 		kprintf("host tests: no memory for the message rings\n"); /* setup() fails on the count */
@@ -175,6 +177,7 @@ void snap_take(struct snap *s, struct env *const *envs, unsigned n)
 	if (n && envs[0] && mapped(envs[0], OUT_VA) != ~0ULL)
 		memcpy(s->out, frame_mem(mapped(envs[0], OUT_VA)), PAGE_SIZE);
 	s->free = frame_free_count();
+	s->disk = disk_digest();
 	s->envs = env_count();
 }
 
@@ -199,6 +202,10 @@ bool snap_same(const struct snap *s, struct env *const *envs)
 		}
 	if (memcmp(s->out, snap_now.out, PAGE_SIZE)) {
 		kprintf("snap: user memory of the out page changed\n");
+		return false;
+	}
+	if (s->disk != snap_now.disk) {
+		kprintf("snap: the disk's ranges or requests changed\n");
 		return false;
 	}
 	if (s->free != snap_now.free || s->envs != snap_now.envs) {

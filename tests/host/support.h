@@ -108,6 +108,7 @@ struct snap {
 	} env[SNAP_ENVS];
 	unsigned nenv, envs;
 	uint64_t free;
+	uint64_t disk; /* disk_digest(): ranges and requests */
 	uint8_t out[PAGE_SIZE];
 };
 

@@ -82,6 +82,14 @@ void sim_disk_fail(uint64_t block)
 	sim_top()->disk_fail_block = block;
 }
 
+void sim_disk_set_blocks(uint64_t blocks)
+{
+	struct sim *m = sim_top();
+	m->disk_blocks = blocks;
+	free(m->disk);
+	m->disk = NULL;
+}
+
 unsigned sim_disk_pending(void)
 {
 	return sim_top()->disk_npending;

@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	sim_init(&(struct sim_config){.ncores = r.ncores, .seed = seed});
+	sim_init(&(struct sim_config){ .ncores = r.ncores, .seed = seed, .disk_blocks = 256 });
 	kprintf("host-tests: %u cores, seed %llu\n", r.ncores, (unsigned long long)seed);
 	sim_start(0, bsp_main, &r);
 	for (unsigned c = 1; c < r.ncores; c++)

@@ -50,6 +50,17 @@ void disk_quiesce_frame(uint64_t frame);
 /* True when a request may be in flight (frame_free's fast path skips the quiesce otherwise). */
 bool disk_may_dma(void);
 
+/*
+ * The invariant checker's part (exo/syscall.h invariant_check): ranges
+ * sorted, disjoint, inside the disk and counted; every request in flight
+ * counted, naming a live range and a frame still held (not FREE). Problems
+ * are printed; their number is returned.
+ */
+unsigned disk_check(void);
+
+/* A digest of the whole disk state (ranges and requests), for "changed nothing" checks. */
+uint64_t disk_digest(void);
+
 /* Collect finished requests and deliver their notifications. Any core, any time. */
 void disk_poll(void);
 

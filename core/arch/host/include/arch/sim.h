@@ -168,5 +168,7 @@ must_check int sim_mmu_touch(struct arch_aspace *as, vaddr_t va, bool write);
  */
 uint8_t *sim_disk_block(uint64_t b);
 void sim_disk_fail(uint64_t block);
+/* The stand-in's size from the next arch_disk_init on (0: no disk). */
+void sim_disk_set_blocks(uint64_t blocks);
 /* Requests the stand-in holds, not yet finished (they finish when polled). */
 unsigned sim_disk_pending(void);
