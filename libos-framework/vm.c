@@ -277,7 +277,6 @@ int vm_fault(uint64_t va, bool write)
 	struct vm_page *p = started ? vm_page_of(va) : NULL;
 	if (!p)
 		return E_NOENT;
-	st.faults++;
 	busy = true;
 	if ((p->flags & VMP_LOST) && cfg.on_lost && cfg.on_lost(p->va))
 		p->flags &=
@@ -289,12 +288,14 @@ int vm_fault(uint64_t va, bool write)
 	if (p->flags & VMP_RESIDENT) {
 		/* The first write to a page mapped read-only: now it is dirty. */
 		if (write && !(p->flags & VMP_DIRTY)) {
+			st.write_faults++;
 			(void)mach->unmap(p->slot);
 			map_or_die(p->slot, p->va, PROT_R | PROT_W);
 			p->flags |= VMP_DIRTY;
 		}
 	} else {
 		bool fresh;
+		st.faults++;
 		int slot = frame_for_fault(&fresh);
 		fill(p, slot, write, fresh);
 		hook_added(p);

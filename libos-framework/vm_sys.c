@@ -220,6 +220,7 @@ void vm_print_figures(const char *extra)
 	ksnprintf(x, sizeof(x), "\"backing\":\"%s\",\"budget\":%u%s%s", machine.backing,
 		  vm_budget(), extra ? "," : "", extra ? extra : "");
 	libos_figure_value("vm_faults", "faults", s.faults, x);
+	libos_figure_value("vm_write_faults", "faults", s.write_faults, x);
 	libos_figure_value("vm_zero_fills", "pages", s.zero_fills, x);
 	libos_figure_value("vm_evictions", "pages", s.evictions, x);
 	libos_figure_value("vm_evict_dirty", "pages", s.evict_dirty, x);

@@ -86,7 +86,8 @@ must_check int vm_pager_swap(const char *spec);
 const char *vm_pager_current(void);
 
 struct vm_stats {
-	uint64_t faults;      /* page faults served */
+	uint64_t faults;       /* page faults that brought a page in (misses) */
+	uint64_t write_faults; /* first writes to a page mapped read-only (no page-in) */
 	uint64_t zero_fills;  /* of them, first touches (or refetches of clean pages) */
 	uint64_t evictions;   /* pages evicted to make room (not revocations) */
 	uint64_t evict_dirty; /* of all evictions and revocations, dirty ones written back */
