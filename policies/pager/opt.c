@@ -6,7 +6,7 @@
  */
 #include <libos/pager_impl.h>
 
-#define SEEN pv[0] /* the choice (epoch) that last saw the page ahead */
+#define SEEN pv[0]  /* the choice (epoch) that last saw the page ahead */
 #define IDS_MAX 512 /* the VM's pages at most */
 
 static struct vm_list q;

@@ -28,9 +28,9 @@ enum vm_backing {
 struct vm_config {
 	unsigned budget; /* frames the VM may hold at once (>= 1) */
 	enum vm_backing backing;
-	unsigned max_pages;  /* pages of all regions together (sizes the swap area; <= 512) */
-	unsigned scan_every; /* evictions between accessed-bit scans (0: 1) */
-	void *mem_store;     /* VM_BACKING_MEM: max_pages * 4 KiB the program provides */
+	unsigned max_pages;	/* pages of all regions together (sizes the swap area; <= 512) */
+	unsigned scan_every;	/* evictions between accessed-bit scans (0: 1) */
+	void *mem_store;	/* VM_BACKING_MEM: max_pages * 4 KiB the program provides */
 	bool ignore_revocation; /* never answer the kernel's requests (the abort path: tests) */
 	/*
 	 * A touch of a page whose data was lost (taken by force while dirty):
@@ -88,9 +88,9 @@ const char *vm_pager_current(void);
 struct vm_stats {
 	uint64_t faults;       /* page faults that brought a page in (misses) */
 	uint64_t write_faults; /* first writes to a page mapped read-only (no page-in) */
-	uint64_t zero_fills;  /* of them, first touches (or refetches of clean pages) */
-	uint64_t evictions;   /* pages evicted to make room (not revocations) */
-	uint64_t evict_dirty; /* of all evictions and revocations, dirty ones written back */
+	uint64_t zero_fills;   /* of them, first touches (or refetches of clean pages) */
+	uint64_t evictions;    /* pages evicted to make room (not revocations) */
+	uint64_t evict_dirty;  /* of all evictions and revocations, dirty ones written back */
 	uint64_t swap_reads, swap_writes;
 	uint64_t scans;	       /* accessed-bit scans */
 	uint64_t pager_cycles; /* cycles in the fault handler and the revocation upcall */
