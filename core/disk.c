@@ -393,8 +393,8 @@ int64_t sys_block_io(struct env *e, const uint64_t *a)
 	uint64_t block = a[1], op = a[3], notify = a[4];
 	if (!nblocks)
 		return E_NOTSUP;
-	if (op > BLOCK_WRITE)
-		return E_INVAL;
+	if (op > BLOCK_WRITE || (notify >> 63))
+		return E_INVAL; /* bit 63: NOTIFY_TAKE could not return it (a negative result) */
 	bool write = op == BLOCK_WRITE;
 	/* Reading the disk writes the frame, and writing the disk reads it. */
 	struct cap b, f;

@@ -37,12 +37,14 @@
 #include "prog.h"
 
 #include <arch/cpu.h>
+#include <arch/disk.h>
 #include <arch/mm.h>
 #include <arch/phys.h>
 #include <arch/sim.h>
 #include <chan.h>
 #include <exo/boot.h>
 #include <exo/cap.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
@@ -693,13 +695,18 @@ static void driver(void *arg)
 	if ((err = chan_init()))
 		fail("chan_init: %s", err_name(err));
 	r->kernel_frames = pot_count(POT_KERNEL);
+	disk_init(); /* a blank in-memory disk of PROG_DISK_BLOCKS blocks */
+	if (disk_blocks() != PROG_DISK_BLOCKS)
+		fail("disk_init: %llu blocks", (unsigned long long)disk_blocks());
 	model_init(m,
-	           &(struct model_config){.ncores = NCORES,
-	                                  .nslots = slice_nslots,
-	                                  .nframes = NFRAMES,
-	                                  .kernel_frames = PROG_KFRAMES,
-	                                  .nprogs = 0},
-	           &kview);
+		   &(struct model_config){ .ncores = NCORES,
+					   .nslots = slice_nslots,
+					   .nframes = NFRAMES,
+					   .kernel_frames = PROG_KFRAMES,
+					   .nprogs = 0,
+					   .disk_blocks = PROG_DISK_BLOCKS,
+					   .disk_depth = arch_disk_depth() },
+		   &kview);
 	check_all_back(r);
 
 	/* env0, made directly; it makes env1 (homed on core 1) and env2. */
@@ -797,11 +804,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(r, 0, sizeof(*r));
 	prog_decode(data, size, &the_prog);
 	r->p = &the_prog;
-	sim_init(&(struct sim_config){.ncores = NCORES,
-	                              .seed = 1,
-	                              .phys_bytes = NFRAMES * PAGE_SIZE,
-	                              .stack_bytes = 64 << 10,
-	                              .panic_aborts = true});
+	sim_init(&(struct sim_config){ .ncores = NCORES,
+				       .seed = 1,
+				       .phys_bytes = NFRAMES * PAGE_SIZE,
+				       .stack_bytes = 64 << 10,
+				       .panic_aborts = true,
+				       .disk_blocks = PROG_DISK_BLOCKS });
 	/* No rings yet (an earlier input's were in its machine's memory): before core 1 polls. */
 	chan_reset();
 	sim_start(0, driver, r);

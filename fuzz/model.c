@@ -31,8 +31,20 @@ static uint64_t obj_gen(const struct model *m, unsigned type, uint64_t obj)
 		return m->tslot[obj / MODEL_TSLOTS][obj % MODEL_TSLOTS].gen;
 	case OBJ_ENDPOINT:
 		return m->ep[obj].gen;
+	case OBJ_BLOCKS: {
+		int i = model_range_find(m, obj);
+		return i < 0 ? ~0ULL : m->range[i].gen;
+	}
 	}
 	return ~0ULL;
+}
+
+int model_range_find(const struct model *m, uint64_t obj)
+{
+	for (unsigned i = 0; i < m->nranges; i++)
+		if (m->range[i].first == (obj & 0xffffffffu) && m->range[i].count == obj >> 32)
+			return (int)i;
+	return -1;
 }
 
 /* Generations: a capability for an earlier incarnation of its object is stale. */
@@ -131,7 +143,7 @@ void model_new_env(struct model *m, uint32_t id, unsigned home)
 	model_note(m->env_used, &m->nenv_used, id);
 	set_live(m, id, true);
 	e->home = home;
-	e->guarantee = e->notify = 0;
+	e->guarantee = e->notify = e->notify_maybe = 0;
 	e->nreposs = 0;
 	memset(e->caps, 0, sizeof(e->caps));
 }
@@ -200,6 +212,16 @@ static void release(struct model *m, unsigned type, uint64_t obj)
 		m->ep[obj].live = false;
 		m->ep[obj].gen++;
 		break;
+	case OBJ_BLOCKS: {
+		/* "delete ... the root to give the blocks back" (docs/disk.md). */
+		int i = model_range_find(m, obj);
+		if (i >= 0) {
+			memmove(&m->range[i], &m->range[i + 1],
+				(m->nranges - (unsigned)i - 1) * sizeof(m->range[0]));
+			m->nranges--;
+		}
+		break;
+	}
 	}
 }
 
@@ -274,6 +296,10 @@ void model_destroy(struct model *m, uint32_t id)
 			m->ep[i].live = false;
 			m->ep[i].gen++;
 		}
+	/* docs/syscalls.md: "Requests of an environment that ends are finished and dropped." */
+	for (unsigned i = 0; i < MODEL_REQS; i++)
+		if (m->req[i].live && m->req[i].env == id)
+			m->req[i].live = false;
 }
 
 /* ---- set-up, and comparing with the kernel ---- */
@@ -305,6 +331,9 @@ void model_init(struct model *m, const struct model_config *cfg, const struct mo
 		m->ep[i].live = false;
 		k->ep(k->ctx, i, &owner, &m->ep[i].gen);
 	}
+	m->nranges = 0;
+	m->range_gen_seen = 0;
+	memset(m->req, 0, sizeof(m->req));
 }
 
 void model_observe(struct model *m)

@@ -31,6 +31,8 @@
 #define MODEL_TSLOTS 64 /* slot object id = core * 64 + index */
 #define MODEL_EPS    256
 #define MODEL_NONE   0xffffffffu
+#define MODEL_RANGES 256 /* docs/syscalls.md BLOCK_ALLOC: "256 ranges allocated" */
+#define MODEL_REQS 128
 
 struct model_config {
 	unsigned ncores;        /* cores, all online */
@@ -38,6 +40,8 @@ struct model_config {
 	uint64_t nframes;       /* frames 0..nframes-1 */
 	uint64_t kernel_frames; /* frames 0..kernel_frames-1 are the kernel's */
 	unsigned nprogs;        /* program images ENV_START knows (0 on the host) */
+	uint64_t disk_blocks;	/* the exported disk's size; 0: no disk */
+	unsigned disk_depth;	/* requests the device holds (DISK_INFO's inflight_device) */
 };
 
 /* What a frame is, as the ownership table says. */

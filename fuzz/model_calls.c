@@ -881,6 +881,198 @@ bool model_would_block(const struct model *m, uint32_t env, uint64_t nr, const u
 	       model_most_beyond(m, env) > 0;
 }
 
+/* ---- the exported disk (docs/disk.md, docs/syscalls.md calls 34-38) ---- */
+
+#define BLOCK_RIGHTS (CAP_R_READ | CAP_R_WRITE | CAP_R_GRANT | CAP_R_CTRL)
+
+static unsigned disk_outstanding(const struct model *m, uint32_t env)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < MODEL_REQS; i++)
+		n += m->req[i].live && (env == MODEL_NONE || m->req[i].env == env);
+	return n;
+}
+
+static bool sys_disk_info(struct call *c)
+{
+	struct model *m = c->m;
+	if (!m->cfg.disk_blocks)
+		must(c, E_NOTSUP);
+	else if (!user_ok(c->e, c->a[0], sizeof(struct disk_info), true))
+		must(c, E_FAULT);
+	int j = judge(c);
+	if (j != JUDGE_PERFORM)
+		return j == JUDGE_ERROR_OK;
+	struct disk_info di;
+	m->k.read_user(m->k.ctx, c->id, c->a[0], &di, sizeof(di));
+	uint64_t used = 0;
+	for (unsigned i = 0; i < m->nranges; i++)
+		used += m->range[i].count;
+	if (c->ret != 0 || di.blocks != m->cfg.disk_blocks || di.block_size != BLOCK_SIZE ||
+	    di.free_blocks != m->cfg.disk_blocks - used || di.inflight_max != DISK_PER_ENV ||
+	    di.inflight_device != m->cfg.disk_depth)
+		return fail(c,
+			    "returned %lld with blocks %llu free %llu size %u per-env %u device %u;"
+			    " the model says 0, %llu, %llu, %llu, %u, %u",
+			    (long long)c->ret, (unsigned long long)di.blocks,
+			    (unsigned long long)di.free_blocks, di.block_size, di.inflight_max,
+			    di.inflight_device, (unsigned long long)m->cfg.disk_blocks,
+			    (unsigned long long)(m->cfg.disk_blocks - used), BLOCK_SIZE,
+			    DISK_PER_ENV, m->cfg.disk_depth);
+	return true;
+}
+
+/* Where "the first gap that fits" count blocks starts; ~0 if none. */
+static uint64_t first_gap(const struct model *m, uint64_t count)
+{
+	uint64_t at = 0;
+	for (unsigned i = 0; i < m->nranges; i++) {
+		if (m->range[i].first - at >= count)
+			return at;
+		at = m->range[i].first + m->range[i].count;
+	}
+	return m->cfg.disk_blocks - at >= count ? at : ~0ULL;
+}
+
+static bool sys_block_alloc(struct call *c)
+{
+	struct model *m = c->m;
+	uint64_t first = c->a[0], count = c->a[1], n = m->cfg.disk_blocks;
+	if (!n) {
+		must(c, E_NOTSUP);
+	} else if (count == 0) {
+		must(c, E_INVAL);
+	} else if (count > n || (first != BLOCK_ANY && (first >= n || count > n - first))) {
+		must(c, E_RANGE);
+	} else {
+		if (model_table_full(c->e) || m->nranges == MODEL_RANGES)
+			must(c, E_NOMEM);
+		if (first == BLOCK_ANY && first_gap(m, count) == ~0ULL)
+			must(c, E_NOMEM);
+		for (unsigned i = 0; first != BLOCK_ANY && i < m->nranges; i++)
+			if (m->range[i].first < first + count &&
+			    first < m->range[i].first + m->range[i].count)
+				must(c, E_BUSY);
+	}
+	int j = judge(c);
+	if (j != JUDGE_PERFORM)
+		return j == JUDGE_ERROR_OK;
+	uint64_t obj, want = first == BLOCK_ANY ? first_gap(m, count) : first;
+	if (!chosen(c, OBJ_BLOCKS, &obj))
+		return false;
+	if (obj != (want | count << 32))
+		return fail(c, "gave blocks [%llu, +%llu), the model says [%llu, +%llu)",
+			    (unsigned long long)(obj & 0xffffffffu),
+			    (unsigned long long)(obj >> 32), (unsigned long long)want,
+			    (unsigned long long)count);
+	struct cap_info i;
+	m->k.inspect(m->k.ctx, c->id, (uint32_t)c->ret, &i);
+	/* Docs: a freed range's capabilities are stale even if the blocks come back. */
+	if (i.gen <= m->range_gen_seen)
+		return fail(c, "the new range has generation %llu, not newer than %llu",
+			    (unsigned long long)i.gen, (unsigned long long)m->range_gen_seen);
+	m->range_gen_seen = i.gen;
+	unsigned at = 0;
+	while (at < m->nranges && m->range[at].first < want)
+		at++;
+	memmove(&m->range[at + 1], &m->range[at], (m->nranges - at) * sizeof(m->range[0]));
+	m->range[at] = (struct mrange){ want, count, i.gen };
+	m->nranges++;
+	if (!new_root(c, OBJ_BLOCKS, obj, i.gen))
+		return false;
+	c->e->caps[c->ret].rights = BLOCK_RIGHTS;
+	return true;
+}
+
+static bool sys_block_free(struct call *c)
+{
+	struct mcap *p = use(c, c->a[0], OBJ_BLOCKS, CAP_R_CTRL, true);
+	if (p) {
+		if (!p->root)
+			must(c, E_PERM);
+		if (model_count_children(c->m, c->id, (uint32_t)c->a[0]))
+			must(c, E_BUSY);
+	}
+	int j = judge(c);
+	if (j != JUDGE_PERFORM)
+		return j == JUDGE_ERROR_OK;
+	if (c->ret != 0)
+		return fail(c, "returned %lld, not 0", (long long)c->ret);
+	model_delete_cap(c->m, c->id, (uint32_t)c->a[0]);
+	return true;
+}
+
+static bool sys_block_io(struct call *c)
+{
+	struct model *m = c->m;
+	uint64_t block = c->a[1], op = c->a[3], notify = c->a[4];
+	if (!m->cfg.disk_blocks) {
+		must(c, E_NOTSUP);
+	} else {
+		/* Bit 63 is refused, as NOTIFY_TAKE could not return it. */
+		if (op > BLOCK_WRITE || (notify & ~NOTIFY_BITS))
+			must(c, E_INVAL);
+		bool write = op == BLOCK_WRITE;
+		struct mcap *b =
+		    use(c, c->a[0], OBJ_BLOCKS, write ? CAP_R_WRITE : CAP_R_READ, true);
+		if (b && !model_stale(m, b) && block >= b->obj >> 32)
+			must(c, E_RANGE);
+		struct mcap *f = use(c, c->a[2], OBJ_FRAME, write ? CAP_R_READ : CAP_R_WRITE, true);
+		/* "a frame the caller owns": granted ones are not. */
+		if (f && !model_stale(m, f) && m->frame[f->obj].owner != c->id)
+			must(c, E_PERM);
+		if (!c->must && (disk_outstanding(m, c->id) >= DISK_PER_ENV ||
+				 disk_outstanding(m, MODEL_NONE) >= m->cfg.disk_depth))
+			must(c, E_AGAIN);
+		c->may |= BIT(E_STALE); /* "the range or frame went meanwhile" (another core) */
+	}
+	int j = judge(c);
+	if (j != JUDGE_PERFORM)
+		return j == JUDGE_ERROR_OK;
+	unsigned free_at = MODEL_REQS;
+	for (unsigned i = 0; i < MODEL_REQS; i++) {
+		if (m->req[i].live && m->req[i].id == (uint64_t)c->ret)
+			return fail(c,
+				    "returned request id %lld, which names an outstanding request",
+				    (long long)c->ret);
+		if (!m->req[i].live && free_at == MODEL_REQS)
+			free_at = i;
+	}
+	if (free_at == MODEL_REQS)
+		return fail(c, "more requests outstanding than the device holds");
+	m->req[free_at] = (struct mreq){ true, c->id, (uint64_t)c->ret };
+	c->e->notify_maybe |= notify;
+	return true;
+}
+
+static bool sys_block_wait(struct call *c)
+{
+	struct model *m = c->m;
+	uint64_t id = c->a[0], flags = c->a[1];
+	struct mreq *r = NULL;
+	if (!m->cfg.disk_blocks) {
+		must(c, E_NOTSUP);
+	} else {
+		if (flags > BLOCK_WAIT_DONE)
+			must(c, E_INVAL);
+		for (unsigned i = 0; i < MODEL_REQS && !r; i++)
+			if (m->req[i].live && m->req[i].env == c->id && m->req[i].id == id)
+				r = &m->req[i];
+		if (!r)
+			must(c, E_NOENT);
+		else if (flags == BLOCK_POLL)
+			c->may |= BIT(E_AGAIN); /* still in flight */
+	}
+	int j = judge(c);
+	if (j != JUDGE_PERFORM)
+		return j == JUDGE_ERROR_OK;
+	/* The host's disk never fails a request unless a test asks it to. */
+	if (c->ret != 0)
+		return fail(c, "returned %lld, not 0", (long long)c->ret);
+	r->live = false;
+	return true;
+}
+
 bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6], int64_t ret,
 		char *why, size_t n)
 {
@@ -964,8 +1156,22 @@ bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6],
 		return sys_guarantee(&c);
 	case SYS_NOTIFY:
 		return sys_notify(&c);
+	case SYS_DISK_INFO:
+		return sys_disk_info(&c);
+	case SYS_BLOCK_ALLOC:
+		return sys_block_alloc(&c);
+	case SYS_BLOCK_FREE:
+		return sys_block_free(&c);
+	case SYS_BLOCK_IO:
+		return sys_block_io(&c);
+	case SYS_BLOCK_WAIT:
+		return sys_block_wait(&c);
 	case SYS_NOTIFY_TAKE: {
 		int64_t want = (int64_t)(c.e->notify & NOTIFY_BITS);
+		/* Bits of disk completions may have come, or not yet. */
+		if (ret >= 0 && ((uint64_t)ret & ~c.e->notify_maybe) == (uint64_t)want &&
+		    !((uint64_t)want & ~(uint64_t)ret))
+			want = ret;
 		c.e->notify = 0;
 		return ret == want || fail(&c, "returned 0x%llx, the bits sent were 0x%llx",
 					   (unsigned long long)ret, (unsigned long long)want);

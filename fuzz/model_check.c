@@ -128,8 +128,10 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 				    (unsigned long long)maps, (unsigned long long)bound);
 	static struct model_env_extra x;
 	k->env_extra(k->ctx, id, &x);
-	if (x.guarantee != e->guarantee || (x.notify & NOTIFY_BITS) != e->notify ||
-	    x.nreposs != e->nreposs)
+	/* Disk completions come when the device says: those bits may or may not be there. */
+	uint64_t got = x.notify & NOTIFY_BITS;
+	if (x.guarantee != e->guarantee || (got & ~e->notify_maybe) != e->notify ||
+	    (e->notify & ~got) || x.nreposs != e->nreposs)
 		return model_differ(
 		    why, n,
 		    "env %u: guarantee %llu, notifications 0x%llx, %u frames repossessed; "

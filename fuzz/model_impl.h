@@ -37,6 +37,7 @@ struct menv {
 	uint64_t gen;
 	uint64_t guarantee;	       /* frames never revoked (SYS_GUARANTEE) */
 	uint64_t notify;	       /* notification bits not yet taken */
+	uint64_t notify_maybe;	       /* bits a disk request may still OR in (sticky) */
 	uint64_t reposs[MODEL_REPOSS]; /* frames taken by force since the last REPOSS_READ */
 	unsigned nreposs;
 	struct mcap caps[CAP_SLOTS];
@@ -60,6 +61,20 @@ struct mep {
 	uint64_t gen;
 };
 
+/* An allocated block range (docs/disk.md). */
+struct mrange {
+	uint64_t first, count, gen;
+};
+
+/* A disk request issued and not yet collected ("outstanding"). */
+struct mreq {
+	bool live;
+	uint32_t env;
+	uint64_t id;
+};
+
+#define DISK_PER_ENV 32 /* docs/disk.md: "up to 32 requests per environment" */
+
 struct model {
 	uint16_t children[MODEL_ENVS][CAP_SLOTS]; /* model_check's tally, rows of live envs only */
 	/* Environments and endpoints that have lived in this run: the ones a check must look at. */
@@ -77,6 +92,10 @@ struct model {
 	struct mframe frame[MODEL_FRAMES];
 	struct mtslot tslot[MODEL_CORES][MODEL_TSLOTS];
 	struct mep ep[MODEL_EPS];
+	struct mrange range[MODEL_RANGES]; /* sorted by first block */
+	unsigned nranges;
+	uint64_t range_gen_seen; /* the newest range's generation: each allocation's is new */
+	struct mreq req[MODEL_REQS];
 	uint64_t flush; /* cores whose TLB must have been flushed in this call */
 };
 
@@ -88,6 +107,9 @@ struct ref {
 
 /* Generations: a capability for an earlier incarnation of its object is stale. */
 bool model_stale(const struct model *m, const struct mcap *c);
+
+/* The allocated range an OBJ_BLOCKS object id (first | count << 32) names: its index, or -1. */
+int model_range_find(const struct model *m, uint64_t obj);
 
 /* No free slot in e's table? */
 bool model_table_full(const struct menv *e);

@@ -47,6 +47,11 @@ const struct prog_call prog_calls[] = {
 	{ PROG_NR_SCHEDULE, "SCHEDULE", { T_RAWNUM } },
 	{ PROG_NR_TOUCH, "TOUCH", { T_VA, T_FLAGS } },
 	{ SYS_ENV_START, "ENV_START_ARGS", { T_ESLOT, T_PROGID, T_RAWNUM, T_IN, T_LEN } },
+	{ SYS_DISK_INFO, "DISK_INFO", { T_OUT } },
+	{ SYS_BLOCK_ALLOC, "BLOCK_ALLOC", { T_BLOCK, T_NBLOCKS } },
+	{ SYS_BLOCK_FREE, "BLOCK_FREE", { T_BSLOT } },
+	{ SYS_BLOCK_IO, "BLOCK_IO", { T_BSLOT, T_BLKIDX, T_FSLOT, T_OP, T_BITS } },
+	{ SYS_BLOCK_WAIT, "BLOCK_WAIT", { T_REQID, T_WFLAGS } },
 };
 const unsigned prog_ncalls = sizeof(prog_calls) / sizeof(prog_calls[0]);
 
@@ -315,6 +320,23 @@ static struct prog_arg gen_arg(struct rng *r, unsigned type)
 				       : konst(1ULL << 32);
 	case T_FLAGS:
 		return raw(chance(r, 95) ? below(r, 2) : 2);
+	case T_BSLOT:
+		return slot(r, chance(r, 85) ? OBJ_BLOCKS : 0);
+	case T_BLOCK:
+		return chance(r, 50)   ? konst(BLOCK_ANY)
+		       : chance(r, 20) ? raw(PROG_DISK_BLOCKS - below(r, 2))
+				       : raw(below(r, PROG_DISK_BLOCKS));
+	case T_NBLOCKS:
+		return raw(chance(r, 85) ? 1 + below(r, 8) : below(r, PROG_DISK_BLOCKS + 2));
+	case T_BLKIDX:
+		return raw(chance(r, 90) ? below(r, 4) : below(r, 16));
+	case T_OP:
+		return raw(chance(r, 95) ? below(r, 2) : 2);
+	case T_REQID:
+		/* Request ids the host's disk hands out first: tag | sequence << 8. */
+		return raw(chance(r, 90) ? (1 + below(r, 3)) << 8 | below(r, 6) : below(r, 1024));
+	case T_WFLAGS:
+		return raw(chance(r, 95) ? below(r, 2) : 2);
 	case T_CORE:
 		return raw(chance(r, 90) ? below(r, PROG_NCORES) : below(r, 70));
 	case T_INDEX:
@@ -355,7 +377,8 @@ static unsigned pick_call(struct rng *r)
 
 int prog_is_slot_type(unsigned t)
 {
-	return t == T_SLOT || t == T_FSLOT || t == T_ESLOT || t == T_ESELF || t == T_TSLOT;
+	return t == T_SLOT || t == T_FSLOT || t == T_ESLOT || t == T_ESELF || t == T_TSLOT ||
+	       t == T_BSLOT;
 }
 
 static unsigned call_index(uint64_t nr)

@@ -40,6 +40,7 @@
 #define PROG_NFRAMES 64 /* frames of simulated memory: see cap_fuzz.c for why 64 */
 #define PROG_KFRAMES 32 /* the first frames are the kernel's: the rest run out quickly */
 #define PROG_NCORES  2
+#define PROG_DISK_BLOCKS 64			   /* the machine's in-memory disk */
 #define PROG_OUT_VA  (USER_BASE + 0x100 * 4096ULL) /* each environment's out-parameter page */
 
 enum arg_kind { ARG_SLOT, ARG_RAW, ARG_CONST, ARG_OUT, ARG_FRAME, ARG_KINDS };
@@ -62,34 +63,41 @@ struct prog {
 
 /* What an argument is for: steers the mutator's choice of kind and value. */
 enum arg_type {
-	T_NONE,   /* unused: always 0 */
-	T_SLOT,   /* any capability */
-	T_FSLOT,  /* a frame capability */
-	T_ESLOT,  /* an environment capability */
-	T_ESELF,  /* an environment capability or ENV_SELF */
-	T_TSLOT,  /* a time-slot capability */
-	T_FRAME,  /* frame number or FRAME_ANY, to allocate */
-	T_OWNED,  /* frame number or FRAME_ANY, of an owned frame */
-	T_FFLAGS, /* FRAME_ALLOC flags */
-	T_COUNT,  /* a number of frames */
-	T_BITS,   /* notification bits */
-	T_VA,     /* a page-aligned user address */
-	T_IN,     /* a user buffer to read */
-	T_OUT,    /* an out-parameter */
-	T_LEN,    /* a byte count */
-	T_NPAGES, /* a page count (1..512) */
-	T_PROT,   /* PROT_* bits */
-	T_RIGHTS, /* CAP_R_* bits */
-	T_BADGE,  /* a 32-bit badge, 0: keep */
-	T_FLAGS,  /* GRANT_COPY or GRANT_MOVE */
-	T_CORE,   /* a core id */
-	T_INDEX,  /* a time-slot index or SLOT_ANY */
-	T_PROGID, /* a program id */
-	T_KIND,   /* an upcall kind */
-	T_ENTRY,  /* a user code address, 0: none */
-	T_STACK,  /* a stack base */
-	T_SIZE,   /* a stack size */
-	T_RAWNUM, /* anything */
+	T_NONE,	   /* unused: always 0 */
+	T_SLOT,	   /* any capability */
+	T_FSLOT,   /* a frame capability */
+	T_ESLOT,   /* an environment capability */
+	T_ESELF,   /* an environment capability or ENV_SELF */
+	T_TSLOT,   /* a time-slot capability */
+	T_FRAME,   /* frame number or FRAME_ANY, to allocate */
+	T_OWNED,   /* frame number or FRAME_ANY, of an owned frame */
+	T_FFLAGS,  /* FRAME_ALLOC flags */
+	T_COUNT,   /* a number of frames */
+	T_BITS,	   /* notification bits */
+	T_VA,	   /* a page-aligned user address */
+	T_IN,	   /* a user buffer to read */
+	T_OUT,	   /* an out-parameter */
+	T_LEN,	   /* a byte count */
+	T_NPAGES,  /* a page count (1..512) */
+	T_PROT,	   /* PROT_* bits */
+	T_RIGHTS,  /* CAP_R_* bits */
+	T_BADGE,   /* a 32-bit badge, 0: keep */
+	T_FLAGS,   /* GRANT_COPY or GRANT_MOVE */
+	T_CORE,	   /* a core id */
+	T_INDEX,   /* a time-slot index or SLOT_ANY */
+	T_PROGID,  /* a program id */
+	T_KIND,	   /* an upcall kind */
+	T_ENTRY,   /* a user code address, 0: none */
+	T_STACK,   /* a stack base */
+	T_SIZE,	   /* a stack size */
+	T_RAWNUM,  /* anything */
+	T_BSLOT,   /* a block-range capability */
+	T_BLOCK,   /* first block or BLOCK_ANY */
+	T_NBLOCKS, /* a number of blocks */
+	T_BLKIDX,  /* a block within a range */
+	T_OP,	   /* BLOCK_READ or BLOCK_WRITE */
+	T_REQID,   /* a disk request id */
+	T_WFLAGS,  /* BLOCK_WAIT flags */
 };
 
 struct prog_call {

@@ -217,6 +217,8 @@ static bool changes_slots(uint64_t nr)
 	case SYS_SLOT_FREE:
 	case SYS_EP_CREATE:
 	case SYS_REVOKE_ASK:
+	case SYS_BLOCK_ALLOC:
+	case SYS_BLOCK_FREE:
 		return true;
 	default:
 		return false;
@@ -226,7 +228,7 @@ static bool changes_slots(uint64_t nr)
 static bool makes_slot(uint64_t nr)
 {
 	return nr == SYS_FRAME_ALLOC || nr == SYS_CAP_MINT || nr == SYS_ENV_CREATE ||
-	       nr == SYS_SLOT_ALLOC || nr == SYS_EP_CREATE;
+	       nr == SYS_SLOT_ALLOC || nr == SYS_EP_CREATE || nr == SYS_BLOCK_ALLOC;
 }
 
 /* Could the kernel write [va, va + PAGE_SIZE) (an out-parameter's widest) over our own memory? */

@@ -120,6 +120,7 @@ TEST(disk, bad_inputs_change_nothing)
 
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_BLOCK_IO, b, 0, f, 2, 0), E_INVAL);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_BLOCK_IO, b, 0, f, ~0ULL, 0), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_BLOCK_IO, b, 0, f, BLOCK_READ, 1ULL << 63), E_INVAL);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_BLOCK_IO, CAP_SLOTS, 0, f, BLOCK_READ, 0), E_BADSLOT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_BLOCK_IO, f, 0, f, BLOCK_READ, 0), E_TYPE);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_BLOCK_IO, b, 4, f, BLOCK_READ, 0), E_RANGE);

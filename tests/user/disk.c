@@ -230,6 +230,7 @@ TEST(disk, bad_inputs_change_nothing)
 		{ SYS_BLOCK_FREE, { (uint64_t)ro }, E_PERM, "no CTRL" },
 		{ SYS_BLOCK_FREE, { B }, E_BUSY, "has children" },
 		{ SYS_BLOCK_IO, { B, 0, F, 2 }, E_INVAL, "op" },
+		{ SYS_BLOCK_IO, { B, 0, F, BLOCK_READ, 1ULL << 63 }, E_INVAL, "notify bit 63" },
 		{ SYS_BLOCK_IO, { CAP_SLOTS, 0, F, BLOCK_READ }, E_BADSLOT, "blocks slot" },
 		{ SYS_BLOCK_IO, { ~0ULL, 0, F, BLOCK_READ }, E_BADSLOT, "blocks slot huge" },
 		{ SYS_BLOCK_IO, { F, 0, F, BLOCK_READ }, E_TYPE, "a frame as the blocks" },
