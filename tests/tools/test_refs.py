@@ -111,3 +111,26 @@ class RunOptionsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+KERNEL = os.path.join(TOP, "build", "debug", "kernel.elf")
+PAGETRACE = os.path.join(TOP, "build", "debug", "user", "pagetrace.elf")
+
+
+@unittest.skipUnless(os.path.isfile(KERNEL) and os.path.isfile(PAGETRACE),
+                     "needs the debug build (ninja debug)")
+class RefsGuestTest(unittest.TestCase):
+    """One boot: the reference string goes onto the disk, the guest reads it
+    from there and gets the textbook count (Belady's anomaly, FIFO in 4 frames)."""
+
+    def test_pagetrace_reads_its_reference_string_from_the_disk(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("# Belady\n1 2 3 4 1 2 5 1 2 3 4 5\n")
+        try:
+            r = subprocess.run([sys.executable, EXO, "run", "--refs", f.name, "--timeout", "60",
+                                "--", "run=pagetrace", "pager=fifo", "frames=4", "expect=10"],
+                               capture_output=True, text=True, cwd=TOP)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
+        self.assertIn("pagetrace: fifo frames 4 refs 12 faults 10", r.stdout)
