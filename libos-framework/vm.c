@@ -201,7 +201,8 @@ static int evict_page(struct vm_page *p)
 static int frame_for_fault(bool *fresh)
 {
 	if (resident < cfg.budget) {
-		int64_t s = mach->frame_alloc();
+		/* With nothing to evict, wait out memory pressure (a revocation elsewhere). */
+		int64_t s = mach->frame_alloc(resident == 0);
 		if (s >= 0) {
 			*fresh = true;
 			resident++;

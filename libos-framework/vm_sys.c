@@ -17,9 +17,9 @@ static uint8_t pager_stack[PAGER_STACK_SIZE] __attribute__((aligned(16)));
 static struct vm_config conf;
 static int64_t swap_blocks = -1; /* the block-range capability of the swap area */
 
-static int64_t m_frame_alloc(void)
+static int64_t m_frame_alloc(bool wait)
 {
-	return sys_frame_alloc(FRAME_ANY);
+	return sys_call6(SYS_FRAME_ALLOC, FRAME_ANY, wait ? FRAME_WAIT : 0, 0, 0, 0, 0);
 }
 static int m_frame_free(int slot)
 {

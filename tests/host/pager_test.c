@@ -47,7 +47,7 @@ static int slot_at(uint64_t va)
 	return -1;
 }
 
-static int64_t f_alloc(void)
+static int64_t f_alloc(bool wait)
 {
 	if (!m.avail)
 		return E_AGAIN;

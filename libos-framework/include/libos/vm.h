@@ -117,7 +117,8 @@ struct vm_page *vm_page_of(uint64_t va);
  * in the host tests, a simulation. Results are 0 / a slot, or an error.
  */
 struct vm_machine {
-	int64_t (*frame_alloc)(void); /* a fresh zeroed frame: its slot */
+	int64_t (*frame_alloc)(
+	    bool wait); /* a fresh zeroed frame: its slot (wait out memory pressure) */
 	int (*frame_free)(int slot);
 	int (*map)(int slot, uint64_t va, unsigned prot); /* PROT_R or PROT_R | PROT_W */
 	int (*unmap)(int slot);
