@@ -188,7 +188,10 @@ COMMON = ["-std=c11", "-g", "-fno-omit-frame-pointer"] + WARN
 KERNEL_CFLAGS = COMMON + [
     "--target=x86_64-unknown-none-elf", "-ffreestanding", "-fno-builtin", "-nostdlib",
     "-mno-red-zone", "-mno-mmx", "-mno-sse", "-mno-sse2", "-mno-80387", "-mno-avx",
-    "-mcmodel=kernel", "-fno-pic", "-fno-pie", "-fno-stack-protector",
+    "-mcmodel=kernel", "-fno-pic", "-fno-pie",
+    # A canary in every frame with an array or an address-taken local; one
+    # global guard (there is no TLS), set at boot (core/arch/x86_64/protect.c).
+    "-fstack-protector-strong", "-mstack-protector-guard=global",
     "-mno-omit-leaf-frame-pointer", "-fno-asynchronous-unwind-tables",
     "-DEXO_KERNEL=1",
     "-Icore/include", "-Ipercpu/include", f"-I{KERNEL_ARCH}/include",

@@ -6,22 +6,20 @@
  * the object's tree lock. A slot's type is written last when it is filled
  * and first when it is emptied, so a reader that sees a type sees a whole
  * capability once it holds the tree lock and has checked the slot again.
+ *
+ * What differs between object types — generation, what a deleted root gives
+ * up, what a capability holds beyond its slot — comes from the object-type
+ * table (exo/obj.h): this file names no object's file. Environments are the
+ * exception it cannot avoid: they hold the tables.
  */
-#include <arch/cpu.h>
-#include <arch/ipi.h>
 #include <exo/cap.h>
-#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
-#include <exo/frame.h>
 #include <exo/kprintf.h>
-#include <exo/pct.h>
+#include <exo/obj.h>
 #include <exo/plant.h>
-#include <exo/pot.h>
-#include <exo/slice.h>
 #include <exo/spinlock.h>
 #include <ipi.h>
-#include <percpu.h>
 
 #define TREE_LOCKS 256
 
@@ -46,16 +44,7 @@ static uint8_t slot_type(const struct cap *c) { return __atomic_load_n(&c->type,
 /* The current generation of an object, to compare with a capability's. */
 static uint64_t obj_gen(unsigned type, uint64_t obj)
 {
-	if (type == OBJ_FRAME)
-		return obj < pot_nframes() ? pot_get(obj).gen : ~0ULL;
-	if (type == OBJ_SLOT)
-		return slice_gen(obj);
-	if (type == OBJ_ENDPOINT)
-		return ep_gen(obj);
-	if (type == OBJ_BLOCKS)
-		return disk_range_gen(obj);
-	struct env *e = env_lookup((uint32_t)obj);
-	return e ? __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) : ~0ULL;
+	return obj_types[type]->gen(obj);
 }
 
 static bool stale(const struct cap *c) { return obj_gen(c->type, c->obj) != c->gen; }
@@ -196,16 +185,17 @@ static int check(const struct cap *c, enum obj_type type, unsigned rights)
 		return E_TYPE;
 	if ((c->rights & rights) != rights)
 		return E_PERM;
-	if (!PLANTED(PLANT_NO_GEN_CHECK) && stale(c))
-		return E_STALE;
 	/*
-	 * A frame being taken (the abort protocol) gets no new binding or
-	 * derivation: its generation has not moved yet, but it is going
-	 * (models/revoke.pml, BUG_GEN_ONLY_CHECK).
+	 * The generation, and whether the object is being taken (a frame, by
+	 * the abort protocol: it gets no new binding or derivation while its
+	 * generation has not moved yet; models/revoke.pml, BUG_GEN_ONLY_CHECK).
+	 * The planted bug skips the generation only.
 	 */
-	if (c->type == OBJ_FRAME && c->obj < pot_nframes() && pot_get(c->obj).state == POT_REVOKING)
-		return E_STALE;
-	return E_OK;
+	const struct obj_ops *ops = obj_types[c->type];
+	uint64_t gen = PLANTED(PLANT_NO_GEN_CHECK) ? ops->gen(c->obj) : c->gen;
+	if (ops->valid)
+		return ops->valid(c->obj, gen);
+	return ops->gen(c->obj) == gen ? E_OK : E_STALE;
 }
 
 int cap_get(struct env *e, uint32_t slot, enum obj_type type, unsigned rights, struct cap *out)
@@ -309,12 +299,9 @@ out:
 /* Remove node's binding and empty its slot; the caller unlinked it. Tree lock held. */
 static void erase(struct cap_ref node)
 {
-	struct env *e = env_lookup(node.env);
 	struct cap *c = at(node);
-	if (c->bound_va) {
-		env_unmap(e, c->bound_va);
-		c->bound_va = 0;
-	}
+	if (c->bound_va)
+		obj_types[c->type]->unbind(env_lookup(node.env), c);
 	__atomic_store_n(&c->type, OBJ_NONE, __ATOMIC_RELEASE);
 }
 
@@ -359,22 +346,8 @@ int cap_delete(struct env *e, uint32_t slot)
 	unlock(l);
 
 	/* A root stands for the object itself: deleting it gives the object up. */
-	if (root && gone.type == OBJ_FRAME && obj_gen(OBJ_FRAME, gone.obj) == gone.gen) {
-		if (frame_free(gone.obj, e->id, gone.gen) == E_OK)
-			__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
-	} else if (root && gone.type == OBJ_ENDPOINT) {
-		ep_delete((uint32_t)gone.obj, gone.gen); /* nothing if deleted already */
-	} else if (root && gone.type == OBJ_BLOCKS) {
-		disk_range_free(gone.obj, gone.gen); /* nothing if freed already */
-	} else if (root && gone.type == OBJ_SLOT) {
-		(void)slice_free((unsigned)(gone.obj / SLICE_MAX_SLOTS),
-				 (unsigned)(gone.obj % SLICE_MAX_SLOTS), gone.gen); /* E_STALE: freed */
-	} else if (root && gone.type == OBJ_ENV) {
-		/* Queued, not destroyed here: teardown never recurses (env_reap). */
-		struct env *child = env_lookup((uint32_t)gone.obj);
-		if (child && child != e)
-			env_doom(child, gone.gen);
-	}
+	if (root && obj_types[gone.type]->root_deleted)
+		obj_types[gone.type]->root_deleted(e, gone.obj, gone.gen);
 	return E_OK;
 }
 
@@ -435,7 +408,8 @@ int cap_bind(struct env *e, uint32_t slot, uint64_t va, unsigned prot)
 {
 	unsigned need = (PLANTED(PLANT_MAP_NO_RIGHT) ? 0 : CAP_R_MAP) | CAP_R_READ |
 			(prot & PROT_W ? CAP_R_WRITE : 0) | (prot & PROT_X ? CAP_R_EXEC : 0);
-	if (prot & ~(PROT_R | PROT_W | PROT_X))
+	/* W^X: no user page is both writable and executable (a JIT maps twice). */
+	if ((prot & ~(PROT_R | PROT_W | PROT_X)) || ((prot & PROT_W) && (prot & PROT_X)))
 		return E_INVAL;
 	struct cap *c;
 	struct spinlock *l;
@@ -508,25 +482,11 @@ static unsigned check_slot(struct env *e, uint32_t s)
 	}
 	if (!ref_none(c->next_sibling) && !ref_eq(at(c->next_sibling)->prev_sibling, self))
 		BAD("next sibling does not point back\n", e->id, s);
-	if (c->bound_va) {
-		paddr_t pa;
-		unsigned prot;
-		if (arch_query(&e->as, va_make(c->bound_va), &pa, &prot) != E_OK ||
-		    pa_raw(pa) != c->obj * PAGE_SIZE)
-			BAD("bound at 0x%llx but the page table disagrees\n", e->id, s,
-			    (unsigned long long)c->bound_va);
-		if (stale(c))
-			BAD("stale capability still bound\n", e->id, s);
-		if (c->type == OBJ_FRAME && !(pot_get(c->obj).mapped_on & (1ULL << e->home)))
-			BAD("frame %llu mapped but not on core %u's shootdown set\n", e->id, s,
-			    (unsigned long long)c->obj, e->home);
-	}
-	if (c->type == OBJ_FRAME && !stale(c)) {
-		struct pot_view v = pot_get(c->obj);
-		if (v.state != POT_OWNED && v.state != POT_REVOKING)
-			BAD("live cap to frame %llu in state %u\n", e->id, s,
-			    (unsigned long long)c->obj, v.state);
-	}
+	const struct obj_ops *ops = obj_ops(c->type);
+	if (!ops && c->type < OBJ_TYPES)
+		BAD("type %u has no row in the object table\n", e->id, s, c->type);
+	else if (ops && ops->check)
+		bad += ops->check(e, s, c);
 #undef BAD
 	return bad;
 }

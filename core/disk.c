@@ -20,6 +20,7 @@
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/kprintf.h>
+#include <exo/obj.h>
 #include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/spinlock.h>
@@ -39,6 +40,7 @@ struct range {
 struct req {
 	uint8_t state; /* enum req_state */
 	bool ok;       /* REQ_DONE: the device said so */
+	bool orphan;   /* its environment is gone: freed when the device is done */
 	uint32_t env;  /* who asked, and its generation then */
 	uint64_t env_gen;
 	uint64_t frame, range_gen;
@@ -56,6 +58,27 @@ static unsigned nranges GUARDED_BY(disk_lock);
 static uint64_t range_gen_next GUARDED_BY(disk_lock) = 1;
 static uint64_t blocks_used GUARDED_BY(disk_lock);
 static struct req reqs[ARCH_DISK_DEPTH_MAX] GUARDED_BY(disk_lock);
+/* Free tags, one bit each (a submit takes the lowest), and outstanding requests per env id. */
+static uint64_t tags_free[ARCH_DISK_DEPTH_MAX / 64] GUARDED_BY(disk_lock);
+static uint16_t env_reqs[MAX_ENVS] GUARDED_BY(disk_lock);
+
+static void tag_put(unsigned tag) REQUIRES(disk_lock)
+{
+	reqs[tag].state = REQ_FREE;
+	tags_free[tag / 64] |= 1ULL << (tag % 64);
+}
+
+/* The lowest free tag, taken; depth if none. */
+static unsigned tag_take(void) REQUIRES(disk_lock)
+{
+	for (unsigned w = 0; w < ARCH_DISK_DEPTH_MAX / 64; w++)
+		if (tags_free[w]) {
+			unsigned tag = w * 64 + (unsigned)__builtin_ctzll(tags_free[w]);
+			tags_free[w] &= tags_free[w] - 1;
+			return tag;
+		}
+	return depth;
+}
 
 static uint64_t obj_make(uint64_t first, uint64_t count)
 {
@@ -82,6 +105,8 @@ void disk_init(void)
 	spin_lock(&disk_lock);
 	memset(ranges, 0, sizeof(ranges));
 	memset(reqs, 0, sizeof(reqs));
+	memset(tags_free, 0, sizeof(tags_free));
+	memset(env_reqs, 0, sizeof(env_reqs));
 	nranges = 0;
 	blocks_used = 0;
 	range_gen_next = 1;
@@ -91,6 +116,26 @@ void disk_init(void)
 	/* Object ids hold first and count in 32 bits each. */
 	nblocks = MIN(n, (uint64_t)UINT32_MAX);
 	depth = nblocks ? MIN(arch_disk_depth(), (unsigned)ARCH_DISK_DEPTH_MAX) : 0;
+	spin_lock(&disk_lock);
+	for (unsigned t = 0; t < depth; t++)
+		tag_put(t);
+	spin_unlock(&disk_lock);
+}
+
+void disk_env_gone(uint32_t id, uint64_t gen)
+{
+	spin_lock(&disk_lock);
+	for (unsigned t = 0; t < depth; t++) {
+		struct req *r = &reqs[t];
+		if (r->state == REQ_FREE || r->orphan || r->env != id || r->env_gen != gen)
+			continue;
+		if (r->state == REQ_DONE)
+			tag_put(t);
+		else
+			r->orphan = true; /* the device still has it: freed when done */
+	}
+	env_reqs[id] = 0;
+	spin_unlock(&disk_lock);
 }
 
 uint64_t disk_blocks(void)
@@ -148,6 +193,10 @@ static void req_done(unsigned tag, bool ok, void *arg) NO_THREAD_SAFETY_ANALYSIS
 	r->state = REQ_DONE;
 	r->ok = ok;
 	__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
+	if (r->orphan) {
+		tag_put(tag);
+		return;
+	}
 	if (r->notify)
 		dl->note[dl->n++] = (struct note){ r->env, r->env_gen, r->notify };
 }
@@ -262,6 +311,25 @@ unsigned disk_check(void)
 			bad++;
 		}
 	}
+	static uint16_t count[MAX_ENVS];
+	memset(count, 0, sizeof(count));
+	for (unsigned t = 0; t < depth; t++) {
+		const struct req *r = &reqs[t];
+		bool free_bit = tags_free[t / 64] >> (t % 64) & 1;
+		if (free_bit != (r->state == REQ_FREE)) {
+			kprintf("check: disk tag %u is %s but its request is %s\n", t,
+				free_bit ? "free" : "taken", r->state == REQ_FREE ? "free" : "not");
+			bad++;
+		}
+		if (r->state != REQ_FREE && !r->orphan)
+			count[r->env]++;
+	}
+	for (unsigned id = 0; id < MAX_ENVS; id++)
+		if (count[id] != env_reqs[id]) {
+			kprintf("check: env %u has %u disk requests, %u counted\n", id, count[id],
+				env_reqs[id]);
+			bad++;
+		}
 	if (flying != __atomic_load_n(&inflight, __ATOMIC_ACQUIRE)) {
 		kprintf("check: %u disk requests in flight, %llu counted\n", flying,
 			(unsigned long long)inflight);
@@ -415,31 +483,23 @@ int64_t sys_block_io(struct env *e, const uint64_t *a)
 	dl.n = 0;
 	spin_lock(&disk_lock);
 	poll_locked(&dl);
-	unsigned mine = 0, tag = depth;
-	for (unsigned t = 0; t < depth; t++) {
-		struct req *r = &reqs[t];
-		/* Done for an environment that is gone: nobody will collect it. */
-		if (r->state == REQ_DONE) {
-			struct env *o = env_lookup(r->env);
-			if (!o || __atomic_load_n(&o->gen, __ATOMIC_ACQUIRE) != r->env_gen)
-				r->state = REQ_FREE;
-		}
-		if (r->state == REQ_FREE && tag == depth)
-			tag = t;
-		mine += r->state != REQ_FREE && r->env == e->id && r->env_gen == e->gen;
-	}
 	int i = range_find(obj_first(b.obj));
-	if (mine >= DISK_INFLIGHT_ENV || tag == depth)
+	unsigned tag = depth;
+	if (env_reqs[e->id] >= DISK_INFLIGHT_ENV || (tag = tag_take()) == depth)
 		err = E_AGAIN;
 	else if (i < 0 || ranges[i].gen != b.gen || ranges[i].dying)
 		err = E_STALE; /* freed since decode */
 	if (err) {
+		if (tag != depth)
+			tag_put(tag);
 		spin_unlock(&disk_lock);
 		deliver(&dl);
 		return err;
 	}
 	struct req *r = &reqs[tag];
-	*r = (struct req){ REQ_INFLIGHT, false, e->id, e->gen, f.obj, b.gen, notify, r->seq + 1 };
+	*r = (struct req){ REQ_INFLIGHT, false, false,	e->id,	   e->gen,
+			   f.obj,	 b.gen, notify, r->seq + 1 };
+	env_reqs[e->id]++;
 	__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
 	/*
 	 * The frame's secure binding, checked after the request is visible: a
@@ -449,7 +509,8 @@ int64_t sys_block_io(struct env *e, const uint64_t *a)
 	 */
 	v = pot_get(f.obj);
 	if (v.owner != e->id || v.state != POT_OWNED || v.gen != f.gen) {
-		r->state = REQ_FREE;
+		tag_put(tag);
+		env_reqs[e->id]--;
 		__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
 		spin_unlock(&disk_lock);
 		deliver(&dl);
@@ -478,13 +539,15 @@ int64_t sys_block_wait(struct env *e, const uint64_t *a)
 	poll_locked(&dl);
 	struct req *r = &reqs[tag];
 	int64_t ret;
-	if (r->state == REQ_FREE || r->seq != seq || r->env != e->id || r->env_gen != e->gen)
+	if (r->state == REQ_FREE || r->orphan || r->seq != seq || r->env != e->id ||
+	    r->env_gen != e->gen)
 		ret = E_NOENT; /* never issued, collected already, or someone else's */
 	else if (r->state == REQ_INFLIGHT)
 		ret = E_AGAIN;
 	else {
 		ret = r->ok ? E_OK : E_IO;
-		r->state = REQ_FREE;
+		tag_put((unsigned)tag);
+		env_reqs[e->id]--;
 	}
 	spin_unlock(&disk_lock);
 	deliver(&dl);
@@ -501,3 +564,15 @@ int64_t sys_block_wait(struct env *e, const uint64_t *a)
 	}
 	return ret;
 }
+
+/* The object-type table's row for block ranges (exo/obj.h): the root's deletion frees it. */
+static void blocks_root_deleted(struct env *owner, uint64_t obj, uint64_t gen)
+{
+	disk_range_free(obj, gen); /* nothing if freed already */
+}
+
+const struct obj_ops blocks_obj_ops = {
+	.name = "blocks",
+	.gen = disk_range_gen,
+	.root_deleted = blocks_root_deleted,
+};

@@ -4,11 +4,13 @@
  */
 #include <arch/context.h>
 #include <arch/phys.h>
+#include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/image.h>
 #include <exo/kprintf.h>
+#include <exo/obj.h>
 #include <exo/panic.h>
 #include <exo/pct.h>
 #include <exo/pot.h>
@@ -340,6 +342,7 @@ static int destroy_one_at(struct env *e, uint64_t gen)
 	slice_release_env(e);
 	ep_release_env(e);
 	cap_table_clear(e);
+	disk_env_gone(e->id, gen); /* its disk requests: every frame they named is gone */
 	/* Every binding went with its capability; arch_aspace_destroy insists. */
 	KASSERT(e->mappings == 0);
 	struct arch_pt_alloc a = pt_allocator(e);
@@ -351,3 +354,24 @@ static int destroy_one_at(struct env *e, uint64_t gen)
 	__atomic_store_n(&e->state, ENV_FREE, __ATOMIC_RELEASE);
 	return E_OK;
 }
+
+/* The object-type table's row for environments (exo/obj.h). */
+static uint64_t env_obj_gen(uint64_t obj)
+{
+	struct env *e = env_lookup((uint32_t)obj);
+	return e ? __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) : ~0ULL;
+}
+
+/* Its root deleted: queued, not destroyed here — teardown never recurses (env_reap). */
+static void env_obj_root_deleted(struct env *owner, uint64_t obj, uint64_t gen)
+{
+	struct env *child = env_lookup((uint32_t)obj);
+	if (child && child != owner)
+		env_doom(child, gen);
+}
+
+const struct obj_ops env_obj_ops = {
+	.name = "env",
+	.gen = env_obj_gen,
+	.root_deleted = env_obj_root_deleted,
+};

@@ -12,6 +12,7 @@
 #include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/hooks.h>
 #include <exo/image.h>
 #include <exo/kprintf.h>
 #include <exo/panic.h>
@@ -36,6 +37,8 @@ static struct {
 	const char *accel;
 	bool icount; /* QEMU -icount: cycles are instructions, time is virtual */
 	bool panic_test;
+	bool smash_test; /* overrun a stack buffer: the stack protector must panic */
+	bool overflow_test; /* recurse without end: the stack's guard page must stop it */
 	bool trace; /* print every core's event ring at the end (percpu/include/trace.h) */
 	const char *run;
 	uint64_t run_arg, run_cores;
@@ -52,20 +55,40 @@ static void parse_cmdline(char *line)
 		{ .key = "test", .type = CMDLINE_STR, .dst.s = &opt.test },
 		{ .key = "shutdown", .type = CMDLINE_BOOL, .dst.b = &opt.shutdown },
 		{ .key = "trace", .type = CMDLINE_BOOL, .dst.b = &opt.trace },
-		{ .key = "ipi_rounds", .type = CMDLINE_UINT, .dst.u = &opt.ipi_rounds, .min = 1,
+		{ .key = "ipi_rounds",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &opt.ipi_rounds,
+		  .min = 1,
 		  .max = 100000 },
 		{ .key = "accel", .type = CMDLINE_STR, .dst.s = &opt.accel },
 		{ .key = "icount", .type = CMDLINE_BOOL, .dst.b = &opt.icount },
 		{ .key = "panic_test", .type = CMDLINE_BOOL, .dst.b = &opt.panic_test },
+		{ .key = "smash_test", .type = CMDLINE_BOOL, .dst.b = &opt.smash_test },
+		{ .key = "overflow_test", .type = CMDLINE_BOOL, .dst.b = &opt.overflow_test },
 		{ .key = "run", .type = CMDLINE_STR, .dst.s = &opt.run },
-		{ .key = "slots", .type = CMDLINE_UINT, .dst.u = &opt.slots, .min = 1,
+		{ .key = "slots",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &opt.slots,
+		  .min = 1,
 		  .max = SLICE_MAX_SLOTS },
-		{ .key = "slice_us", .type = CMDLINE_UINT, .dst.u = &opt.slice_us, .min = 10,
+		{ .key = "slice_us",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &opt.slice_us,
+		  .min = 10,
 		  .max = 1000000 },
-		{ .key = "revoke_us", .type = CMDLINE_UINT, .dst.u = &opt.revoke_us, .min = 0,
+		{ .key = "revoke_us",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &opt.revoke_us,
+		  .min = 0,
 		  .max = 10000000 },
-		{ .key = "run_arg", .type = CMDLINE_UINT, .dst.u = &opt.run_arg, .max = UINT64_MAX },
-		{ .key = "run_cores", .type = CMDLINE_UINT, .dst.u = &opt.run_cores, .min = 1,
+		{ .key = "run_arg",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &opt.run_arg,
+		  .max = UINT64_MAX },
+		{ .key = "run_cores",
+		  .type = CMDLINE_UINT,
+		  .dst.u = &opt.run_cores,
+		  .min = 1,
 		  .max = MAX_CPUS },
 	};
 	struct cmdline_rest rest = { .buf = run_args.bytes, .size = sizeof(run_args.bytes) };
@@ -349,11 +372,31 @@ static void shootdown_figures(uint64_t n)
 	}
 }
 
+/* smash_test=yes: write n bytes into a 16-byte buffer; its return must not be reached. */
+static __attribute__((noinline)) void smash_stack(volatile size_t n)
+{
+	volatile char buf[16];
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)0xa5;
+	kprintf("smash_test: wrote %zu bytes into a 16-byte buffer\n", (size_t)n);
+}
+
+/* overflow_test=yes: recursion with no end; each frame keeps 256 bytes live. */
+static __attribute__((noinline)) unsigned recurse(unsigned depth)
+{
+	volatile char frame[256];
+	frame[depth % sizeof(frame)] = (char)depth;
+	if (depth == ~0u) /* never: only so the compiler sees a way out */
+		return 0;
+	return recurse(depth + 1) + frame[0];
+}
+
 void kernel_main(struct boot_info *bi)
 {
 	kprintf("exocore: booting; command line '%s'\n", bi->cmdline);
 	parse_cmdline(bi->cmdline);
 	check_memory(bi);
+	core_hooks_register(); /* percpu/'s waits and idle loop reach core/ through them */
 	memory_init(bi);
 
 	this_cpu()->online_cycles = arch_cycles();
@@ -374,6 +417,10 @@ void kernel_main(struct boot_info *bi)
 
 	if (opt.panic_test)
 		panic("panic_test=yes: panicking on purpose");
+	if (opt.smash_test)
+		smash_stack(48);
+	if (opt.overflow_test)
+		kprintf("overflow_test: %u\n", recurse(0));
 	trace_reset(); /* the boot figures' thousands of messages are not the run */
 	if (opt.test || opt.run) {
 		unsigned failed = opt.test ? test_run(opt.test) : 0;

@@ -3,6 +3,7 @@
 #include <exo/abi.h>
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/obj.h>
 #include <exo/pct.h>
 #include <percpu.h>
 
@@ -153,3 +154,15 @@ void pct_abandon(struct env *e)
 	if (e->serving)
 		(void)end_call(e->serving, E_STALE, NULL);
 }
+
+/* The object-type table's row for endpoints (exo/obj.h): the root's deletion deletes it. */
+static void endpoint_root_deleted(struct env *owner, uint64_t obj, uint64_t gen)
+{
+	ep_delete((uint32_t)obj, gen); /* nothing if deleted already */
+}
+
+const struct obj_ops endpoint_obj_ops = {
+	.name = "endpoint",
+	.gen = ep_gen,
+	.root_deleted = endpoint_root_deleted,
+};

@@ -1,6 +1,7 @@
 /* Slice vectors: ownership of time slots (see exo/slice.h). */
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/obj.h>
 #include <exo/slice.h>
 #include <percpu.h>
 
@@ -77,3 +78,16 @@ unsigned slice_owned(unsigned core)
 		n += __atomic_load_n(&percpu_of(core)->slot_owner[i], __ATOMIC_ACQUIRE) != NULL;
 	return n;
 }
+
+/* The object-type table's row for time slots (exo/obj.h): the root's deletion frees it. */
+static void slot_root_deleted(struct env *owner, uint64_t obj, uint64_t gen)
+{
+	/* E_STALE: freed already. */
+	(void)slice_free((unsigned)(obj / SLICE_MAX_SLOTS), (unsigned)(obj % SLICE_MAX_SLOTS), gen);
+}
+
+const struct obj_ops slot_obj_ops = {
+	.name = "slot",
+	.gen = slice_gen,
+	.root_deleted = slot_root_deleted,
+};

@@ -1,9 +1,37 @@
 /*
- * The syscall table. Each handler first decodes — checks every argument,
- * changing nothing and returning the first error — and then performs. The
- * capability operations it performs re-check under their tree lock, so a
- * race with another core is an error too, never a half-done change.
- * docs/syscalls.md is the user-facing list of calls, rights and errors.
+ * The syscall table, and the decode/perform convention every call follows
+ * (docs/kernel.md "Decode, then perform"; seL4's decode*Invocation ->
+ * invoke*). docs/syscalls.md is the user-facing list of calls, rights and
+ * errors.
+ *
+ * A handler sys_x(e, a) is two halves:
+ *
+ *   decode_x(e, a, &inv)  checks every argument and right, in the order the
+ *     errors are listed, and changes nothing: it returns the first error,
+ *     or E_OK with the invocation `inv` filled in — the objects named (a
+ *     capability looked up is a copy: cap_get), the numbers checked, what
+ *     to do. A call that takes no argument has no decode.
+ *   perform_x(e, &inv)  carries the invocation out and returns the call's
+ *     result. It cannot fail, with one kind of exception: a resource another
+ *     core may take between decode and perform — a free slot of the table,
+ *     a free or named frame, a time slot, an endpoint, a page-table frame,
+ *     a target whose capability is deleted meanwhile. Perform takes those
+ *     first, each by one atomic claim; if one is not to be had, the claims
+ *     it made, which nobody else can see yet, are given back and the call
+ *     fails with nothing changed.
+ *
+ * Capability operations (cap.c) re-check the capability under its tree
+ * lock: there decode and perform are one lock hold, and a race with
+ * another core is an error, never a half-done change. The syscall's own
+ * decode checks what does not need the lock (argument bits, ranges).
+ *
+ * A call that must wait says so, and does not undo work to do it: with
+ * nothing changed, it leaves the caller to be resumed later
+ * (syscall_restart: the same call runs again then; syscall_yield: it
+ * returns 0 then). Only FRAME_ALLOC with FRAME_WAIT restarts.
+ *
+ * New calls follow the same shape: a decode_x that changes nothing, a
+ * perform_x, a sys_x joining them in sys_table.
  */
 #include <arch/cpu.h>
 #include <exo/abi.h>
@@ -29,7 +57,29 @@
 
 typedef int64_t (*sys_fn)(struct env *e, const uint64_t *a);
 
-static int64_t sys_console_write(struct env *e, const uint64_t *a)
+/* Leave the call, nothing changed, to run again when the caller is resumed. */
+static inline __attribute__((always_inline)) noreturn_fn void syscall_restart(struct env *e)
+{
+	struct arch_uctx *ctx = pct_ctx(e);
+	*ctx = *arch_user_regs();
+	arch_uctx_restart_syscall(ctx);
+	arch_user_exit();
+}
+
+/* Leave the call, done, to return 0 when the caller is resumed (its slice goes on). */
+static inline __attribute__((always_inline)) noreturn_fn void syscall_yield(struct env *e)
+{
+	struct arch_uctx *ctx = pct_ctx(e);
+	*ctx = *arch_user_regs();
+	arch_uctx_set_ret(ctx, 0);
+	arch_user_exit();
+}
+
+/*
+ * CONSOLE_WRITE. Decode copies it all (a page unmapped meanwhile by another
+ * core is E_FAULT with nothing printed); perform prints, and cannot fail.
+ */
+static int decode_console_write(struct env *e, const uint64_t *a, char **text)
 {
 	uint64_t va = a[0], len = a[1];
 	if (len > CONSOLE_MAX)
@@ -37,17 +87,21 @@ static int64_t sys_console_write(struct env *e, const uint64_t *a)
 	int err = uaccess_check(e, va, len, false);
 	if (err)
 		return err;
-	/*
-	 * Decode copies it all (a page unmapped meanwhile by another core is
-	 * E_FAULT with nothing printed); perform prints, and cannot fail. Every
-	 * line a program writes starts "env N: ", so it cannot pass for a
-	 * kernel line (test results, figures, PANIC) on the host's side.
-	 */
 	static char bufs[MAX_CPUS][CONSOLE_MAX + 1];
 	char *buf = bufs[cpu_id()];
 	if ((err = copy_from_user(e, buf, va, len)))
 		return err;
 	buf[len] = '\0';
+	*text = buf;
+	return E_OK;
+}
+
+/*
+ * Every line a program writes starts "env N: ", so it cannot pass for a
+ * kernel line (test results, figures, PANIC) on the host's side.
+ */
+static void perform_console_write(struct env *e, char *buf)
+{
 	for (char *line = buf; *line;) {
 		char *nl = line;
 		while (*nl && *nl != '\n')
@@ -63,11 +117,21 @@ static int64_t sys_console_write(struct env *e, const uint64_t *a)
 			kprintf("\n");
 		line = end ? nl + 1 : nl;
 	}
-	return (int64_t)len;
+}
+
+static int64_t sys_console_write(struct env *e, const uint64_t *a)
+{
+	char *text;
+	int err = decode_console_write(e, a, &text);
+	if (err)
+		return err;
+	perform_console_write(e, text);
+	return (int64_t)a[1];
 }
 
 static int64_t sys_core_id(struct env *e, const uint64_t *a) { return cpu_id(); }
 
+/* TIME. The copy out checks the address (E_FAULT, nothing else changed). */
 static int64_t sys_time(struct env *e, const uint64_t *a)
 {
 	struct sys_time t = { .cycles = arch_cycles(), .cycles_hz = arch_cycles_per_sec() };
@@ -76,10 +140,7 @@ static int64_t sys_time(struct env *e, const uint64_t *a)
 
 static int64_t sys_yield(struct env *e, const uint64_t *a)
 {
-	struct arch_uctx *ctx = pct_ctx(e);
-	*ctx = *arch_user_regs();
-	arch_uctx_set_ret(ctx, 0);
-	arch_user_exit();
+	syscall_yield(e);
 }
 
 static int64_t sys_exit(struct env *e, const uint64_t *a)
@@ -114,35 +175,42 @@ static bool pressure_revoke(struct env *e)
 	return err == E_OK || err == E_BUSY; /* E_BUSY: a request is already pending */
 }
 
-static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
+/*
+ * FRAME_ALLOC. Decode: the frame number and the flags. Perform: take a slot
+ * of the table, then the frame (both one atomic claim each, either of which
+ * another core may beat us to); then fill the slot, which cannot fail. With
+ * no frame free (FRAME_ANY), nothing has changed and the call waits
+ * instead: frame_wait.
+ */
+struct frame_alloc_inv {
+	uint64_t n;   /* the frame, or FRAME_ANY */
+	bool wait;    /* FRAME_WAIT */
+	bool no_free; /* out of perform: FRAME_ANY found no free frame */
+};
+
+static int decode_frame_alloc(struct env *e, const uint64_t *a, struct frame_alloc_inv *inv)
 {
-	uint64_t n = a[0], flags = a[1], frame, gen;
+	uint64_t n = a[0], flags = a[1];
 	if (n != FRAME_ANY && (PLANTED(PLANT_FRAME_BOUNDS) ? n > pot_nframes() : n >= pot_nframes()))
 		return E_RANGE;
 	if (flags & ~(uint64_t)FRAME_WAIT)
 		return E_INVAL;
+	*inv = (struct frame_alloc_inv){ .n = n, .wait = flags & FRAME_WAIT };
+	return E_OK;
+}
+
+static int64_t perform_frame_alloc(struct env *e, struct frame_alloc_inv *inv)
+{
 	uint32_t slot;
+	uint64_t frame, gen;
 	int err = cap_reserve(e, &slot); /* first: a full table must not cost a frame */
 	if (err)
 		return err;
-	err = n == FRAME_ANY ? frame_alloc_any(e->id, false, &frame, &gen)
-			     : frame_alloc_at(frame = n, e->id, false, &gen);
-	if (err == E_NOMEM && n == FRAME_ANY && pressure_revoke(e)) {
-		cap_unreserve(e, slot);
-		if (!(flags & FRAME_WAIT))
-			return E_AGAIN;
-		/*
-		 * Wait: yield, and run this same syscall again when resumed
-		 * (its number and arguments are still in the saved context).
-		 * Nothing has changed in the meantime.
-		 */
-		struct arch_uctx *ctx = pct_ctx(e);
-		*ctx = *arch_user_regs();
-		arch_uctx_restart_syscall(ctx);
-		arch_user_exit();
-	}
+	err = inv->n == FRAME_ANY ? frame_alloc_any(e->id, false, &frame, &gen)
+				  : frame_alloc_at(frame = inv->n, e->id, false, &gen);
 	if (err) {
-		cap_unreserve(e, slot);
+		cap_unreserve(e, slot); /* a claim nobody else could see */
+		inv->no_free = err == E_NOMEM && inv->n == FRAME_ANY;
 		return err;
 	}
 	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
@@ -150,22 +218,67 @@ static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 	return slot;
 }
 
-static int64_t sys_frame_free(struct env *e, const uint64_t *a)
+/*
+ * Memory pressure, and nothing changed: ask for a frame back (E_NOMEM if
+ * nothing anywhere is revocable); then E_AGAIN, or with FRAME_WAIT wait for
+ * it — yield, and run this same call again when resumed.
+ */
+static int64_t frame_wait(struct env *e, bool wait)
 {
-	struct cap c;
-	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_FRAME, CAP_R_CTRL, &c);
+	if (!pressure_revoke(e))
+		return E_NOMEM;
+	if (!wait)
+		return E_AGAIN;
+	syscall_restart(e);
+}
+
+static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
+{
+	struct frame_alloc_inv inv;
+	int err = decode_frame_alloc(e, a, &inv);
+	if (err)
+		return err;
+	int64_t ret = perform_frame_alloc(e, &inv);
+	return inv.no_free ? frame_wait(e, inv.wait) : ret;
+}
+
+/*
+ * FRAME_FREE. Decode: a frame cap with CTRL, the root, held by the frame's
+ * owner. Perform: delete the root (which frees the frame; E_BUSY, nothing
+ * changed, while derived caps exist — checked again under the tree lock,
+ * since another core may derive one meanwhile), then count it toward a
+ * revocation request.
+ */
+static int decode_frame_free(struct env *e, const uint64_t *a, struct cap *c)
+{
+	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_FRAME, CAP_R_CTRL, c);
 	if (err)
 		return err;
 	/* Only the owner's root cap frees; a derived or granted cap cannot. */
-	if (c.parent.env != CAP_NO_SLOT || pot_get(c.obj).owner != e->id)
+	if (c->parent.env != CAP_NO_SLOT || pot_get(c->obj).owner != e->id)
 		return E_PERM;
+	return E_OK;
+}
+
+static int64_t sys_frame_free(struct env *e, const uint64_t *a)
+{
+	struct cap c;
+	int err = decode_frame_free(e, a, &c);
+	if (err)
+		return err;
 	if ((err = cap_delete(e, (uint32_t)a[0]))) /* E_BUSY while derived caps exist */
 		return err;
 	revoke_note_free(e, c.obj); /* it may answer a revocation request */
 	return E_OK;
 }
 
-static int64_t sys_map(struct env *e, const uint64_t *a)
+/*
+ * MAP. Decode: the address and the protection; perform: cap_bind, which
+ * checks the capability (slot, type, rights, generation, not yet bound)
+ * and maps under its tree lock (E_EXIST: va mapped; E_NOMEM: no frame for
+ * a page table — nothing changed).
+ */
+static int decode_map(struct env *e, const uint64_t *a)
 {
 	uint64_t va = a[1], prot = a[2];
 	if (!IS_ALIGNED(va, PAGE_SIZE))
@@ -174,15 +287,33 @@ static int64_t sys_map(struct env *e, const uint64_t *a)
 		return E_FAULT;
 	if (prot == 0 || (prot & ~(uint64_t)(PROT_R | PROT_W | PROT_X)))
 		return E_INVAL;
-	return cap_bind(e, (uint32_t)MIN(a[0], CAP_SLOTS), va, (unsigned)prot);
+	if ((prot & PROT_W) && (prot & PROT_X))
+		return E_INVAL; /* W^X for user pages */
+	return E_OK;
 }
 
+static int64_t sys_map(struct env *e, const uint64_t *a)
+{
+	int err = decode_map(e, a);
+	if (err)
+		return err;
+	return cap_bind(e, (uint32_t)MIN(a[0], CAP_SLOTS), a[1], (unsigned)a[2]);
+}
+
+/* UNMAP: cap_unbind decodes (slot, type, bound) and performs under the tree lock. */
 static int64_t sys_unmap(struct env *e, const uint64_t *a)
 {
 	return cap_unbind(e, (uint32_t)MIN(a[0], CAP_SLOTS));
 }
 
-static int64_t sys_read_ad(struct env *e, const uint64_t *a)
+/*
+ * READ_AD. Decode: the range and the output buffer. Perform, in one hold
+ * of the environment's lock (so out cannot be unmapped between clearing
+ * the bits and writing them): the buffer checked again (another core may
+ * have unmapped it: E_FAULT, nothing changed), then read-and-clear and the
+ * copy out, which cannot fail.
+ */
+static int decode_read_ad(struct env *e, const uint64_t *a)
 {
 	uint64_t va = a[0], n = a[1], out = a[2];
 	if (!IS_ALIGNED(va, PAGE_SIZE))
@@ -191,13 +322,15 @@ static int64_t sys_read_ad(struct env *e, const uint64_t *a)
 		return E_RANGE;
 	if (va < USER_BASE || va > USER_END || n > (USER_END - va) / PAGE_SIZE)
 		return E_FAULT;
-	int err = uaccess_check(e, out, n, true);
-	if (err)
-		return err;
+	return uaccess_check(e, out, n, true);
+}
+
+static int64_t perform_read_ad(struct env *e, uint64_t va, uint64_t n, uint64_t out)
+{
 	uint8_t bits[READ_AD_MAX];
-	/* One hold of the lock: out cannot be unmapped between clearing the bits and writing them. */
 	spin_lock(&e->lock);
-	if ((err = uaccess_check_locked(e, out, n))) {
+	int err = uaccess_check_locked(e, out, n);
+	if (err) {
 		spin_unlock(&e->lock);
 		return err;
 	}
@@ -214,14 +347,35 @@ static int64_t sys_read_ad(struct env *e, const uint64_t *a)
 	return err;
 }
 
-static int64_t sys_cap_mint(struct env *e, const uint64_t *a)
+static int64_t sys_read_ad(struct env *e, const uint64_t *a)
+{
+	int err = decode_read_ad(e, a);
+	if (err)
+		return err;
+	return perform_read_ad(e, a[0], a[1], a[2]);
+}
+
+/*
+ * CAP_MINT. Decode: the rights bits and the badge; perform: cap_mint, which
+ * checks the capability (GRANT, depth, badge) and derives under its tree
+ * lock, a slot claimed first (E_NOMEM: the table is full).
+ */
+static int decode_cap_mint(struct env *e, const uint64_t *a)
 {
 	if (a[1] & ~(uint64_t)CAP_R_ALL)
 		return E_INVAL;
 	if (a[2] > UINT32_MAX)
 		return E_RANGE;
+	return E_OK;
+}
+
+static int64_t sys_cap_mint(struct env *e, const uint64_t *a)
+{
+	int err = decode_cap_mint(e, a);
+	if (err)
+		return err;
 	uint32_t slot;
-	int err = cap_mint(e, (uint32_t)MIN(a[0], CAP_SLOTS), (unsigned)a[1], (uint32_t)a[2], &slot);
+	err = cap_mint(e, (uint32_t)MIN(a[0], CAP_SLOTS), (unsigned)a[1], (uint32_t)a[2], &slot);
 	return err ? (int64_t)err : (int64_t)slot;
 }
 
@@ -249,22 +403,38 @@ static int env_from_slot(struct env *e, uint64_t slot, unsigned rights, struct e
 	return env_from_slot_gen(e, slot, rights, out, NULL);
 }
 
-static int64_t sys_cap_grant(struct env *e, const uint64_t *a)
+/*
+ * CAP_GRANT. Decode: the flags, and the target (an env cap with CTRL).
+ * Perform: the target's home core, which alone writes its table, grants
+ * (cap_grant: the source checked under its tree lock; E_STALE if the
+ * target was destroyed meanwhile).
+ */
+struct grant_inv {
+	struct env *to;
+	uint64_t gen; /* the target's, as its capability names it */
+};
+
+static int decode_cap_grant(struct env *e, const uint64_t *a, struct grant_inv *inv)
 {
 	if (a[2] != GRANT_COPY && a[2] != GRANT_MOVE)
 		return E_INVAL;
-	struct env *to;
-	uint64_t gen;
-	int err = env_from_slot_gen(e, a[1], CAP_R_CTRL, &to, &gen);
+	return env_from_slot_gen(e, a[1], CAP_R_CTRL, &inv->to, &inv->gen);
+}
+
+static int64_t sys_cap_grant(struct env *e, const uint64_t *a)
+{
+	struct grant_inv inv;
+	int err = decode_cap_grant(e, a, &inv);
 	if (err)
 		return err;
-	/* The target's home core writes its table. */
-	const uint64_t x[5] = { e->id, MIN(a[0], CAP_SLOTS), to->id, gen, a[2] == GRANT_MOVE };
+	const uint64_t x[5] = { e->id, MIN(a[0], CAP_SLOTS), inv.to->id, inv.gen,
+				a[2] == GRANT_MOVE };
 	uint64_t out[2];
-	err = (int)xcall(to->home, XC_CAP_GRANT, x, out);
+	err = (int)xcall(inv.to->home, XC_CAP_GRANT, x, out);
 	return err ? (int64_t)err : (int64_t)out[0];
 }
 
+/* CAP_REVOKE, CAP_DELETE: cap.c decodes (the slot) and performs under the tree lock. */
 static int64_t sys_cap_revoke(struct env *e, const uint64_t *a)
 {
 	return cap_revoke(e, (uint32_t)MIN(a[0], CAP_SLOTS));
@@ -277,6 +447,7 @@ static int64_t sys_cap_delete(struct env *e, const uint64_t *a)
 	return err;
 }
 
+/* CAP_INSPECT. Decode: the output buffer; perform: describe (E_BADSLOT) and copy out. */
 static int64_t sys_cap_inspect(struct env *e, const uint64_t *a)
 {
 	int err = uaccess_check(e, a[1], sizeof(struct cap_info), true);
@@ -288,18 +459,27 @@ static int64_t sys_cap_inspect(struct env *e, const uint64_t *a)
 	return copy_to_user(e, a[1], &info, sizeof(info));
 }
 
-static int64_t sys_env_create(struct env *e, const uint64_t *a)
+/*
+ * ENV_CREATE. Decode: the core. Perform: claim a slot first (E_NOMEM: the
+ * table is full), then the home core's kernel instance makes the
+ * environment (E_NOMEM: none free; the slot, unseen, is given back); the
+ * capability comes back here into the claimed slot, which cannot fail — so
+ * nothing fails after the remote side acted.
+ */
+static int decode_env_create(struct env *e, const uint64_t *a)
 {
-	if (a[0] >= percpu_ncpus)
-		return E_INVAL;
+	return a[0] >= percpu_ncpus ? E_INVAL : E_OK;
+}
+
+static int64_t perform_env_create(struct env *e, unsigned core)
+{
 	uint32_t slot;
 	int err = cap_reserve(e, &slot);
 	if (err)
 		return err;
-	/* Made by the kernel instance of its home core; the capability comes back here. */
 	const uint64_t none[5] = { 0 };
 	uint64_t out[2];
-	if ((err = (int)xcall((unsigned)a[0], XC_ENV_CREATE, none, out))) {
+	if ((err = (int)xcall(core, XC_ENV_CREATE, none, out))) {
 		cap_unreserve(e, slot);
 		return err;
 	}
@@ -307,18 +487,35 @@ static int64_t sys_env_create(struct env *e, const uint64_t *a)
 	return slot;
 }
 
-static int64_t sys_env_start(struct env *e, const uint64_t *a)
+static int64_t sys_env_create(struct env *e, const uint64_t *a)
+{
+	int err = decode_env_create(e, a);
+	if (err)
+		return err;
+	return perform_env_create(e, (unsigned)a[0]);
+}
+
+/*
+ * ENV_START. Decode: the program, the arguments (copied here: the caller's
+ * memory may change once we wait; the last word must end), the env cap
+ * with CTRL. Perform: its home core's kernel instance loads and queues it
+ * (E_BUSY: started already; E_STALE: destroyed meanwhile; E_NOMEM).
+ */
+struct env_start_inv {
+	struct env *child;
+	uint64_t gen;
+	struct env_args *args;
+};
+
+static int decode_env_start(struct env *e, const uint64_t *a, struct env_start_inv *inv)
 {
 	if (a[1] >= user_image_count)
 		return E_INVAL;
 	if (a[4] > ENV_ARGS_MAX)
 		return E_RANGE;
-	struct env *child;
-	uint64_t gen;
-	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &child, &gen);
+	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &inv->child, &inv->gen);
 	if (err)
 		return err;
-	/* The words are copied here: the caller's memory may change once we wait. */
 	static struct env_args args[MAX_CPUS];
 	struct env_args *mine = &args[cpu_id()];
 	mine->len = a[4];
@@ -326,26 +523,48 @@ static int64_t sys_env_start(struct env *e, const uint64_t *a)
 		return err;
 	if (a[4] && mine->bytes[a[4] - 1] != '\0')
 		return E_INVAL; /* the last word must end */
-	/* Loaded and queued by its home core's kernel instance. */
-	const uint64_t x[5] = { child->id, gen, a[1], a[2], (uint64_t)(uintptr_t)mine };
+	inv->args = mine;
+	return E_OK;
+}
+
+static int64_t sys_env_start(struct env *e, const uint64_t *a)
+{
+	struct env_start_inv inv;
+	int err = decode_env_start(e, a, &inv);
+	if (err)
+		return err;
+	const uint64_t x[5] = { inv.child->id, inv.gen, a[1], a[2], (uint64_t)(uintptr_t)inv.args };
 	uint64_t out[2];
-	return xcall(child->home, XC_ENV_START, x, out);
+	return xcall(inv.child->home, XC_ENV_START, x, out);
+}
+
+/*
+ * ENV_DESTROY. Decode: the env cap with CTRL, not the caller. Perform: its
+ * home core destroys it (E_BUSY: running; E_STALE: gone meanwhile).
+ */
+static int decode_env_destroy(struct env *e, const uint64_t *a, struct env **child, uint64_t *gen)
+{
+	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, child, gen);
+	if (err)
+		return err;
+	if (*child == e)
+		return E_BUSY; /* an environment ends itself with SYS_EXIT */
+	return E_OK;
 }
 
 static int64_t sys_env_destroy(struct env *e, const uint64_t *a)
 {
 	struct env *child;
 	uint64_t gen;
-	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &child, &gen);
+	int err = decode_env_destroy(e, a, &child, &gen);
 	if (err)
 		return err;
-	if (child == e)
-		return E_BUSY; /* an environment ends itself with SYS_EXIT */
 	const uint64_t x[5] = { child->id, gen };
 	uint64_t out[2];
 	return xcall(child->home, XC_ENV_DESTROY, x, out);
 }
 
+/* ENV_STATUS: a read; decode is the lookup. */
 static int64_t sys_env_status(struct env *e, const uint64_t *a)
 {
 	struct env *child;
@@ -364,24 +583,34 @@ static int64_t sys_frame_count(struct env *e, const uint64_t *a)
 	return (int64_t)frame_free_count();
 }
 
-static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
+/*
+ * UPCALL_SET. Decode: the kind, and (entry 0 unregisters) the entry and the
+ * whole stack in user space, aligned, big enough for the kind's frame.
+ * Perform: three stores.
+ */
+static int decode_upcall_set(struct env *e, const uint64_t *a)
 {
 	uint64_t kind = a[0], entry = a[1], base = a[2], size = a[3];
 	if (kind >= UPCALL_KINDS)
 		return E_INVAL;
-	const size_t frames[UPCALL_KINDS] = { sizeof(struct upcall_fault), sizeof(struct upcall_sched),
-					       sizeof(struct upcall_revoke) };
-	size_t frame = frames[kind];
-	/* entry 0 unregisters; otherwise the entry and the whole stack lie in user space. */
+	const size_t frames[UPCALL_KINDS] = { sizeof(struct upcall_fault),
+					      sizeof(struct upcall_sched),
+					      sizeof(struct upcall_revoke) };
 	if (entry != 0) {
 		if (entry < USER_BASE || entry >= USER_END || base < USER_BASE || base >= USER_END ||
 		    size > USER_END - base)
 			return E_FAULT;
 		if (!IS_ALIGNED(base, 16) || !IS_ALIGNED(size, 16))
 			return E_ALIGN;
-		if (size < frame + 64)
+		if (size < frames[kind] + 64)
 			return E_RANGE;
 	}
+	return E_OK;
+}
+
+static void perform_upcall_set(struct env *e, uint64_t kind, uint64_t entry, uint64_t base,
+			       uint64_t size)
+{
 	uint64_t *slots[UPCALL_KINDS][3] = {
 		[UPCALL_FAULT] = { &e->fault_entry, &e->fault_stack, &e->fault_stack_size },
 		[UPCALL_SCHED] = { &e->sched_entry, &e->sched_stack, &e->sched_stack_size },
@@ -390,6 +619,14 @@ static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
 	*slots[kind][0] = entry;
 	*slots[kind][1] = entry ? base : 0;
 	*slots[kind][2] = entry ? size : 0;
+}
+
+static int64_t sys_upcall_set(struct env *e, const uint64_t *a)
+{
+	int err = decode_upcall_set(e, a);
+	if (err)
+		return err;
+	perform_upcall_set(e, a[0], a[1], a[2], a[3]);
 	return E_OK;
 }
 
@@ -403,59 +640,110 @@ static int env_arg(struct env *e, uint64_t slot, unsigned rights, struct env **o
 	return env_from_slot(e, slot, rights, out);
 }
 
-static int64_t sys_slot_alloc(struct env *e, const uint64_t *a)
+/*
+ * SLOT_ALLOC. Decode: the core, the index, the owner (the caller, or an env
+ * cap with CTRL). Perform: claim a slot of the table (E_NOMEM), then the
+ * time slot (E_BUSY taken, E_NOMEM none free, E_INVAL not the owner's home
+ * core, E_STALE owner destroyed meanwhile: the table's slot, unseen, is
+ * given back); then fill the capability, which cannot fail.
+ */
+struct slot_alloc_inv {
+	unsigned core;
+	uint64_t index; /* or SLOT_ANY */
+	struct env *owner;
+	uint64_t owner_gen;
+};
+
+static int decode_slot_alloc(struct env *e, const uint64_t *a, struct slot_alloc_inv *inv)
 {
 	uint64_t core = a[0], slot = a[1];
 	if (core >= percpu_ncpus)
 		return E_INVAL;
 	if (slot != SLOT_ANY && slot >= slice_nslots)
 		return E_RANGE;
-	struct env *owner = e;
-	uint64_t owner_gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
-	int err = a[2] == ENV_SELF ? E_OK : env_from_slot_gen(e, a[2], CAP_R_CTRL, &owner, &owner_gen);
-	if (err)
-		return err;
+	*inv = (struct slot_alloc_inv){ .core = (unsigned)core,
+					.index = slot,
+					.owner = e,
+					.owner_gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) };
+	return a[2] == ENV_SELF
+		   ? E_OK
+		   : env_from_slot_gen(e, a[2], CAP_R_CTRL, &inv->owner, &inv->owner_gen);
+}
+
+static int64_t perform_slot_alloc(struct env *e, const struct slot_alloc_inv *inv)
+{
 	unsigned index;
 	uint64_t gen;
 	uint32_t cap;
-	if ((err = cap_reserve(e, &cap)))
+	int err = cap_reserve(e, &cap);
+	if (err)
 		return err;
-	if ((err = slice_alloc((unsigned)core, slot, owner, owner_gen, &index, &gen))) {
+	if ((err = slice_alloc(inv->core, inv->index, inv->owner, inv->owner_gen, &index, &gen))) {
 		cap_unreserve(e, cap);
 		return err;
 	}
-	cap_fill_root(e, cap, OBJ_SLOT, core * SLICE_MAX_SLOTS + index, gen, CAP_R_ALL, 0);
+	cap_fill_root(e, cap, OBJ_SLOT, inv->core * SLICE_MAX_SLOTS + index, gen, CAP_R_ALL, 0);
 	return cap;
 }
 
-static int64_t sys_slot_free(struct env *e, const uint64_t *a)
+static int64_t sys_slot_alloc(struct env *e, const uint64_t *a)
+{
+	struct slot_alloc_inv inv;
+	int err = decode_slot_alloc(e, a, &inv);
+	if (err)
+		return err;
+	return perform_slot_alloc(e, &inv);
+}
+
+/*
+ * SLOT_FREE. Decode: a slot cap with CTRL, the root. Perform: delete it
+ * (which frees the time slot; E_BUSY, nothing changed, while derived caps
+ * exist — checked again under the tree lock).
+ */
+static int decode_slot_free(struct env *e, const uint64_t *a)
 {
 	struct cap c;
 	int err = cap_get(e, (uint32_t)MIN(a[0], CAP_SLOTS), OBJ_SLOT, CAP_R_CTRL, &c);
 	if (err)
 		return err;
-	if (c.parent.env != CAP_NO_SLOT)
-		return E_PERM; /* only the root frees */
-	return cap_delete(e, (uint32_t)a[0]); /* E_BUSY while derived caps exist */
+	return c.parent.env != CAP_NO_SLOT ? E_PERM : E_OK; /* only the root frees */
+}
+
+static int64_t sys_slot_free(struct env *e, const uint64_t *a)
+{
+	int err = decode_slot_free(e, a);
+	if (err)
+		return err;
+	return cap_delete(e, (uint32_t)a[0]);
+}
+
+/*
+ * YIELD_TO. Decode: an env cap, to an environment of this core, runnable
+ * and not the caller. Perform: donate the rest of the slice, and yield.
+ */
+static int decode_yield_to(struct env *e, const uint64_t *a, struct env **to)
+{
+	int err = env_from_slot(e, a[0], 0, to);
+	if (err)
+		return err;
+	if ((*to)->home != e->home)
+		return E_INVAL; /* only environments of this core share its slices */
+	if (__atomic_load_n(&(*to)->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE || *to == e)
+		return E_AGAIN;
+	return E_OK;
 }
 
 static int64_t sys_yield_to(struct env *e, const uint64_t *a)
 {
 	struct env *to;
-	int err = env_from_slot(e, a[0], 0, &to);
+	int err = decode_yield_to(e, a, &to);
 	if (err)
 		return err;
-	if (to->home != e->home)
-		return E_INVAL; /* only environments of this core share its slices */
-	if (__atomic_load_n(&to->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE || to == e)
-		return E_AGAIN;
 	this_cpu()->donate = to;
-	struct arch_uctx *ctx = pct_ctx(e);
-	*ctx = *arch_user_regs();
-	arch_uctx_set_ret(ctx, 0);
-	arch_user_exit();
+	syscall_yield(e);
 }
 
+/* ENV_CPU: a read; decode is the core and the lookup. */
 static int64_t sys_env_cpu(struct env *e, const uint64_t *a)
 {
 	if (a[1] >= percpu_ncpus)
@@ -467,7 +755,19 @@ static int64_t sys_env_cpu(struct env *e, const uint64_t *a)
 	return (int64_t)__atomic_load_n(&who->cpu_cycles[a[1]], __ATOMIC_RELAXED);
 }
 
-static int64_t sys_ep_create(struct env *e, const uint64_t *a)
+/*
+ * EP_CREATE. Decode: the entry and the stack in user space, aligned, and
+ * the owner (the caller, or an env cap with CTRL) in whom calls run.
+ * Perform: claim a slot of the table (E_NOMEM), then an endpoint (E_NOMEM
+ * none free, E_STALE owner destroyed meanwhile: the slot, unseen, is given
+ * back); then fill the capability, which cannot fail.
+ */
+struct ep_create_inv {
+	struct env *owner;
+	uint64_t owner_gen, entry, stack_top;
+};
+
+static int decode_ep_create(struct env *e, const uint64_t *a, struct ep_create_inv *inv)
 {
 	uint64_t entry = a[1], base = a[2], size = a[3];
 	if (entry < USER_BASE || entry >= USER_END || base < USER_BASE || base >= USER_END ||
@@ -475,17 +775,23 @@ static int64_t sys_ep_create(struct env *e, const uint64_t *a)
 		return E_FAULT;
 	if (!IS_ALIGNED(base, 16) || !IS_ALIGNED(size, 16))
 		return E_ALIGN;
-	/* Calls run in owner: the caller itself, or an environment it controls. */
-	struct env *owner = e;
-	uint64_t owner_gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
-	int err = a[0] == ENV_SELF ? E_OK : env_from_slot_gen(e, a[0], CAP_R_CTRL, &owner, &owner_gen);
-	if (err)
-		return err;
+	*inv = (struct ep_create_inv){ .owner = e,
+				       .owner_gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE),
+				       .entry = entry,
+				       .stack_top = base + size };
+	return a[0] == ENV_SELF
+		   ? E_OK
+		   : env_from_slot_gen(e, a[0], CAP_R_CTRL, &inv->owner, &inv->owner_gen);
+}
+
+static int64_t perform_ep_create(struct env *e, const struct ep_create_inv *inv)
+{
 	uint32_t id, slot;
 	uint64_t gen;
-	if ((err = cap_reserve(e, &slot)))
+	int err = cap_reserve(e, &slot);
+	if (err)
 		return err;
-	if ((err = ep_create(owner, owner_gen, entry, base + size, &id, &gen))) {
+	if ((err = ep_create(inv->owner, inv->owner_gen, inv->entry, inv->stack_top, &id, &gen))) {
 		cap_unreserve(e, slot);
 		return err;
 	}
@@ -493,6 +799,21 @@ static int64_t sys_ep_create(struct env *e, const uint64_t *a)
 	return slot;
 }
 
+static int64_t sys_ep_create(struct env *e, const uint64_t *a)
+{
+	struct ep_create_inv inv;
+	int err = decode_ep_create(e, a, &inv);
+	if (err)
+		return err;
+	return perform_ep_create(e, &inv);
+}
+
+/*
+ * PCT_CALL. Decode: an endpoint cap with WRITE. Perform: pct_call checks
+ * the endpoint and its environment under the endpoint's state word
+ * (E_STALE deleted, E_INVAL another core, E_BUSY, E_AGAIN) and switches to
+ * the callee, or changes nothing.
+ */
 static int64_t sys_pct_call(struct env *e, const uint64_t *a)
 {
 	struct cap c;
@@ -506,6 +827,7 @@ static int64_t sys_pct_call(struct env *e, const uint64_t *a)
 	return (int64_t)arch_uctx_ret(regs); /* now the callee's: the endpoint id */
 }
 
+/* PCT_REPLY: pct_reply decodes (E_NOENT: not serving a call) and performs. */
 static int64_t sys_pct_reply(struct env *e, const uint64_t *a)
 {
 	struct arch_uctx *regs = arch_user_regs();
@@ -515,20 +837,35 @@ static int64_t sys_pct_reply(struct env *e, const uint64_t *a)
 	return (int64_t)arch_uctx_ret(regs); /* now the caller's: E_OK */
 }
 
-static int64_t sys_revoke_ask(struct env *e, const uint64_t *a)
+/*
+ * REVOKE_ASK. Decode: the count and frame, the env cap with CTRL. Perform:
+ * revoke_ask checks the frame against the owner's guarantee and pending
+ * request (E_PERM, E_BUSY) as it records the request.
+ */
+static int decode_revoke_ask(struct env *e, const uint64_t *a, struct env **owner)
 {
 	uint64_t frame = a[1], count = a[2];
 	if (count == 0 || (frame != FRAME_ANY && count != 1))
 		return E_INVAL;
 	if (frame != FRAME_ANY && frame >= pot_nframes())
 		return E_RANGE;
-	struct env *owner;
-	int err = env_from_slot(e, a[0], CAP_R_CTRL, &owner);
-	if (err)
-		return err;
-	return revoke_ask(owner, frame, count);
+	return env_from_slot(e, a[0], CAP_R_CTRL, owner);
 }
 
+static int64_t sys_revoke_ask(struct env *e, const uint64_t *a)
+{
+	struct env *owner;
+	int err = decode_revoke_ask(e, a, &owner);
+	if (err)
+		return err;
+	return revoke_ask(owner, a[1], a[2]);
+}
+
+/*
+ * REPOSS_READ. Decode: the output buffer. Perform: copy the vector out (a
+ * page another core unmapped meanwhile is E_FAULT, the vector kept), then
+ * empty it.
+ */
 static int64_t sys_reposs_read(struct env *e, const uint64_t *a)
 {
 	int err = uaccess_check(e, a[0], sizeof(e->reposs), true);
@@ -542,25 +879,41 @@ static int64_t sys_reposs_read(struct env *e, const uint64_t *a)
 	return n;
 }
 
+/* GUARANTEE. Decode: the env cap with CTRL (not ENV_SELF: it is granted), the count. */
+static int decode_guarantee(struct env *e, const uint64_t *a, struct env **who)
+{
+	int err = env_from_slot(e, a[0], CAP_R_CTRL, who);
+	if (err)
+		return err;
+	return a[1] > pot_nframes() ? E_RANGE : E_OK;
+}
+
 static int64_t sys_guarantee(struct env *e, const uint64_t *a)
 {
 	struct env *who;
-	int err = env_from_slot(e, a[0], CAP_R_CTRL, &who); /* not ENV_SELF: it is granted */
+	int err = decode_guarantee(e, a, &who);
 	if (err)
 		return err;
-	if (a[1] > pot_nframes())
-		return E_RANGE;
 	__atomic_store_n(&who->guarantee, a[1], __ATOMIC_RELEASE);
 	return E_OK;
 }
 
-static int64_t sys_notify(struct env *e, const uint64_t *a)
+/*
+ * NOTIFY. Decode: the bits, the env cap with WRITE. Perform: env_notify
+ * (E_STALE: destroyed meanwhile), here or by a message to its home core.
+ */
+static int decode_notify(struct env *e, const uint64_t *a, struct env **to, uint64_t *gen)
 {
 	if (a[1] == 0)
 		return E_INVAL;
+	return env_from_slot_gen(e, a[0], CAP_R_WRITE, to, gen);
+}
+
+static int64_t sys_notify(struct env *e, const uint64_t *a)
+{
 	struct env *to;
 	uint64_t gen;
-	int err = env_from_slot_gen(e, a[0], CAP_R_WRITE, &to, &gen);
+	int err = decode_notify(e, a, &to, &gen);
 	if (err)
 		return err;
 	return env_notify(to, gen, a[1]);

@@ -48,6 +48,7 @@
 #include <exo/env.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
+#include <exo/hooks.h>
 #include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/slice.h>
@@ -811,6 +812,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       .panic_aborts = true,
 				       .disk_blocks = PROG_DISK_BLOCKS });
 	/* No rings yet (an earlier input's were in its machine's memory): before core 1 polls. */
+	core_hooks_register();
 	chan_reset();
 	sim_start(0, driver, r);
 	sim_start_daemon(1, ap_main, NULL);

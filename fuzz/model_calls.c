@@ -260,6 +260,9 @@ static bool sys_map(struct call *c)
 		must(c, E_FAULT);
 	if (prot == 0 || (prot & ~(uint64_t)PROT_ALL))
 		must(c, E_INVAL);
+	/* Docs: "a user mapping may not be both writable and executable". */
+	if ((prot & PROT_W) && (prot & PROT_X))
+		must(c, E_INVAL);
 	unsigned rights = CAP_R_MAP | CAP_R_READ | (prot & PROT_W ? CAP_R_WRITE : 0) |
 			  (prot & PROT_X ? CAP_R_EXEC : 0);
 	struct mcap *p = use(c, c->a[0], OBJ_FRAME, rights, true);

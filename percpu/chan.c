@@ -3,11 +3,8 @@
 #include <arch/ipi.h>
 #include <arch/phys.h>
 #include <chan.h>
-#include <exo/env.h>
+#include <hooks.h>
 #include <exo/errors.h>
-#include <exo/frame.h>
-#include <exo/pot.h>
-#include <exo/xcall.h>
 #include <ipi.h>
 #include <percpu.h>
 #include <trace.h>
@@ -37,8 +34,8 @@ int chan_init(void)
 		for (unsigned d = 0; d < percpu_ncpus; d++) {
 			if (s == d || rings[s][d])
 				continue;
-			uint64_t frame, gen;
-			int err = frame_alloc_any(POT_NO_OWNER, true, &frame, &gen); /* zeroed */
+			uint64_t frame;
+			int err = percpu_hook.ring_frame(&frame); /* zeroed */
 			if (err)
 				return err;
 			/* Other cores may be polling already: publish the zeroed ring whole. */
@@ -96,12 +93,10 @@ static void handle(const struct chan_msg *m)
 	case CHAN_CALL:
 		((void (*)(const uint64_t *))m->w[0])(&m->w[1]);
 		break;
-	case CHAN_NOTIFY:
-		env_notify_local((uint32_t)m->w[0], m->w[2], m->w[1]);
-		break;
-	case CHAN_REQ:
+	case CHAN_NOTIFY: /* an environment's: core/ delivers it */
+	case CHAN_REQ:	  /* a request is only queued: served at a safe point */
 	case CHAN_REPLY:
-		xcall_receive(m); /* a request is only queued: served at a safe point */
+		percpu_hook.message(m);
 		break;
 	default:
 		break; /* unknown: dropped (a kernel bug; the count shows it) */
@@ -149,5 +144,5 @@ void chan_reset(void)
 		stats[s] = (struct chan_stats){ 0 };
 		polling[s] = false;
 	}
-	xcall_reset(); /* requests queued and waited on were in those rings */
+	percpu_hook.reset(); /* requests queued and waited on were in those rings */
 }

@@ -8,9 +8,8 @@
 #include <arch/mm.h>
 #include <arch/timer.h>
 #include <chan.h>
-#include <exo/env.h>
+#include <hooks.h>
 #include <exo/errors.h>
-#include <exo/xcall.h>
 #include <ipi.h>
 #include <percpu.h>
 #include <trace.h>
@@ -185,7 +184,7 @@ void percpu_wait_step(bool serve)
 	chan_poll();
 	arch_irq_restore(flags);
 	if (serve)
-		xcall_serve(); /* no-op when this wait is inside xcall_serve itself */
+		percpu_hook.serve(); /* no-op when this wait is inside xcall_serve itself */
 	arch_cpu_relax();
 }
 
@@ -193,13 +192,13 @@ void percpu_idle_until(bool (*done)(void *arg), void *arg)
 {
 	struct percpu *me = this_cpu();
 	for (;;) {
-		sched_run(); /* environments homed here, until none is runnable */
+		percpu_hook.run(); /* environments homed here, until none is runnable */
 		if (done && done(arg))
 			return;
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
 		chan_poll();
-		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE) || xcall_pending()) {
+		if (__atomic_load_n(&me->inbox, __ATOMIC_ACQUIRE) || percpu_hook.pending()) {
 			arch_irq_enable();
 			continue;
 		}

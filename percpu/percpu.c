@@ -1,6 +1,8 @@
 /* The table of per-core kernel instances and their online bookkeeping. */
 #include <arch/cpu.h>
 #include <exo/boot.h>
+#include <exo/errors.h>
+#include <hooks.h>
 #include <percpu.h>
 
 struct percpu percpu_table[MAX_CPUS];
@@ -35,4 +37,38 @@ void percpu_timer_expired(void)
 	struct percpu *p = this_cpu();
 	__atomic_fetch_add(&p->timer_fired, 1, __ATOMIC_RELAXED);
 	p->preempt = true; /* the slice is over (sched.c acts at the next return to user mode) */
+}
+
+static void no_op(void) {}
+static bool none_pending(void)
+{
+	return false;
+}
+static void drop_message(const struct chan_msg *m) {}
+static int no_ring_frame(uint64_t *frame)
+{
+	return E_NOMEM;
+}
+
+static const struct percpu_hooks no_hooks = {
+	.run = no_op,
+	.serve = no_op,
+	.pending = none_pending,
+	.message = drop_message,
+	.reset = no_op,
+	.ring_frame = no_ring_frame,
+};
+
+struct percpu_hooks percpu_hook = {
+	.run = no_op,
+	.serve = no_op,
+	.pending = none_pending,
+	.message = drop_message,
+	.reset = no_op,
+	.ring_frame = no_ring_frame,
+};
+
+void percpu_set_hooks(const struct percpu_hooks *h)
+{
+	percpu_hook = h ? *h : no_hooks;
 }

@@ -134,6 +134,7 @@ TEST(user, a_fault_ends_only_the_environment)
 	EXPECT_EQ(t, run_here(t, "crash", 1), 128 + 6);	 /* #UD */
 	EXPECT_EQ(t, run_here(t, "crash", 2), 128 + 14); /* write to read-only text */
 	EXPECT_EQ(t, run_here(t, "crash", 3), 42);	 /* SSE: no longer a fault */
+	EXPECT_EQ(t, run_here(t, "crash", 4), 128 + 13); /* sgdt under UMIP: #GP */
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
 }

@@ -7,6 +7,7 @@
 #include <exo/disk.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
+#include <exo/hooks.h>
 #include <exo/kprintf.h>
 #include <exo/pot.h>
 #include <exo/syscall.h>
@@ -25,6 +26,7 @@ void pot_setup(void)
 
 void machine_setup(void)
 {
+	core_hooks_register();
 	pot_setup();
 	disk_init(); /* a fresh, blank disk (the host machine has one: test_main.c) */
 	chan_reset();
@@ -38,6 +40,7 @@ int nested_machine(unsigned ncores, uint64_t seed, struct pot_entry *table, uint
 				       .stack_bytes = 256 << 10 });
 	const struct boot_mem mem[] = { { .base = 0, .len = bytes, .usable = true } };
 	pot_init(table, bytes / PAGE_SIZE, mem, 1, 0, 1 << 20);
+	core_hooks_register();
 	chan_reset(); /* the outer machine's rings are not in this memory */
 	return chan_init();
 }

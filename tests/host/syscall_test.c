@@ -282,7 +282,9 @@ TEST(env, sys_map_unmap)
 	EXPECT_EQ(t, sim_mmu_touch(&e->as, va_make(VA(0)), false), E_NOENT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_UNMAP, s), E_NOENT);
 	/* The va is free again. */
-	EXPECT_EQ(t, SYS(e, SYS_MAP, s2, VA(0), PROT_R | PROT_W | PROT_X), 0);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(0), PROT_R | PROT_W | PROT_X), E_INVAL);
+	FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s2, VA(0), PROT_W | PROT_X), E_INVAL); /* W^X */
+	EXPECT_EQ(t, SYS(e, SYS_MAP, s2, VA(0), PROT_R | PROT_X), 0);
 	INV(t);
 	teardown(t, envs, 2);
 }

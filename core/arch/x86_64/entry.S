@@ -278,6 +278,9 @@ trap_common:
 	testb	$3, 24(%rsp)		/* CS of the interrupted context */
 	jz	1f
 	swapgs
+	pushfq				/* user code may have set AC: SMAP needs it clear */
+	andq	$~0x40000, (%rsp)
+	popfq
 1:	cld				/* user code may have set DF; C expects it clear */
 	pushq	%rax
 	pushq	%rbx

@@ -11,6 +11,7 @@
 
 #define KSTACK_SIZE 16384
 #define IST_SIZE 4096
+#define KSTACK_GUARD 4096
 
 struct tss {
 	uint32_t reserved0;
@@ -24,7 +25,8 @@ struct tss {
 _Static_assert(sizeof(struct tss) == 104, "TSS layout");
 
 static struct tss tss_table[MAX_CPUS];
-static uint8_t kstacks[MAX_CPUS][KSTACK_SIZE] __attribute__((aligned(4096)));
+/* Each kernel stack with a guard page below it, left unmapped (protect.c). */
+static uint8_t kstacks[MAX_CPUS][KSTACK_GUARD + KSTACK_SIZE] __attribute__((aligned(4096)));
 static uint8_t nmi_stacks[MAX_CPUS][IST_SIZE] __attribute__((aligned(4096)));
 static uint8_t df_stacks[MAX_CPUS][IST_SIZE] __attribute__((aligned(4096)));
 
@@ -50,7 +52,7 @@ void gdt_init_stacks(struct percpu *p)
 	struct tss *tss = &tss_table[c];
 	struct arch_percpu *a = &p->arch;
 
-	a->stack_top = kstacks[c] + KSTACK_SIZE;
+	a->stack_top = kstacks[c] + KSTACK_GUARD + KSTACK_SIZE;
 	a->ist_nmi = nmi_stacks[c] + IST_SIZE;
 	a->ist_df = df_stacks[c] + IST_SIZE;
 	a->tss = tss;
@@ -118,3 +120,16 @@ _Static_assert(offsetof(struct arch_uctx, r8) == UCTX_R8, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, r15) == UCTX_R15, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rip) == UCTX_RIP, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rflags) == UCTX_RFLAGS, "asm offset");
+
+uintptr_t gdt_stack_guard(unsigned cpu)
+{
+	return (uintptr_t)kstacks[cpu];
+}
+
+int gdt_guard_cpu(uintptr_t addr)
+{
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		if (addr >= (uintptr_t)kstacks[c] && addr < (uintptr_t)kstacks[c] + KSTACK_GUARD)
+			return (int)c;
+	return -1;
+}

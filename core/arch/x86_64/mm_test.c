@@ -29,9 +29,6 @@
 #define PF_U  (1u << 2)
 #define PF_ID (1u << 4)
 
-#define CR4_SMEP (1ULL << 20)
-#define CR4_SMAP (1ULL << 21)
-
 #define VEC_PF     14
 #define BIG_PAGES  64
 #define CORE_PAGES 8
@@ -464,12 +461,6 @@ static const uint8_t jmp_rcx[] = {0xff, 0xe1};
 
 TEST_EACH_CPU(mm, hardware_sees_the_tables, 1)
 {
-	if (read_cr4() & CR4_SMAP) {
-		kprintf("mm: cpu%u: CR4.SMAP is on, so the kernel cannot touch user pages "
-		        "directly: hardware check skipped\n",
-		        cpu_id());
-		return;
-	}
 	struct percpu *me = this_cpu();
 	struct pool p = pool_make(core_pages[cpu_id()], CORE_PAGES);
 	struct arch_pt_alloc a = pool_allocator(&p);
@@ -492,6 +483,7 @@ TEST_EACH_CPU(mm, hardware_sees_the_tables, 1)
 
 	arch_aspace_activate(&as);
 	EXPECT_EQ(t, read_cr3() & PTE_ADDR, pa_raw(as.root));
+	user_access_begin(); /* SMAP: this test touches user addresses on purpose */
 
 	/* Write through the user address; it lands in this core's frame. */
 	volatile uint64_t *u = (volatile uint64_t *)va_raw(v_rw);
@@ -521,9 +513,13 @@ TEST_EACH_CPU(mm, hardware_sees_the_tables, 1)
 	EXPECT_EQ(t, arch_read_clear_ad(&as, v_ro, &ad), E_OK);
 	EXPECT(t, !(ad & MMU_DIRTY));
 
-	/* Fetch: the MMU_EXEC alias runs, the other (NX) faults. SMEP would refuse both. */
+	/* Fetch: the MMU_EXEC alias runs, the other (NX) faults; with SMEP both fault. */
 	if (read_cr4() & CR4_SMEP) {
-		kprintf("mm: cpu%u: CR4.SMEP is on: instruction fetch check skipped\n", cpu_id());
+		fetch_expecting_fault(me, va_raw(v_x));
+		EXPECT_EQ(t, me->fault_vector, VEC_PF);
+		EXPECT_EQ(t, me->fault_error & (PF_P | PF_W | PF_U | PF_ID), PF_P | PF_ID);
+		fetch_expecting_fault(me, va_raw(v_nx));
+		EXPECT_EQ(t, me->fault_vector, VEC_PF);
 	} else {
 		fetch_expecting_fault(me, va_raw(v_x));
 		EXPECT_EQ(t, me->fault_vector, -1);
@@ -545,6 +541,7 @@ TEST_EACH_CPU(mm, hardware_sees_the_tables, 1)
 
 	/* Back on the kernel's tables, the user half is gone. */
 	arch_aspace_activate_kernel();
+	user_access_end();
 	EXPECT_EQ(t, read_cr3() & PTE_ADDR, pa_raw(arch_virt_to_phys(boot_pml4)));
 	touch_expecting_fault(me, va_raw(v_ro), false);
 	EXPECT_EQ(t, me->fault_vector, VEC_PF);
@@ -560,10 +557,6 @@ TEST_EACH_CPU(mm, hardware_sees_the_tables, 1)
 
 TEST_EACH_CPU(mm, tlb_flushes_take_new_entries, 1)
 {
-	if (read_cr4() & CR4_SMAP) {
-		kprintf("mm: cpu%u: CR4.SMAP is on: TLB check skipped\n", cpu_id());
-		return;
-	}
 	struct pool p = pool_make(core_pages[cpu_id()], CORE_PAGES);
 	struct arch_pt_alloc a = pool_allocator(&p);
 	paddr_t pa0, pa1;
@@ -576,6 +569,7 @@ TEST_EACH_CPU(mm, tlb_flushes_take_new_entries, 1)
 	vaddr_t v = va_make(HW_VA);
 	ASSERT_EQ(t, arch_map(&as, &a, v, pa0, MMU_READ | MMU_USER), E_OK);
 	arch_aspace_activate(&as);
+	user_access_begin(); /* SMAP: the test reads the user address itself */
 	volatile uint8_t *u = (volatile uint8_t *)va_raw(v);
 	EXPECT_EQ(t, *u, 0xa0);
 
@@ -592,6 +586,7 @@ TEST_EACH_CPU(mm, tlb_flushes_take_new_entries, 1)
 	*e = (*e & ~PTE_ADDR) | pa_raw(pa0);
 	arch_tlb_flush_all();
 	EXPECT_EQ(t, *u, 0xa0);
+	user_access_end();
 
 	arch_aspace_activate_kernel();
 	paddr_t old;
@@ -600,4 +595,80 @@ TEST_EACH_CPU(mm, tlb_flushes_take_new_entries, 1)
 	arch_aspace_destroy(&as, &a);
 	EXPECT_EQ(t, pool_in_use(&p), 2);
 	EXPECT_EQ(t, p.bad_frees, 0);
+}
+
+/*
+ * The CPU's protections are on (protect.c): with SMAP the kernel touching a
+ * user page through its user address faults, as a protection violation,
+ * unless inside an explicit window; with SMEP it cannot run a user page.
+ */
+TEST_EACH_CPU(mm, smap_and_smep_stop_the_kernel_at_user_pages, 1)
+{
+	if (!(read_cr4() & CR4_SMAP) || !(read_cr4() & CR4_SMEP)) {
+		kprintf("mm: cpu%u: this CPU has no SMAP or SMEP: check skipped\n", cpu_id());
+		return;
+	}
+	struct percpu *me = this_cpu();
+	struct pool p = pool_make(core_pages[cpu_id()], CORE_PAGES);
+	struct arch_pt_alloc a = pool_allocator(&p);
+	paddr_t pa;
+	uint8_t *data = pool_data(&p, &pa);
+	ASSERT(t, data);
+	memcpy(data, jmp_rcx, sizeof(jmp_rcx));
+	struct arch_aspace as;
+	ASSERT_EQ(t, arch_aspace_init(&as, &a), E_OK);
+	vaddr_t v = va_make(HW_VA);
+	ASSERT_EQ(t, arch_map(&as, &a, v, pa, MMU_READ | MMU_WRITE | MMU_EXEC | MMU_USER), E_OK);
+	arch_aspace_activate(&as);
+	/* Outside a window: a read and a write fault on a present page. */
+	touch_expecting_fault(me, va_raw(v), false);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_W | PF_U), PF_P);
+	touch_expecting_fault(me, va_raw(v), true);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_W | PF_U), PF_P | PF_W);
+	EXPECT_EQ(t, data[0], jmp_rcx[0]); /* the write did not land */
+	/* Inside one: the same read works. */
+	user_access_begin();
+	touch_expecting_fault(me, va_raw(v), false);
+	EXPECT_EQ(t, me->fault_vector, -1);
+	user_access_end();
+	/* A fetch faults even inside a window: SMEP knows no window. */
+	fetch_expecting_fault(me, va_raw(v));
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & PF_ID, PF_ID);
+	arch_aspace_activate_kernel();
+	paddr_t old;
+	EXPECT_EQ(t, arch_unmap(&as, v, &old), E_OK);
+	arch_aspace_destroy(&as, &a);
+	EXPECT_EQ(t, p.bad_frees, 0);
+}
+
+/* Code bytes in a data page ("jmp *%rcx"): never executable, through any mapping. */
+static uint8_t data_code[4096] __attribute__((aligned(4096))) = { 0xff, 0xe1 };
+
+/*
+ * The kernel image is W^X (protect.c): its text cannot be written, its data
+ * and the direct map cannot be run, and the page below a kernel stack is
+ * not mapped at all.
+ */
+TEST(mm, kernel_image_is_w_xor_x)
+{
+	struct percpu *me = this_cpu();
+	uintptr_t text = (uintptr_t)kernel_wx_init;
+	EXPECT_EQ(t, *(volatile uint8_t *)text, *(volatile uint8_t *)text); /* readable */
+	touch_expecting_fault(me, text, true);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_W | PF_U), PF_P | PF_W);
+	fetch_expecting_fault(me, (uintptr_t)data_code);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_ID), PF_P | PF_ID);
+	uintptr_t alias = (uintptr_t)arch_phys_to_virt(arch_virt_to_phys(data_code));
+	EXPECT_EQ(t, *(volatile uint8_t *)alias, 0xff); /* the direct map reads it */
+	fetch_expecting_fault(me, alias);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & (PF_P | PF_ID), PF_P | PF_ID);
+	touch_expecting_fault(me, gdt_stack_guard(cpu_id()), false);
+	EXPECT_EQ(t, me->fault_vector, VEC_PF);
+	EXPECT_EQ(t, me->fault_error & PF_P, 0); /* not present */
 }

@@ -150,6 +150,7 @@ static void pic_disable(void)
 noreturn_fn void arch_boot_main(uint32_t start_info_pa);
 void arch_boot_main(uint32_t start_info_pa)
 {
+	stack_guard_init();
 	uint64_t entry = arch_cycles();
 	struct percpu *p = percpu_of(0);
 	percpu_init(0);
@@ -160,11 +161,20 @@ void arch_boot_main(uint32_t start_info_pa)
 	gdt_init_cpu(p);
 	idt_init();
 	idt_load();
+	kernel_wx_init();
 	read_start_info(start_info_pa);
 	tsc_calibrate();
 	lapic_init_cpu();
 	arch_syscall_init();
+	cpu_protect_init();
 	p->arch.apic_id = lapic_id();
 	boot_info.entry_cycles = entry;
-	kernel_main(&boot_info);
+	/* Off the boot stack onto core 0's kernel stack, which has a guard page below it. */
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "call kernel_main"
+			 :
+			 : "r"(p->arch.stack_top), "D"(&boot_info)
+			 : "memory");
+	__builtin_unreachable();
 }

@@ -35,6 +35,7 @@ void ap_entry(struct percpu *p)
 	idt_load();
 	lapic_init_cpu();
 	arch_syscall_init();
+	cpu_protect_init();
 	if (lapic_id() != p->arch.apic_id)
 		kprintf("smp: cpu%u: lapic id %u, MADT said %u\n", p->id, lapic_id(),
 			p->arch.apic_id);

@@ -151,6 +151,13 @@ static void exception(struct trap_frame *f)
 		return;
 	}
 	panic_frame[p->id] = f;
+	/* A #PF on a stack's guard page cannot push its frame there: it arrives as #DF. */
+	uint64_t where = f->vector == 8 ? read_cr2() : cr2;
+	int guard = (f->vector == 8 || f->vector == 14) ? gdt_guard_cpu(where) : -1;
+	if (guard >= 0)
+		panic("kernel stack overflow on cpu%u: cpu%d's stack ran into its guard page at "
+		      "0x%llx (rip 0x%llx)",
+		      p->id, guard, (unsigned long long)where, (unsigned long long)f->rip);
 	panic("exception %s (vector %llu) on cpu%u: error 0x%llx rip 0x%llx cr2 0x%llx",
 	      exc_names[f->vector], (unsigned long long)f->vector, p->id,
 	      (unsigned long long)f->error, (unsigned long long)f->rip, (unsigned long long)cr2);

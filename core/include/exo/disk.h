@@ -47,6 +47,12 @@ void disk_range_free(uint64_t obj, uint64_t gen);
  */
 void disk_quiesce_frame(uint64_t frame);
 
+/*
+ * Environment id of generation gen is destroyed (its frames are gone, so
+ * none of its requests is still in flight): its requests are dropped.
+ */
+void disk_env_gone(uint32_t id, uint64_t gen);
+
 /* True when a request may be in flight (frame_free's fast path skips the quiesce otherwise). */
 bool disk_may_dma(void);
 

@@ -61,6 +61,33 @@ READ_CR(0)
 READ_CR(2)
 READ_CR(3)
 READ_CR(4)
+static inline void write_cr4(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+
+/* CR4 protection bits (protect.c turns them on where the CPU has them). */
+#define CR4_UMIP (1ULL << 11) /* sgdt, sidt, sldt, smsw, str fault in user mode */
+#define CR4_SMEP (1ULL << 20) /* the kernel never executes a user page */
+#define CR4_SMAP (1ULL << 21) /* nor reads or writes one, unless RFLAGS.AC is set */
+#define RFLAGS_AC (1ULL << 18)
+
+/* An explicit window in which the kernel may touch user pages through user addresses (SMAP). */
+static inline void user_access_begin(void)
+{
+	if (read_cr4() & CR4_SMAP)
+		__asm__ volatile("stac" ::: "memory");
+}
+static inline void user_access_end(void)
+{
+	if (read_cr4() & CR4_SMAP)
+		__asm__ volatile("clac" ::: "memory");
+}
+
+/* Turn on SMEP, SMAP and UMIP on this core where the CPU has them (protect.c). */
+void cpu_protect_init(void);
+/* Set the stack protector's guard to a random value (boot core, before anything else). */
+void stack_guard_init(void);
 #undef READ_CR
 
 #define MSR_APIC_BASE 0x1b
@@ -96,7 +123,11 @@ struct trap_frame {
 /* Per-core descriptor tables and stacks (gdt.c). Stacks first: an AP needs its stack to start. */
 void gdt_init_stacks(struct percpu *p);
 void gdt_init_cpu(struct percpu *p);
-/* The shared IDT (trap.c): build once, load on every core. */
+/* The guard page below core cpu's kernel stack; which core's guard addr is in (-1: none). */
+uintptr_t gdt_stack_guard(unsigned cpu);
+int gdt_guard_cpu(uintptr_t addr);
+/* Map the kernel image W^X with the stack guards, the direct map NX (boot core, once). */
+void kernel_wx_init(void); /* The shared IDT (trap.c): build once, load on every core. */
 void idt_init(void);
 void idt_load(void);
 

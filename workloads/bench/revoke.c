@@ -1,0 +1,191 @@
+/* set=revoke (see below). */
+#include "bench.h"
+
+/*
+ * set=revoke: revocation of one named frame, asked by this environment of an
+ * owner on this core (local) or the next (remote), the owner's libOS
+ * returning it (cooperative) or having no revocation handler (abort: unmap,
+ * shootdown of the cores it is mapped on, generation bump, repossession
+ * record). Timed from the request until the frame can be allocated again
+ * (FRAME_ALLOC of that frame number stops saying E_BUSY; the frame goes back
+ * outside the timing). The owner holds the frames mapped and written, so
+ * every revocation has a live TLB entry to shoot down. It can hold only
+ * OWNER_MAX at once (capability slots), so after each batch it is asked to
+ * take as many new ones (outside the timing), until `rounds` revocations
+ * after a warm-up of WARMUP.
+ */
+#define OWNER_VA 0x50000000ULL
+#define SHARED_VA 0x4f000000ULL
+#define OWNER_MAX 150 /* frames the owner holds: 256 capability slots, ~50 for this image */
+
+struct shared {
+	volatile uint64_t refill; /* batches asked for (the first at the start) */
+	volatile uint64_t filled; /* batches the owner holds: == refill when it is ready */
+	volatile uint64_t bad;	  /* the owner failed to set up */
+	volatile uint64_t stop;	  /* the owner is to exit */
+	volatile uint64_t frame[OWNER_MAX]; /* the frames it holds, by number */
+};
+
+static int64_t owned[OWNER_MAX];
+static unsigned nowned;
+
+static void give_back(struct upcall_revoke *ur)
+{
+	struct shared *sh = (struct shared *)SHARED_VA;
+	if (ur->kind == REVOKE_TAKEN)
+		return;
+	for (unsigned i = 0; i < nowned; i++) {
+		if (owned[i] >= 0 && (ur->frame == FRAME_ANY || sh->frame[i] == ur->frame)) {
+			(void)sys_frame_free((uint64_t)owned[i]);
+			owned[i] = -1;
+			return;
+		}
+	}
+}
+
+/*
+ * Hold n frames, mapped and written. The last batch was all revoked: given
+ * back by give_back (slot -1), or taken (the capability is stale, its
+ * binding gone; deleting it only empties the slot).
+ */
+static bool owner_fill(struct shared *sh, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct cap_info ci;
+		if (i < nowned && owned[i] >= 0)
+			(void)sys_cap_delete((uint64_t)owned[i]);
+		int64_t s = sys_frame_alloc(FRAME_ANY);
+		owned[i] = s;
+		if (s < 0 || sys_map((uint64_t)s, OWNER_VA + i * 4096ULL, PROT_R | PROT_W) != 0 ||
+		    sys_cap_inspect((uint64_t)s, &ci) != 0)
+			return false;
+		*(volatile uint64_t *)(OWNER_VA + i * 4096ULL) = i;
+		sh->frame[i] = ci.object;
+	}
+	nowned = n;
+	uint64_t taken[64];
+	(void)sys_call6(SYS_REPOSS_READ, (uint64_t)taken, 0, 0, 0, 0, 0); /* records not kept */
+	return true;
+}
+
+/* role=owner: mode= 0 cooperative, 1 no handler; shared= the shared page's slot; frames= to hold. */
+noreturn_fn void role_owner(void)
+{
+	unsigned mode = (unsigned)libos_arg_u64("mode", 0);
+	unsigned n = (unsigned)MIN(libos_arg_u64("frames", 0), OWNER_MAX);
+	struct shared *sh = (struct shared *)SHARED_VA;
+	if (sys_map(libos_arg_u64("shared", CAP_SLOTS), SHARED_VA, PROT_R | PROT_W) != 0)
+		sys_exit(1);
+	if (mode == 0 && libos_set_revoke_handler(give_back) != 0)
+		sh->bad = 1;
+	while (!sh->stop && !sh->bad) {
+		uint64_t want = sh->refill;
+		if (sh->filled != want) {
+			if (!owner_fill(sh, n))
+				sh->bad = 1;
+			sh->filled = want;
+		}
+		sys_yield();
+	}
+	sys_exit(sh->bad ? 1 : 0);
+}
+
+/* While waiting on the owner: give it this core if it lives here, else spin politely. */
+static void let_owner_run(uint64_t home, uint64_t core)
+{
+	if (home == core)
+		sys_yield();
+	else
+		__asm__ volatile("pause");
+}
+
+static void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, unsigned mode)
+{
+	uint64_t rounds = r->rounds, core = r->core;
+	int64_t o = sys_env_create(home);
+	if (o == E_INVAL)
+		return; /* no such core: no remote figures on one core */
+	CHECK(o);
+	int64_t f = sys_frame_alloc(FRAME_ANY);
+	CHECK(f);
+	CHECK(sys_map((uint64_t)f, SHARED_VA, PROT_R | PROT_W));
+	struct shared *sh = (struct shared *)SHARED_VA;
+	sh->filled = sh->bad = sh->stop = 0;
+	sh->refill = 1;
+	int64_t in_o = sys_cap_grant((uint64_t)f, (uint64_t)o, GRANT_COPY);
+	CHECK(in_o);
+	uint64_t total = rounds + WARMUP, n = MIN(total, (uint64_t)OWNER_MAX);
+	CHECK(start_partner(r, o, "role=owner mode=%u shared=%lld frames=%llu", mode,
+			    (long long)in_o, (unsigned long long)n));
+	uint64_t k = 0;
+	for (uint64_t j = 0; j < total; j++) {
+		uint64_t i = j % n;
+		if (i == 0) {
+			/* A batch to revoke: the owner takes n frames (again), outside the timing. */
+			sh->refill = j / n + 1;
+			while (sh->filled != sh->refill && !sh->bad &&
+			       sys_env_status((uint64_t)o) == E_AGAIN)
+				let_owner_run(home, core);
+			if (sh->filled != sh->refill || sh->bad) {
+				printf("bench: %s: the owner did not take batch %llu\n", name,
+				       (unsigned long long)sh->refill);
+				failures++;
+				break;
+			}
+		}
+		uint64_t frame = sh->frame[i], t0;
+		int64_t err, got;
+		do {
+			t0 = rdtsc();
+			if ((err = sys_call6(SYS_REVOKE_ASK, (uint64_t)o, frame, 1, 0, 0, 0)) ==
+			    E_BUSY)
+				sys_yield(); /* the last request is still being closed: not timed */
+		} while (err == E_BUSY);
+		if (err) {
+			printf("bench: %s: REVOKE_ASK: %lld\n", name, (long long)err);
+			failures++;
+			break;
+		}
+		/*
+		 * Locally the owner runs only when we yield; remotely we watch. (Under
+		 * -icount the vCPUs take turns on one thread in quanta of up to a
+		 * slice, so a remote figure's median there is QEMU's turn-taking;
+		 * its minimum is the path. docs/revocation.md.)
+		 */
+		while ((got = sys_frame_alloc(frame)) == E_BUSY)
+			let_owner_run(home, core);
+		uint64_t t = rdtsc() - t0;
+		CHECK(got);
+		CHECK(sys_frame_free((uint64_t)got));
+		if (j >= WARMUP)
+			samples[k++] = t;
+	}
+	report(r, name, k);
+	/* The owner exits and is destroyed now, not at a later slice: the frame count settles. */
+	sh->stop = 1;
+	while (sys_env_status((uint64_t)o) == E_AGAIN)
+		let_owner_run(home, core);
+	CHECK(sys_env_destroy((uint64_t)o));
+	CHECK(sys_cap_delete((uint64_t)o));
+	CHECK(sys_unmap((uint64_t)f));
+	CHECK(sys_cap_revoke((uint64_t)f));
+	CHECK(sys_frame_free((uint64_t)f));
+}
+
+void set_revoke(const struct bench_run *r)
+{
+	uint64_t core = r->core, other = core + 1;
+	revoke_figure(r, "revoke_local_cooperative", core, 0);
+	revoke_figure(r, "revoke_remote_cooperative", other, 0);
+	revoke_figure(r, "revoke_local_abort", core, 1);
+	revoke_figure(r, "revoke_remote_abort", other, 1);
+	/* Operations carried out by another core's kernel instance (messages), and locally. */
+	env_create_destroy(r, "env_create_destroy_local", core);
+	int64_t probe = sys_env_create(other);
+	if (probe == E_INVAL)
+		return; /* one core: no remote figure */
+	CHECK(probe);
+	CHECK(sys_env_destroy((uint64_t)probe));
+	CHECK(sys_cap_delete((uint64_t)probe));
+	env_create_destroy(r, "env_create_destroy_remote", other);
+}
