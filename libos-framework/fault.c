@@ -6,6 +6,7 @@
  */
 #include <libos/libos.h>
 #include <libos/threads_impl.h>
+#include <libos/vm.h>
 
 #define EXC_STACK_SIZE 16384
 
@@ -26,6 +27,14 @@ void libos_fault_dispatch(struct upcall_fault *uf)
 		    "libos: sched policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
 		    "addr 0x%llx): ending the environment\n",
 		    libos_sched_policy_name(), libos_sched_hook, (unsigned long long)uf->vector,
+		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
+		sys_exit((int)(128 + uf->vector));
+	}
+	if (libos_pager_hook) {
+		printf(
+		    "libos: pager policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
+		    "addr 0x%llx): ending the environment\n",
+		    vm_pager_name(), libos_pager_hook, (unsigned long long)uf->vector,
 		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
 		sys_exit((int)(128 + uf->vector));
 	}

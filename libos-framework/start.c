@@ -7,6 +7,7 @@
 #include <libos/libos.h>
 #include <libos/sched_impl.h>
 #include <libos/threads_impl.h>
+#include <libos/vm.h>
 
 #define MAX_WORDS (ENV_ARGS_MAX / 2)
 #define SWAPS_MAX 16
@@ -217,6 +218,8 @@ int libos_policy_swap(enum policy_kind kind, const char *spec)
 {
 	if (kind == POLICY_SCHED)
 		return libos_sched_swap(spec);
+	if (kind == POLICY_PAGER)
+		return vm_pager_swap(spec); /* E_NOTSUP before vm_start */
 	printf("%s: no swappable %s runtime in this program yet\n",
 	       policy_kind_name(kind) ? policy_kind_name(kind) : "policy", policy_kind_name(kind));
 	return E_NOTSUP;
@@ -229,6 +232,8 @@ const char *libos_policy_current(enum policy_kind kind)
 		return "";
 	if (kind == POLICY_SCHED)
 		return libos_sched_current();
+	if (kind == POLICY_PAGER && *vm_pager_current())
+		return vm_pager_current();
 	policy_format(&libos_choice[kind], spec[kind], sizeof(spec[kind]));
 	return spec[kind];
 }

@@ -5,6 +5,7 @@
  * when two of a kind share a name or a required hook is missing, so a bad
  * policy file fails the build rather than a run.
  */
+#include <libos/pager_impl.h>
 #include <libos/sched_impl.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,14 @@ static const char *missing_hook(const struct policy_info *p)
 		       : !o->enqueue ? "enqueue"
 		       : !o->dequeue ? "dequeue"
 		       : !o->pick    ? "pick"
+				     : NULL;
+	}
+	if (p->kind == POLICY_PAGER) {
+		const struct pager_ops *o = (const struct pager_ops *)p;
+		return !o->init	     ? "init"
+		       : !o->added   ? "added"
+		       : !o->victims ? "victims"
+		       : !o->evicted ? "evicted"
 				     : NULL;
 	}
 	return NULL;

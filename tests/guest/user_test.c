@@ -65,7 +65,8 @@ TEST(user, arguments_reach_the_program_and_bad_ones_stop_it)
 	EXPECT_EQ(t, run_args(t, "args", 0, words("noequals")), 2);
 	EXPECT_EQ(t, run_args(t, "args", 0, words("sched=nosuch")), 2);
 	EXPECT_EQ(t, run_args(t, "args", 0, words("sched=rr:nosuch=1")), 2);
-	EXPECT_EQ(t, run_args(t, "args", 0, words("pager=lru")), 2); /* no pager policies yet */
+	EXPECT_EQ(t, run_args(t, "args", 0, words("pager=lru")), 1 + 50);
+	EXPECT_EQ(t, run_args(t, "args", 0, words("pager=nosuch")), 2);
 	EXPECT_EQ(t, run_args(t, "args", 0, words("swap=sched:nosuch@1ms")), 2);
 	EXPECT_EQ(t, run_args(t, "args", 0, words("swap=sched:rr@1")), 2); /* no unit */
 	EXPECT_EQ(t, run_args(t, "args", 0, words("swap=sched:rr@1ms")), 1 + 50);

@@ -1,0 +1,561 @@
+/*
+ * The VM manager's logic: regions, the frame budget, demand paging through
+ * the pager policy, victim checks, revocation, policy swaps. It reaches the
+ * machine only through struct vm_machine (vm_sys.c in a program, a
+ * simulation in tests/host/pager_test.c), so the same file builds for both.
+ *
+ * Dirtiness is exact without scanning: a page first touched by a read is
+ * mapped read-only, and its first write faults again and remaps it
+ * writable. So VMP_DIRTY is "mapped writable", and a clean page's swap copy
+ * (or zero) is always current: evicting it, or losing it to the kernel,
+ * costs nothing.
+ */
+#include <exo/kprintf.h>
+#include <libos/pager_impl.h>
+#include <libos/vm.h>
+
+uint64_t libos_cycles(void);
+printf_like(1, 2) int printf(const char *fmt, ...); /* console.c; libc's on the host */
+
+#define VM_PAGE 4096ULL
+#define VM_PAGES_MAX 512 /* every page of a program's image costs a capability slot */
+#define VM_REGIONS_MAX 4
+#define VICTIMS_MAX 64
+
+struct region {
+	uint64_t va, n;
+	unsigned first; /* its first page's id */
+};
+
+static struct vm_page pages[VM_PAGES_MAX];
+static struct region regions[VM_REGIONS_MAX];
+static unsigned nregions, npages;
+static struct vm_config cfg;
+static const struct vm_machine *mach;
+static const struct pager_ops *ops;
+static struct policy_choice choice;
+static unsigned resident;
+static bool started, trace_mode;
+static bool busy; /* in a fault: a revocation upcall waits for its end */
+static uint64_t pending_count, pending_frame, pending_deadline;
+static bool pending_taken;
+static unsigned evictions_since_scan;
+static struct vm_stats st;
+static struct vm_page *drain[CAP_SLOTS]; /* resident pages: each holds a slot */
+
+struct pager_trace pager_trace;
+const char *libos_pager_hook;
+
+const char *vm_pager_name(void)
+{
+	return ops ? ops->info.name : "";
+}
+
+noreturn_fn static void policy_bad(const char *hook, const char *why, uint64_t a, uint64_t b)
+{
+	char msg[160];
+	ksnprintf(msg, sizeof(msg), why, (unsigned long long)a, (unsigned long long)b);
+	printf("libos: pager policy %s misbehaved in its %s hook: %s: ending the environment\n",
+	       vm_pager_name(), hook, msg);
+	mach->die(VM_EXIT_POLICY);
+}
+
+noreturn_fn static void vm_die(int status, const char *why, uint64_t va, int64_t err)
+{
+	printf("vm: %s (page 0x%llx, %lld): ending the program\n", why, (unsigned long long)va,
+	       (long long)err);
+	mach->die(status);
+}
+
+/* ---- the policy's hooks, each named while it runs (fault.c's message) ---- */
+
+static void hook_added(struct vm_page *p)
+{
+	libos_pager_hook = "added";
+	ops->added(p, libos_cycles());
+	libos_pager_hook = NULL;
+}
+
+static void hook_accessed(struct vm_page *p)
+{
+	libos_pager_hook = "accessed";
+	ops->accessed(p, libos_cycles());
+	libos_pager_hook = NULL;
+}
+
+static void hook_evicted(struct vm_page *p)
+{
+	libos_pager_hook = "evicted";
+	ops->evicted(p, libos_cycles());
+	libos_pager_hook = NULL;
+}
+
+/*
+ * Ask for up to want victims (revoke: through the revocation hook) and
+ * check each: a page of this VM, resident, given once. Anything else ends
+ * the environment: a policy must never make the VM evict what it lacks.
+ */
+static unsigned choose(struct vm_page **out, unsigned want, bool revoke, uint64_t deadline)
+{
+	const char *hook = revoke && ops->revoke ? "revoke" : "victims";
+	want = MIN(want, VICTIMS_MAX);
+	libos_pager_hook = hook;
+	unsigned n = revoke && ops->revoke ? ops->revoke(out, want, deadline)
+					   : ops->victims(out, want, libos_cycles());
+	libos_pager_hook = NULL;
+	if (n == 0 || n > want)
+		policy_bad(hook, "it chose %llu victims when asked for 1 to %llu", n, want);
+	for (unsigned i = 0; i < n; i++) {
+		struct vm_page *p = out[i];
+		uintptr_t off = (uintptr_t)p - (uintptr_t)pages;
+		if ((uintptr_t)p < (uintptr_t)pages || off >= npages * sizeof(pages[0]) ||
+		    off % sizeof(pages[0]))
+			policy_bad(hook, "victim %llu (0x%llx) is not a page of this VM", i,
+				   (uint64_t)(uintptr_t)p);
+		if (!(p->flags & VMP_RESIDENT))
+			policy_bad(hook, "victim page 0x%llx is not resident", p->va, 0);
+		if (p->flags & VMP_CHOSEN)
+			policy_bad(hook, "victim page 0x%llx was chosen twice", p->va, 0);
+		p->flags |= VMP_CHOSEN;
+	}
+	for (unsigned i = 0; i < n; i++)
+		out[i]->flags &= (uint16_t)~VMP_CHOSEN;
+	return n;
+}
+
+/* ---- regions and pages ---- */
+
+struct vm_page *vm_page_of(uint64_t va)
+{
+	for (unsigned i = 0; i < nregions; i++)
+		if (va >= regions[i].va && va - regions[i].va < regions[i].n * VM_PAGE)
+			return &pages[regions[i].first + (va - regions[i].va) / VM_PAGE];
+	return NULL;
+}
+
+int vm_region_add(uint64_t va, uint64_t n)
+{
+	if (va % VM_PAGE)
+		return E_ALIGN;
+	for (unsigned i = 0; i < nregions; i++)
+		if (va < regions[i].va + regions[i].n * VM_PAGE && regions[i].va < va + n * VM_PAGE)
+			return E_EXIST;
+	if (!n || nregions == VM_REGIONS_MAX || n > VM_PAGES_MAX - npages ||
+	    n > cfg.max_pages - npages)
+		return E_NOMEM;
+	regions[nregions++] = (struct region){ .va = va, .n = n, .first = npages };
+	for (uint64_t i = 0; i < n; i++)
+		pages[npages + i] = (struct vm_page){ .va = va + i * VM_PAGE,
+						      .id = (uint32_t)(npages + i),
+						      .slot = -1 };
+	npages += (unsigned)n;
+	return E_OK;
+}
+
+/* ---- scans of the accessed bits ---- */
+
+void vm_scan(void)
+{
+	uint8_t ad[512];
+	if (!started || !ops->accessed)
+		return;
+	st.scans++;
+	for (unsigned r = 0; r < nregions; r++)
+		for (uint64_t at = 0; at < regions[r].n; at += 512) {
+			unsigned n = (unsigned)MIN(512, regions[r].n - at);
+			if (mach->read_ad(regions[r].va + at * VM_PAGE, n, ad))
+				continue;
+			for (unsigned i = 0; i < n; i++) {
+				struct vm_page *p = &pages[regions[r].first + at + i];
+				if ((ad[i] & AD_ACCESSED) && (p->flags & VMP_RESIDENT))
+					hook_accessed(p);
+			}
+		}
+}
+
+/* ---- eviction and filling ---- */
+
+/* Take p out of memory: written back if dirty, unmapped; its frame slot is returned. */
+static int evict_page(struct vm_page *p)
+{
+	int slot = p->slot, err;
+	if (p->flags & VMP_DIRTY) {
+		if (!mach->swap_write)
+			vm_die(VM_EXIT_LOST, "a dirty page must be evicted but there is no swap",
+			       p->va, E_NOTSUP);
+		if ((err = mach->swap_write(p->id, slot, p->va)))
+			vm_die(VM_EXIT_LOST, "writing a page to swap failed", p->va, err);
+		st.swap_writes++;
+		st.evict_dirty++;
+		p->flags |= VMP_SWAPPED;
+	}
+	if ((err = mach->unmap(slot)))
+		vm_die(VM_EXIT_LOST, "unmapping a victim failed", p->va, err);
+	p->flags &= (uint16_t) ~(VMP_RESIDENT | VMP_DIRTY);
+	p->slot = -1;
+	hook_evicted(p);
+	return slot;
+}
+
+/* A frame for a fault: a new one while under budget, else a victim's. */
+static int frame_for_fault(bool *fresh)
+{
+	if (resident < cfg.budget) {
+		/* With nothing to evict, wait out memory pressure (a revocation elsewhere). */
+		int64_t s = mach->frame_alloc(resident == 0);
+		if (s >= 0) {
+			*fresh = true;
+			resident++;
+			return (int)s;
+		}
+		if (!resident)
+			vm_die(VM_EXIT_LOST, "no frame for a fault and none to evict", 0, s);
+		/* Memory pressure: page against ourselves instead. */
+	}
+	struct vm_page *v;
+	if (ops->accessed && !trace_mode && ++evictions_since_scan >= MAX(cfg.scan_every, 1)) {
+		evictions_since_scan = 0;
+		vm_scan();
+	}
+	choose(&v, 1, false, 0);
+	st.evictions++;
+	*fresh = false;
+	return evict_page(v);
+}
+
+static void map_or_die(int slot, uint64_t va, unsigned prot)
+{
+	int err = mach->map(slot, va, prot);
+	if (err)
+		vm_die(VM_EXIT_LOST, "mapping a page failed", va, err);
+}
+
+/* Fill frame slot with p's contents and map it (writable only for a write). */
+static void fill(struct vm_page *p, int slot, bool write, bool fresh)
+{
+	unsigned prot = write ? (PROT_R | PROT_W) : PROT_R;
+	int err;
+	if (p->flags & VMP_SWAPPED) {
+		if (mach->swap_read_needs_map) {
+			map_or_die(slot, p->va, PROT_R | PROT_W);
+			err = mach->swap_read(p->id, slot, p->va);
+		} else {
+			err = mach->swap_read(p->id, slot, p->va);
+			if (!err)
+				map_or_die(slot, p->va, prot);
+			prot = 0;
+		}
+		if (err)
+			vm_die(VM_EXIT_LOST, "reading a page from swap failed", p->va, err);
+		st.swap_reads++;
+	} else {
+		st.zero_fills++;
+		if (fresh) {
+			map_or_die(slot, p->va, prot);
+			prot = 0;
+		} else {
+			map_or_die(slot, p->va, PROT_R | PROT_W);
+			mach->zero(p->va);
+		}
+	}
+	if (prot == PROT_R) { /* mapped writable to fill: now read-only */
+		(void)mach->unmap(slot);
+		map_or_die(slot, p->va, PROT_R);
+	}
+	if (p->flags & VMP_TAKEN) {
+		st.refetched++;
+		p->flags &= (uint16_t)~VMP_TAKEN;
+	}
+	p->slot = (int16_t)slot;
+	p->flags |= VMP_RESIDENT | (write ? VMP_DIRTY : 0);
+}
+
+static void serve_pending(void);
+
+int vm_fault(uint64_t va, bool write)
+{
+	uint64_t t0 = libos_cycles();
+	struct vm_page *p = started ? vm_page_of(va) : NULL;
+	if (!p)
+		return E_NOENT;
+	busy = true;
+	if ((p->flags & VMP_LOST) && cfg.on_lost && cfg.on_lost(p->va))
+		p->flags &=
+		    (uint16_t) ~(VMP_LOST | VMP_SWAPPED); /* told: it starts again from zero */
+	if (p->flags & VMP_LOST)
+		vm_die(VM_EXIT_LOST,
+		       "this page was taken by the kernel while dirty: its data is lost", p->va,
+		       E_STALE);
+	if (p->flags & VMP_RESIDENT) {
+		/* The first write to a page mapped read-only: now it is dirty. */
+		if (write && !(p->flags & VMP_DIRTY)) {
+			st.write_faults++;
+			(void)mach->unmap(p->slot);
+			map_or_die(p->slot, p->va, PROT_R | PROT_W);
+			p->flags |= VMP_DIRTY;
+		}
+	} else {
+		bool fresh;
+		st.faults++;
+		int slot = frame_for_fault(&fresh);
+		fill(p, slot, write, fresh);
+		hook_added(p);
+	}
+	busy = false;
+	st.pager_cycles += libos_cycles() - t0;
+	if (pending_count || pending_taken)
+		serve_pending();
+	return E_OK;
+}
+
+/* ---- budget, trace mode ---- */
+
+/* Evict down to `keep` resident pages, giving their frames back. */
+static unsigned shrink_to(unsigned keep, bool revoke, uint64_t deadline)
+{
+	struct vm_page *out[VICTIMS_MAX];
+	unsigned given = 0;
+	while (resident > keep) {
+		unsigned n = choose(out, resident - keep, revoke, deadline);
+		for (unsigned i = 0; i < n; i++) {
+			int slot = evict_page(out[i]);
+			(void)mach->frame_free(slot);
+			resident--;
+			given++;
+		}
+	}
+	return given;
+}
+
+int vm_set_budget(unsigned frames)
+{
+	if (!frames)
+		return E_INVAL;
+	uint64_t t0 = libos_cycles();
+	cfg.budget = frames;
+	if (started) {
+		busy = true;
+		st.evictions += shrink_to(frames, false, 0);
+		busy = false;
+		serve_pending();
+	}
+	st.pager_cycles += libos_cycles() - t0;
+	return E_OK;
+}
+
+unsigned vm_budget(void)
+{
+	return cfg.budget;
+}
+
+unsigned vm_resident(void)
+{
+	return resident;
+}
+
+void vm_ref(uint64_t va)
+{
+	trace_mode = true; /* exact references: no scans reorder them */
+	struct vm_page *p = vm_page_of(va);
+	if (p && (p->flags & VMP_RESIDENT) && ops->accessed)
+		hook_accessed(p);
+}
+
+void vm_set_trace(const uint32_t *refs, size_t n)
+{
+	pager_trace = (struct pager_trace){ .refs = refs, .n = n };
+}
+
+void vm_trace_at(size_t pos)
+{
+	pager_trace.pos = pos;
+}
+
+/* ---- revocation ---- */
+
+/*
+ * A revocation upcall that interrupted a fault (a slice started meanwhile)
+ * is served when the fault is done: the VM's state is consistent only then.
+ */
+static void serve_pending(void)
+{
+	uint64_t n = pending_count;
+	pending_count = 0;
+	if (n)
+		(void)vm_revoke_asked(pending_frame, n, pending_deadline);
+	if (pending_taken) {
+		pending_taken = false;
+		vm_revoke_taken();
+	}
+}
+
+unsigned vm_revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline)
+{
+	if (busy) {
+		pending_frame = frame;
+		pending_count = count;
+		pending_deadline = deadline;
+		return 0;
+	}
+	uint64_t t0 = libos_cycles();
+	unsigned given = 0;
+	st.revoke_asked += count;
+	if (frame == FRAME_ANY) {
+		unsigned keep = resident > count ? resident - (unsigned)count : 0;
+		given = shrink_to(keep, true, deadline);
+	} else {
+		for (unsigned i = 0; i < npages; i++) {
+			uint64_t f;
+			struct vm_page *p = &pages[i];
+			if ((p->flags & VMP_RESIDENT) && !mach->frame_number(p->slot, &f) &&
+			    f == frame) {
+				(void)mach->frame_free(evict_page(p));
+				resident--;
+				given = 1;
+				break;
+			}
+		}
+	}
+	st.revoke_given += given;
+	/* What the kernel asked for is gone for good: the budget shrinks with it. */
+	cfg.budget = MAX(cfg.budget > given ? cfg.budget - given : 1, 1);
+	st.pager_cycles += libos_cycles() - t0;
+	return given;
+}
+
+void vm_revoke_taken(void)
+{
+	if (busy) {
+		pending_taken = true;
+		return;
+	}
+	uint64_t t0 = libos_cycles();
+	for (unsigned i = 0; i < npages; i++) {
+		struct vm_page *p = &pages[i];
+		if (!(p->flags & VMP_RESIDENT) || !mach->frame_taken(p->slot))
+			continue;
+		st.taken++;
+		if (p->flags & VMP_DIRTY) {
+			p->flags |= VMP_LOST;
+			st.lost++;
+			printf("vm: page 0x%llx was taken by force while dirty: lost\n",
+			       (unsigned long long)p->va);
+		} else {
+			p->flags |= VMP_TAKEN;
+		}
+		p->flags &= (uint16_t) ~(VMP_RESIDENT | VMP_DIRTY);
+		p->slot = -1;
+		resident--;
+		hook_evicted(p);
+		cfg.budget = MAX(cfg.budget - 1, 1); /* as for frames given back */
+	}
+	st.pager_cycles += libos_cycles() - t0;
+}
+
+/* ---- policy start and swap ---- */
+
+static int policy_start(const struct policy_choice *c)
+{
+	const struct pager_ops *o = (const struct pager_ops *)c->info;
+	for (unsigned i = 0; i < npages; i++) {
+		pages[i].pnext = pages[i].pprev = NULL;
+		pages[i].pv[0] = pages[i].pv[1] = pages[i].pv[2] = 0;
+	}
+	libos_pager_hook = "init";
+	const struct pager_ops *old = ops;
+	ops = o; /* named in a fault message */
+	int err = o->init(c->values, cfg.budget);
+	libos_pager_hook = NULL;
+	if (err) {
+		ops = old;
+		return err;
+	}
+	choice = *c;
+	return E_OK;
+}
+
+int vm_pager_swap(const char *spec)
+{
+	struct policy_choice c, prev = choice;
+	char err[300];
+	int e = policy_parse(POLICY_PAGER, spec, &c, err, sizeof(err));
+	if (e) {
+		printf("pager swap: %s\n", err);
+		return e;
+	}
+	if (!started)
+		return E_NOTSUP;
+	uint64_t t0 = libos_cycles();
+	busy = true;
+	/* Drain the old policy in its eviction order: the state handed over. */
+	unsigned n = 0;
+	while (n < resident) {
+		struct vm_page *v;
+		choose(&v, 1, false, 0);
+		drain[n++] = v;
+		v->flags |= VMP_CHOSEN; /* off its lists: not resident to it any more */
+		v->flags &= (uint16_t)~VMP_RESIDENT;
+		hook_evicted(v);
+	}
+	for (unsigned i = 0; i < n; i++)
+		drain[i]->flags = (uint16_t)((drain[i]->flags & ~VMP_CHOSEN) | VMP_RESIDENT);
+	if (ops->fini)
+		ops->fini();
+	if ((e = policy_start(&c)) != E_OK) {
+		printf("pager swap: %s refused to start (%d): keeping %s\n", c.info->name, e,
+		       prev.info->name);
+		if (policy_start(&prev))
+			vm_die(VM_EXIT_POLICY, "the old pager policy refused to restart", 0, e);
+	} else {
+		st.swaps++;
+	}
+	for (unsigned i = 0; i < n; i++)
+		hook_added(drain[i]); /* first victim first: the oldest to the new policy */
+	busy = false;
+	serve_pending();
+	st.pager_cycles += libos_cycles() - t0;
+	return e;
+}
+
+const char *vm_pager_current(void)
+{
+	static char spec[POLICY_SPEC_MAX];
+	if (!started)
+		return "";
+	policy_format(&choice, spec, sizeof(spec));
+	return spec;
+}
+
+int vm_start_on(const struct vm_config *c, const struct vm_machine *m,
+		const struct policy_choice *pc)
+{
+	if (started || !c->budget || !pc->info || pc->info->kind != POLICY_PAGER)
+		return E_INVAL;
+	cfg = *c;
+	if (!cfg.max_pages || cfg.max_pages > VM_PAGES_MAX)
+		cfg.max_pages = VM_PAGES_MAX;
+	mach = m;
+	int err = policy_start(pc);
+	if (err)
+		return err;
+	started = true;
+	return E_OK;
+}
+
+void vm_stop(void)
+{
+	if (ops && ops->fini)
+		ops->fini();
+	ops = NULL;
+	started = trace_mode = busy = pending_taken = false;
+	pending_count = 0;
+	nregions = npages = resident = evictions_since_scan = 0;
+	st = (struct vm_stats){ 0 };
+	pager_trace = (struct pager_trace){ 0 };
+	choice = (struct policy_choice){ 0 };
+}
+
+void vm_stats(struct vm_stats *out)
+{
+	*out = st;
+}

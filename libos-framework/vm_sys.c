@@ -1,0 +1,237 @@
+/*
+ * The VM manager in a program: struct vm_machine over the system calls,
+ * the swap backings (the exported disk, or a stand-in in the program's
+ * image), the fault and revocation upcalls, and the counters as figures.
+ * The logic is vm.c's, which builds for the host tests too.
+ */
+#include <libos/bench.h>
+#include <libos/libos.h>
+#include <libos/pager_impl.h>
+#include <libos/sched.h>
+#include <libos/threads_impl.h>
+#include <libos/vm.h>
+
+#define PAGER_STACK_SIZE 16384
+
+static uint8_t pager_stack[PAGER_STACK_SIZE] __attribute__((aligned(16)));
+static struct vm_config conf;
+static int64_t swap_blocks = -1; /* the block-range capability of the swap area */
+
+static int64_t m_frame_alloc(bool wait)
+{
+	return sys_call6(SYS_FRAME_ALLOC, FRAME_ANY, wait ? FRAME_WAIT : 0, 0, 0, 0, 0);
+}
+static int m_frame_free(int slot)
+{
+	return (int)sys_frame_free((uint64_t)slot);
+}
+static int m_map(int slot, uint64_t va, unsigned prot)
+{
+	return (int)sys_map((uint64_t)slot, va, prot);
+}
+static int m_unmap(int slot)
+{
+	return (int)sys_unmap((uint64_t)slot);
+}
+static int m_read_ad(uint64_t va, unsigned n, uint8_t *out)
+{
+	return (int)sys_read_ad(va, n, out);
+}
+static int m_frame_number(int slot, uint64_t *frame)
+{
+	struct cap_info ci;
+	int err = (int)sys_cap_inspect((uint64_t)slot, &ci);
+	*frame = ci.object;
+	return err;
+}
+/* A resident page's frame is always bound; the abort protocol removes the binding. */
+static bool m_frame_taken(int slot)
+{
+	struct cap_info ci;
+	if (sys_cap_inspect((uint64_t)slot, &ci) || ci.bound_va)
+		return false;
+	(void)sys_cap_delete((uint64_t)slot); /* the stale root */
+	return true;
+}
+static void m_zero(uint64_t va)
+{
+	__builtin_memset((void *)va, 0, 4096);
+}
+static noreturn_fn void m_die(int status)
+{
+	sys_exit(status);
+}
+
+/* The disk: one block per page, page id = block index in the swap range. */
+static int disk_io(unsigned id, int slot, uint64_t op)
+{
+	int64_t req = sys_block_io((uint64_t)swap_blocks, id, (uint64_t)slot, op, 0);
+	if (req < 0)
+		return (int)req;
+	return (int)sys_block_wait((uint64_t)req, BLOCK_WAIT_DONE);
+}
+static int disk_write(unsigned id, int slot, uint64_t va)
+{
+	return disk_io(id, slot, BLOCK_WRITE);
+}
+static int disk_read(unsigned id, int slot, uint64_t va)
+{
+	return disk_io(id, slot, BLOCK_READ);
+}
+
+/* The stand-in: a copy in memory the program provides (not counted in the budget). */
+static int mem_write(unsigned id, int slot, uint64_t va)
+{
+	__builtin_memcpy((uint8_t *)conf.mem_store + (uint64_t)id * 4096, (void *)va, 4096);
+	return 0;
+}
+static int mem_read(unsigned id, int slot, uint64_t va)
+{
+	__builtin_memcpy((void *)va, (uint8_t *)conf.mem_store + (uint64_t)id * 4096, 4096);
+	return 0;
+}
+
+static struct vm_machine machine = {
+	.frame_alloc = m_frame_alloc,
+	.frame_free = m_frame_free,
+	.map = m_map,
+	.unmap = m_unmap,
+	.read_ad = m_read_ad,
+	.frame_number = m_frame_number,
+	.frame_taken = m_frame_taken,
+	.zero = m_zero,
+	.die = m_die,
+	.backing = "none",
+};
+
+struct fault_call {
+	uint64_t va;
+	bool write;
+	int result;
+};
+
+static void fault_on_stack(void *arg)
+{
+	struct fault_call *c = arg;
+	c->result = vm_fault(c->va, c->write);
+}
+
+/*
+ * Run fn(arg) on the pager's own stack, not the exception stack: a fault in
+ * a policy hook is then delivered like any other (the kernel ends a program
+ * whose fault handler faults, with no word of which policy), and fault.c
+ * names the policy.
+ */
+static void call_on_stack(void (*fn)(void *), void *arg, void *top)
+{
+	register void *a __asm__("rdi") = arg;
+	__asm__ volatile("mov %%rsp, %%rbx\n\t"
+			 "mov %[top], %%rsp\n\t"
+			 "call *%[fn]\n\t"
+			 "mov %%rbx, %%rsp"
+			 : "+r"(a)
+			 : [fn] "r"(fn), [top] "r"(top)
+			 : "rbx", "rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory",
+			   "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+			   "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+static bool on_fault(struct upcall_fault *uf)
+{
+	if (uf->vector != 14)
+		return false;
+	struct fault_call c = { .va = uf->addr & ~4095ULL, .write = (uf->error & 2) != 0 };
+	if (!libos_threads_on()) { /* (with threads on, thread.c takes the swap= schedule) */
+		enum policy_kind kind;
+		for (const char *spec; (spec = libos_swap_due(libos_cycles(), &kind));)
+			if (kind == POLICY_PAGER)
+				(void)vm_pager_swap(spec);
+	}
+	call_on_stack(fault_on_stack, &c, pager_stack + sizeof(pager_stack));
+	return c.result == 0;
+}
+
+static void on_revoke(struct upcall_revoke *ur)
+{
+	if (ur->kind == REVOKE_TAKEN) {
+		uint64_t frames[64];
+		(void)sys_call6(SYS_REPOSS_READ, (uint64_t)frames, 0, 0, 0, 0, 0);
+		vm_revoke_taken();
+		return;
+	}
+	if (!conf.ignore_revocation)
+		(void)vm_revoke_asked(ur->frame, ur->count, ur->deadline);
+}
+
+int vm_start(const struct vm_config *cfg)
+{
+	struct disk_info di;
+	conf = *cfg;
+	if (!conf.max_pages || conf.max_pages > 512)
+		conf.max_pages = 512;
+	bool disk = sys_disk_info(&di) == 0;
+	enum vm_backing b = conf.backing;
+	if (b == VM_BACKING_AUTO)
+		b = disk ? VM_BACKING_DISK : conf.mem_store ? VM_BACKING_MEM : VM_BACKING_NONE;
+	if (b == VM_BACKING_DISK) {
+		if (!disk)
+			return E_NOTSUP;
+		if ((swap_blocks = sys_block_alloc(BLOCK_ANY, conf.max_pages)) < 0)
+			return (int)swap_blocks;
+		machine.swap_write = disk_write;
+		machine.swap_read = disk_read;
+		machine.backing = "disk";
+	} else if (b == VM_BACKING_MEM) {
+		if (!conf.mem_store)
+			return E_INVAL;
+		machine.swap_write = mem_write;
+		machine.swap_read = mem_read;
+		machine.swap_read_needs_map = true;
+		machine.backing = "mem";
+	}
+	struct policy_choice c = libos_choice[POLICY_PAGER];
+	if (!c.info) {
+		char err[200];
+		if (policy_parse(POLICY_PAGER, PAGER_DEFAULT, &c, err, sizeof(err)))
+			return E_NOENT;
+	}
+	int err = vm_start_on(&conf, &machine, &c);
+	if (err) {
+		printf("vm: pager policy %s refused to start (%d)\n", c.info->name, err);
+		return err;
+	}
+	libos_choice[POLICY_PAGER] = c; /* figure lines carry it */
+	if ((err = libos_set_fault_handler(on_fault)) ||
+	    (err = libos_set_revoke_handler(on_revoke)))
+		return err;
+	return E_OK;
+}
+
+const char *vm_backing_name(void)
+{
+	return machine.backing;
+}
+
+void vm_print_figures(const char *extra)
+{
+	struct vm_stats s;
+	char x[300];
+	vm_stats(&s);
+	ksnprintf(x, sizeof(x), "\"backing\":\"%s\",\"budget\":%u%s%s", machine.backing,
+		  vm_budget(), extra ? "," : "", extra ? extra : "");
+	libos_figure_value("vm_faults", "faults", s.faults, x);
+	libos_figure_value("vm_write_faults", "faults", s.write_faults, x);
+	libos_figure_value("vm_zero_fills", "pages", s.zero_fills, x);
+	libos_figure_value("vm_evictions", "pages", s.evictions, x);
+	libos_figure_value("vm_evict_dirty", "pages", s.evict_dirty, x);
+	libos_figure_value("vm_swap_reads", "blocks", s.swap_reads, x);
+	libos_figure_value("vm_swap_writes", "blocks", s.swap_writes, x);
+	libos_figure_value("vm_pager_cycles", "cycles", s.pager_cycles, x);
+	if (s.revoke_asked || s.taken) {
+		libos_figure_value("vm_revoke_asked", "frames", s.revoke_asked, x);
+		libos_figure_value("vm_revoke_given", "frames", s.revoke_given, x);
+		libos_figure_value("vm_taken", "frames", s.taken, x);
+		libos_figure_value("vm_lost", "pages", s.lost, x);
+		libos_figure_value("vm_refetched", "pages", s.refetched, x);
+	}
+}

@@ -1,0 +1,538 @@
+/*
+ * The VM manager (libos-framework/vm.c) and every pager policy
+ * (policies/pager/) on a simulated machine: frames, mappings with their
+ * accessed bits, and an in-memory swap, all checked as the guest's system
+ * calls would check them. The properties are the issue's: the textbook
+ * fault counts (Belady's anomaly for FIFO; FIFO 15, LRU 12, OPT 9 on the
+ * 20-reference string), OPT as a lower bound of every policy, no data lost
+ * under eviction and cooperative revocation, exactly the dirty pages lost
+ * to the abort protocol, bad victims caught and named, policy swaps.
+ */
+#include <exo/errors.h>
+#include <exo/kprintf.h>
+#include <exo/test.h>
+#include <libos/pager_impl.h>
+#include <libos/vm.h>
+#include <setjmp.h>
+#include <string.h>
+
+#define FRAMES 256
+#define SWAP_PAGES 1024
+#define BASE 0x10000000ULL
+#define PG 4096ULL
+
+static const char *const all_pagers[] = { "fifo",   "clock", "aging",  "lru", "mru",
+					  "random", "2q",    "s3fifo", "opt" };
+#define NPAGERS (sizeof(all_pagers) / sizeof(all_pagers[0]))
+
+/* ---- the simulated machine ---- */
+
+static struct {
+	uint8_t mem[FRAMES][PG];
+	bool used[FRAMES], taken[FRAMES], accessed[FRAMES];
+	uint64_t va[FRAMES]; /* 0: not bound */
+	unsigned prot[FRAMES];
+	unsigned avail; /* frames the "kernel" will still hand out */
+	uint8_t swap[SWAP_PAGES][PG];
+	unsigned swap_writes, errors;
+	jmp_buf died;
+	int status;
+} m;
+
+static int slot_at(uint64_t va)
+{
+	for (int s = 0; s < FRAMES; s++)
+		if (m.used[s] && m.va[s] == va)
+			return s;
+	return -1;
+}
+
+static int64_t f_alloc(bool wait)
+{
+	if (!m.avail)
+		return E_AGAIN;
+	for (int s = 0; s < FRAMES; s++)
+		if (!m.used[s]) {
+			m.used[s] = true;
+			m.taken[s] = false;
+			m.va[s] = 0;
+			m.avail--;
+			memset(m.mem[s], 0, PG);
+			return s;
+		}
+	return E_NOMEM;
+}
+static bool live(int s)
+{
+	return s >= 0 && s < FRAMES && m.used[s] && !m.taken[s];
+}
+static int f_free(int s)
+{
+	if (!live(s)) {
+		m.errors++;
+		return E_BADSLOT;
+	}
+	m.used[s] = false;
+	m.va[s] = 0;
+	m.avail++;
+	return 0;
+}
+static int f_map(int s, uint64_t va, unsigned prot)
+{
+	if (!live(s) || m.va[s] || slot_at(va) >= 0) {
+		m.errors++;
+		return live(s) ? E_BUSY : E_BADSLOT;
+	}
+	m.va[s] = va;
+	m.prot[s] = prot;
+	m.accessed[s] = false;
+	return 0;
+}
+static int f_unmap(int s)
+{
+	if (!live(s) || !m.va[s]) {
+		m.errors++;
+		return E_NOENT;
+	}
+	m.va[s] = 0;
+	return 0;
+}
+static int f_read_ad(uint64_t va, unsigned n, uint8_t *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int s = slot_at(va + i * PG);
+		out[i] = s < 0 ? 0 : AD_MAPPED | (m.accessed[s] ? AD_ACCESSED : 0);
+		if (s >= 0)
+			m.accessed[s] = false;
+	}
+	return 0;
+}
+static int f_frame_number(int s, uint64_t *f)
+{
+	*f = 1000 + (uint64_t)s;
+	return live(s) ? 0 : E_BADSLOT;
+}
+static bool f_taken(int s)
+{
+	if (s >= 0 && s < FRAMES && m.used[s] && m.taken[s]) {
+		m.used[s] = false; /* the stale root is deleted */
+		return true;
+	}
+	return false;
+}
+static void f_zero(uint64_t va)
+{
+	int s = slot_at(va);
+	if (s < 0 || !(m.prot[s] & PROT_W))
+		m.errors++;
+	else
+		memset(m.mem[s], 0, PG);
+}
+static int f_swap_write(unsigned id, int s, uint64_t va)
+{
+	if (!live(s) || id >= SWAP_PAGES)
+		return E_RANGE;
+	memcpy(m.swap[id], m.mem[s], PG);
+	m.swap_writes++;
+	return 0;
+}
+static int f_swap_read(unsigned id, int s, uint64_t va)
+{
+	if (!live(s) || id >= SWAP_PAGES)
+		return E_RANGE;
+	memcpy(m.mem[s], m.swap[id], PG);
+	return 0;
+}
+static noreturn_fn void f_die(int status)
+{
+	m.status = status;
+	longjmp(m.died, 1);
+}
+
+static const struct vm_machine sim = {
+	.frame_alloc = f_alloc,
+	.frame_free = f_free,
+	.map = f_map,
+	.unmap = f_unmap,
+	.read_ad = f_read_ad,
+	.frame_number = f_frame_number,
+	.frame_taken = f_taken,
+	.zero = f_zero,
+	.swap_write = f_swap_write,
+	.swap_read = f_swap_read,
+	.backing = "sim",
+	.die = f_die,
+};
+
+/* A fresh machine and VM: budget frames, npages at BASE, pager spec. */
+static int start(const char *spec, unsigned budget, unsigned npages)
+{
+	vm_stop();
+	memset(&m, 0, sizeof(m));
+	m.avail = FRAMES;
+	struct policy_choice c;
+	char err[300];
+	int e = policy_parse(POLICY_PAGER, spec, &c, err, sizeof(err));
+	if (e)
+		return e;
+	struct vm_config cfg = { .budget = budget, .max_pages = npages };
+	if ((e = vm_start_on(&cfg, &sim, &c)))
+		return e;
+	return vm_region_add(BASE, npages);
+}
+
+/* What the MMU does: a fault first if the mapping is missing or read-only for a write. */
+static uint64_t touch(unsigned page, bool write, uint64_t value)
+{
+	uint64_t va = BASE + page * PG;
+	int s = slot_at(va);
+	if (s < 0 || (write && !(m.prot[s] & PROT_W))) {
+		if (vm_fault(va, write)) {
+			m.errors++;
+			return 0;
+		}
+		s = slot_at(va);
+		if (s < 0 || (write && !(m.prot[s] & PROT_W))) {
+			m.errors++;
+			return 0;
+		}
+	}
+	m.accessed[s] = true;
+	if (write)
+		memcpy(m.mem[s], &value, sizeof(value));
+	memcpy(&value, m.mem[s], sizeof(value));
+	return value;
+}
+
+static uint64_t faults(void)
+{
+	struct vm_stats s;
+	vm_stats(&s);
+	return s.faults;
+}
+
+/* Trace mode as the pagetrace workload runs it: faults for refs[0..n) in k frames. */
+static long run_trace(const char *spec, const uint32_t *refs, size_t n, unsigned k)
+{
+	if (setjmp(m.died))
+		return -1000 - m.status;
+	if (start(spec, k, 64))
+		return -1;
+	vm_set_trace(refs, n);
+	/* (start reset the trace: set it before the policy looks; opt checks at init) */
+	for (size_t i = 0; i < n; i++) {
+		vm_trace_at(i);
+		vm_ref(BASE + refs[i] * PG);
+		(void)touch(refs[i], false, 0);
+	}
+	return m.errors ? -2 : (long)faults();
+}
+
+static const uint32_t belady[] = { 1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5 };
+static const uint32_t twenty[] = { 7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1 };
+
+/* OPT needs its trace before init: start, set the trace, swap it in. */
+static long run_trace_opt(const uint32_t *refs, size_t n, unsigned k)
+{
+	if (setjmp(m.died))
+		return -1000 - m.status;
+	if (start("fifo", k, 64))
+		return -1;
+	vm_set_trace(refs, n);
+	if (vm_pager_swap("opt"))
+		return -3;
+	for (size_t i = 0; i < n; i++) {
+		vm_trace_at(i);
+		vm_ref(BASE + refs[i] * PG);
+		(void)touch(refs[i], false, 0);
+	}
+	return m.errors ? -2 : (long)faults();
+}
+
+static long count(const char *spec, const uint32_t *refs, size_t n, unsigned k)
+{
+	return strcmp(spec, "opt") ? run_trace(spec, refs, n, k) : run_trace_opt(refs, n, k);
+}
+
+TEST(pager, textbook_belady_anomaly_fifo)
+{
+	EXPECT_EQ(t, count("fifo", belady, 12, 3), 9);
+	EXPECT_EQ(t, count("fifo", belady, 12, 4), 10);
+}
+
+TEST(pager, textbook_twenty_references_three_frames)
+{
+	EXPECT_EQ(t, count("fifo", twenty, 20, 3), 15);
+	EXPECT_EQ(t, count("lru", twenty, 20, 3), 12);
+	EXPECT_EQ(t, count("opt", twenty, 20, 3), 9);
+	EXPECT_EQ(t, count("opt", belady, 12, 3), 7);
+	EXPECT_EQ(t, count("lru", belady, 12, 3), 10);
+}
+
+TEST(pager, opt_refuses_to_start_without_a_trace)
+{
+	EXPECT_EQ(t, start("opt", 3, 8), E_NOTSUP);
+	vm_stop();
+}
+
+/* On random traces every policy faults at least as often as OPT, and at least once per page. */
+TEST(pager, opt_bounds_every_policy)
+{
+	static uint32_t refs[400];
+	uint64_t seed = 7;
+	for (unsigned round = 0; round < 6; round++) {
+		unsigned pages = 6 + round * 3, k = 2 + round;
+		for (unsigned i = 0; i < 400; i++) /* skewed: low pages more often */
+			refs[i] = (uint32_t)((pager_rand(&seed) % pages) *
+					     (pager_rand(&seed) % pages) / pages);
+		long best = count("opt", refs, 400, k);
+		ASSERT(t, best > 0);
+		for (unsigned p = 0; p < NPAGERS; p++) {
+			long f = count(all_pagers[p], refs, 400, k);
+			if (!EXPECT(t, f >= best && f <= 400))
+				kprintf("pager: %s faulted %ld times, opt %ld (k %u)\n",
+					all_pagers[p], f, best, k);
+		}
+	}
+	vm_stop();
+}
+
+/* MRU is the right choice for a loop one page larger than memory; LRU the worst. */
+TEST(pager, mru_wins_a_loop_larger_than_memory)
+{
+	static uint32_t refs[5 * 9];
+	for (unsigned i = 0; i < 5 * 9; i++)
+		refs[i] = i % 9;
+	EXPECT_EQ(t, count("lru", refs, 45, 8), 45);
+	EXPECT_EQ(t, count("fifo", refs, 45, 8), 45);
+	EXPECT(t, count("mru", refs, 45, 8) < 20);
+	vm_stop();
+}
+
+/* Random writes over 4x the budget, then every page read back: nothing lost, under every policy. */
+TEST(pager, no_data_lost_under_eviction)
+{
+	for (unsigned p = 0; p < NPAGERS; p++) {
+		if (!strcmp(all_pagers[p], "opt"))
+			continue; /* no trace here */
+		if (setjmp(m.died)) {
+			test_fail(t, __FILE__, __LINE__, "%s: the VM ended the program (%d)",
+				  all_pagers[p], m.status);
+			continue;
+		}
+		ASSERT_EQ(t, start(all_pagers[p], 8, 32), E_OK);
+		uint64_t want[32] = { 0 }, seed = 3;
+		for (unsigned i = 0; i < 600; i++) {
+			unsigned pg = (unsigned)(pager_rand(&seed) % 32);
+			if (pager_rand(&seed) % 3 == 0) {
+				want[pg] = pager_rand(&seed) | 1;
+				touch(pg, true, want[pg]);
+			} else if (touch(pg, false, 0) != want[pg]) {
+				test_fail(t, __FILE__, __LINE__, "%s: page %u read wrong",
+					  all_pagers[p], pg);
+				break;
+			}
+			if (i % 50 == 0)
+				vm_scan();
+		}
+		for (unsigned pg = 0; pg < 32; pg++)
+			EXPECT_EQ(t, touch(pg, false, 0), want[pg]);
+		EXPECT_EQ(t, m.errors, 0);
+		EXPECT(t, vm_resident() <= 8);
+		struct vm_stats s;
+		vm_stats(&s);
+		EXPECT(t, s.swap_writes > 0 && s.swap_reads > 0 && s.evictions > 0);
+	}
+	vm_stop();
+}
+
+/* Read-only pages are clean: evicting them writes nothing. */
+TEST(pager, clean_pages_are_never_written_back)
+{
+	ASSERT_EQ(t, start("fifo", 4, 16), E_OK);
+	for (unsigned r = 0; r < 3; r++)
+		for (unsigned pg = 0; pg < 16; pg++)
+			EXPECT_EQ(t, touch(pg, false, 0), 0);
+	EXPECT_EQ(t, m.swap_writes, 0);
+	EXPECT_EQ(t, faults(), 48);
+	/* A write after a read faults once more (read-only -> writable): no page-in; then dirty. */
+	struct vm_stats st;
+	touch(15, true, 5);
+	vm_stats(&st);
+	EXPECT_EQ(t, st.faults, 48);
+	EXPECT_EQ(t, st.write_faults, 1);
+	touch(15, true, 6);
+	vm_stats(&st);
+	EXPECT_EQ(t, st.write_faults, 1);
+	vm_stop();
+}
+
+TEST(pager, cooperative_revocation_loses_nothing)
+{
+	if (setjmp(m.died)) {
+		test_fail(t, __FILE__, __LINE__, "the VM ended the program (%d)", m.status);
+		return;
+	}
+	ASSERT_EQ(t, start("clock", 16, 32), E_OK);
+	for (unsigned pg = 0; pg < 16; pg++)
+		touch(pg, pg % 2, 100 + pg);
+	EXPECT_EQ(t, vm_resident(), 16);
+	EXPECT_EQ(t, vm_revoke_asked(FRAME_ANY, 10, ~0ULL), 10);
+	EXPECT_EQ(t, vm_resident(), 6);
+	EXPECT_EQ(t, m.avail, FRAMES - 6); /* the frames really went back */
+	/* A named frame: the page holding it goes. */
+	int s = slot_at(BASE + 15 * PG);
+	if (s >= 0)
+		EXPECT_EQ(t, vm_revoke_asked(1000 + (uint64_t)s, 1, ~0ULL), 1);
+	for (unsigned pg = 0; pg < 16; pg++)
+		EXPECT_EQ(t, touch(pg, false, 0), pg % 2 ? 100 + pg : 0);
+	struct vm_stats st;
+	vm_stats(&st);
+	EXPECT_EQ(t, st.lost, 0);
+	EXPECT(t, st.revoke_given >= 10);
+	EXPECT_EQ(t, m.errors, 0);
+	vm_stop();
+}
+
+/* Frames taken by force: clean pages come back (zero), a dirty one is lost and ends the program. */
+TEST(pager, abort_marks_exactly_the_dirty_pages_lost)
+{
+	ASSERT_EQ(t, start("fifo", 8, 16), E_OK);
+	for (unsigned pg = 0; pg < 8; pg++)
+		touch(pg, pg == 3, 42);
+	for (int s = 0; s < FRAMES; s++) /* the kernel takes every frame */
+		if (m.used[s]) {
+			m.taken[s] = true;
+			m.va[s] = 0;
+		}
+	vm_revoke_taken();
+	struct vm_stats st;
+	vm_stats(&st);
+	EXPECT_EQ(t, st.taken, 8);
+	EXPECT_EQ(t, st.lost, 1);
+	EXPECT_EQ(t, vm_resident(), 0);
+	EXPECT_EQ(t, touch(0, false, 0), 0);
+	vm_stats(&st);
+	EXPECT_EQ(t, st.refetched, 1);
+	if (setjmp(m.died)) {
+		EXPECT_EQ(t, m.status, VM_EXIT_LOST);
+		vm_stop();
+		return;
+	}
+	touch(3, false, 0);
+	test_fail(t, __FILE__, __LINE__, "reading a lost page went on");
+	vm_stop();
+}
+
+TEST(pager, smaller_budget_evicts_at_once)
+{
+	ASSERT_EQ(t, start("lru", 10, 20), E_OK);
+	for (unsigned pg = 0; pg < 10; pg++)
+		touch(pg, true, pg + 1);
+	ASSERT_EQ(t, vm_set_budget(4), E_OK);
+	EXPECT_EQ(t, vm_resident(), 4);
+	EXPECT_EQ(t, m.avail, FRAMES - 4);
+	EXPECT_EQ(t, vm_set_budget(0), E_INVAL);
+	for (unsigned pg = 0; pg < 10; pg++)
+		EXPECT_EQ(t, touch(pg, false, 0), pg + 1);
+	EXPECT(t, vm_resident() <= 4);
+	vm_stop();
+}
+
+/* Memory pressure: the kernel has no frame to give; the VM pages against itself. */
+TEST(pager, pressure_pages_against_itself)
+{
+	ASSERT_EQ(t, start("fifo", 10, 20), E_OK);
+	m.avail = 3;
+	for (unsigned pg = 0; pg < 10; pg++)
+		touch(pg, true, pg + 7);
+	EXPECT_EQ(t, vm_resident(), 3);
+	for (unsigned pg = 0; pg < 10; pg++)
+		EXPECT_EQ(t, touch(pg, false, 0), pg + 7);
+	vm_stop();
+}
+
+TEST(pager, swap_hands_the_resident_pages_over)
+{
+	ASSERT_EQ(t, start("fifo", 4, 16), E_OK);
+	for (unsigned pg = 0; pg < 4; pg++)
+		touch(pg, true, pg + 1);
+	ASSERT_EQ(t, vm_pager_swap("lru"), E_OK);
+	EXPECT_STREQ(t, vm_pager_current(), "lru");
+	EXPECT_EQ(t, vm_resident(), 4);
+	/* lru got them oldest first: page 0 goes next. */
+	touch(9, false, 0);
+	EXPECT(t, slot_at(BASE) < 0);
+	EXPECT(t, slot_at(BASE + PG) >= 0);
+	EXPECT_EQ(t, vm_pager_swap("opt"), E_NOTSUP); /* refused: no trace; lru stays */
+	EXPECT_STREQ(t, vm_pager_current(), "lru");
+	EXPECT_EQ(t, vm_pager_swap("nosuch"), E_NOENT);
+	for (unsigned pg = 1; pg < 4; pg++)
+		EXPECT_EQ(t, touch(pg, false, 0), pg + 1);
+	EXPECT_EQ(t, m.errors, 0);
+	vm_stop();
+}
+
+/* ---- a misbehaving policy: its bad victims are caught ---- */
+
+static struct vm_page *bad_last, bad_foreign;
+static unsigned bad_mode;
+static int bad_init(const uint64_t *params, unsigned budget)
+{
+	bad_last = NULL;
+	return 0;
+}
+static void bad_added(struct vm_page *p, uint64_t now)
+{
+	bad_last = p;
+}
+static unsigned bad_victims(struct vm_page **out, unsigned want, uint64_t now)
+{
+	if (bad_mode == 0) {
+		out[0] = &bad_foreign; /* not the VM's */
+		return 1;
+	}
+	if (bad_mode == 1)
+		return 0;		     /* none at all */
+	out[0] = vm_page_of(BASE + 15 * PG); /* not resident */
+	return 1;
+}
+static void bad_evicted(struct vm_page *p, uint64_t now) {}
+static const struct pager_ops test_bad_pager = {
+	.info = { .kind = POLICY_PAGER,
+		  .name = "test_bad",
+		  .description = "host test: returns victims it does not hold" },
+	.init = bad_init,
+	.added = bad_added,
+	.victims = bad_victims,
+	.evicted = bad_evicted,
+};
+POLICY_REGISTER(test_bad_pager);
+
+TEST(pager, bad_victims_end_the_environment)
+{
+	for (bad_mode = 0; bad_mode < 3; bad_mode++) {
+		ASSERT_EQ(t, start("test_bad", 2, 16), E_OK);
+		touch(0, false, 0);
+		touch(1, false, 0);
+		if (setjmp(m.died)) {
+			EXPECT_EQ(t, m.status, VM_EXIT_POLICY);
+			EXPECT_EQ(t, vm_resident(), 2); /* nothing was evicted */
+			continue;
+		}
+		touch(2, false, 0);
+		test_fail(t, __FILE__, __LINE__, "bad victim %u accepted", bad_mode);
+	}
+	vm_stop();
+}
+
+TEST(pager, regions_are_checked)
+{
+	ASSERT_EQ(t, start("fifo", 2, 16), E_OK);
+	EXPECT_EQ(t, vm_region_add(BASE + 3, 1), E_ALIGN);
+	EXPECT_EQ(t, vm_region_add(BASE + 15 * PG, 1), E_EXIST);
+	EXPECT_EQ(t, vm_region_add(BASE + 64 * PG, 2000), E_NOMEM);
+	EXPECT_EQ(t, vm_fault(BASE + 64 * PG, false), E_NOENT);
+	EXPECT_EQ(t, vm_fault(BASE - PG, false), E_NOENT);
+	vm_stop();
+}

@@ -1,0 +1,134 @@
+/*
+ * The VM manager in a real environment (tests/guest/manifest.cfg, the
+ * pager-* sections). arg (run_arg=) picks the check:
+ *   0 integrity: random reads and writes over 4x the budget with the
+ *     in-image swap stand-in, every page read back; a pager swap half way
+ *     (pager=fifo -> lru) keeps every page. Exit 0 if all is as written.
+ *   3 the same, swapping to the disk (--disk).
+ *   1 a policy that returns a page it does not hold: the VM ends the
+ *     environment (VM_EXIT_POLICY) with a line naming the policy.
+ *   2 a policy that faults in its victims hook: ends with 128 + 14 and a
+ *     line naming the policy and the hook.
+ * (Frames taken by force: workloads/balloon.c, the pager-balloon-* sections.)
+ */
+#include <libos/libos.h>
+#include <libos/pager_impl.h>
+#include <libos/vm.h>
+
+#define BASE 0x600000000ULL
+#define PAGES 32
+#define BUDGET 8
+
+static uint8_t store[PAGES][4096] __attribute__((aligned(4096)));
+static uint64_t want[PAGES];
+
+/* A pager that returns a page that is not the VM's. */
+static struct vm_page fake;
+static int liar_init(const uint64_t *params, unsigned budget)
+{
+	return 0;
+}
+static void liar_added(struct vm_page *p, uint64_t now) {}
+static unsigned liar_victims(struct vm_page **out, unsigned want_, uint64_t now)
+{
+	out[0] = &fake;
+	return 1;
+}
+static void liar_evicted(struct vm_page *p, uint64_t now) {}
+static const struct pager_ops test_liar = {
+	.info = { .kind = POLICY_PAGER,
+		  .name = "test_liar",
+		  .description = "vmcheck: returns a victim it does not hold" },
+	.init = liar_init,
+	.added = liar_added,
+	.victims = liar_victims,
+	.evicted = liar_evicted,
+};
+POLICY_REGISTER(test_liar);
+
+/* A pager that faults in its victims hook. */
+static unsigned crash_victims(struct vm_page **out, unsigned want_, uint64_t now)
+{
+	out[0] = *(struct vm_page *volatile *)8; /* a null dereference */
+	return 1;
+}
+static const struct pager_ops test_crasher = {
+	.info = { .kind = POLICY_PAGER,
+		  .name = "test_crasher",
+		  .description = "vmcheck: faults in its victims hook" },
+	.init = liar_init,
+	.added = liar_added,
+	.victims = crash_victims,
+	.evicted = liar_evicted,
+};
+POLICY_REGISTER(test_crasher);
+
+static uint64_t rnd(uint64_t *s)
+{
+	return pager_rand(s);
+}
+
+static int integrity(void)
+{
+	uint64_t seed = 11;
+	for (unsigned i = 0; i < 1500; i++) {
+		unsigned pg = (unsigned)(rnd(&seed) % PAGES);
+		volatile uint64_t *p = (volatile uint64_t *)(BASE + pg * 4096ULL + (pg % 64) * 8);
+		if (rnd(&seed) % 3 == 0)
+			*p = want[pg] = rnd(&seed) | 1;
+		else if (*p != want[pg]) {
+			printf("vmcheck: page %u read 0x%llx, wrote 0x%llx\n", pg,
+			       (unsigned long long)*p, (unsigned long long)want[pg]);
+			return 1;
+		}
+		if (i == 700 && libos_policy_swap(POLICY_PAGER, "lru")) {
+			printf("vmcheck: the pager swap failed\n");
+			return 1;
+		}
+		if (vm_resident() > BUDGET) {
+			printf("vmcheck: %u resident over a budget of %u\n", vm_resident(), BUDGET);
+			return 1;
+		}
+	}
+	for (unsigned pg = 0; pg < PAGES; pg++)
+		if (*(volatile uint64_t *)(BASE + pg * 4096ULL + (pg % 64) * 8) != want[pg])
+			return 1;
+	struct vm_stats st;
+	vm_stats(&st);
+	printf("vmcheck: integrity ok under %s (swap %s): faults %llu evictions %llu swap r/w "
+	       "%llu/%llu\n",
+	       vm_pager_current(), vm_backing_name(), (unsigned long long)st.faults,
+	       (unsigned long long)st.evictions, (unsigned long long)st.swap_reads,
+	       (unsigned long long)st.swap_writes);
+	return st.swap_writes && st.swap_reads && st.swaps == 1 ? 0 : 1;
+}
+
+int main(uint64_t arg, uint64_t env_id, uint64_t core)
+{
+	struct vm_config cfg = {
+		.budget = BUDGET,
+		.backing = arg == 3 ? VM_BACKING_DISK : VM_BACKING_MEM,
+		.max_pages = PAGES,
+		.mem_store = store,
+	};
+	int err = vm_start(&cfg);
+	if (!err)
+		err = vm_region_add(BASE, PAGES);
+	if (err) {
+		printf("vmcheck: vm: %s\n", err_name(err));
+		return 2;
+	}
+	switch (arg) {
+	case 0:
+	case 3:
+		return integrity();
+	case 1:
+	case 2:
+		if (libos_policy_swap(POLICY_PAGER, arg == 1 ? "test_liar" : "test_crasher"))
+			return 3;
+		for (unsigned pg = 0; pg <= BUDGET; pg++)
+			*(volatile uint64_t *)(BASE + pg * 4096ULL) = pg;
+		return 0; /* must not get here */
+	}
+	return 2;
+}
