@@ -29,7 +29,7 @@ void libos_fault_dispatch(struct upcall_fault *uf)
 		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
 		sys_exit((int)(128 + uf->vector));
 	}
-	if (handler && handler(uf)) {
+	if (libos_ipc_fault(uf) || (handler && handler(uf))) {
 		libos_fx_restore(libos_fx_fault);
 		libos_resume(&uf->regs);
 	}
@@ -48,7 +48,8 @@ int libos_fault_upcall_on(void)
 int libos_set_fault_handler(libos_fault_handler h)
 {
 	handler = h;
-	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_FAULT,
-			      h || libos_threads_on() ? (uint64_t)libos_fault_entry : 0,
-			      (uint64_t)exc_stack, sizeof(exc_stack), 0, 0);
+	return (int)sys_call6(
+	    SYS_UPCALL_SET, UPCALL_FAULT,
+	    h || libos_threads_on() || libos_ipc_active() ? (uint64_t)libos_fault_entry : 0,
+	    (uint64_t)exc_stack, sizeof(exc_stack), 0, 0);
 }

@@ -20,6 +20,8 @@ static const struct libos_param framework_params[] = {
 	{ "swap", NULL, "swap policies while running: KIND:SPEC@TIME[+...], TIME in us, ms or s" },
 	{ "watchdog_ms", "5000",
 	  "a thread the sched policy leaves runnable this long ends it (0: off)" },
+	{ "ipc_chan", NULL,
+	  "a channel the parent set up: NAME:FRAME:SIDE:PEER:EP:CORE (libos/ipc.h)" },
 	{ "accel", NULL, "the accelerator the kernel was booted under (set by the kernel)" },
 	{ "icount", NULL, "yes if cycle figures are instruction counts (set by the kernel)" },
 	{ 0 },
@@ -217,6 +219,8 @@ int libos_policy_swap(enum policy_kind kind, const char *spec)
 {
 	if (kind == POLICY_SCHED)
 		return libos_sched_swap(spec);
+	if (kind == POLICY_IPC)
+		return libos_ipc_swap(spec);
 	printf("%s: no swappable %s runtime in this program yet\n",
 	       policy_kind_name(kind) ? policy_kind_name(kind) : "policy", policy_kind_name(kind));
 	return E_NOTSUP;
@@ -229,6 +233,8 @@ const char *libos_policy_current(enum policy_kind kind)
 		return "";
 	if (kind == POLICY_SCHED)
 		return libos_sched_current();
+	if (kind == POLICY_IPC && libos_choice[kind].info)
+		return libos_ipc_current();
 	policy_format(&libos_choice[kind], spec[kind], sizeof(spec[kind]));
 	return spec[kind];
 }

@@ -40,6 +40,7 @@ static bool threads_on;
 static bool preempt_pending;
 static uint64_t picked_at; /* cycle counter when current was picked */
 static unsigned nsleeping;
+static unsigned nwaiting; /* threads in thread_wait_until */
 static uint64_t next_wake = ~0ULL;
 static uint64_t watchdog_cycles, next_watchdog;
 static uint8_t fx_clean[512] __attribute__((aligned(16))); /* FXSAVE image a thread starts with */
@@ -210,6 +211,23 @@ static void wake_sleepers(uint64_t now)
 	}
 }
 
+/* Threads blocked in thread_wait_until whose condition now holds become runnable. */
+static void wake_waiters(uint64_t now)
+{
+	if (!nwaiting)
+		return;
+	for (unsigned i = 0; i < THREAD_MAX; i++) {
+		struct thread *t = threads[i];
+		if (!t || t->state != THREAD_BLOCKED || !t->wait_ready ||
+		    !t->wait_ready(t->wait_arg))
+			continue;
+		t->wait_ready = NULL;
+		nwaiting--;
+		t->state = THREAD_RUNNABLE;
+		enqueue(t, now);
+	}
+}
+
 /* Run t: a context it saved itself needs only its callee-saved registers back. */
 static inline noreturn_fn void resume(struct thread *t)
 {
@@ -235,6 +253,7 @@ static void schedule(bool requeue)
 			enqueue(prev, now);
 	}
 	wake_sleepers(now);
+	wake_waiters(now);
 	struct thread *next = pick(now);
 	if (!next)
 		next = &idle;
@@ -288,6 +307,8 @@ void libos_threads_preempt(struct upcall_sched *us)
 	for (const char *spec; (spec = libos_swap_due(now, &kind));)
 		if (kind == POLICY_SCHED)
 			(void)sched_swap_locked(spec, true);
+		else
+			(void)libos_policy_swap(kind, spec); /* its own runtime; never blocks */
 	if (watchdog_cycles && now >= next_watchdog) {
 		next_watchdog = now + watchdog_cycles / 4;
 		for (unsigned i = 0; i < THREAD_MAX; i++)
@@ -307,6 +328,7 @@ void libos_threads_preempt(struct upcall_sched *us)
 	}
 	preempt_pending = false;
 	wake_sleepers(now);
+	wake_waiters(now);
 	struct thread *next = pick(now);
 	current = next ? next : &idle;
 	picked_at = now;
@@ -684,6 +706,28 @@ void thread_sleep_until(uint64_t cycles)
 	t->wake_at = cycles;
 	nsleeping++;
 	next_wake = MIN(next_wake, cycles);
+	block();
+}
+
+void thread_wait_until(bool (*ready)(void *), void *arg)
+{
+	if (!threads_on) {
+		while (!ready(arg))
+			(void)sys_yield();
+		return;
+	}
+	enter();
+	struct thread *t = current;
+	if (ready(arg)) {
+		leave();
+		return;
+	}
+	if (t == &idle)
+		fatal("thread_wait_until from the idle thread");
+	t->state = THREAD_BLOCKED;
+	t->wait_ready = ready;
+	t->wait_arg = arg;
+	nwaiting++;
 	block();
 }
 

@@ -5,6 +5,7 @@
  * when two of a kind share a name or a required hook is missing, so a bad
  * policy file fails the build rather than a run.
  */
+#include <libos/ipc_impl.h>
 #include <libos/sched_impl.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,10 @@ static const char *missing_hook(const struct policy_info *p)
 		       : !o->dequeue ? "dequeue"
 		       : !o->pick    ? "pick"
 				     : NULL;
+	}
+	if (p->kind == POLICY_IPC) {
+		const struct ipc_ops *o = (const struct ipc_ops *)p;
+		return !o->init ? "init" : !o->wait ? "wait" : !o->notify_now ? "notify_now" : NULL;
 	}
 	return NULL;
 }
