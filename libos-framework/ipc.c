@@ -784,16 +784,14 @@ bool libos_ipc_pct(uint64_t badge, const uint64_t a[6], uint64_t r[6])
 {
 	if (!(badge & PCT_BADGE))
 		return false;
-	uint64_t frame = badge & ~PCT_BADGE;
+	uint64_t frame = badge & (CAP_SLOTS - 1); /* the kernel may widen the 32-bit badge */
 	struct ipc_chan *ch = NULL;
 	for (unsigned i = 0; i < IPC_CHANS_MAX && !ch; i++)
 		if (chans[i].used && chans[i].frame == frame)
 			ch = &chans[i];
-	r[0] = (uint64_t)(int64_t)E_NOTSUP;
-	if (!ch || !ch->handler)
-		return true;
-	if (in_handler) {
-		r[0] = (uint64_t)(int64_t)E_BUSY; /* the handler runs already: the rings */
+	if (!ch || !ch->handler || in_handler) {
+		/* Not open or serving yet, or inside the handler already: the caller uses the rings. */
+		r[0] = (uint64_t)(int64_t)E_BUSY;
 		return true;
 	}
 	struct ipc_msg req, rep = { 0 };

@@ -285,6 +285,7 @@ static void make_runnable(struct thread *t)
 noreturn_fn static void idle_loop(void *unused)
 {
 	for (;;) {
+		__builtin_ia32_pause(); /* under -icount: let a core we may wait for run */
 		(void)sys_yield();
 		enter();
 		schedule(false);
@@ -712,8 +713,11 @@ void thread_sleep_until(uint64_t cycles)
 void thread_wait_until(bool (*ready)(void *), void *arg)
 {
 	if (!threads_on) {
-		while (!ready(arg))
+		/* pause: under -icount the vCPUs take turns at a pause, and the peer may be on one. */
+		while (!ready(arg)) {
+			__builtin_ia32_pause();
 			(void)sys_yield();
+		}
 		return;
 	}
 	enter();
