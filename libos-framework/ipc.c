@@ -169,16 +169,25 @@ static uint64_t slot_va(const struct ipc_chan *ch)
 	return IPC_REGION + (uint64_t)(ch - chans) * IPC_PAGE_SIZE;
 }
 
-static struct ipc_chan *chan_alloc(const char *name)
+static bool name_ok(const char *name)
 {
 	size_t n = 0;
 	while (name && name[n] && n < IPC_NAME_MAX)
 		n++;
 	if (!name || !n || n >= IPC_NAME_MAX)
-		return NULL;
+		return false;
 	for (size_t i = 0; i < n; i++)
 		if (name[i] == ':' || name[i] == '=' || name[i] == ' ')
-			return NULL;
+			return false;
+	return true;
+}
+
+/* A free channel slot named name (checked by the caller), or NULL. */
+static struct ipc_chan *chan_alloc(const char *name)
+{
+	size_t n = 0;
+	while (name[n])
+		n++;
 	for (unsigned i = 0; i < IPC_CHANS_MAX; i++) {
 		struct ipc_chan *ch = &chans[i];
 		if (ch->used)
@@ -304,9 +313,11 @@ static int64_t give(uint64_t slot, uint64_t rights, uint64_t badge, uint64_t env
 int ipc_connect(uint64_t env, uint64_t env_core, const char *name, unsigned flags,
 		struct ipc_chan **out, struct ipc_words *child)
 {
+	if (!name_ok(name))
+		return E_INVAL;
 	struct ipc_chan *ch = chan_alloc(name);
 	if (!ch)
-		return name ? E_NOMEM : E_INVAL;
+		return E_NOMEM;
 	int64_t f = sys_frame_alloc(FRAME_ANY), g = -1, ep = NONE;
 	int r = f < 0 ? (int)f : chan_map(ch, (uint64_t)f, 0);
 	if (r)
@@ -363,9 +374,11 @@ int ipc_connect_pair(uint64_t a, uint64_t core_a, struct ipc_words *wa, uint64_t
 		     struct ipc_words *wb, const char *name, unsigned flags)
 {
 	/* The page is laid out through a slot of ours, then unmapped: only a and b map it. */
+	if (!name_ok(name))
+		return E_INVAL;
 	struct ipc_chan *tmp = chan_alloc(name);
 	if (!tmp)
-		return name ? E_NOMEM : E_INVAL;
+		return E_NOMEM;
 	int64_t f = sys_frame_alloc(FRAME_ANY);
 	int r = f < 0 ? (int)f : chan_map(tmp, (uint64_t)f, 0);
 	if (r) {
@@ -390,7 +403,7 @@ int ipc_connect_pair(uint64_t a, uint64_t core_a, struct ipc_words *wa, uint64_t
 			      : give((uint64_t)root, CAP_R_WRITE | CAP_R_GRANT,
 				     PCT_BADGE | (uint64_t)gb, a);
 	}
-	if (pb < 0 || ep < 0) {
+	if (pb < 0 || ((flags & IPC_PCT_CHILD) && ep < 0)) {
 		while (sys_cap_revoke((uint64_t)f) == E_AGAIN)
 			;
 		(void)sys_frame_free((uint64_t)f);
@@ -438,7 +451,9 @@ int ipc_open(const char *name, struct ipc_chan **out)
 			break;
 		}
 	}
-	if (!n || !w)
+	if (!name_ok(name))
+		return E_INVAL;
+	if (!w)
 		return E_NOENT;
 	uint64_t frame, side, peer, ep, core;
 	if (!field(&w, ':', &frame) || !field(&w, ':', &side) || !field(&w, ':', &peer) ||
@@ -580,11 +595,20 @@ static void mark_asleep(struct waitset *w, bool asleep)
 	}
 }
 
-/* Let a peer on this core run (it is the one we wait for), or pause for one on another core. */
+/* A peer on this core, if any is waited for. */
+static struct ipc_chan *same_core_peer(const struct waitset *w)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->chs[i]->same_core)
+			return w->chs[i];
+	return NULL;
+}
+
+/* Let a peer on this core run (it is one we wait for), or pause for one on another core. */
 static void spin_once(struct waitset *w, unsigned *spins)
 {
-	struct ipc_chan *ch = w->chs[0];
-	if (w->n == 1 && ch->same_core) {
+	struct ipc_chan *ch = same_core_peer(w);
+	if (ch) {
 		if (ch->peer == NONE || sys_call6(SYS_YIELD_TO, ch->peer, 0, 0, 0, 0, 0) != 0)
 			(void)sys_yield();
 		return;
@@ -605,7 +629,7 @@ static int wait_on(struct ipc_chan *const *chs, unsigned n, bool tx, uint64_t de
 	flush_all(); /* a batching sender rings before it waits */
 	uint64_t start = libos_cycles();
 	unsigned spins = 0;
-	bool same = n == 1 && chs[0]->same_core;
+	bool same = same_core_peer(&w) != NULL;
 	while (!ws_ready(&w)) {
 		if (policy()->wait(libos_cycles() - start, same) != IPC_BLOCK) {
 			spin_once(&w, &spins);
@@ -876,6 +900,16 @@ bool ipc_same_core(const struct ipc_chan *ch)
 int ipc_error(const struct ipc_chan *ch)
 {
 	return chan_ok(ch) ? chan_err(ch) : E_INVAL;
+}
+
+uint64_t ipc_frame(const struct ipc_chan *ch)
+{
+	return chan_ok(ch) ? ch->frame : NONE;
+}
+
+struct ipc_page *ipc_page_of(struct ipc_chan *ch)
+{
+	return chan_ok(ch) ? ch->page : NULL;
 }
 
 void ipc_stats_get(struct ipc_stats *out)

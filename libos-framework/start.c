@@ -233,8 +233,8 @@ const char *libos_policy_current(enum policy_kind kind)
 		return "";
 	if (kind == POLICY_SCHED)
 		return libos_sched_current();
-	if (kind == POLICY_IPC && libos_choice[kind].info)
-		return libos_ipc_current();
+	if (kind == POLICY_IPC)
+		return libos_ipc_current(); /* the one running (the default if none was chosen) */
 	policy_format(&libos_choice[kind], spec[kind], sizeof(spec[kind]));
 	return spec[kind];
 }

@@ -154,6 +154,9 @@ uint64_t ipc_peer_core(const struct ipc_chan *ch);
 bool ipc_same_core(const struct ipc_chan *ch);
 int ipc_error(const struct ipc_chan *ch);
 
+/* The frame capability this side maps the channel through (to revoke it, in tests and experiments). */
+uint64_t ipc_frame(const struct ipc_chan *ch);
+
 /* Counters for figures and tests: notifications sent, PCT calls, PCT calls that fell back. */
 struct ipc_stats {
 	uint64_t sent, received, notifies, pct_calls, pct_fallbacks, blocks, swaps;

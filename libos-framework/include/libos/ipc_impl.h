@@ -157,3 +157,6 @@ bool ipc_rx_peer_closed(const struct ipc_rx *rx);
 bool ipc_tx_peer_closed(const struct ipc_tx *tx);
 /* Say this end is closed (both directions). */
 void ipc_ends_close(struct ipc_tx *tx, struct ipc_rx *rx);
+
+/* The page of an open channel (tests play a hostile peer through it). */
+struct ipc_page *ipc_page_of(struct ipc_chan *ch);
