@@ -495,8 +495,9 @@ void ipc_close(struct ipc_chan *ch)
 	if (!ch || ch < chans || ch >= chans + IPC_CHANS_MAX || !ch->used)
 		return;
 	if (ch->frame != NONE) {
+		/* Said even on a corrupt ring (a revoked page takes it on the scratch page). */
+		ipc_ends_close(&ch->tx, &ch->rx);
 		if (!chan_err(ch)) {
-			ipc_ends_close(&ch->tx, &ch->rx);
 			uint64_t seq;
 			unsigned bit;
 			if (ch->peer != NONE && (ipc_tx_peer_asleep(&ch->tx, &seq, &bit) ||
