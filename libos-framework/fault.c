@@ -27,6 +27,7 @@ void libos_fault_dispatch(struct upcall_fault *uf)
 		    "addr 0x%llx): ending the environment\n",
 		    libos_sched_policy_name(), libos_sched_hook, (unsigned long long)uf->vector,
 		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
+		libos_ipc_exit();
 		sys_exit((int)(128 + uf->vector));
 	}
 	if (libos_ipc_fault(uf) || (handler && handler(uf))) {
@@ -36,6 +37,7 @@ void libos_fault_dispatch(struct upcall_fault *uf)
 	printf("libos: unhandled exception %llu at rip 0x%llx (addr 0x%llx)\n",
 	       (unsigned long long)uf->vector, (unsigned long long)uf->regs.rip,
 	       (unsigned long long)uf->addr);
+	libos_ipc_exit();
 	sys_exit((int)(128 + uf->vector));
 }
 

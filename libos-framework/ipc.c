@@ -33,7 +33,7 @@
 #define NOTIFY_RETRIES 1000	    /* SYS_NOTIFY's E_AGAIN: the kernel channel is full */
 #define LIVE_CHECK_CYCLES 200000ULL /* how often a waiter asks whether the peer lives */
 #define SPINS_PER_THREAD_YIELD 64   /* a spinning thread lets the others run this often */
-#define STOPPED 1		    /* wait_on: ipc_serve was told to stop */
+#define STOPPED (-1000) /* wait_on: ipc_serve was told to stop (not an index, not an error) */
 
 struct ipc_chan {
 	bool used;
@@ -520,6 +520,13 @@ void ipc_close(struct ipc_chan *ch)
 	if (ch->ep_root != NONE)
 		(void)sys_cap_delete(ch->ep_root);
 	*ch = (struct ipc_chan){ 0 };
+}
+
+void libos_ipc_exit(void)
+{
+	for (unsigned i = 0; i < IPC_CHANS_MAX; i++)
+		if (chans[i].used && chans[i].frame != NONE && chans[i].scratch == NONE)
+			ipc_ends_close(&chans[i].tx, &chans[i].rx);
 }
 
 /* ------------------------------------------------------------------ */

@@ -280,5 +280,7 @@ void libos_start(uint64_t arg, uint64_t env_id, uint64_t core, const char *args,
 	(void)libos_arg_u64("watchdog_ms", 0); /* checked now, not when threads start */
 	if (!libos_choice[POLICY_SCHED].info)
 		choose(POLICY_SCHED, SCHED_DEFAULT, &libos_choice[POLICY_SCHED]);
-	sys_exit(main(arg, env_id, core));
+	int status = main(arg, env_id, core);
+	libos_ipc_exit();
+	sys_exit(status);
 }

@@ -650,8 +650,10 @@ int thread_create(struct thread **out, void (*fn)(void *), void *arg,
 
 void thread_exit(uint64_t value)
 {
-	if (!threads_on || current == &main_thread)
+	if (!threads_on || current == &main_thread) {
+		libos_ipc_exit();
 		sys_exit((int)value); /* the main thread's end is the program's */
+	}
 	enter();
 	struct thread *t = current;
 	t->retval = value;

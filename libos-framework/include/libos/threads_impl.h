@@ -41,6 +41,8 @@ bool libos_ipc_active(void);
 bool libos_ipc_pct(uint64_t badge, const uint64_t a[6], uint64_t r[6]);
 int libos_ipc_swap(const char *spec);
 const char *libos_ipc_current(void);
+/* The program ends (returned, or a fatal fault): mark every channel closed, so peers see it. */
+void libos_ipc_exit(void);
 
 /* upcall.S */
 void libos_sched_entry(void);
