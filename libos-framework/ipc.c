@@ -33,6 +33,7 @@
 #define NOTIFY_RETRIES 1000	    /* SYS_NOTIFY's E_AGAIN: the kernel channel is full */
 #define LIVE_CHECK_CYCLES 200000ULL /* how often a waiter asks whether the peer lives */
 #define SPINS_PER_THREAD_YIELD 64   /* a spinning thread lets the others run this often */
+#define FAST_SPINS 64		    /* ring-only looks between full checks while spinning */
 #define STOPPED (-1000) /* wait_on: ipc_serve was told to stop (not an index, not an error) */
 
 struct ipc_chan {
@@ -63,6 +64,7 @@ static struct ipc_stats stats;
 static bool fault_on;
 static volatile bool serve_stop; /* a PCT-served handler said IPC_REPLY_STOP */
 static volatile bool in_handler; /* ipc_serve is inside the handler: PCT calls are E_BUSY */
+static bool held_back; /* a sleeping peer was not rung yet (batching): flush before waiting */
 
 /* ------------------------------------------------------------------ */
 /* The policy. */
@@ -126,6 +128,9 @@ void ipc_flush(struct ipc_chan *ch)
 
 static void flush_all(void)
 {
+	if (!held_back)
+		return;
+	held_back = false;
 	for (unsigned i = 0; i < IPC_CHANS_MAX; i++)
 		if (chans[i].used && chans[i].tx.unnotified)
 			ipc_flush(&chans[i]);
@@ -142,6 +147,7 @@ int libos_ipc_swap(const char *spec)
 	}
 	(void)policy();
 	/* Nothing a policy holds is lost: ring every peer for held-back messages first. */
+	held_back = true;
 	flush_all();
 	r = policy_load(&c);
 	if (r) {
@@ -559,6 +565,17 @@ static void swaps_without_threads(void)
 		(void)libos_policy_swap(kind, spec);
 }
 
+/* Any message (or room) in the set, looking at the rings only. */
+static bool rings_ready(struct waitset *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		struct ipc_chan *ch = w->chs[i];
+		if (w->tx ? ipc_ring_room(&ch->tx) != 0 : ipc_ring_avail(&ch->rx) != 0)
+			return true;
+	}
+	return false;
+}
+
 static bool ws_ready(void *arg)
 {
 	struct waitset *w = arg;
@@ -641,6 +658,9 @@ static int wait_on(struct ipc_chan *const *chs, unsigned n, bool tx, uint64_t de
 	while (!ws_ready(&w)) {
 		if (policy()->wait(libos_cycles() - start, same) != IPC_BLOCK) {
 			spin_once(&w, &spins);
+			/* Across cores: look at the rings alone a while (cheap) before the full check. */
+			for (unsigned i = 0; !same && i < FAST_SPINS && !rings_ready(&w); i++)
+				__builtin_ia32_pause();
 			continue;
 		}
 		mark_asleep(&w, true);
@@ -666,8 +686,11 @@ static void after_send(struct ipc_chan *ch)
 	uint64_t seq;
 	unsigned bit;
 	stats.sent++;
-	if (ch->peer != NONE && ipc_tx_peer_asleep(&ch->tx, &seq, &bit) &&
-	    policy()->notify_now(ch->tx.unnotified)) {
+	if (ch->peer != NONE && ipc_tx_peer_asleep(&ch->tx, &seq, &bit)) {
+		if (!policy()->notify_now(ch->tx.unnotified)) {
+			held_back = true;
+			return;
+		}
 		ring_peer(ch, bit);
 		ipc_tx_rung(&ch->tx, seq);
 	}
@@ -771,10 +794,7 @@ int ipc_wait_any(struct ipc_chan *const *chs, unsigned n, uint64_t timeout_ns)
 /* A call over PCT: the request in our call slot, the reply in the peer's. */
 static int call_pct(struct ipc_chan *ch, const void *req, size_t len, struct ipc_msg *rep)
 {
-	struct ipc_slot *mine = &ch->page->call[ch->side];
-	__builtin_memcpy(mine->b, req, len);
-	if (len < IPC_MSG_SIZE)
-		__builtin_memset(mine->b + len, 0, IPC_MSG_SIZE - len);
+	ipc_fill_msg(ch->page->call[ch->side].b, req, len);
 	const uint64_t a[6] = { 0 };
 	uint64_t r[6];
 	int64_t ret = pct_call(ch->ep, a, r);
@@ -788,7 +808,7 @@ static int call_pct(struct ipc_chan *ch, const void *req, size_t len, struct ipc
 		return (int)ret;
 	if ((int64_t)r[0] < 0)
 		return (int)(int64_t)r[0];
-	__builtin_memcpy(rep, ch->page->call[ch->side ^ 1].b, IPC_MSG_SIZE);
+	ipc_copy_msg(rep, ch->page->call[ch->side ^ 1].b);
 	if (chan_err(ch))
 		return chan_err(ch);
 	stats.pct_calls++;
@@ -827,7 +847,7 @@ bool libos_ipc_pct(uint64_t badge, const uint64_t a[6], uint64_t r[6])
 		return true;
 	}
 	struct ipc_msg req, rep = { 0 };
-	__builtin_memcpy(&req, ch->page->call[ch->side ^ 1].b, IPC_MSG_SIZE);
+	ipc_copy_msg(&req, ch->page->call[ch->side ^ 1].b);
 	if (chan_err(ch)) {
 		r[0] = (uint64_t)(int64_t)chan_err(ch);
 		return true;
@@ -839,7 +859,7 @@ bool libos_ipc_pct(uint64_t badge, const uint64_t a[6], uint64_t r[6])
 		r[0] = (uint64_t)(int64_t)E_BUSY;
 		return true;
 	}
-	__builtin_memcpy(ch->page->call[ch->side].b, &rep, IPC_MSG_SIZE);
+	ipc_copy_msg(ch->page->call[ch->side].b, &rep);
 	if (h == IPC_REPLY_STOP)
 		serve_stop = true;
 	r[0] = 0;

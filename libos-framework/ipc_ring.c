@@ -64,10 +64,7 @@ int ipc_ring_put(struct ipc_tx *tx, const void *msg, size_t len)
 	int room = ipc_ring_room(tx);
 	if (room <= 0)
 		return room < 0 ? room : E_AGAIN;
-	struct ipc_slot *s = &tx->d->slot[tx->tail % IPC_SLOTS];
-	__builtin_memcpy(s->b, msg, len);
-	if (len < IPC_MSG_SIZE)
-		__builtin_memset(s->b + len, 0, IPC_MSG_SIZE - len);
+	ipc_fill_msg(tx->d->slot[tx->tail % IPC_SLOTS].b, msg, len);
 	store_rel(&tx->d->tail.v, ++tx->tail);
 	tx->unnotified++;
 	return E_OK;
@@ -92,7 +89,7 @@ int ipc_ring_get(struct ipc_rx *rx, struct ipc_msg *out)
 	if (avail <= 0)
 		return avail < 0 ? avail : E_AGAIN;
 	/* Copy out first: the peer may scribble on the slot; we hand on what we copied. */
-	__builtin_memcpy(out, rx->d->slot[rx->head % IPC_SLOTS].b, IPC_MSG_SIZE);
+	ipc_copy_msg(out, rx->d->slot[rx->head % IPC_SLOTS].b);
 	store_rel(&rx->d->head.v, ++rx->head);
 	return E_OK;
 }

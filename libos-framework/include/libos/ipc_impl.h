@@ -116,6 +116,27 @@ struct ipc_rx {
 	uint64_t sleep;	    /* this side's own cw.sleep_seq */
 };
 
+/* Copy one whole message: eight word moves, no call (the hot paths' copy). */
+typedef uint64_t ipc_word __attribute__((may_alias, aligned(8)));
+static inline void ipc_copy_msg(void *dst, const void *src)
+{
+	ipc_word *d = dst;
+	const ipc_word *s = src;
+	for (unsigned i = 0; i < IPC_MSG_SIZE / 8; i++)
+		d[i] = s[i];
+}
+
+/* Copy len <= IPC_MSG_SIZE bytes and zero the rest of the message. */
+static inline void ipc_fill_msg(void *dst, const void *src, size_t len)
+{
+	if (len == IPC_MSG_SIZE && !((uintptr_t)src & 7)) {
+		ipc_copy_msg(dst, src);
+		return;
+	}
+	__builtin_memcpy(dst, src, len);
+	__builtin_memset((uint8_t *)dst + len, 0, IPC_MSG_SIZE - len);
+}
+
 /* Lay out a fresh (zeroed) page: the header. */
 void ipc_page_init(struct ipc_page *p);
 /* The page is a channel of this version. */
