@@ -83,10 +83,8 @@ static int policy_load(const struct policy_choice *c)
 	return E_OK;
 }
 
-static const struct ipc_ops *policy(void)
+static const struct ipc_ops *policy_slow(void)
 {
-	if (pol)
-		return pol;
 	struct policy_choice c = libos_choice[POLICY_IPC];
 	char err[200];
 	if ((!c.info || policy_load(&c)) &&
@@ -95,6 +93,12 @@ static const struct ipc_ops *policy(void)
 		sys_exit(2);
 	}
 	return pol;
+}
+
+/* The running policy (loaded at the first use). */
+static inline const struct ipc_ops *policy(void)
+{
+	return pol ? pol : policy_slow();
 }
 
 static void ring_peer(struct ipc_chan *ch, unsigned bit)
