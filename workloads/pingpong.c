@@ -20,7 +20,8 @@
 #include <libos/policy.h>
 #include <libos/sched.h>
 
-LIBOS_PROGRAM_PARAMS({ "where", "cross", "same (this core) or cross (the next core)" },
+LIBOS_PROGRAM_PARAMS({ "where", "auto",
+		       "same (this core), cross (the next core), auto (cross if there is one)" },
 		     { "rounds", "10000", "round trips timed (at most 20000)" },
 		     { "warmup", "200", "round trips before timing" });
 
@@ -73,9 +74,15 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		return child();
 	const char *where = libos_arg("where");
 	bool same = where[0] == 's';
-	if (!same && where[0] != 'c') {
-		printf("pingpong: where=%s: same or cross\n", where);
+	if (!same && where[0] != 'c' && where[0] != 'a') {
+		printf("pingpong: where=%s: same, cross or auto\n", where);
 		return 2;
+	}
+	if (where[0] == 'a') {
+		int64_t probe = sys_env_create(core + 1);
+		same = probe < 0;
+		if (probe >= 0)
+			(void)sys_cap_delete((uint64_t)probe);
 	}
 	size_t rounds = MIN(libos_arg_u64("rounds", 10000), MAX_ROUNDS);
 	size_t warmup = libos_arg_u64("warmup", 200);
