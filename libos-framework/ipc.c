@@ -514,10 +514,19 @@ void ipc_close(struct ipc_chan *ch)
 						 ipc_rx_peer_asleep(&ch->rx, &seq, &bit)))
 				ring_peer(ch, bit);
 		}
+		/* Our root stays while the peer may still read what we sent (exit frees it); once
+		 * the peer closed or ended, it goes now: a capability slot is worth having back. */
+		check_peer(ch);
+		bool peer_done = ch->peer_gone || chan_err(ch) == E_STALE ||
+				 (ipc_rx_peer_closed(&ch->rx) && ipc_tx_peer_closed(&ch->tx));
 		(void)sys_unmap(ch->frame);
-		/* Our root stays while the peer may still read what we sent; exit frees it. */
-		if (!ch->own_frame)
+		if (!ch->own_frame) {
 			(void)sys_cap_delete(ch->frame);
+		} else if (peer_done) {
+			while (sys_cap_revoke(ch->frame) == E_AGAIN)
+				;
+			(void)sys_frame_free(ch->frame);
+		}
 	}
 	if (ch->scratch != NONE) {
 		(void)sys_unmap(ch->scratch);

@@ -143,8 +143,8 @@ static int child(uint64_t role)
 		while ((e = ipc_recv(ch, &m)) == E_OK)
 			;
 		/* Sticky, and every call says so. */
-		bool ok = e == E_STALE && ipc_send(ch, &m, 8) == E_STALE &&
-			  ipc_error(ch) == E_STALE;
+		bool ok =
+		    e == E_STALE && ipc_send(ch, &m, 8) == E_STALE && ipc_error(ch) == E_STALE;
 		ipc_close(ch);
 		return ok ? 0 : 2;
 	}
@@ -176,8 +176,10 @@ static int child(uint64_t role)
 		static const struct {
 			const char *name;
 			int err;
-		} want[] = { { "empty", E_BADSLOT }, { "notframe", E_TYPE }, { "readonly", E_PERM },
-			     { "zeroed", E_RANGE },  { "junk", E_INVAL },     { "absent", E_NOENT } };
+		} want[] = {
+			{ "empty", E_BADSLOT }, { "notframe", E_TYPE }, { "readonly", E_PERM },
+			{ "zeroed", E_RANGE },	{ "junk", E_INVAL },	{ "absent", E_NOENT }
+		};
 		int bad = 0;
 		for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 			int e = ipc_open(want[i].name, &ch);
@@ -274,7 +276,8 @@ TEST(ipc, bad_arguments)
 	ASSERT(t, env >= 0);
 	EXPECT_EQ(t, ipc_send(ch, big, sizeof(big)), E_OVERFLOW); /* larger than the slot */
 	EXPECT_EQ(t, ipc_call(ch, big, sizeof(big), &m), E_OVERFLOW);
-	EXPECT_EQ(t, ipc_connect((uint64_t)env, other_core, "a:b", 0, &ch, &(struct ipc_words){ 0 }),
+	EXPECT_EQ(t,
+		  ipc_connect((uint64_t)env, other_core, "a:b", 0, &ch, &(struct ipc_words){ 0 }),
 		  E_INVAL);
 	EXPECT_EQ(t, ipc_connect(CAP_SLOTS + 5, other_core, "x", 0, &ch, &(struct ipc_words){ 0 }),
 		  E_BADSLOT);
@@ -387,7 +390,7 @@ TEST(ipc, hostile_ring_indices_are_errors)
 	spin_ms(20);
 	struct ipc_msg m = { 0 };
 	EXPECT_EQ(t, ipc_recv(ch, &m), E_RANGE); /* tail a million ahead */
-	EXPECT_EQ(t, ipc_error(ch), E_RANGE);	  /* sticky */
+	EXPECT_EQ(t, ipc_error(ch), E_RANGE);	 /* sticky */
 	EXPECT_EQ(t, ipc_send(ch, &m, 8), E_RANGE);
 	ipc_close(ch);
 	EXPECT_EQ(t, reap(env, 10), 0);
@@ -428,7 +431,8 @@ TEST(ipc, channel_from_frames_the_peer_does_not_hold)
 	ksnprintf(s, sizeof(s), "ipc_chan=zeroed:%lld:1:-:-:0", (long long)gz);
 	EXPECT_EQ(t, ipc_words_add(&w, s), 0);
 	EXPECT_EQ(t, ipc_words_add(&w, "ipc_chan=junk:12x:1:-:-:0"), 0);
-	ASSERT_EQ(t, sys_env_start_args((uint64_t)env, libos_self_prog, R_BADOPEN, w.buf, w.len), 0);
+	ASSERT_EQ(t, sys_env_start_args((uint64_t)env, libos_self_prog, R_BADOPEN, w.buf, w.len),
+		  0);
 	EXPECT_EQ(t, reap(env, 10), 0);
 	while (sys_cap_revoke((uint64_t)f) == E_AGAIN)
 		;
@@ -459,7 +463,8 @@ TEST(ipc, full_ring_blocks_or_fails_as_the_policy_says)
 		struct ipc_msg m = { 0 };
 		uint64_t first = seq;
 		int e = 0;
-		while (seq - first < per - 1 && (e = ipc_send(ch, &(struct ipc_msg){ .w = { seq } }, 8)) == 0)
+		while (seq - first < per - 1 &&
+		       (e = ipc_send(ch, &(struct ipc_msg){ .w = { seq } }, 8)) == 0)
 			seq++;
 		EXPECT_EQ(t, e, E_AGAIN); /* the child drains every 3 ms: we filled it first */
 		EXPECT_EQ(t, ipc_try_send(ch, &m, 8), E_AGAIN);
@@ -501,7 +506,8 @@ TEST(ipc, pct_call_on_one_core_and_rings_across)
 	ASSERT(t, e1 >= 0 && e2 >= 0);
 	struct ipc_msg m = { .w = { 1, 41 } }, rep;
 	struct ipc_stats s0, s1;
-	EXPECT_EQ(t, ipc_call(same, &m, sizeof(m), &rep), 0); /* may go by the rings: not serving yet */
+	EXPECT_EQ(t, ipc_call(same, &m, sizeof(m), &rep),
+		  0); /* may go by the rings: not serving yet */
 	ipc_stats_get(&s0);
 	for (unsigned i = 0; i < 100; i++) {
 		m.w[1] = i;
@@ -548,7 +554,8 @@ TEST(ipc, name_service_connects_two_children)
 	int64_t a = sys_env_create(my_core), b = sys_env_create(other_core);
 	ASSERT(t, a >= 0 && b >= 0);
 	struct ipc_words wa = { 0 }, wb = { 0 };
-	ASSERT_EQ(t, ipc_connect_pair((uint64_t)a, my_core, &wa, (uint64_t)b, other_core, &wb, "p", 0),
+	ASSERT_EQ(t,
+		  ipc_connect_pair((uint64_t)a, my_core, &wa, (uint64_t)b, other_core, &wb, "p", 0),
 		  0);
 	EXPECT_EQ(t, ipc_words_add(&wb, "n=500"), 0);
 	EXPECT_EQ(t, ipc_words_add(&wa, "n=500"), 0);
