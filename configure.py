@@ -247,7 +247,8 @@ def policy_sources():
 
 # The framework files that build for the host too (policy registry and parsing),
 # and the host's stand-ins for what they need of a running program.
-LIBOS_HOST_SRCS = ["libos-framework/policy.c", "libos-framework/vm.c", "libos-framework/host/shim.c"]
+LIBOS_HOST_SRCS = ["libos-framework/policy.c", "libos-framework/vm.c",
+                   "libos-framework/ipc_ring.c", "libos-framework/host/shim.c"]
 POLICY_LIST = "libos-framework/host/policy_list.c"
 
 

@@ -28,6 +28,7 @@ void libos_fault_dispatch(struct upcall_fault *uf)
 		    "addr 0x%llx): ending the environment\n",
 		    libos_sched_policy_name(), libos_sched_hook, (unsigned long long)uf->vector,
 		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
+		libos_ipc_exit();
 		sys_exit((int)(128 + uf->vector));
 	}
 	if (libos_pager_hook) {
@@ -36,15 +37,17 @@ void libos_fault_dispatch(struct upcall_fault *uf)
 		    "addr 0x%llx): ending the environment\n",
 		    vm_pager_name(), libos_pager_hook, (unsigned long long)uf->vector,
 		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
+		libos_ipc_exit();
 		sys_exit((int)(128 + uf->vector));
 	}
-	if (handler && handler(uf)) {
+	if (libos_ipc_fault(uf) || (handler && handler(uf))) {
 		libos_fx_restore(libos_fx_fault);
 		libos_resume(&uf->regs);
 	}
 	printf("libos: unhandled exception %llu at rip 0x%llx (addr 0x%llx)\n",
 	       (unsigned long long)uf->vector, (unsigned long long)uf->regs.rip,
 	       (unsigned long long)uf->addr);
+	libos_ipc_exit();
 	sys_exit((int)(128 + uf->vector));
 }
 
@@ -57,7 +60,8 @@ int libos_fault_upcall_on(void)
 int libos_set_fault_handler(libos_fault_handler h)
 {
 	handler = h;
-	return (int)sys_call6(SYS_UPCALL_SET, UPCALL_FAULT,
-			      h || libos_threads_on() ? (uint64_t)libos_fault_entry : 0,
-			      (uint64_t)exc_stack, sizeof(exc_stack), 0, 0);
+	return (int)sys_call6(
+	    SYS_UPCALL_SET, UPCALL_FAULT,
+	    h || libos_threads_on() || libos_ipc_active() ? (uint64_t)libos_fault_entry : 0,
+	    (uint64_t)exc_stack, sizeof(exc_stack), 0, 0);
 }

@@ -4,6 +4,7 @@
  * libos_pct_entry on the endpoint's stack, and the reply ends them).
  */
 #include <libos/libos.h>
+#include <libos/threads_impl.h>
 
 void libos_pct_entry(void);
 extern uint8_t libos_fx_pct[512];
@@ -16,7 +17,7 @@ void libos_pct_dispatch(uint64_t badge, uint64_t a0, uint64_t a1, uint64_t a2, u
 {
 	const uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
 	uint64_t r[6] = { (uint64_t)E_NOTSUP, 0, 0, 0, 0, 0 };
-	if (pct_server)
+	if (!libos_ipc_pct(badge, a, r) && pct_server)
 		pct_server(badge, a, r);
 	libos_fx_restore(libos_fx_pct); /* the environment's own state, as the call found it */
 	pct_reply(r);

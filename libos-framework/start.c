@@ -21,6 +21,8 @@ static const struct libos_param framework_params[] = {
 	{ "swap", NULL, "swap policies while running: KIND:SPEC@TIME[+...], TIME in us, ms or s" },
 	{ "watchdog_ms", "5000",
 	  "a thread the sched policy leaves runnable this long ends it (0: off)" },
+	{ "ipc_chan", NULL,
+	  "a channel the parent set up: NAME:FRAME:SIDE:PEER:EP:CORE (libos/ipc.h)" },
 	{ "accel", NULL, "the accelerator the kernel was booted under (set by the kernel)" },
 	{ "icount", NULL, "yes if cycle figures are instruction counts (set by the kernel)" },
 	{ 0 },
@@ -220,6 +222,8 @@ int libos_policy_swap(enum policy_kind kind, const char *spec)
 		return libos_sched_swap(spec);
 	if (kind == POLICY_PAGER)
 		return vm_pager_swap(spec); /* E_NOTSUP before vm_start */
+	if (kind == POLICY_IPC)
+		return libos_ipc_swap(spec);
 	printf("%s: no swappable %s runtime in this program yet\n",
 	       policy_kind_name(kind) ? policy_kind_name(kind) : "policy", policy_kind_name(kind));
 	return E_NOTSUP;
@@ -234,6 +238,8 @@ const char *libos_policy_current(enum policy_kind kind)
 		return libos_sched_current();
 	if (kind == POLICY_PAGER && *vm_pager_current())
 		return vm_pager_current();
+	if (kind == POLICY_IPC)
+		return libos_ipc_current(); /* the one running (the default if none was chosen) */
 	policy_format(&libos_choice[kind], spec[kind], sizeof(spec[kind]));
 	return spec[kind];
 }
@@ -279,5 +285,7 @@ void libos_start(uint64_t arg, uint64_t env_id, uint64_t core, const char *args,
 	(void)libos_arg_u64("watchdog_ms", 0); /* checked now, not when threads start */
 	if (!libos_choice[POLICY_SCHED].info)
 		choose(POLICY_SCHED, SCHED_DEFAULT, &libos_choice[POLICY_SCHED]);
-	sys_exit(main(arg, env_id, core));
+	int status = main(arg, env_id, core);
+	libos_ipc_exit();
+	sys_exit(status);
 }

@@ -40,6 +40,7 @@ static bool threads_on;
 static bool preempt_pending;
 static uint64_t picked_at; /* cycle counter when current was picked */
 static unsigned nsleeping;
+static unsigned nwaiting; /* threads in thread_wait_until */
 static uint64_t next_wake = ~0ULL;
 static uint64_t watchdog_cycles, next_watchdog;
 static uint8_t fx_clean[512] __attribute__((aligned(16))); /* FXSAVE image a thread starts with */
@@ -210,6 +211,23 @@ static void wake_sleepers(uint64_t now)
 	}
 }
 
+/* Threads blocked in thread_wait_until whose condition now holds become runnable. */
+static void wake_waiters(uint64_t now)
+{
+	if (!nwaiting)
+		return;
+	for (unsigned i = 0; i < THREAD_MAX; i++) {
+		struct thread *t = threads[i];
+		if (!t || t->state != THREAD_BLOCKED || !t->wait_ready ||
+		    !t->wait_ready(t->wait_arg))
+			continue;
+		t->wait_ready = NULL;
+		nwaiting--;
+		t->state = THREAD_RUNNABLE;
+		enqueue(t, now);
+	}
+}
+
 /* Run t: a context it saved itself needs only its callee-saved registers back. */
 static inline noreturn_fn void resume(struct thread *t)
 {
@@ -235,6 +253,7 @@ static void schedule(bool requeue)
 			enqueue(prev, now);
 	}
 	wake_sleepers(now);
+	wake_waiters(now);
 	struct thread *next = pick(now);
 	if (!next)
 		next = &idle;
@@ -266,6 +285,7 @@ static void make_runnable(struct thread *t)
 noreturn_fn static void idle_loop(void *unused)
 {
 	for (;;) {
+		__builtin_ia32_pause(); /* under -icount: let a core we may wait for run */
 		(void)sys_yield();
 		enter();
 		schedule(false);
@@ -288,6 +308,8 @@ void libos_threads_preempt(struct upcall_sched *us)
 	for (const char *spec; (spec = libos_swap_due(now, &kind));)
 		if (kind == POLICY_SCHED)
 			(void)sched_swap_locked(spec, true);
+		else
+			(void)libos_policy_swap(kind, spec); /* its own runtime; never blocks */
 	if (watchdog_cycles && now >= next_watchdog) {
 		next_watchdog = now + watchdog_cycles / 4;
 		for (unsigned i = 0; i < THREAD_MAX; i++)
@@ -307,6 +329,7 @@ void libos_threads_preempt(struct upcall_sched *us)
 	}
 	preempt_pending = false;
 	wake_sleepers(now);
+	wake_waiters(now);
 	struct thread *next = pick(now);
 	current = next ? next : &idle;
 	picked_at = now;
@@ -627,8 +650,10 @@ int thread_create(struct thread **out, void (*fn)(void *), void *arg,
 
 void thread_exit(uint64_t value)
 {
-	if (!threads_on || current == &main_thread)
+	if (!threads_on || current == &main_thread) {
+		libos_ipc_exit();
 		sys_exit((int)value); /* the main thread's end is the program's */
+	}
 	enter();
 	struct thread *t = current;
 	t->retval = value;
@@ -684,6 +709,31 @@ void thread_sleep_until(uint64_t cycles)
 	t->wake_at = cycles;
 	nsleeping++;
 	next_wake = MIN(next_wake, cycles);
+	block();
+}
+
+void thread_wait_until(bool (*ready)(void *), void *arg)
+{
+	if (!threads_on) {
+		/* pause: under -icount the vCPUs take turns at a pause, and the peer may be on one. */
+		while (!ready(arg)) {
+			__builtin_ia32_pause();
+			(void)sys_yield();
+		}
+		return;
+	}
+	enter();
+	struct thread *t = current;
+	if (ready(arg)) {
+		leave();
+		return;
+	}
+	if (t == &idle)
+		fatal("thread_wait_until from the idle thread");
+	t->state = THREAD_BLOCKED;
+	t->wait_ready = ready;
+	t->wait_arg = arg;
+	nwaiting++;
 	block();
 }
 

@@ -6,6 +6,7 @@
  * policy file fails the build rather than a run.
  */
 #include <libos/pager_impl.h>
+#include <libos/ipc_impl.h>
 #include <libos/sched_impl.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,10 @@ static const char *missing_hook(const struct policy_info *p)
 		       : !o->victims ? "victims"
 		       : !o->evicted ? "evicted"
 				     : NULL;
+	}
+	if (p->kind == POLICY_IPC) {
+		const struct ipc_ops *o = (const struct ipc_ops *)p;
+		return !o->init ? "init" : !o->wait ? "wait" : !o->notify_now ? "notify_now" : NULL;
 	}
 	return NULL;
 }

@@ -54,6 +54,16 @@ void thread_sleep_ns(uint64_t ns);
 /* Block until the cycle counter reaches `cycles` (libos_cycles()). */
 void thread_sleep_until(uint64_t cycles);
 
+/*
+ * Block the calling thread until ready(arg) is true. ready is asked at once,
+ * then whenever the framework schedules (a slice start, a thread blocking
+ * or yielding; with every thread blocked, after each yield of the slice),
+ * inside the framework's critical section: it must not block, and may make
+ * only non-blocking system calls. Without threads on, the environment
+ * yields its slice until ready. (The IPC runtime waits this way.)
+ */
+void thread_wait_until(bool (*ready)(void *), void *arg);
+
 /* The calling thread (turning threads on, as thread_create does; NULL if the
  * program runs its own slice handler), its id (1 is main), its attributes. */
 struct thread *thread_self(void);

@@ -47,6 +47,8 @@ struct thread {
 	struct thread *wnext;  /* next on a wait list */
 	struct thread *joiner; /* blocked in join on this thread */
 	struct mutex *blocked_on;
+	bool (*wait_ready)(void *); /* thread_wait_until: blocked until it says true */
+	void *wait_arg;
 	void (*fn)(void *);
 	void *arg;
 	uint32_t stack_frames[THREAD_STACK_PAGES_MAX];

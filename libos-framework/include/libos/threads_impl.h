@@ -34,6 +34,16 @@ const char *libos_sched_policy_name(void);
  */
 const char *libos_swap_due(uint64_t now, enum policy_kind *kind);
 
+/* ipc.c: the runtime's hooks (fault.c: a revoked channel page; pct.c: calls to
+ * endpoints ipc made; start.c: swap and name the ipc policy). */
+bool libos_ipc_fault(struct upcall_fault *uf);
+bool libos_ipc_active(void);
+bool libos_ipc_pct(uint64_t badge, const uint64_t a[6], uint64_t r[6]);
+int libos_ipc_swap(const char *spec);
+const char *libos_ipc_current(void);
+/* The program ends (returned, or a fatal fault): mark every channel closed, so peers see it. */
+void libos_ipc_exit(void);
+
 /* upcall.S */
 void libos_sched_entry(void);
 noreturn_fn void libos_resume(const struct user_regs *regs);
