@@ -675,6 +675,20 @@ static void load_modules(void)
 	fclose(f);
 }
 
+/* Booted with maxcpus=1 (under -icount Linux hangs bringing up CPU 1 during
+ * boot, docs/performance.md): bring the others online through sysfs. */
+static void online_cpus(void)
+{
+	for (int cpu = 1; cpu < 64; cpu++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+		if (access(path, F_OK) != 0)
+			break;
+		if (write_file(path, "1") != 0)
+			fail(path);
+	}
+}
+
 static int setup_swap(void)
 {
 	int fd = -1;
@@ -854,6 +868,8 @@ int main(int argc, char **argv)
 		fail("mount /sys");
 	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) != 0)
 		fail("mount /dev");
+	if (strcmp(opt("bench_online", "no"), "yes") == 0)
+		online_cpus();
 	const char *run = opt("macro_run", "memscan,kvstore");
 	printf("linux-macro: init on %ld cpus, running %s\n", sysconf(_SC_NPROCESSORS_ONLN), run);
 	if (in_list(run, "memscan")) {
