@@ -285,18 +285,30 @@ static int memscan_child(const struct scan *s)
 		fail("mmap region");
 		return 3;
 	}
-	/* Under the limit: what this process holds now, plus the budget. */
+	/* Under the limit: what this process holds now, plus the budget. The
+	 * counter also holds the per-cpu charge stock (up to 64 pages charged
+	 * ahead): a memory.high one page below it drains that stock first
+	 * (memory_high_write; memory.max would call the OOM killer if reclaim
+	 * fell short), so the second reading is what the process holds. */
 	uint64_t limit = 0;
 	if (cg_dir[0]) {
-		char path[96], buf[32];
-		snprintf(path, sizeof(path), "%s/memory.current", cg_dir);
-		int64_t base = number_of(path);
+		char path[96], cur[96], buf[32];
+		snprintf(cur, sizeof(cur), "%s/memory.current", cg_dir);
+		snprintf(path, sizeof(path), "%s/memory.max", cg_dir);
+		char high[96];
+		snprintf(high, sizeof(high), "%s/memory.high", cg_dir);
+		int64_t base = number_of(cur);
+		if (base > (int64_t)PAGE) {
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(base - PAGE));
+			if (write_file(high, buf) != 0 || write_file(high, "max") != 0)
+				fail("drain the charge stock (memory.high)");
+			base = number_of(cur);
+		}
 		if (base < 0) {
 			fail("read memory.current");
 			return 4;
 		}
 		limit = (uint64_t)base + (uint64_t)frames * PAGE;
-		snprintf(path, sizeof(path), "%s/memory.max", cg_dir);
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)limit);
 		if (write_file(path, buf) != 0) {
 			fail("write memory.max");
@@ -357,7 +369,7 @@ static void memscan(const struct scan *s)
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
-		nfigures = 0;
+		nfigures = failures = 0;
 		if (cg_dir[0]) {
 			char path[96];
 			snprintf(path, sizeof(path), "%s/cgroup.procs", cg_dir);
@@ -543,7 +555,7 @@ static void kvstore(const struct kv *k)
 		if (pid[i] == 0) {
 			close(reqp[i][0]);
 			close(repp[i][1]);
-			nfigures = 0;
+			nfigures = failures = 0;
 			int r = kv_client(k, i, cpu, reqp[i][1], repp[i][0]);
 			fflush(stdout);
 			_exit(r ? 100 + r : (int)nfigures);
