@@ -242,6 +242,60 @@ static uint64_t delta(int64_t a, int64_t b)
 	return a >= 0 && b >= a ? (uint64_t)(b - a) : 0;
 }
 
+/* The region's pages resident now (mincore: mapped or in the swap cache). */
+static unsigned resident_pages(const char *region, unsigned pages)
+{
+	unsigned char vec[PAGES_MAX];
+	unsigned n = 0;
+	if (mincore((void *)region, pages * PAGE, vec) == 0)
+		for (unsigned p = 0; p < pages; p++)
+			n += vec[p] & 1;
+	return n;
+}
+
+/*
+ * memory.max = what the cgroup holds besides `resident` pages of the region,
+ * plus `frames` pages. memory.current also counts the per-cpu charge stock
+ * (up to 64 pages charged ahead and consumed by later faults without moving
+ * the counter: the region would get them on top of the budget). A batch is
+ * charged only when 64 pages fit under memory.max, so first memory.max just
+ * above the usage (no new stock can form), then a memory.high below it,
+ * which drains the stock (memory_high_write; unlike memory.max it never
+ * calls the OOM killer), then the usage is read without the stock. A limit
+ * below the usage is reached through memory.high (reclaim, no OOM kill).
+ */
+static int set_limit(unsigned frames, unsigned resident, uint64_t *limit)
+{
+	char mx[96], cur[96], high[96], buf[32];
+	snprintf(cur, sizeof(cur), "%s/memory.current", cg_dir);
+	snprintf(mx, sizeof(mx), "%s/memory.max", cg_dir);
+	snprintf(high, sizeof(high), "%s/memory.high", cg_dir);
+	int64_t c = number_of(cur);
+	if (c > (int64_t)PAGE) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(c + 16 * PAGE));
+		if (write_file(mx, buf) != 0)
+			fail("memory.max above the usage");
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(c - PAGE));
+		if (write_file(high, buf) != 0 || write_file(high, "max") != 0)
+			fail("drain the charge stock (memory.high)");
+		c = number_of(cur);
+	}
+	if (c < 0) {
+		fail("read memory.current");
+		return -1;
+	}
+	uint64_t other = (uint64_t)c > (uint64_t)resident * PAGE ? (uint64_t)c - resident * PAGE : 0;
+	*limit = other + (uint64_t)frames * PAGE;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)*limit);
+	if ((uint64_t)c > *limit && write_file(high, buf) != 0)
+		fail("memory.high down to the budget");
+	if (write_file(mx, buf) != 0 || write_file(high, "max") != 0) {
+		fail("write memory.max");
+		return -1;
+	}
+	return 0;
+}
+
 /* The scan itself, in a child process (inside the cgroup when there is one):
  * 0 if it ran and printed its figures. */
 static int memscan_child(const struct scan *s)
@@ -285,41 +339,26 @@ static int memscan_child(const struct scan *s)
 		fail("mmap region");
 		return 3;
 	}
-	/* Under the limit: what this process holds now, plus the budget. The
-	 * counter also holds the per-cpu charge stock (up to 64 pages charged
-	 * ahead): a memory.high one page below it drains that stock first
-	 * (memory_high_write; memory.max would call the OOM killer if reclaim
-	 * fell short), so the second reading is what the process holds. */
+	/* Under the limit (set_limit): what this process holds besides the
+	 * region, plus the budget; then the region is written once and the
+	 * pages it kept resident counted, and the limit set again from that
+	 * count if it let more than the budget in (up to three times). */
 	uint64_t limit = 0;
-	if (cg_dir[0]) {
-		char path[96], cur[96], buf[32];
-		snprintf(cur, sizeof(cur), "%s/memory.current", cg_dir);
-		snprintf(path, sizeof(path), "%s/memory.max", cg_dir);
-		char high[96];
-		snprintf(high, sizeof(high), "%s/memory.high", cg_dir);
-		int64_t base = number_of(cur);
-		if (base > (int64_t)PAGE) {
-			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(base - PAGE));
-			if (write_file(high, buf) != 0 || write_file(high, "max") != 0)
-				fail("drain the charge stock (memory.high)");
-			base = number_of(cur);
-		}
-		if (base < 0) {
-			fail("read memory.current");
-			return 4;
-		}
-		limit = (uint64_t)base + (uint64_t)frames * PAGE;
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)limit);
-		if (write_file(path, buf) != 0) {
-			fail("write memory.max");
-			return 4;
-		}
-	}
+	unsigned resident = 0;
+	if (cg_dir[0] && set_limit(frames, 0, &limit) != 0)
+		return 4;
 	/* A read of untouched anonymous memory maps the shared zero page and
 	 * charges nothing: give every page of the region its own frame first
 	 * (a write), as exocore's pager does at first touch. Not timed. */
-	for (unsigned p = 0; p < pages; p++)
-		region[(size_t)p * PAGE] = 1;
+	for (int tries = 0; tries < 4; tries++) {
+		for (unsigned p = 0; p < pages; p++)
+			region[(size_t)p * PAGE] = 1;
+		resident = resident_pages(region, pages);
+		if (!cg_dir[0] || resident <= frames || tries == 3)
+			break;
+		if (set_limit(frames, resident, &limit) != 0)
+			return 4;
+	}
 	struct counters a, b;
 	counters(&a);
 	uint64_t sum = 0, t0 = now_ns(), c0 = rdtsc();
@@ -333,11 +372,7 @@ static int memscan_child(const struct scan *s)
 	}
 	uint64_t cycles = rdtsc() - c0, ns = now_ns() - t0;
 	counters(&b);
-	unsigned char vec[PAGES_MAX];
-	unsigned resident = 0;
-	if (mincore(region, pages * PAGE, vec) == 0)
-		for (unsigned p = 0; p < pages; p++)
-			resident += vec[p] & 1;
+	resident = resident_pages(region, pages);
 	char extra[320];
 	snprintf(extra, sizeof(extra),
 		 ",\"pattern\":\"%s\",\"pages\":%u,\"frames\":%u,\"accesses\":%u,\"write_pct\":%u,"
