@@ -226,6 +226,9 @@ struct scan {
 	uint64_t seed;
 };
 
+#define LIMIT_DID_NOT_HOLD 7
+#define SCAN_TRIES 4
+
 struct counters {
 	int64_t pgfault, pgmajfault, pswpin, pswpout;
 };
@@ -378,6 +381,10 @@ static int memscan_child(const struct scan *s)
 	if (cg_dir[0] && resident > frames)
 		printf("linux-macro:   %u of the region's pages resident after writing it (the swap"
 		       " cache included), budget %u\n", resident, frames);
+	/* Over halfway from the budget to the whole region: the limit did not
+	 * bite (a charge stock left over; see warm_cgroup). A new process. */
+	if (cg_dir[0] && resident > frames + (pages - frames) / 2)
+		return LIMIT_DID_NOT_HOLD;
 	struct counters a, b;
 	counters(&a);
 	uint64_t sum = 0, t0 = now_ns(), c0 = rdtsc();
@@ -420,7 +427,25 @@ static int memscan_child(const struct scan *s)
 
 /* One scan in a fresh process, moved into the scan cgroup first (so the
  * region's memory is its own and freed when it exits). */
+static int memscan_once(const struct scan *s);
+
 static void memscan(const struct scan *s)
+{
+	for (int tries = 1;; tries++) {
+		int r = memscan_once(s);
+		if (r != 100 + LIMIT_DID_NOT_HOLD)
+			return;
+		printf("linux-macro: memscan %s frames %u: the limit did not hold, again (%d of %d)\n",
+		       s->pattern, s->frames, tries, SCAN_TRIES);
+		if (tries == SCAN_TRIES) {
+			failures++;
+			return;
+		}
+	}
+}
+
+/* One try: 100 + the child's status if it ended with one of its own, else 0. */
+static int memscan_once(const struct scan *s)
 {
 	fflush(stdout);
 	pid_t pid = fork();
@@ -441,17 +466,19 @@ static void memscan(const struct scan *s)
 	}
 	if (pid < 0) {
 		fail("fork");
-		return;
+		return 0;
 	}
 	int st;
 	if (waitpid(pid, &st, 0) != pid) {
 		fail("waitpid");
-		return;
+		return 0;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) < 100) {
 		nfigures += WEXITSTATUS(st);
-		return;
+		return 0;
 	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 100 + LIMIT_DID_NOT_HOLD)
+		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st))
 		printf("linux-macro: memscan %s frames %u: killed by signal %d (the OOM killer?)\n",
 		       s->pattern, s->frames, WTERMSIG(st));
@@ -468,6 +495,7 @@ static void memscan(const struct scan *s)
 		if (f)
 			fclose(f);
 	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
