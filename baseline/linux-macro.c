@@ -398,8 +398,11 @@ static int memscan_child(const struct scan *s)
 			sum += *va;
 	}
 	uint64_t cycles = rdtsc() - c0, ns = now_ns() - t0;
+	/* Before reading the counters: that allocates, and a charge at the limit
+	 * reclaims a batch of up to 32 pages. */
+	unsigned resident_end = resident_pages(region, pages);
 	counters(&b);
-	resident = resident_pages(region, pages);
+	resident = resident_end;
 	if (s->quiet)
 		return 0;
 	char extra[320];
