@@ -68,7 +68,7 @@
 
 static unsigned failures, nfigures;
 static int as_init;
-static char cg_dir[64];	  /* the scan's cgroup, or "" (host: none) */
+static char cg_dir[64]; /* the scan's cgroup, or "" (host: none) */
 static char swap_note[64] = "none";
 
 static inline uint64_t rdtsc(void)
@@ -94,8 +94,8 @@ static void fail(const char *what)
 
 /* One figure line; a single value is median = min = max, n = 1 (as exocore's
  * libos_figure_value). extra: more JSON members, starting with a comma. */
-static void figure(const char *name, const char *unit, uint64_t median, uint64_t min,
-		   uint64_t max, uint64_t n, const char *extra)
+static void figure(const char *name, const char *unit, uint64_t median, uint64_t min, uint64_t max,
+		   uint64_t n, const char *extra)
 {
 	printf("EXOJSON {\"figure\":\"%s\",\"linux\":\"%s\",\"os\":\"linux\",\"unit\":\"%s\","
 	       "\"median\":%llu,\"min\":%llu,\"max\":%llu,\"n\":%llu,\"core\":%d,"
@@ -289,7 +289,8 @@ static int set_limit(unsigned frames, unsigned resident, uint64_t *limit)
 		fail("read memory.current");
 		return -1;
 	}
-	uint64_t other = (uint64_t)c > (uint64_t)resident * PAGE ? (uint64_t)c - resident * PAGE : 0;
+	uint64_t other =
+	    (uint64_t)c > (uint64_t)resident * PAGE ? (uint64_t)c - resident * PAGE : 0;
 	*limit = other + (uint64_t)frames * PAGE;
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)*limit);
 	if ((uint64_t)c > *limit) {
@@ -319,11 +320,11 @@ static int set_limit(unsigned frames, unsigned resident, uint64_t *limit)
  * 0 if it ran and printed its figures. */
 static int memscan_child(const struct scan *s)
 {
-	int kind = strcmp(s->pattern, "seq") == 0	  ? 0
-		   : strcmp(s->pattern, "loop") == 0	  ? 1
+	int kind = strcmp(s->pattern, "seq") == 0	? 0
+		   : strcmp(s->pattern, "loop") == 0	? 1
 		   : strcmp(s->pattern, "uniform") == 0 ? 2
-		   : strcmp(s->pattern, "zipf") == 0	  ? 3
-							  : -1;
+		   : strcmp(s->pattern, "zipf") == 0	? 3
+							: -1;
 	unsigned frames = s->frames, pages = s->pages;
 	unsigned n = s->accesses < ACC_MAX ? s->accesses : ACC_MAX;
 	if (kind < 0 || !frames || s->write_pct > 100 || !n) {
@@ -361,8 +362,8 @@ static int memscan_child(const struct scan *s)
 		fail("mlock the reference string");
 		return 3;
 	}
-	char *region = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *region =
+	    mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (region == MAP_FAILED) {
 		fail("mmap region");
 		return 3;
@@ -381,7 +382,8 @@ static int memscan_child(const struct scan *s)
 	resident = resident_pages(region, pages);
 	if (cg_dir[0] && resident > frames)
 		printf("linux-macro:   %u of the region's pages resident after writing it (the swap"
-		       " cache included), budget %u\n", resident, frames);
+		       " cache included), budget %u\n",
+		       resident, frames);
 	/* Over halfway from the budget to the whole region: the limit did not
 	 * bite (a charge stock left over; see warm_cgroup). A new process. */
 	if (cg_dir[0] && resident > frames + (pages - frames) / 2)
@@ -406,13 +408,13 @@ static int memscan_child(const struct scan *s)
 	if (s->quiet)
 		return 0;
 	char extra[320];
-	snprintf(extra, sizeof(extra),
-		 ",\"pattern\":\"%s\",\"pages\":%u,\"frames\":%u,\"accesses\":%u,\"write_pct\":%u,"
-		 "\"theta\":%u,\"seed\":%llu,\"pager\":\"linux\",\"memory_max\":%llu,\"swap\":\"%s\","
-		 "\"tries\":%d",
-		 s->pattern, pages, frames, n, s->write_pct, s->theta,
-		 (unsigned long long)s->seed, (unsigned long long)limit, swap_note,
-		 s->tries ? s->tries : 1);
+	snprintf(
+	    extra, sizeof(extra),
+	    ",\"pattern\":\"%s\",\"pages\":%u,\"frames\":%u,\"accesses\":%u,\"write_pct\":%u,"
+	    "\"theta\":%u,\"seed\":%llu,\"pager\":\"linux\",\"memory_max\":%llu,\"swap\":\"%s\","
+	    "\"tries\":%d",
+	    s->pattern, pages, frames, n, s->write_pct, s->theta, (unsigned long long)s->seed,
+	    (unsigned long long)limit, swap_note, s->tries ? s->tries : 1);
 	value("memscan_faults", "faults", delta(a.pgfault, b.pgfault), extra);
 	value("memscan_rate", "pages/s", ns ? (uint64_t)((double)n * 1e9 / (double)ns) : 0, extra);
 	value("memscan_cycles_per_access", "cycles", cycles / n, extra);
@@ -822,8 +824,7 @@ static int setup_swap(void)
 		fail("swapon " SWAPDEV);
 		return -1;
 	}
-	snprintf(swap_note, sizeof(swap_note), "virtio %lluM",
-		 (unsigned long long)(bytes >> 20));
+	snprintf(swap_note, sizeof(swap_note), "virtio %lluM", (unsigned long long)(bytes >> 20));
 	printf("linux-macro: swap on %s, %llu KiB\n", SWAPDEV, (unsigned long long)(bytes >> 10));
 	return 0;
 }
@@ -895,8 +896,14 @@ static int in_list(const char *list, const char *word)
  * faults without moving the counter): a short quiet scan first uses it up. */
 static void warm_cgroup(void)
 {
-	struct scan s = { .quiet = 1, .pattern = "uniform", .frames = 16, .pages = 96,
-			  .accesses = 500, .write_pct = 50, .theta = 99, .seed = 7 };
+	struct scan s = { .quiet = 1,
+			  .pattern = "uniform",
+			  .frames = 16,
+			  .pages = 96,
+			  .accesses = 500,
+			  .write_pct = 50,
+			  .theta = 99,
+			  .seed = 7 };
 	unsigned before = failures;
 	memscan(&s);
 	if (failures != before)
