@@ -152,6 +152,17 @@ class GuestChecks(unittest.TestCase):
         with self.assertRaisesRegex(baseline.BaselineError, "kv_ops_per_s"):
             linuxmacro.check_run(self.OK, self.text(scan_lines()), dict(self.P, run="memscan,kvstore"))
 
+    def test_a_scan_linux_could_not_run_is_a_result(self):
+        p = dict(self.P, patterns="loop,zipf")
+        oom = [("EXOJSON " + json.dumps({"figure": "memscan_oom_kills",
+                                         "linux": "memscan_oom_kills", "unit": "kills",
+                                         "median": 4, "min": 4, "max": 4, "n": 1,
+                                         "pattern": "zipf", "frames": 16}) + "\n")]
+        figs = linuxmacro.check_run(self.OK, self.text(scan_lines() + oom), p)
+        self.assertEqual(figs[-1]["figure"], "memscan_oom_kills")
+        rows = baseline.ratio_rows([], figs)
+        self.assertIn("memscan_oom_kills", {r.figure for r in rows})
+
     def test_nothing_cached_from_a_failed_run(self):
         d = tempfile.mkdtemp()
         path = linuxmacro.cache_path(d, "tcg", False, 1)

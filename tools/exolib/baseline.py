@@ -126,12 +126,13 @@ MACRO_COUNTERPARTS = (
 )
 COUNTERPARTS = COUNTERPARTS + MACRO_COUNTERPARTS
 MACRO_FIGURES = {c.figure for c in MACRO_COUNTERPARTS} | {
-    "linux_major_faults", "linux_resident_pages"}
+    "linux_major_faults", "linux_resident_pages", "memscan_oom_kills"}
 
 # Linux figures with no exocore figure yet, shown in their own rows.
 LINUX_ONLY = {"pipe_write_64k": "64 KiB written into a pipe read on another core",
               "linux_major_faults": "memscan: faults that waited for the swap disk",
-              "linux_resident_pages": "memscan: the region's pages resident at the end"}
+              "linux_resident_pages": "memscan: the region's pages resident at the end",
+              "memscan_oom_kills": "memscan: OOM-killed in every try (no other figures)"}
 
 
 def counterparts_of(record):
