@@ -234,6 +234,22 @@ class Pairing(unittest.TestCase):
                         self.assertIn(f'"{c.figure}"', text)
 
 
+class LoopFigure(unittest.TestCase):
+    def test_bars(self):
+        exo = fixture("macro-exocore.json")
+        linux = fixture("macro-linux.json") + [
+            {"figure": "memscan_oom_kills", "linux": "memscan_oom_kills", "pattern": "loop",
+             "frames": 48, "median": 4, "min": 4, "max": 4, "n": 1}]
+        groups = linuxmacro.loop_faults(exo, linux)
+        self.assertEqual(groups[16], [("Linux", 3600, ""), ("lru", 4000, ""), ("mru", 500, "")])
+        self.assertEqual(groups[48][0], ("Linux", None, "OOM-killed"))
+        self.assertEqual(groups[48][1:], [("lru", 1000, "")])
+        svg = linuxmacro.loop_svg(exo, linux)
+        self.assertTrue(svg.startswith("<svg") and svg.rstrip().endswith("</svg>"))
+        self.assertEqual(svg.count("<rect"), 4)
+        self.assertIn("OOM-killed", svg)
+
+
 class HostRun(unittest.TestCase):
     """linux-macro built and run on the host: the scan's reference strings
     and figures, the pipe server, the swap header writer."""

@@ -352,12 +352,14 @@ def loop_svg(exocore, linux, title="memscan, loop over budget × 9/8 pages: faul
     groups = loop_faults(exocore, linux)
     top = max([v for bars in groups.values() for _, v, _ in bars if v] + [1])
     row, left, width = 18, 150, 420
-    height = 40 + sum((len(b) + 1) * row for b in groups.values())
+    height = 52 + sum((len(b) + 1) * row for b in groups.values())
     esc = lambda t: str(t).replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
            f'height="{height}" font-family="sans-serif" font-size="12">',
-           f'<text x="8" y="18" font-weight="bold">{esc(title)}</text>']
-    y = 36
+           f'<text x="8" y="18" font-weight="bold">{esc(title)}</text>',
+           '<text x="8" y="34">Linux 6.1 under memory.max (red); exocore\'s libOS pagers'
+           ' (grey; blue: MRU and OPT)</text>']
+    y = 48
     for fr, bars in groups.items():
         pages = fr + max(fr // 8, 1)
         out.append(f'<text x="8" y="{y + 12}" font-weight="bold">{fr} frames, {pages} pages</text>')
