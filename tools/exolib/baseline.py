@@ -61,6 +61,7 @@ class Counterpart:
     linux: str  # the Linux figure's "linux" name (baseline/linux-bench.c)
     what: str  # one line: what Linux does
     where: tuple = ()  # (key, value) pairs an exocore record must have to match
+    same: tuple = ()  # keys whose values the Linux record must share with the exocore one
 
 
 COUNTERPARTS = (
@@ -99,8 +100,39 @@ COUNTERPARTS = (
                 "munmap of a page a thread on core 1 has touched (the TLB shootdown)",
                 (("cores", 1),)),
 )
+# The macro workloads (baseline/linux-macro.c, tools/exolib/linuxmacro.py):
+# a Linux memscan figure stands beside exocore's for the same scan (pattern,
+# region, budget, accesses, writes), whatever exocore's pager policy; a
+# kvstore figure beside exocore's with the same operation mix.
+SCAN_KEYS = ("pattern", "pages", "frames", "accesses", "write_pct")
+KV_KEYS = ("get_pct", "skew_pct")
+MACRO_COUNTERPARTS = (
+    Counterpart("memscan_faults", "memscan_faults",
+                "faults in the scan (pgfault: minor + major) under memory.max", same=SCAN_KEYS),
+    Counterpart("memscan_rate", "memscan_rate", "pages touched per second", same=SCAN_KEYS),
+    Counterpart("memscan_cycles_per_access", "memscan_cycles_per_access",
+                "cycles per access, faults included", same=SCAN_KEYS),
+    Counterpart("vm_swap_reads", "vm_swap_reads", "pages read from swap (pswpin)",
+                same=SCAN_KEYS),
+    Counterpart("vm_swap_writes", "vm_swap_writes", "pages written to swap (pswpout)",
+                same=SCAN_KEYS),
+    Counterpart("kv_ops_per_s", "kv_ops_per_s",
+                "a server process on core 0, clients on the others, a pipe pair each",
+                same=KV_KEYS + ("clients",)),
+    Counterpart("kv_latency", "kv_latency", "one request and reply over a pipe pair",
+                same=KV_KEYS),
+    Counterpart("kv_latency_p99_worst_client", "kv_latency_p99_worst_client",
+                "the worst client's p99, pipes", same=KV_KEYS + ("clients",)),
+)
+COUNTERPARTS = COUNTERPARTS + MACRO_COUNTERPARTS
+MACRO_FIGURES = {c.figure for c in MACRO_COUNTERPARTS} | {
+    "linux_major_faults", "linux_resident_pages", "memscan_oom_kills"}
+
 # Linux figures with no exocore figure yet, shown in their own rows.
-LINUX_ONLY = {"pipe_write_64k": "64 KiB written into a pipe read on another core"}
+LINUX_ONLY = {"pipe_write_64k": "64 KiB written into a pipe read on another core",
+              "linux_major_faults": "memscan: faults that waited for the swap disk",
+              "linux_resident_pages": "memscan: the region's pages resident at the end",
+              "memscan_oom_kills": "memscan: OOM-killed in every try (no other figures)"}
 
 
 def counterparts_of(record):
@@ -134,7 +166,21 @@ class Row:
 DETAIL_KEYS = ("receiver", "to", "cores", "cores_running")
 
 
+def pager_of(record):
+    """The pager policy of a memscan record: exocore's policies.pager, Linux's "pager"."""
+    pol = record.get("policies")
+    if isinstance(pol, dict) and pol.get("pager"):
+        return pol["pager"]
+    return record.get("pager")
+
+
 def detail_of(record):
+    if record.get("figure") in MACRO_FIGURES:
+        keys = SCAN_KEYS if "pattern" in record else KV_KEYS + ("clients",)
+        parts = [f"{k}={record[k]}" for k in keys if k in record]
+        if "pattern" in record and pager_of(record):
+            parts.append(f"pager={pager_of(record)}")
+        return " ".join(parts)
     parts = []
     for k in DETAIL_KEYS:
         if k in record and not (k == "cores_running" and record[k] == 1):
@@ -184,7 +230,7 @@ def ratio_rows(exocore, linux):
                          + ", ".join(f"{a}/{i or 'no icount'}" for a, i in sorted(
                              clocks, key=lambda c: (str(c[0]), str(c[1])))))
     lin = _groups(linux, lambda r: (r.get("linux"), r.get("cores_running", 1)))
-    used = set()
+    used = set()  # ids of the Linux records that stand beside an exocore row
     rows = []
     for (fig, detail), recs in _groups(exocore, lambda r: (r["figure"], detail_of(r))).items():
         value = lower_median(value_of(r) for r in recs)
@@ -195,19 +241,22 @@ def ratio_rows(exocore, linux):
             continue
         running = recs[0].get("cores_running", 1)
         for c in cps:
-            match = lin.get((c.linux, running))
+            match = [r for r in lin.get((c.linux, running), [])
+                     if all(r.get(k) == recs[0].get(k) for k in c.same)]
             if match:
-                used.add((c.linux, running))
+                used.update(id(r) for r in match)
                 rows.append(Row(fig, detail, c.linux, value,
                                 lower_median(value_of(r) for r in match), unit))
             else:
                 rows.append(Row(fig, detail, c.linux, value, None, unit, "no Linux figure"))
     claimed = {c.linux for c in COUNTERPARTS}
-    for (name, running), recs in lin.items():
-        if (name, running) in used:
-            continue
+    rest = [r for recs in lin.values() for r in recs if id(r) not in used]
+    for (name, running, detail), recs in _groups(rest, lambda r: (
+            r.get("linux"), r.get("cores_running", 1),
+            detail_of(r) if r.get("figure") in MACRO_FIGURES else "")).items():
         note = "no exocore figure" if name not in claimed else "no exocore figure in this run"
-        detail = f"cores_running={running}" if running != 1 else ""
+        if running != 1:
+            detail = f"cores_running={running}"
         rows.append(Row(recs[0].get("figure", name), detail, name, None,
                         lower_median(value_of(r) for r in recs), recs[0].get("unit", ""), note))
     return rows
@@ -261,14 +310,22 @@ def compare_results(exocore, baselines):
         if not mine:
             out.append((clock, None))
             continue
-        mine.sort(key=lambda b: -b[0].get("smp", 1))
-        by_smp = {}
-        for b in mine:
-            by_smp.setdefault(b[0].get("smp", 1), b)
+        by_smp = _by_smp(mine)
+        most = by_smp[max(by_smp)]
         rows = []
         for smp, part in _groups(recs, lambda r: r.get("smp", 1)).items():
-            rows += ratio_rows(part, by_smp.get(smp, mine[0]))
+            rows += ratio_rows(part, by_smp.get(smp, most))
         out.append((clock, _dedupe(rows)))
+    return out
+
+
+def _by_smp(baselines):
+    """{smp: every record of the baselines with that many cores}: the micro
+    benchmarks' and the macro workloads' baselines of one clock side by side
+    (their Linux figure names differ)."""
+    out = {}
+    for b in baselines:
+        out.setdefault(b[0].get("smp", 1), []).extend(b)
     return out
 
 
@@ -289,15 +346,15 @@ def report_counterparts(agg, baselines):
         if not cfg.get("icount"):
             continue
         accel = cfg.get("accel") or rec.get("accel")
-        mine = sorted((b for b in baselines if b and b[0].get("accel") == accel
-                       and b[0].get("icount")),
-                      key=lambda b: -b[0].get("smp", 1))
+        mine = _by_smp(b for b in baselines if b and b[0].get("accel") == accel
+                       and b[0].get("icount"))
         if not cps or not mine:
             continue
-        base = next((b for b in mine if b[0].get("smp", 1) == key[1]), mine[0])
+        base = mine.get(key[1], mine[max(mine)])
         for cp in cps:
             vals = [value_of(r) for r in base if r.get("linux") == cp.linux
-                    and value_of(r) is not None]
+                    and value_of(r) is not None
+                    and all(r.get(k) == rec.get(k) for k in cp.same)]
             if vals:
                 out[key] = {"median": lower_median(vals), "linux": cp.linux}
                 break
@@ -329,7 +386,7 @@ def _running(detail):
 # ---------------------------------------------------------------------------
 # Parsing and checking what the guest printed.
 
-def parse_output(text):
+def parse_output(text, done_re=DONE_RE):
     """(figures, done) from linux-bench's output: every EXOJSON line as a
     dict, and (figures, failures) from its last line, or None if it never
     got there. A last line without its newline is not read. Raises BaselineError on an EXOJSON line that is not a
@@ -349,7 +406,7 @@ def parse_output(text):
                 raise BaselineError(f"bad figure line {line[:120]!r}: {problem}")
             figures.append(fig)
             continue
-        m = DONE_RE.search(line)
+        m = done_re.search(line)
         if m:
             done = (int(m.group(1)), int(m.group(2)))
     return figures, done
@@ -518,14 +575,14 @@ def key_of(record):
                                        "linux_release", "bench_sha", "rounds")}
 
 
-def load_cached(path, want):
-    """The cached records at path if their key equals want, else None."""
+def load_cached(path, want, key=None):
+    """The cached records at path if their key (key_of, or key) equals want, else None."""
     try:
         with open(path) as f:
             records = json.load(f)
     except (OSError, ValueError):
         return None
-    if not isinstance(records, list) or not records or key_of(records[0]) != want:
+    if not isinstance(records, list) or not records or (key or key_of)(records[0]) != want:
         return None
     return records
 
