@@ -37,6 +37,7 @@ TOOLS = [
     ("qemu-system-x86_64", "qemu-system-x86", False),
     ("spin", "spin", False),
     ("clang-format", "clang-format", False),  # tools/check-style
+    ("clang-tidy", "clang-tidy", False),  # tools/check-tidy
 ]
 # Sweeps (docs/sweeps.md): the progress bar, the report's headless-browser
 # test, the Slurm executor's single-node test cluster.

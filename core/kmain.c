@@ -385,6 +385,7 @@ static __attribute__((noinline)) void smash_stack(volatile size_t n)
 static __attribute__((noinline)) unsigned recurse(unsigned depth)
 {
 	volatile char frame[256];
+	frame[0] = (char)depth;
 	frame[depth % sizeof(frame)] = (char)depth;
 	if (depth == ~0u) /* never: only so the compiler sees a way out */
 		return 0;

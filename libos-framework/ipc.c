@@ -240,7 +240,7 @@ bool libos_ipc_active(void)
 bool libos_ipc_fault(struct upcall_fault *uf)
 {
 	if (uf->vector != 14 || uf->addr < IPC_REGION ||
-	    uf->addr >= IPC_REGION + IPC_CHANS_MAX * IPC_PAGE_SIZE)
+	    uf->addr >= IPC_REGION + (uint64_t)IPC_CHANS_MAX * IPC_PAGE_SIZE)
 		return false;
 	struct ipc_chan *ch = &chans[(uf->addr - IPC_REGION) / IPC_PAGE_SIZE];
 	if (!ch->used || ch->scratch != NONE)
@@ -470,7 +470,7 @@ int ipc_open(const char *name, struct ipc_chan **out)
 	    !field(&w, ':', &ep) || !field(&w, '\0', &core) || frame == NONE || side > 1)
 		return E_INVAL;
 	/* The frame must be one we hold, with the rights a channel needs. */
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	int64_t r = sys_cap_inspect(frame, &ci);
 	if (r)
 		return (int)r;

@@ -18,7 +18,7 @@ static inline uint64_t load_acq(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-static inline void store_rel(uint64_t *p, uint64_t v)
+static inline void store_rel(uint64_t *p, uint64_t v) // NOLINT(readability-non-const-parameter)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }

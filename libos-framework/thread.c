@@ -71,7 +71,7 @@ uint64_t libos_cycles(void)
 uint64_t libos_cycles_hz(void)
 {
 	if (!hz) {
-		struct sys_time st;
+		struct sys_time st = { 0 };
 		hz = sys_time(&st) == 0 && st.cycles_hz ? st.cycles_hz : 1000000000ULL;
 	}
 	return hz;

@@ -39,7 +39,7 @@ static int m_read_ad(uint64_t va, unsigned n, uint8_t *out)
 }
 static int m_frame_number(int slot, uint64_t *frame)
 {
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	int err = (int)sys_cap_inspect((uint64_t)slot, &ci);
 	*frame = ci.object;
 	return err;
@@ -47,7 +47,7 @@ static int m_frame_number(int slot, uint64_t *frame)
 /* A resident page's frame is always bound; the abort protocol removes the binding. */
 static bool m_frame_taken(int slot)
 {
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	if (sys_cap_inspect((uint64_t)slot, &ci) || ci.bound_va)
 		return false;
 	(void)sys_cap_delete((uint64_t)slot); /* the stale root */

@@ -97,7 +97,8 @@ static int holder(bool coop)
 			wait_ms(
 			    20); /* a request still open is served (or aborted) before the check */
 		for (unsigned pg = 0; pg < pages; pg++) {
-			volatile uint64_t *p = (volatile uint64_t *)(BASE + pg * 4096ULL + pg * 8);
+			volatile uint64_t *p =
+			    (volatile uint64_t *)(BASE + pg * 4096ULL + (uint64_t)pg * 8);
 			lost_now[pg] = false;
 			uint64_t v = *p; /* a lost page: on_lost is told during this read */
 			if (!lost_now[pg] && v != want[pg])

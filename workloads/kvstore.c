@@ -178,7 +178,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	}
 	static struct ipc_words w; /* 1 KiB: not on the stack */
 	struct ipc_chan *ch[MAX_CLIENTS];
-	int64_t env[MAX_CLIENTS];
+	int64_t env[MAX_CLIENTS] = { 0 };
 	char pol[POLICY_SPEC_MAX + 8];
 	ksnprintf(pol, sizeof(pol), "ipc=%s", libos_policy_current(POLICY_IPC));
 	unsigned same = 0;

@@ -148,7 +148,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	}
 	uint64_t t0 = libos_cycles(), sum = 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t va = BASE + (uint64_t)trace[i] * 4096 + (i % 512) * 8;
+		uint64_t va = BASE + (uint64_t)trace[i] * 4096 + (uint64_t)(i % 512) * 8;
 		vm_trace_at(i);
 		if (writes[i / 64] >> (i % 64) & 1)
 			*(volatile uint64_t *)va = i;

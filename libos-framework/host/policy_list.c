@@ -56,34 +56,36 @@ int main(int argc, char **argv)
 		const struct policy_info *p = policy_at(i);
 		const char *kind = policy_kind_name(p->kind);
 		if (!kind || !p->name || !p->name[0] || !p->description) {
-			fprintf(stderr,
-				"policy-list: %s: policy %s has no kind, name or description\n",
-				policy_file(i), p->name ? p->name : "?");
+			(void)fprintf(
+			    stderr, "policy-list: %s: policy %s has no kind, name or description\n",
+			    policy_file(i), p->name ? p->name : "?");
 			bad = 1;
 			continue;
 		}
 		for (unsigned j = 0; j < i; j++)
 			if (policy_at(j)->kind == p->kind && !strcmp(policy_at(j)->name, p->name)) {
-				fprintf(stderr,
-					"policy-list: %s policy '%s' is registered twice: in %s "
-					"and in %s\n",
-					kind, p->name, policy_file(j), policy_file(i));
+				(void)fprintf(
+				    stderr,
+				    "policy-list: %s policy '%s' is registered twice: in %s "
+				    "and in %s\n",
+				    kind, p->name, policy_file(j), policy_file(i));
 				bad = 1;
 			}
 		const char *hook = missing_hook(p);
 		if (hook) {
-			fprintf(stderr,
-				"policy-list: %s: %s policy '%s' leaves out its required "
-				"hook %s\n",
-				policy_file(i), kind, p->name, hook);
+			(void)fprintf(stderr,
+				      "policy-list: %s: %s policy '%s' leaves out its required "
+				      "hook %s\n",
+				      policy_file(i), kind, p->name, hook);
 			bad = 1;
 		}
 		for (unsigned k = 0; k < POLICY_PARAMS_MAX && p->params[k].name; k++)
 			if (!p->params[k].help) {
-				fprintf(stderr,
-					"policy-list: %s: %s policy '%s': parameter %s has no "
-					"help line\n",
-					policy_file(i), kind, p->name, p->params[k].name);
+				(void)fprintf(
+				    stderr,
+				    "policy-list: %s: %s policy '%s': parameter %s has no "
+				    "help line\n",
+				    policy_file(i), kind, p->name, p->params[k].name);
 				bad = 1;
 			}
 	}

@@ -47,7 +47,7 @@ static const struct env_args *words(const char *s)
 	static struct env_args a;
 	a.len = 0;
 	for (; *s && a.len < ENV_ARGS_MAX - 1; s++)
-		a.bytes[a.len++] = *s == '|' ? '\0' : *s;
+		a.bytes[a.len++] = (char)(*s == '|' ? '\0' : *s);
 	a.bytes[a.len++] = '\0';
 	return &a;
 }
@@ -164,6 +164,8 @@ TEST(user, fpu_state_is_kept_per_environment)
 /* Wait up to ms for e to exit; its status, or -1. */
 static int wait_exit(struct env *e, uint64_t ms)
 {
+	if (!e)
+		return -1; /* its creation failed: already reported */
 	uint64_t end = arch_cycles() + arch_cycles_per_sec() / 1000 * ms;
 	while (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENV_EXITED) {
 		if (arch_cycles() > end)

@@ -301,7 +301,7 @@ TEST(ipc, order_kept_nothing_lost_random_interleaving)
 	for (unsigned i = 0; i < 4; i++) {
 		uint64_t core = i % 2 && two_cores ? other_core : my_core;
 		char s[32];
-		ksnprintf(s, sizeof(s), "seed=%llu", (unsigned long long)(seed + i));
+		ksnprintf(s, sizeof(s), "seed=%llu", (unsigned long long)seed + i);
 		env[k] = spawn(core, R_STREAM, 0, &ch[k], s, NULL);
 		ASSERT(t, env[k] >= 0);
 		k++;
@@ -448,10 +448,10 @@ TEST(ipc, full_ring_blocks_or_fails_as_the_policy_says)
 	const char *saved = libos_policy_current(POLICY_IPC);
 	char keep[POLICY_SPEC_MAX];
 	ksnprintf(keep, sizeof(keep), "%s", saved);
-	const uint64_t per = 3 * IPC_SLOTS;
+	const uint64_t per = (uint64_t)3 * IPC_SLOTS;
 	struct ipc_chan *ch;
 	char nw[32];
-	ksnprintf(nw, sizeof(nw), "n=%llu", (unsigned long long)(per * NPOL));
+	ksnprintf(nw, sizeof(nw), "n=%llu", (unsigned long long)per * NPOL);
 	int64_t env = spawn(other_core, R_DRAIN, 0, &ch, nw, NULL);
 	ASSERT(t, env >= 0);
 	uint64_t seq = 0;

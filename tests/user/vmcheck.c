@@ -73,7 +73,8 @@ static int integrity(void)
 	uint64_t seed = 11;
 	for (unsigned i = 0; i < 1500; i++) {
 		unsigned pg = (unsigned)(rnd(&seed) % PAGES);
-		volatile uint64_t *p = (volatile uint64_t *)(BASE + pg * 4096ULL + (pg % 64) * 8);
+		volatile uint64_t *p =
+		    (volatile uint64_t *)(BASE + pg * 4096ULL + (uint64_t)(pg % 64) * 8);
 		if (rnd(&seed) % 3 == 0)
 			*p = want[pg] = rnd(&seed) | 1;
 		else if (*p != want[pg]) {
@@ -91,7 +92,8 @@ static int integrity(void)
 		}
 	}
 	for (unsigned pg = 0; pg < PAGES; pg++)
-		if (*(volatile uint64_t *)(BASE + pg * 4096ULL + (pg % 64) * 8) != want[pg])
+		if (*(volatile uint64_t *)(BASE + pg * 4096ULL + (uint64_t)(pg % 64) * 8) !=
+		    want[pg])
 			return 1;
 	struct vm_stats st;
 	vm_stats(&st);

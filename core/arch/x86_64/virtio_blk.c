@@ -94,17 +94,17 @@ static void w64(volatile uint8_t *b, unsigned off, uint64_t v)
 	w32(b, off, (uint32_t)v);
 	w32(b, off + 4, (uint32_t)(v >> 32));
 }
-static uint8_t r8(volatile uint8_t *b, unsigned off)
+static uint8_t r8(const volatile uint8_t *b, unsigned off)
 {
-	return *(volatile uint8_t *)(b + off);
+	return *(const volatile uint8_t *)(b + off);
 }
-static uint16_t r16(volatile uint8_t *b, unsigned off)
+static uint16_t r16(const volatile uint8_t *b, unsigned off)
 {
-	return *(volatile uint16_t *)(b + off);
+	return *(const volatile uint16_t *)(b + off);
 }
-static uint32_t r32(volatile uint8_t *b, unsigned off)
+static uint32_t r32(const volatile uint8_t *b, unsigned off)
 {
-	return *(volatile uint32_t *)(b + off);
+	return *(const volatile uint32_t *)(b + off);
 }
 
 /* The structure a vendor capability points at, through the direct map (BARs below 4 GiB). */
@@ -204,7 +204,7 @@ bool arch_disk_start(const paddr_t *frames)
 		       "headers and status bytes fit a frame");
 	/* The fixed chains: header -> data -> status, per tag. */
 	for (unsigned t = 0; t < vq.depth; t++) {
-		struct virtq_desc *c = &vq.desc[3 * t];
+		struct virtq_desc *c = &vq.desc[(size_t)3 * t];
 		c[0] = (struct virtq_desc){ vq.hdr_pa + t * sizeof(struct blk_req_hdr),
 					    sizeof(struct blk_req_hdr), VIRTQ_DESC_F_NEXT,
 					    (uint16_t)(3 * t + 1) };
@@ -217,7 +217,7 @@ bool arch_disk_start(const paddr_t *frames)
 	w64(vq.common, COMMON_Q_DESC, desc_pa);
 	w64(vq.common, COMMON_Q_AVAIL, avail_pa);
 	w64(vq.common, COMMON_Q_USED, used_pa);
-	vq.notify_at += (uint32_t)r16(vq.common, COMMON_Q_NOFF) * vq.notify_mult;
+	vq.notify_at += (size_t)r16(vq.common, COMMON_Q_NOFF) * vq.notify_mult;
 	vq.avail[0] = 1; /* VIRTQ_AVAIL_F_NO_INTERRUPT: we poll */
 	w16(vq.common, COMMON_Q_ENABLE, 1);
 	w8(vq.common, COMMON_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
