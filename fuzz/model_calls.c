@@ -663,9 +663,14 @@ static bool sys_slot_alloc(struct call *c)
 	return new_root(c, OBJ_SLOT, obj, m->tslot[oc][oi].gen);
 }
 
-static bool sys_slot_free(struct call *c)
+/*
+ * Freeing an object through its root capability (SLOT_FREE, BLOCK_FREE):
+ * CTRL, the root ("E_PERM: not the root"), no derived caps ("E_BUSY");
+ * the root's deletion gives the object up.
+ */
+static bool root_free(struct call *c, unsigned type)
 {
-	struct mcap *p = use(c, c->a[0], OBJ_SLOT, CAP_R_CTRL, true);
+	struct mcap *p = use(c, c->a[0], type, CAP_R_CTRL, true);
 	if (p) {
 		if (!p->root)
 			must(c, E_PERM);
@@ -679,6 +684,11 @@ static bool sys_slot_free(struct call *c)
 		return fail(c, "returned %lld, not 0", (long long)c->ret);
 	model_delete_cap(c->m, c->id, (uint32_t)c->a[0]);
 	return true;
+}
+
+static bool sys_slot_free(struct call *c)
+{
+	return root_free(c, OBJ_SLOT);
 }
 
 static bool sys_env_cpu(struct call *c)
@@ -989,20 +999,7 @@ static bool sys_block_alloc(struct call *c)
 
 static bool sys_block_free(struct call *c)
 {
-	struct mcap *p = use(c, c->a[0], OBJ_BLOCKS, CAP_R_CTRL, true);
-	if (p) {
-		if (!p->root)
-			must(c, E_PERM);
-		if (model_count_children(c->m, c->id, (uint32_t)c->a[0]))
-			must(c, E_BUSY);
-	}
-	int j = judge(c);
-	if (j != JUDGE_PERFORM)
-		return j == JUDGE_ERROR_OK;
-	if (c->ret != 0)
-		return fail(c, "returned %lld, not 0", (long long)c->ret);
-	model_delete_cap(c->m, c->id, (uint32_t)c->a[0]);
-	return true;
+	return root_free(c, OBJ_BLOCKS);
 }
 
 static bool sys_block_io(struct call *c)

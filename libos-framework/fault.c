@@ -19,27 +19,24 @@ noreturn_fn void libos_fault_dispatch(struct upcall_fault *uf);
 extern uint8_t libos_fx_fault[512];
 void libos_fx_restore(const uint8_t *fx);
 
+/* A policy's hook faulted: not the program's fault, so say whose it is, and end. */
+static noreturn_fn void policy_faulted(const char *kind, const char *name, const char *hook,
+				       const struct upcall_fault *uf)
+{
+	printf("libos: %s policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
+	       "addr 0x%llx): ending the environment\n",
+	       kind, name, hook, (unsigned long long)uf->vector, (unsigned long long)uf->regs.rip,
+	       (unsigned long long)uf->addr);
+	libos_ipc_exit();
+	sys_exit((int)(128 + uf->vector));
+}
+
 void libos_fault_dispatch(struct upcall_fault *uf)
 {
-	if (libos_sched_hook) {
-		/* Not the program's fault: say whose it is. */
-		printf(
-		    "libos: sched policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
-		    "addr 0x%llx): ending the environment\n",
-		    libos_sched_policy_name(), libos_sched_hook, (unsigned long long)uf->vector,
-		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
-		libos_ipc_exit();
-		sys_exit((int)(128 + uf->vector));
-	}
-	if (libos_pager_hook) {
-		printf(
-		    "libos: pager policy %s faulted in its %s hook (exception %llu at rip 0x%llx, "
-		    "addr 0x%llx): ending the environment\n",
-		    vm_pager_name(), libos_pager_hook, (unsigned long long)uf->vector,
-		    (unsigned long long)uf->regs.rip, (unsigned long long)uf->addr);
-		libos_ipc_exit();
-		sys_exit((int)(128 + uf->vector));
-	}
+	if (libos_sched_hook)
+		policy_faulted("sched", libos_sched_policy_name(), libos_sched_hook, uf);
+	if (libos_pager_hook)
+		policy_faulted("pager", vm_pager_name(), libos_pager_hook, uf);
 	if (libos_ipc_fault(uf) || (handler && handler(uf))) {
 		libos_fx_restore(libos_fx_fault);
 		libos_resume(&uf->regs);
