@@ -1,5 +1,5 @@
 /*
- * The exported disk (exo/disk.h, docs/paging.md): block ranges as
+ * The exported disk (exo/disk.h, docs/disk.md): block ranges as
  * capabilities, and one-block requests between the disk and a frame.
  *
  * State, all under disk_lock: the allocated ranges, sorted by first block
@@ -218,13 +218,17 @@ static void poll_locked(struct done_list *dl) REQUIRES(disk_lock)
 		arch_disk_poll(req_done, dl);
 }
 
+/*
+ * Send the notifications of finished requests (after the disk lock is
+ * dropped). A full channel to the environment's core is waited out, never
+ * dropped: a program may wait on the bit alone. E_STALE: it is gone.
+ */
 static void deliver(const struct done_list *dl)
 {
 	for (unsigned i = 0; i < dl->n; i++) {
 		struct env *t = env_lookup(dl->note[i].env);
-		if (t)
-			(void)env_notify(t, dl->note[i].gen,
-					 dl->note[i].bits); /* E_STALE: it is gone */
+		while (t && env_notify(t, dl->note[i].gen, dl->note[i].bits) == E_AGAIN)
+			percpu_wait_step(false); /* polls our own rings: the other core gets on */
 	}
 }
 

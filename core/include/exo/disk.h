@@ -1,5 +1,5 @@
 /*
- * The exported disk (docs/paging.md): the machine's one block device
+ * The exported disk (docs/disk.md): the machine's one block device
  * (exo/arch/disk.h) given out the exokernel way. Allocation is exposed
  * (ask for blocks [b, b + n) or any n), names are exposed (block numbers),
  * and a range is a capability (OBJ_BLOCKS, object id first | count << 32)
