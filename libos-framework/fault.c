@@ -33,10 +33,15 @@ static noreturn_fn void policy_faulted(const char *kind, const char *name, const
 
 void libos_fault_dispatch(struct upcall_fault *uf)
 {
-	if (libos_sched_hook)
-		policy_faulted("sched", libos_sched_policy_name(), libos_sched_hook, uf);
-	if (libos_pager_hook)
-		policy_faulted("pager", vm_pager_name(), libos_pager_hook, uf);
+	/*
+	 * Each hook name read once: a scheduler upcall that preempts this
+	 * handler may finish its hook and clear the name meanwhile.
+	 */
+	const char *sched_hook = libos_sched_hook, *pager_hook = libos_pager_hook;
+	if (sched_hook)
+		policy_faulted("sched", libos_sched_policy_name(), sched_hook, uf);
+	if (pager_hook)
+		policy_faulted("pager", vm_pager_name(), pager_hook, uf);
 	if (libos_ipc_fault(uf) || (handler && handler(uf))) {
 		libos_fx_restore(libos_fx_fault);
 		libos_resume(&uf->regs);
