@@ -10,6 +10,7 @@
  *     page is mapped without a live capability behind it;
  *   - the exported disk's ranges and requests (disk.c).
  */
+#include <exo/bpf_hooks.h>
 #include <exo/cap.h>
 #include <exo/disk.h>
 #include <exo/env.h>
@@ -56,7 +57,7 @@ unsigned invariant_check_env(struct env *e)
 unsigned invariant_check(void)
 {
 	static uint64_t charged[MAX_ENVS];
-	unsigned bad = cap_check_all() + disk_check();
+	unsigned bad = cap_check_all() + disk_check() + bpf_hooks_check();
 	for (unsigned i = 0; i < MAX_ENVS; i++)
 		charged[i] = 0;
 

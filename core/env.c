@@ -4,6 +4,7 @@
  */
 #include <arch/context.h>
 #include <arch/phys.h>
+#include <exo/bpf_hooks.h>
 #include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
@@ -263,6 +264,8 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
 void env_notify_local(uint32_t id, uint64_t gen, uint64_t bits)
 {
 	struct env *e = env_lookup(id);
+	if (bpf_hook_message(id, gen, bits))
+		return; /* its downloaded message handler consumed them */
 	if (e && env_alive(e) && __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == gen)
 		__atomic_fetch_or(&e->notify_bits, bits, __ATOMIC_RELEASE);
 }

@@ -2,6 +2,7 @@
 #include <arch/cpu.h>
 #include <arch/ipi.h>
 #include <exo/abi.h>
+#include <exo/bpf_hooks.h>
 #include <exo/cap.h>
 #include <exo/disk.h>
 #include <exo/env.h>
@@ -187,7 +188,8 @@ void revoke_poll(void)
 	for (uint32_t id = 0; id < MAX_ENVS; id++) {
 		struct env *e = env_lookup(id);
 		if (e->home != me || !env_alive(e) ||
-		    __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE)
+		    __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE ||
+		    bpf_hook_revoke(e)) /* its downloaded handler answered, with no upcall */
 			continue;
 		/* An owner that cannot answer (no handler, not running) loses the frames now. */
 		bool can_answer = e->revoke_entry &&

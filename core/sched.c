@@ -16,6 +16,7 @@
 #include <arch/cpu.h>
 #include <arch/ipi.h>
 #include <arch/timer.h>
+#include <exo/bpf_hooks.h>
 #include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
@@ -159,7 +160,7 @@ uint64_t sched_run_slices(uint64_t max)
 			slot = c->slot_next;
 			c->slot_next = (c->slot_next + 1) % slice_nslots;
 			struct env *owner = __atomic_load_n(&c->slot_owner[slot], __ATOMIC_ACQUIRE);
-			if (can_run(owner, me)) {
+			if (can_run(owner, me) && bpf_hook_wakeup(owner, slot)) {
 				e = owner;
 			} else {
 				slot = ~0ULL;
@@ -167,7 +168,7 @@ uint64_t sched_run_slices(uint64_t max)
 				for (struct env *first = NULL, *cand; (cand = next_in_list(c)) != first;) {
 					if (!first)
 						first = cand;
-					if (can_run(cand, me)) {
+					if (can_run(cand, me) && bpf_hook_wakeup(cand, ~0ULL)) {
 						e = cand;
 						break;
 					}
@@ -184,7 +185,11 @@ uint64_t sched_run_slices(uint64_t max)
 		while (e && e->calling)
 			e = e->calling->owner;
 		if (!e || (max && new_slice && slices == max)) {
-			arch_timer_cancel();
+			/* A wakeup predicate said no: idle a slice at most, then ask it again. */
+			if (bpf_hook_wakeup_recheck())
+				arch_timer_oneshot(slice_ns);
+			else
+				arch_timer_cancel();
 			return slices;
 		}
 		if (new_slice) {

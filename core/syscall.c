@@ -35,6 +35,7 @@
  */
 #include <arch/cpu.h>
 #include <exo/abi.h>
+#include <exo/bpf_hooks.h>
 #include <exo/cap.h>
 #include <exo/disk.h>
 #include <exo/env.h>
@@ -947,6 +948,7 @@ static const sys_fn sys_table[SYS_COUNT] = {
 	[SYS_BLOCK_FREE] = sys_block_free,
 	[SYS_BLOCK_IO] = sys_block_io,
 	[SYS_BLOCK_WAIT] = sys_block_wait,
+	[SYS_BPF_LOAD] = sys_bpf_load,
 };
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])

@@ -4,6 +4,7 @@
 #include <arch/mm.h>
 #include <chan.h>
 #include <exo/boot.h>
+#include <exo/bpf_hooks.h>
 #include <exo/disk.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
@@ -181,6 +182,7 @@ void snap_take(struct snap *s, struct env *const *envs, unsigned n)
 		memcpy(s->out, frame_mem(mapped(envs[0], OUT_VA)), PAGE_SIZE);
 	s->free = frame_free_count();
 	s->disk = disk_digest();
+	s->bpf = bpf_hooks_digest();
 	s->envs = env_count();
 }
 
@@ -209,6 +211,10 @@ bool snap_same(const struct snap *s, struct env *const *envs)
 	}
 	if (s->disk != snap_now.disk) {
 		kprintf("snap: the disk's ranges or requests changed\n");
+		return false;
+	}
+	if (s->bpf != snap_now.bpf) {
+		kprintf("snap: a downloaded program was loaded, freed or attached\n");
 		return false;
 	}
 	if (s->free != snap_now.free || s->envs != snap_now.envs) {

@@ -109,6 +109,7 @@ struct snap {
 	unsigned nenv, envs;
 	uint64_t free;
 	uint64_t disk; /* disk_digest(): ranges and requests */
+	uint64_t bpf;  /* bpf_hooks_digest(): programs and attachments */
 	uint8_t out[PAGE_SIZE];
 };
 

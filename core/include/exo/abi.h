@@ -54,6 +54,7 @@ enum sys_nr {
 	SYS_BLOCK_FREE = 36,  /* (slot) -> 0: frees the range (root cap, none derived) */
 	SYS_BLOCK_IO = 37,    /* (blocks slot, block, frame slot, op, notify bits) -> request id */
 	SYS_BLOCK_WAIT = 38,  /* (request id, flags) -> 0 done, E_AGAIN in flight, or its error */
+	SYS_BPF_LOAD = 39,    /* (hook, image, len, region, verdict va, target) -> prog cap */
 	SYS_COUNT
 };
 
@@ -71,6 +72,7 @@ enum obj_type {
 	OBJ_SLOT = 3,	  /* a time slot: object id core * 64 + index */
 	OBJ_ENDPOINT = 4, /* a protected control transfer target */
 	OBJ_BLOCKS = 5,	  /* a range of disk blocks: object id first | count << 32 */
+	OBJ_BPF = 6,	  /* a loaded, attached eBPF program (docs/downloaded-code.md) */
 	OBJ_TYPES
 };
 
@@ -221,3 +223,51 @@ struct sys_time {
 	uint64_t cycles;     /* the core's cycle counter */
 	uint64_t cycles_hz;  /* its calibrated rate */
 };
+
+/*
+ * Downloaded code (docs/downloaded-code.md). SYS_BPF_LOAD(hook, image va,
+ * image len, region, verdict va, target) verifies the program in a
+ * `clang -target bpf` ELF object and attaches it to the caller at hook
+ * (enum bpf_hook in exo/bpf.h: 1 wakeup, 2 revoke, 3 message). region: the
+ * slot of a frame capability the caller owns (its data region, one page,
+ * read by the program through r2), or BPF_NO_REGION. target: for the
+ * message hook, the slot of an env capability with WRITE (whom its reply
+ * helper notifies), else 0. The verdict {rule, insn} is written to verdict
+ * va (0: not wanted) whether the program is accepted or refused (E_INVAL).
+ * The result is the slot of an OBJ_BPF capability: deleting it detaches.
+ */
+#define BPF_NO_REGION (~0ULL)
+#define BPF_IMAGE_MAX (32768ULL + 4096ULL) /* bytes of ELF image SYS_BPF_LOAD takes */
+
+struct bpf_load_verdict {
+	uint32_t rule; /* enum bpf_rule (exo/bpf.h): 0 accepted */
+	uint32_t insn; /* the offending instruction's index */
+};
+
+/* The wakeup predicate's context (read-only): r0 != 0 runs the slice. */
+struct bpf_wakeup_ctx {
+	uint64_t core;	      /* this core */
+	uint64_t slot;	      /* the slot whose slice starts, ~0: free time */
+	uint64_t now;	      /* cycle counter */
+	uint64_t notify_bits; /* notifications not yet taken */
+};
+
+/* The revocation handler's context (read-only); helper 1 gives a frame back. */
+struct bpf_revoke_ctx {
+	uint64_t frame;	   /* the frame asked for, or FRAME_ANY */
+	uint64_t count;	   /* frames still asked for */
+	uint64_t deadline; /* cycle counter */
+	uint64_t now;
+};
+#define BPF_HELPER_REVOKE_GIVE 1 /* (frame) -> 0, or the error SYS_FRAME_FREE would give */
+
+/*
+ * The message handler's context (read-only): run when notification bits
+ * arrive for the environment. r0 != 0: consumed, the bits are not
+ * delivered and the environment not woken; 0: delivered as usual.
+ */
+struct bpf_msg_ctx {
+	uint64_t bits; /* the notification bits that arrived */
+	uint64_t now;  /* cycle counter */
+};
+#define BPF_HELPER_MSG_NOTIFY 1 /* (bits) -> 0 or error: notify the load's target */

@@ -2,7 +2,8 @@
  * The object-type table (docs/design.md "Layers"): what the capability code
  * needs to know about each kind of kernel object, one row per type, so that
  * cap.c names no object's file and no object's function. Each object's own
- * file defines its row (frame_obj.c, env.c, slice.c, pct.c, disk.c); objects.c
+ * file defines its row (frame_obj.c, env.c, slice.c, pct.c, disk.c,
+ * bpf_hooks.c); objects.c
  * lists them by type. A new object type adds its row there and its number to
  * enum obj_type (exo/abi.h); cap.c does not change.
  *
@@ -71,4 +72,4 @@ static inline const struct obj_ops *obj_ops(unsigned type)
 
 /* Each object file's row (objects.c lists them). */
 extern const struct obj_ops frame_obj_ops, env_obj_ops, slot_obj_ops, endpoint_obj_ops,
-    blocks_obj_ops;
+    blocks_obj_ops, bpf_obj_ops;
