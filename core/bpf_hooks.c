@@ -202,6 +202,9 @@ static int run(struct env *e, struct bpf_prog *p, void *ctx, uint64_t *r0)
 
 bool bpf_hook_wakeup(struct env *e, uint64_t slot)
 {
+	/* Doomed (its root capability went): the run loop must pick it to destroy it. */
+	if (__atomic_load_n(&e->doomed, __ATOMIC_ACQUIRE))
+		return true;
 	struct bpf_prog *p = prog_for(e, BPF_HOOK_WAKEUP);
 	if (!p)
 		return true;

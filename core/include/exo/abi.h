@@ -237,6 +237,10 @@ struct sys_time {
  * The result is the slot of an OBJ_BPF capability: deleting it detaches.
  */
 #define BPF_NO_REGION (~0ULL)
+/* Instructions one run of each hook may execute; past it, the run counts as "no". */
+#define BPF_BUDGET_WAKEUP 1024
+#define BPF_BUDGET_REVOKE 2048
+#define BPF_BUDGET_MESSAGE 2048
 #define BPF_IMAGE_MAX (32768ULL + 4096ULL) /* bytes of ELF image SYS_BPF_LOAD takes */
 
 struct bpf_load_verdict {

@@ -23,11 +23,6 @@ struct env;
 /* Programs loaded at once, machine-wide (each holds BPF_MAX_INSNS instructions). */
 #define BPF_PROGS_MAX 32
 
-/* Instructions one run of each hook may execute; past it, the run counts as "no". */
-#define BPF_BUDGET_WAKEUP 1024
-#define BPF_BUDGET_REVOKE 2048
-#define BPF_BUDGET_MESSAGE 2048
-
 /* SYS_BPF_LOAD (exo/abi.h), for the syscall table. */
 int64_t sys_bpf_load(struct env *e, const uint64_t *a);
 
