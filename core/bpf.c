@@ -1057,6 +1057,7 @@ int bpf_verify(const struct bpf_insn *prog, uint32_t n, const struct bpf_hook_de
 
 	v->rule = BPF_OK;
 	v->insn = 0;
+	v->why = NULL;
 	if (check_hook(hook))
 		return refuse(&vf, BPF_R_HOOK, 0);
 	if (!prog || n == 0 || n > BPF_MAX_INSNS)

@@ -445,7 +445,7 @@ TEST(bpf, every_rule_refused)
 	complex_prog[1] = A_MOV64_IMM(3, 0);
 	EXPECT_EQ(t, bpf_verify(complex_prog, n, &hook_rw, &v), E_OK);
 
-	seen[BPF_R_ELF] = true; /* bpf.elf_* */
+	seen[BPF_R_ELF] = true; /* bpf.elf_round_trip, bpf.elf_malformed */
 	for (int r = 1; r < BPF_R_COUNT; r++)
 		if (!seen[r])
 			test_fail(t, __FILE__, __LINE__, "rule %s has no refused program",
@@ -461,4 +461,194 @@ TEST(bpf, refusal_leaves_no_state_and_verdict_ok)
 	EXPECT_EQ(t, bpf_verify(p, 2, &hook_rw, &v), E_OK);
 	EXPECT_EQ(t, v.rule, BPF_OK);
 	EXPECT_EQ(t, v.insn, 0);
+}
+
+/* ---- the ELF reader, on tests/host/bpf/sample.c as clang compiled it ---- */
+
+extern const uint8_t bpf_obj_sample[];
+extern const uint64_t bpf_obj_sample_size;
+
+TEST(bpf, elf_round_trip)
+{
+	const struct bpf_insn *p;
+	uint32_t n;
+	struct bpf_verdict v;
+	uint64_t r = 0;
+	struct bpf_run_env env = { 0 };
+
+	ASSERT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, "test", &p, &n, &v), E_OK);
+	EXPECT(t, n > 4);
+	ASSERT_EQ(t, bpf_verify(p, n, &hook_rw, &v), E_OK);
+	reset_mem();
+	ASSERT_EQ(t, bpf_run(p, n, &hook_rw, ctx, region, &env, &r), E_OK);
+	/* idx = 45 & 31 = 13: region[104] = 104, + ctx[1] = 41; ctx[32] = 105. */
+	EXPECT_EQ(t, r, 104 + 41);
+	EXPECT_EQ(t, ctx[32], 105);
+	ctx[0] = 200;
+	ASSERT_EQ(t, bpf_run(p, n, &hook_rw, ctx, region, &env, &r), E_OK);
+	EXPECT_EQ(t, r, 0);
+	/* The read-only region hook accepts it too; the bare one (no region) does not. */
+	EXPECT_EQ(t, bpf_verify(p, n, &hook_ro, &v), E_OK);
+	EXPECT_EQ(t, bpf_verify(p, n, &hook_bare, &v), E_INVAL);
+
+	ASSERT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, "helper", &p, &n, &v), E_OK);
+	ASSERT_EQ(t, bpf_verify(p, n, &hook_rw, &v), E_OK);
+	reset_mem();
+	ASSERT_EQ(t, bpf_run(p, n, &hook_rw, ctx, region, &env, &r), E_OK);
+	EXPECT_EQ(t, r, 42);
+	EXPECT_EQ(t, env.calls, 1);
+
+	/* The first nonempty executable section when none is named. */
+	ASSERT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, NULL, &p, &n, &v), E_OK);
+	EXPECT_EQ(t, bpf_verify(p, n, &hook_rw, &v), E_OK);
+
+	/* A global variable is a relocation against the program: refused, with a reason. */
+	EXPECT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, "global", &p, &n, &v),
+		  E_INVAL);
+	EXPECT_EQ(t, v.rule, BPF_R_ELF);
+	EXPECT(t, v.why != NULL);
+	EXPECT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, "nosuch", &p, &n, &v),
+		  E_INVAL);
+	EXPECT_EQ(t, v.rule, BPF_R_ELF);
+	EXPECT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, ".strtab", &p, &n, &v),
+		  E_INVAL);
+}
+
+/* A private, 8-byte aligned copy the test may corrupt. */
+static uint64_t img_words[4096];
+#define IMG ((uint8_t *)img_words)
+
+static int find_in_copy(uint64_t size, const char *section)
+{
+	const struct bpf_insn *p;
+	uint32_t n;
+	struct bpf_verdict v;
+	int err = bpf_elf_find(IMG, size, section, &p, &n, &v);
+	if (err == E_OK) {
+		/* Whatever it returns lies inside the image. */
+		if ((const uint8_t *)p < IMG || (const uint8_t *)(p + n) > IMG + size)
+			return 1;
+	} else if (v.rule != BPF_R_ELF || !v.why) {
+		return 2;
+	}
+	return err;
+}
+
+static void img_reset(void)
+{
+	memcpy(IMG, bpf_obj_sample, bpf_obj_sample_size);
+}
+
+/* Field offsets in the ELF64 header and a section header. */
+#define EH_SHOFF 40
+#define EH_SHENTSIZE 58
+#define EH_SHNUM 60
+#define EH_SHSTRNDX 62
+#define SH_NAME 0
+#define SH_OFFSET 24
+#define SH_SIZE 32
+
+static void put16(uint64_t at, uint16_t v)
+{
+	memcpy(IMG + at, &v, 2);
+}
+static void put32(uint64_t at, uint32_t v)
+{
+	memcpy(IMG + at, &v, 4);
+}
+static void put64(uint64_t at, uint64_t v)
+{
+	memcpy(IMG + at, &v, 8);
+}
+static uint64_t get64(uint64_t at)
+{
+	uint64_t v;
+	memcpy(&v, IMG + at, 8);
+	return v;
+}
+
+TEST(bpf, elf_malformed)
+{
+	uint64_t size = bpf_obj_sample_size;
+	ASSERT(t, size <= sizeof(img_words));
+	img_reset();
+	ASSERT_EQ(t, find_in_copy(size, "test"), E_OK);
+	uint64_t shoff = get64(EH_SHOFF);
+
+	/* Every truncation: refused (the section headers are at the end). */
+	for (uint64_t len = 0; len < size; len++)
+		if (find_in_copy(len, "test") != E_INVAL)
+			test_fail(t, __FILE__, __LINE__, "truncated to %llu: accepted",
+				  (unsigned long long)len);
+
+	struct {
+		const char *what;
+		uint64_t at;
+		int width;
+		uint64_t value;
+	} bad[] = {
+		{ "magic", 0, 8, 0 },
+		{ "32-bit class", 4, 1, 1 },
+		{ "big endian", 5, 1, 2 },
+		{ "not relocatable", 16, 2, 2 },
+		{ "x86 machine", 18, 2, 62 },
+		{ "shoff past the end", EH_SHOFF, 8, 1ULL << 40 },
+		{ "shoff wraps", EH_SHOFF, 8, ~0ULL - 63 },
+		{ "shentsize", EH_SHENTSIZE, 2, 40 },
+		{ "shnum huge", EH_SHNUM, 2, 0xffff },
+		{ "shnum 0", EH_SHNUM, 2, 0 },
+		{ "shstrndx out of range", EH_SHSTRNDX, 2, 0xfff0 },
+		{ "shstrndx not a string table", EH_SHSTRNDX, 2, 3 },
+		/* Section 3 is "test", the program. */
+		{ "program offset past the end", shoff + 3 * 64 + SH_OFFSET, 8, 1ULL << 32 },
+		{ "program size wraps", shoff + 3 * 64 + SH_SIZE, 8, ~0ULL - 7 },
+		{ "program size huge", shoff + 3 * 64 + SH_SIZE, 8, 1ULL << 40 },
+		{ "program size not whole", shoff + 3 * 64 + SH_SIZE, 8, 12 },
+		{ "program name past the table", shoff + 3 * 64 + SH_NAME, 4, 0xffffff },
+		/* Section 1 is .strtab. */
+		{ "name table past the end", shoff + 1 * 64 + SH_SIZE, 8, 1ULL << 20 },
+		{ "name table size wraps", shoff + 1 * 64 + SH_OFFSET, 8, ~0ULL },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		img_reset();
+		switch (bad[i].width) {
+		case 1:
+			IMG[bad[i].at] = (uint8_t)bad[i].value;
+			break;
+		case 2:
+			put16(bad[i].at, (uint16_t)bad[i].value);
+			break;
+		case 4:
+			put32(bad[i].at, (uint32_t)bad[i].value);
+			break;
+		default:
+			put64(bad[i].at, bad[i].value);
+			break;
+		}
+		int err = find_in_copy(size, "test");
+		if (err != E_INVAL)
+			test_fail(t, __FILE__, __LINE__, "%s: %d", bad[i].what, err);
+	}
+
+	/* A name table whose last name runs off its end: never read past it. */
+	img_reset();
+	uint64_t stroff = get64(shoff + 64 + SH_OFFSET), strsize = get64(shoff + 64 + SH_SIZE);
+	memset(IMG + stroff, 'x', strsize);
+	EXPECT_EQ(t, find_in_copy(size, "test"), E_INVAL);
+
+	/* Random corruption never makes it read outside or return garbage. */
+	uint64_t seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		img_reset();
+		for (int k = 0; k < 1 + round % 4; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint64_t at = (seed >> 33) % size;
+			IMG[at] = (uint8_t)(seed >> 13);
+		}
+		int err = find_in_copy(size, round % 2 ? "test" : NULL);
+		if (err != E_OK && err != E_INVAL) {
+			test_fail(t, __FILE__, __LINE__, "round %d: %d", round, err);
+			break;
+		}
+	}
 }

@@ -187,6 +187,7 @@ enum bpf_rule {
 struct bpf_verdict {
 	enum bpf_rule rule; /* BPF_OK: accepted */
 	uint32_t insn;	    /* index of the offending instruction */
+	const char *why;    /* BPF_R_ELF: what is wrong with the image (static); else NULL */
 };
 
 /* The rule's name ("jump-back"), for messages. */
