@@ -307,6 +307,11 @@ def write_rules(n, args):
            generator=True)
     n.rule("run", "$cmd", description="$desc", pool="console")
     n.rule("compdb", "ninja -t compdb kcc hcc > $out", description="COMPDB $out")
+    # Downloaded code (docs/downloaded-code.md): C compiled to eBPF, and
+    # objects embedded in a program as byte arrays.
+    n.rule("bpfcc", "$cc -target bpf -O2 -Wall -Werror -MMD -MF $out.d -Icore/include -c $in -o $out",
+           description="BPFCC $out", depfile="$out.d", deps="gcc")
+    n.rule("blobs", "$python tools/mkblobs.py $out $blobs", description="BLOBS $out")
     n.newline()
 
 
@@ -314,7 +319,7 @@ def write_regenerate(n):
     """build.ninja depends on configure.py and on every source folder: adding
     or removing a source file changes its folder's mtime and re-runs configure."""
     folders = sorted({os.path.dirname(s) or "." for s in srcs(
-        "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c",
+        "core/**/*.[cSh]", "percpu/**/*.[ch]", "tests/**/*.c", "fuzz/*.c", "tests/host/bpf/*.c",
         "libos-framework/**/*.[cSh]", "workloads/*.c", "workloads/*/*.c", "fuzz/guest/*.c",
         "policies/*/*.c", "policies/*/*/*.c")} | {"workloads", "policies"} | set(
         d.rstrip("/") for d in srcs("policies/*/")))
@@ -428,6 +433,29 @@ def write_fuzzers(n, hflags):
     return mine
 
 
+BPF_OBJECTS = set()  # written once, whichever mode asks first
+
+
+def bpf_object(n, src):
+    """src (C) compiled by `clang -target bpf -O2 -c`; the same object for every mode."""
+    out = f"build/bpf/{os.path.splitext(src)[0]}.o"
+    if out not in BPF_OBJECTS:
+        BPF_OBJECTS.add(out)
+        n.build(out, "bpfcc", src)
+    return out
+
+
+def write_bpf_test_blobs(n, mode):
+    """tests/host/bpf/NAME.c compiled to eBPF and embedded in the host tests as
+    bpf_obj_NAME[] and bpf_obj_NAME_size (tools/mkblobs.py); returns the .S."""
+    pairs = [(f"bpf_obj_{os.path.splitext(os.path.basename(s))[0]}", bpf_object(n, s))
+             for s in srcs("tests/host/bpf/*.c")]
+    out = f"build/{mode}/bpf_test_objs.S"
+    n.build(out, "blobs", implicit=[p for _, p in pairs] + ["tools/mkblobs.py"],
+            variables={"blobs": " ".join(f"{nm}={p}" for nm, p in pairs)})
+    return out
+
+
 def write_host_tests(n, mode, hflags, ldflags):
     """The host test binary of one mode (and, for coverage, the capability
     fuzzer to replay its corpus); returns {name: path}."""
@@ -436,6 +464,9 @@ def write_host_tests(n, mode, hflags, ldflags):
                       + LIBOS_HOST_SRCS + policy_sources())
     hobjs = [n.build(obj(mode, s, "h"), "hcc", s, variables={"cflags": hflags})[0]
              for s in host_test_srcs]
+    blobs_s = write_bpf_test_blobs(n, mode)
+    hobjs.append(n.build(f"build/{mode}/obj/h/bpf_test_objs.o", "hcc", blobs_s,
+                         variables={"cflags": hflags})[0])
     made = {"host-tests": n.build(f"build/{mode}/host-tests", "hlink", hobjs,
                                   variables={"ldflags": ldflags})[0]}
     if mode == "coverage":

@@ -41,9 +41,82 @@ static inline unsigned bpf_src(const struct bpf_insn *i)
 	return i->regs >> 4;
 }
 
+/*
+ * The encoding (Linux's include/uapi/linux/bpf_common.h and bpf.h): the
+ * low three bits of code are the class; for ALU and JMP classes bit 3 says
+ * whether the source is src (BPF_X) or imm (BPF_K) and bits 4..7 the
+ * operation; for loads and stores bits 3..4 the size, bits 5..7 the mode.
+ */
+#define BPF_CLASS(code) ((code)&0x07)
+#define BPF_LD 0x00
+#define BPF_LDX 0x01
+#define BPF_ST 0x02
+#define BPF_STX 0x03
+#define BPF_ALU 0x04
+#define BPF_JMP 0x05
+#define BPF_JMP32 0x06
+#define BPF_ALU64 0x07
+
+#define BPF_SIZE(code) ((code)&0x18)
+#define BPF_W 0x00
+#define BPF_H 0x08
+#define BPF_B 0x10
+#define BPF_DW 0x18
+#define BPF_MODE(code) ((code)&0xe0)
+#define BPF_IMM 0x00
+#define BPF_ABS 0x20
+#define BPF_IND 0x40
+#define BPF_MEM 0x60
+#define BPF_ATOMIC 0xc0
+
+#define BPF_OP(code) ((code)&0xf0)
+#define BPF_SRC(code) ((code)&0x08)
+#define BPF_K 0x00
+#define BPF_X 0x08
+#define BPF_ADD 0x00
+#define BPF_SUB 0x10
+#define BPF_MUL 0x20
+#define BPF_DIV 0x30
+#define BPF_OR 0x40
+#define BPF_AND 0x50
+#define BPF_LSH 0x60
+#define BPF_RSH 0x70
+#define BPF_NEG 0x80
+#define BPF_MOD 0x90
+#define BPF_XOR 0xa0
+#define BPF_MOV 0xb0
+#define BPF_ARSH 0xc0
+#define BPF_END 0xd0 /* BPF_K: to little endian, BPF_X: to big endian; imm 16/32/64 */
+
+#define BPF_JA 0x00
+#define BPF_JEQ 0x10
+#define BPF_JGT 0x20
+#define BPF_JGE 0x30
+#define BPF_JSET 0x40
+#define BPF_JNE 0x50
+#define BPF_JSGT 0x60
+#define BPF_JSGE 0x70
+#define BPF_CALL 0x80
+#define BPF_EXIT 0x90
+#define BPF_JLT 0xa0
+#define BPF_JLE 0xb0
+#define BPF_JSLT 0xc0
+#define BPF_JSLE 0xd0
+
+/* An instruction, for tables of programs: BPF_INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 7). */
+#define BPF_INSN(c, d, s, o, i)                                                                    \
+	((struct bpf_insn){                                                                        \
+	    .code = (c), .regs = (uint8_t)(((s) << 4) | (d)), .off = (o), .imm = (i) })
+
 #define BPF_MAX_INSNS 4096 /* the most instructions one program may have */
 #define BPF_STACK_SIZE 512
 #define BPF_MAX_HELPERS 16 /* helper ids a hook may allow: 1..BPF_MAX_HELPERS-1 */
+/*
+ * The verifier walks the program once, in order (jumps go forward only), and
+ * keeps one merged state per branch target not reached yet; at most this many
+ * at once (each is about 650 bytes of the caller's stack).
+ */
+#define BPF_MAX_OPEN 8
 
 /* The hooks (ABI: SYS_BPF_LOAD's hook argument). */
 enum bpf_hook {
@@ -107,12 +180,14 @@ enum bpf_rule {
 	BPF_R_LDDW,	   /* a 64-bit immediate load split or malformed */
 	BPF_R_RESULT,	   /* r0 not a scalar at exit */
 	BPF_R_HOOK,	   /* no such hook, or the program does not fit it */
+	BPF_R_COMPLEX,	   /* more than BPF_MAX_OPEN branch targets pending at once */
 	BPF_R_COUNT
 };
 
 struct bpf_verdict {
 	enum bpf_rule rule; /* BPF_OK: accepted */
 	uint32_t insn;	    /* index of the offending instruction */
+	const char *why;    /* BPF_R_ELF: what is wrong with the image (static); else NULL */
 };
 
 /* The rule's name ("jump-back"), for messages. */
@@ -142,3 +217,8 @@ must_check int bpf_elf_find(const void *image, uint64_t size, const char *sectio
  */
 must_check int bpf_run(const struct bpf_insn *prog, uint32_t n, const struct bpf_hook_desc *hook,
 		       void *ctx, void *region, struct bpf_run_env *env, uint64_t *result);
+
+/* As bpf_run, and *steps = the instructions executed (never above the budget). */
+must_check int bpf_run_steps(const struct bpf_insn *prog, uint32_t n,
+			     const struct bpf_hook_desc *hook, void *ctx, void *region,
+			     struct bpf_run_env *env, uint64_t *result, uint64_t *steps);
