@@ -315,7 +315,7 @@ static int decode_bpf_load(struct env *e, const uint64_t *a, struct bpf_load_inv
 	if (len == 0 || len > BPF_IMAGE_MAX)
 		return E_RANGE;
 	if (hook == 0 || hook >= BPF_HOOK_COUNT) {
-		inv->v = (struct bpf_verdict){ BPF_R_HOOK, 0 };
+		inv->v = (struct bpf_verdict){ .rule = BPF_R_HOOK, .insn = 0 };
 		return E_INVAL;
 	}
 	inv->hook = (unsigned)hook;
