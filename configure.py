@@ -241,9 +241,21 @@ FEEDBACK_IGNORE = "fuzz/feedback.ignore"
 FUZZ_TRACE_CMP = ["core/syscall.c", "core/uaccess.c"]
 
 
+def not_bpf(files):
+    """Drop downloaded code (*.bpf.c): it is built by bpfcc, not for a CPU."""
+    return [f for f in files if not f.endswith(".bpf.c")]
+
+
 def policy_sources():
     """Every policy: policies/<kind>/<name>.c, or every .c of policies/<kind>/<name>/."""
-    return srcs("policies/*/*.c", "policies/*/*/*.c")
+    return not_bpf(srcs("policies/*/*.c", "policies/*/*/*.c"))
+
+
+def user_bpf_sources():
+    """Downloaded code for user programs (docs/downloaded-code.md): every *.bpf.c of
+    tests/user, workloads and policies, embedded in every program as bpf_obj_NAME[]."""
+    return srcs("tests/user/*.bpf.c", "workloads/*.bpf.c", "policies/*/*.bpf.c",
+                "policies/*/*/*.bpf.c")
 
 
 # The framework files that build for the host too (policy registry and parsing),
@@ -258,9 +270,9 @@ def user_programs():
     per folder of workloads (workloads/<name>/*.c), and the in-guest fuzzer last
     (program ids follow this order)."""
     progs = [(os.path.splitext(os.path.basename(s))[0], [s])
-             for s in srcs("tests/user/*.c", "workloads/*.c")]
+             for s in not_bpf(srcs("tests/user/*.c", "workloads/*.c"))]
     for folder in srcs("workloads/*/"):
-        files = srcs(os.path.join(folder, "*.c"))
+        files = not_bpf(srcs(os.path.join(folder, "*.c")))
         if files:
             progs.append((os.path.basename(folder.rstrip("/")), files))
     progs += [(os.path.splitext(os.path.basename(s))[0], [s]) for s in srcs("fuzz/guest/*.c")]
@@ -309,7 +321,7 @@ def write_rules(n, args):
     n.rule("compdb", "ninja -t compdb kcc hcc > $out", description="COMPDB $out")
     # Downloaded code (docs/downloaded-code.md): C compiled to eBPF, and
     # objects embedded in a program as byte arrays.
-    n.rule("bpfcc", "$cc -target bpf -O2 -Wall -Werror -MMD -MF $out.d -Icore/include -c $in -o $out",
+    n.rule("bpfcc", "$cc -target bpf -O2 -ffreestanding -Wall -Werror -MMD -MF $out.d -Icore/include -c $in -o $out",
            description="BPFCC $out", depfile="$out.d", deps="gcc")
     n.rule("blobs", "$python tools/mkblobs.py $out $blobs", description="BLOBS $out")
     n.newline()
@@ -353,6 +365,15 @@ def write_programs(n, mode, uflags):
     gfuzz_libs = [n.build(obj(mode, s, "u"), "kcc", s, variables={
         "cflags": uflags + ["-Ifuzz/guest/include"]})[0] for s in GUEST_FUZZ_LIBS]
     policies_json = write_policy_list(n, mode)
+    # Downloaded code: each *.bpf.c as bpf_obj_NAME[] and bpf_obj_NAME_size (libos/bpf.h).
+    bpf_pairs = [(f"bpf_obj_{os.path.basename(s)[:-len('.bpf.c')]}", bpf_object(n, s))
+                 for s in user_bpf_sources()]
+    if bpf_pairs:
+        bpf_s = f"build/{mode}/user_bpf_objs.S"
+        n.build(bpf_s, "blobs", implicit=[o for _, o in bpf_pairs] + ["tools/mkblobs.py"],
+                variables={"blobs": " ".join(f"{nm}={o}" for nm, o in bpf_pairs)})
+        libos.append(n.build(f"build/{mode}/obj/u/user_bpf_objs.o", "kcc", bpf_s,
+                             variables={"cflags": uflags})[0])
     images = []
     for name, prog_srcs in user_programs():
         objs = [n.build(obj(mode, s, "u"), "kcc", s, variables={"cflags": uflags})[0]

@@ -49,6 +49,9 @@
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/hooks.h>
+#include <exo/obj.h>
+#include <exo/uaccess.h>
+#include <libos/bpf.h>
 #include <exo/pct.h>
 #include <exo/pot.h>
 #include <exo/slice.h>
@@ -317,18 +320,24 @@ static void k_env_extra(void *ctx, uint32_t id, struct model_env_extra *out)
 	memcpy(out->reposs, e->reposs, out->nreposs * sizeof(out->reposs[0]));
 }
 
+static uint64_t k_bpf_gen(void *ctx, uint64_t obj)
+{
+	return obj_ops(OBJ_BPF)->gen(obj);
+}
+
 static const struct model_kernel kview = {
-    .inspect = k_inspect,
-    .slots_used = k_slots_used,
-    .env = k_env,
-    .env_count = k_env_count,
-    .frame = k_frame,
-    .tslot = k_tslot,
-    .ep = k_ep,
-    .query = k_query,
-    .mappings = k_mappings,
-    .read_user = k_read_user,
-    .env_extra = k_env_extra,
+	.inspect = k_inspect,
+	.slots_used = k_slots_used,
+	.env = k_env,
+	.env_count = k_env_count,
+	.frame = k_frame,
+	.tslot = k_tslot,
+	.ep = k_ep,
+	.query = k_query,
+	.mappings = k_mappings,
+	.read_user = k_read_user,
+	.env_extra = k_env_extra,
+	.bpf_gen = k_bpf_gen,
 };
 
 /* ---- running one call ---- */
@@ -728,6 +737,14 @@ static void driver(void *arg)
 	for (unsigned i = 0; i < NENVS; i++) {
 		int64_t f = setup(r, i, SYS_FRAME_ALLOC, FRAME_ANY, 0, 0);
 		setup(r, i, SYS_MAP, (uint64_t)f, PROG_OUT_VA, PROT_R | PROT_W);
+		/* A program BPF_LOAD accepts at every hook, in the out page's second half. */
+		static const struct bpf_insn yes[] = { { .code = BPF_ALU64 | BPF_MOV | BPF_K,
+							 .imm = 1 },
+						       { .code = BPF_JMP | BPF_EXIT } };
+		uint8_t img[PROG_BPF_IMG_LEN] __attribute__((aligned(8)));
+		if (bpf_image_wrap(yes, 2, img, sizeof(img)) != PROG_BPF_IMG_LEN ||
+		    copy_to_user(env_lookup(r->env[i]), PROG_BPF_IMG_VA, img, sizeof(img)) != E_OK)
+			fail("set-up: the canned BPF image");
 	}
 	/* env1 and env2 may grant to each other: each holds a copy of the other's env cap. */
 	setup(r, 0, SYS_CAP_GRANT, (uint64_t)s2, (uint64_t)s1, GRANT_COPY);

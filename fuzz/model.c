@@ -35,6 +35,8 @@ static uint64_t obj_gen(const struct model *m, unsigned type, uint64_t obj)
 		int i = model_range_find(m, obj);
 		return i < 0 ? ~0ULL : m->range[i].gen;
 	}
+	case OBJ_BPF:
+		return obj < MODEL_BPF ? m->bpf[obj].gen : ~0ULL;
 	}
 	return ~0ULL;
 }
@@ -222,6 +224,10 @@ static void release(struct model *m, unsigned type, uint64_t obj)
 		}
 		break;
 	}
+	case OBJ_BPF: /* deleting the root detaches the program and frees it */
+		m->bpf[obj].live = false;
+		m->bpf[obj].gen++;
+		break;
 	}
 }
 
@@ -334,6 +340,8 @@ void model_init(struct model *m, const struct model_config *cfg, const struct mo
 	m->nranges = 0;
 	m->range_gen_seen = 0;
 	memset(m->req, 0, sizeof(m->req));
+	for (unsigned i = 0; i < MODEL_BPF; i++)
+		m->bpf[i] = (struct mbpf){ .gen = k->bpf_gen(k->ctx, i) };
 }
 
 void model_observe(struct model *m)

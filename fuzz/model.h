@@ -79,6 +79,8 @@ struct model_kernel {
 	void (*read_user)(void *ctx, uint32_t env, uint64_t va, void *buf, size_t n);
 	/* A live environment's revocation and notification state. */
 	void (*env_extra)(void *ctx, uint32_t env, struct model_env_extra *out);
+	/* A program object id's generation (OBJ_BPF), to start from the kernel's. */
+	uint64_t (*bpf_gen)(void *ctx, uint64_t obj);
 };
 
 struct model; /* large: allocate one, statically */

@@ -1073,6 +1073,87 @@ static bool sys_block_wait(struct call *c)
 	return true;
 }
 
+/* ---- downloaded code (docs/downloaded-code.md) ---- */
+
+/* Is a program attached to env at hook? "Freeing or revoking the region frame detaches". */
+static bool bpf_attached(const struct model *m, uint32_t env, unsigned hook)
+{
+	for (unsigned i = 0; i < MODEL_BPF; i++) {
+		const struct mbpf *b = &m->bpf[i];
+		if (b->live && b->env == env && b->hook == hook &&
+		    (!b->region ||
+		     (m->frame[b->frame].owner == env && m->frame[b->frame].gen == b->frame_gen)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * BPF_LOAD(hook, image, len, region, verdict va, target). The docs' errors:
+ * E_FAULT (verdict va not writable, image not readable), E_RANGE (len 0 or
+ * past BPF_IMAGE_MAX), E_INVAL (no such hook; a target for a hook other
+ * than message; the image or program refused — the verifier's verdict is
+ * beyond this model: its own fuzzer, fuzz/bpf_fuzz.c, checks it), the
+ * region's capability errors (READ, and WRITE for the message hook) and
+ * E_PERM (a frame the caller does not own), the target's (an env cap with
+ * WRITE), E_BUSY (a program attached there), E_NOMEM (table full, or 32
+ * programs loaded).
+ */
+static bool sys_bpf_load(struct call *c)
+{
+	struct model *m = c->m;
+	uint64_t hook = c->a[0], va = c->a[1], len = c->a[2], region = c->a[3], out = c->a[4],
+		 target = c->a[5];
+	if (out && !user_ok(c->e, out, sizeof(struct bpf_load_verdict), true))
+		must(c, E_FAULT);
+	if (len == 0 || len > BPF_IMAGE_MAX)
+		must(c, E_RANGE);
+	bool hook_ok = hook >= 1 && hook <= 3;
+	if (!hook_ok)
+		must(c, E_INVAL);
+	struct mcap *f = NULL;
+	if (region != BPF_NO_REGION) {
+		f = use(c, region, OBJ_FRAME, CAP_R_READ | (hook == 3 ? CAP_R_WRITE : 0), true);
+		if (f && !model_stale(m, f) && m->frame[f->obj].owner != c->id)
+			must(c, E_PERM);
+	}
+	if (hook == 3) {
+		uint32_t id;
+		(void)env_arg(c, target, CAP_R_WRITE, false, &id);
+	} else if (target != 0) {
+		must(c, E_INVAL);
+	}
+	if (hook_ok && bpf_attached(m, c->id, (unsigned)hook))
+		must(c, E_BUSY);
+	if (len && len <= BPF_IMAGE_MAX && !user_ok(c->e, va, len, false))
+		must(c, E_FAULT);
+	c->may |= BIT(E_INVAL); /* the ELF reader's or the verifier's refusal */
+	unsigned live = 0;
+	for (unsigned i = 0; i < MODEL_BPF; i++)
+		live += m->bpf[i].live;
+	if (model_table_full(c->e) || live == MODEL_BPF)
+		must(c, E_NOMEM);
+	int j = judge(c);
+	if (j != JUDGE_PERFORM)
+		return j == JUDGE_ERROR_OK;
+	uint64_t obj;
+	if (!chosen(c, OBJ_BPF, &obj))
+		return false;
+	if (obj >= MODEL_BPF || m->bpf[obj].live)
+		return fail(c, "gave program %llu, not a free one", (unsigned long long)obj);
+	m->bpf[obj] = (struct mbpf){ .live = true,
+				     .gen = m->bpf[obj].gen,
+				     .env = c->id,
+				     .hook = (unsigned)hook,
+				     .region = f != NULL,
+				     .frame = f ? f->obj : 0,
+				     .frame_gen = f ? f->gen : 0 };
+	if (!new_root(c, OBJ_BPF, obj, m->bpf[obj].gen))
+		return false;
+	c->e->caps[c->ret].rights = CAP_R_READ | CAP_R_CTRL; /* no GRANT: it stays with its env */
+	return true;
+}
+
 bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6], int64_t ret,
 		char *why, size_t n)
 {
@@ -1166,6 +1247,8 @@ bool model_call(struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6],
 		return sys_block_io(&c);
 	case SYS_BLOCK_WAIT:
 		return sys_block_wait(&c);
+	case SYS_BPF_LOAD:
+		return sys_bpf_load(&c);
 	case SYS_NOTIFY_TAKE: {
 		int64_t want = (int64_t)(c.e->notify & NOTIFY_BITS);
 		/* Bits of disk completions may have come, or not yet. */

@@ -75,6 +75,17 @@ struct mreq {
 
 #define DISK_PER_ENV 32 /* docs/disk.md: "up to 32 requests per environment" */
 
+/* A loaded program (docs/downloaded-code.md): attached to env at hook while its region lives. */
+#define MODEL_BPF 32 /* "32 programs loaded at once, machine-wide" */
+struct mbpf {
+	bool live;
+	uint64_t gen;
+	uint32_t env;
+	unsigned hook;
+	bool region;
+	uint64_t frame, frame_gen; /* the region: a frame env owned at frame_gen */
+};
+
 struct model {
 	uint16_t children[MODEL_ENVS][CAP_SLOTS]; /* model_check's tally, rows of live envs only */
 	/* Environments and endpoints that have lived in this run: the ones a check must look at. */
@@ -96,6 +107,7 @@ struct model {
 	unsigned nranges;
 	uint64_t range_gen_seen; /* the newest range's generation: each allocation's is new */
 	struct mreq req[MODEL_REQS];
+	struct mbpf bpf[MODEL_BPF];
 	uint64_t flush; /* cores whose TLB must have been flushed in this call */
 };
 

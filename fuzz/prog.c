@@ -52,6 +52,7 @@ const struct prog_call prog_calls[] = {
 	{ SYS_BLOCK_FREE, "BLOCK_FREE", { T_BSLOT } },
 	{ SYS_BLOCK_IO, "BLOCK_IO", { T_BSLOT, T_BLKIDX, T_FSLOT, T_OP, T_BITS } },
 	{ SYS_BLOCK_WAIT, "BLOCK_WAIT", { T_REQID, T_WFLAGS } },
+	{ SYS_BPF_LOAD, "BPF_LOAD", { T_HOOK, T_BPFIMG, T_BPFLEN, T_REGION, T_OUT, T_TARGET } },
 };
 const unsigned prog_ncalls = sizeof(prog_calls) / sizeof(prog_calls[0]);
 
@@ -337,6 +338,22 @@ static struct prog_arg gen_arg(struct rng *r, unsigned type)
 		return raw(chance(r, 90) ? (1 + below(r, 3)) << 8 | below(r, 6) : below(r, 1024));
 	case T_WFLAGS:
 		return raw(chance(r, 95) ? below(r, 2) : 2);
+	case T_HOOK:
+		return raw(chance(r, 90) ? 1 + below(r, 3) : below(r, 6));
+	case T_BPFIMG:
+		if (chance(r, 80))
+			return (struct prog_arg){ ARG_OUT, PROG_BPF_IMG_VA - PROG_OUT_VA };
+		return chance(r, 50) ? (struct prog_arg){ ARG_OUT, below(r, PAGE) } : user_va(r);
+	case T_BPFLEN:
+		if (chance(r, 80))
+			return raw(PROG_BPF_IMG_LEN);
+		return chance(r, 50) ? raw(below(r, 2 * PROG_BPF_IMG_LEN))
+				     : konst(chance(r, 50) ? 0 : BPF_IMAGE_MAX + 1);
+	case T_REGION:
+		return chance(r, 30) ? konst(BPF_NO_REGION)
+				     : slot(r, chance(r, 85) ? OBJ_FRAME : 0);
+	case T_TARGET:
+		return chance(r, 30) ? raw(0) : slot(r, chance(r, 85) ? OBJ_ENV : 0);
 	case T_CORE:
 		return raw(chance(r, 90) ? below(r, PROG_NCORES) : below(r, 70));
 	case T_INDEX:
@@ -378,7 +395,7 @@ static unsigned pick_call(struct rng *r)
 int prog_is_slot_type(unsigned t)
 {
 	return t == T_SLOT || t == T_FSLOT || t == T_ESLOT || t == T_ESELF || t == T_TSLOT ||
-	       t == T_BSLOT;
+	       t == T_BSLOT || t == T_REGION || t == T_TARGET;
 }
 
 static unsigned call_index(uint64_t nr)

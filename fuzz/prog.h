@@ -42,6 +42,8 @@
 #define PROG_NCORES  2
 #define PROG_DISK_BLOCKS 64			   /* the machine's in-memory disk */
 #define PROG_OUT_VA  (USER_BASE + 0x100 * 4096ULL) /* each environment's out-parameter page */
+#define PROG_BPF_IMG_VA (PROG_OUT_VA + 2048)	   /* a BPF_LOAD image the set-up writes there */
+#define PROG_BPF_IMG_LEN (64 + 2 * 8 + 24 + 3 * 64) /* libos/bpf.h BPF_IMAGE_BYTES(2) */
 
 enum arg_kind { ARG_SLOT, ARG_RAW, ARG_CONST, ARG_OUT, ARG_FRAME, ARG_KINDS };
 #define ARG_SLOT_RECENT 0x100 /* ARG_SLOT value bit: count back from the newest slot */
@@ -98,6 +100,11 @@ enum arg_type {
 	T_OP,	   /* BLOCK_READ or BLOCK_WRITE */
 	T_REQID,   /* a disk request id */
 	T_WFLAGS,  /* BLOCK_WAIT flags */
+	T_HOOK,	   /* a downloaded-code hook (1..3), or not */
+	T_BPFIMG,  /* a BPF_LOAD image: the canned one, or another address */
+	T_BPFLEN,  /* its length */
+	T_REGION,  /* a frame capability or BPF_NO_REGION */
+	T_TARGET,  /* an environment capability, or 0 */
 };
 
 struct prog_call {

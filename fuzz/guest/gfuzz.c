@@ -38,7 +38,8 @@
  *     image); UPCALL_SET of a valid kind with a nonzero entry (the
  *     kernel would later enter the fuzzer at a random address);
  *     FRAME_ALLOC with FRAME_WAIT when free memory is low (it could wait
- *     for ever). EXIT, YIELD, YIELD_TO, PCT_CALL and
+ *     for ever); BPF_LOAD at the wakeup hook (a predicate saying no would
+ *     keep the fuzzer off the CPU). EXIT, YIELD, YIELD_TO, PCT_CALL and
  *     PCT_REPLY are not in prog_calls[] at all, and BAD_NR only makes
  *     numbers at or past SYS_COUNT. SCHEDULE is a no-op (the guest's
  *     interleaving is the hardware's). TOUCH really reads or writes
@@ -219,6 +220,7 @@ static bool changes_slots(uint64_t nr)
 	case SYS_REVOKE_ASK:
 	case SYS_BLOCK_ALLOC:
 	case SYS_BLOCK_FREE:
+	case SYS_BPF_LOAD:
 		return true;
 	default:
 		return false;
@@ -228,7 +230,8 @@ static bool changes_slots(uint64_t nr)
 static bool makes_slot(uint64_t nr)
 {
 	return nr == SYS_FRAME_ALLOC || nr == SYS_CAP_MINT || nr == SYS_ENV_CREATE ||
-	       nr == SYS_SLOT_ALLOC || nr == SYS_EP_CREATE || nr == SYS_BLOCK_ALLOC;
+	       nr == SYS_SLOT_ALLOC || nr == SYS_EP_CREATE || nr == SYS_BLOCK_ALLOC ||
+	       nr == SYS_BPF_LOAD;
 }
 
 /* Could the kernel write [va, va + PAGE_SIZE) (an out-parameter's widest) over our own memory? */
@@ -253,6 +256,8 @@ static const char *unsafe(const struct prog_call *c, const uint64_t a[PROG_ARGS]
 		return "would enter the fuzzer at a random address";
 	if (c->nr == SYS_FRAME_ALLOC && (a[1] & FRAME_WAIT) && sys_frame_count() < LOW_FRAMES)
 		return "FRAME_WAIT with little memory free could wait";
+	if (c->nr == SYS_BPF_LOAD && a[0] == 1 /* BPF_HOOK_WAKEUP */)
+		return "a wakeup predicate that says no would keep the fuzzer off the CPU";
 	return NULL;
 }
 

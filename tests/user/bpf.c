@@ -52,6 +52,9 @@ static const struct bpf_insn p_ping[] = {
 	EXIT,
 };
 
+/* The worked example (tests/user/ping.bpf.c), built by clang -target bpf. */
+BPF_OBJECT(ping);
+
 static uint8_t img[BPF_IMAGE_BYTES(BPF_BUDGET_WAKEUP + 2)] __attribute__((aligned(8)));
 static struct bpf_load_verdict verdict;
 
@@ -110,7 +113,7 @@ enum {
  * its load and never write again), 3 "done: exit", 4.. per mode (load
  * results + 1000, frame numbers, the receiver's bits, pings done).
  */
-static int child(uint64_t mode, uint64_t shared, uint64_t cap)
+static int child(uint64_t mode, uint64_t shared, uint64_t cap, bool clang)
 {
 	if (sys_map(shared, SHARED_VA, PROT_R | PROT_W) != 0)
 		return 90;
@@ -174,7 +177,9 @@ static int child(uint64_t mode, uint64_t shared, uint64_t cap)
 		int64_t f = own_page(RING_VA);
 		if (f < 0)
 			return 93;
-		int64_t p = load(BPF_HOOK_MESSAGE, p_ping, 11, (uint64_t)f, cap);
+		int64_t p = clang ? libos_bpf_load(BPF_HOOK_MESSAGE, bpf_obj_ping,
+						   bpf_obj_ping_size, (uint64_t)f, cap, &verdict)
+				  : load(BPF_HOOK_MESSAGE, p_ping, 11, (uint64_t)f, cap);
 		/* The ring for the sender, through the env capability (CTRL) the parent gave. */
 		int64_t m = sys_cap_mint((uint64_t)f,
 					 CAP_R_READ | CAP_R_WRITE | CAP_R_MAP | CAP_R_GRANT, 0);
@@ -434,7 +439,7 @@ static int test_revoke(uint64_t core)
 }
 
 /* Pings answered by the receiver's handler; the receiver never sees the bits. */
-static int test_message(uint64_t rcore, uint64_t score)
+static int test_message(uint64_t rcore, uint64_t score, bool clang)
 {
 	struct kid r, snd;
 	r.env = sys_env_create(rcore);
@@ -462,7 +467,8 @@ static int test_message(uint64_t rcore, uint64_t score)
 	}
 	if (gr < 0 || gs < 0 ||
 	    sys_env_start((uint64_t)r.env, libos_self_prog,
-			  MODE_RECEIVER | (uint64_t)gr << 8 | (uint64_t)s_in_r << 16) != 0 ||
+			  MODE_RECEIVER | (uint64_t)gr << 8 | (uint64_t)s_in_r << 16 |
+			      (uint64_t)clang << 24) != 0 ||
 	    sys_env_start((uint64_t)snd.env, libos_self_prog,
 			  MODE_SENDER | (uint64_t)gs << 8 | (uint64_t)r_in_s << 16) != 0)
 		return 62;
@@ -484,7 +490,7 @@ static int test_message(uint64_t rcore, uint64_t score)
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
 	if (arg & 0xff)
-		return child(arg & 0xff, (arg >> 8) & 0xff, (arg >> 16) & 0xff);
+		return child(arg & 0xff, (arg >> 8) & 0xff, (arg >> 16) & 0xff, arg >> 24 & 1);
 	int64_t other = sys_env_create(core + 1);
 	uint64_t far = core;
 	if (other >= 0) {
@@ -504,10 +510,14 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		err = (printf("bpf: %s\n", "test_revoke"), test_revoke(core));
 	printf("bpf: load, wakeup and revoke: %d\n", err);
 	if (!err)
-		err = test_message(core, core);
+		err = test_message(core, core, false);
+	if (!err) {
+		printf("bpf: pings answered by the C handler (ping.bpf.c)\n");
+		err = test_message(core, core, true);
+	}
 	if (!err && far != core) {
 		printf("bpf: pings across cores\n");
-		err = test_message(far, core); /* the notification crosses cores */
+		err = test_message(far, core, true); /* the notification crosses cores */
 	}
 	if (!err && sys_debug_check() != 0)
 		err = 70;

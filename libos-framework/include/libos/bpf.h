@@ -77,3 +77,11 @@ static inline int64_t libos_bpf_load(unsigned hook, const void *image, uint64_t 
 	return sys_call6(SYS_BPF_LOAD, hook, (uint64_t)image, len, region, (uint64_t)v, target);
 }
 #endif
+
+/*
+ * A `*.bpf.c` of the tree, as configure.py embeds it in every program:
+ * BPF_OBJECT(ping) declares bpf_obj_ping[] and bpf_obj_ping_size.
+ */
+#define BPF_OBJECT(name)                                                                           \
+	extern const uint8_t bpf_obj_##name[];                                                     \
+	extern const uint64_t bpf_obj_##name##_size
