@@ -65,18 +65,6 @@ struct bpf_run_env {
 
 /* ---- Helpers ---- */
 
-/* The root capability slot of frame in e at gen, or -1. */
-static int root_slot(struct env *e, uint64_t frame, uint64_t gen)
-{
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-		struct cap_info ci;
-		if (cap_inspect(e, s, &ci) == E_OK && ci.type == OBJ_FRAME && ci.object == frame &&
-		    ci.parent_env == CAP_NO_SLOT && ci.gen == gen)
-			return (int)s;
-	}
-	return -1;
-}
-
 /*
  * Revoke hook, helper 1: give frame back, as SYS_FRAME_FREE on its root
  * would, and only a frame the request may take (revocable, above the
@@ -94,16 +82,10 @@ static uint64_t h_revoke_give(struct bpf_run_env *re, uint64_t frame, uint64_t a
 	struct pot_view v = pot_get(frame);
 	if (v.state != POT_OWNED || v.owner != e->id)
 		return (uint64_t)(int64_t)E_PERM;
-	uint64_t mine[CAP_SLOTS];
-	unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
-	bool revocable = false;
-	for (unsigned i = 0; i < n; i++)
-		revocable |= mine[i] == frame;
-	if (!revocable || n <= __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED))
+	int slot;
+	unsigned n = cap_revocable_find(e, frame, &slot);
+	if (slot < 0 || n <= __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED))
 		return (uint64_t)(int64_t)E_PERM; /* its program, stack, tables; or guaranteed */
-	int slot = root_slot(e, frame, v.gen);
-	if (slot < 0)
-		return (uint64_t)(int64_t)E_PERM;
 	int err = cap_delete(e, (uint32_t)slot); /* E_BUSY while derived caps exist */
 	if (err)
 		return (uint64_t)(int64_t)err;

@@ -370,6 +370,26 @@ unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max)
 	return n;
 }
 
+unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot)
+{
+	unsigned n = 0;
+	*slot = -1;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		struct cap *c;
+		struct spinlock *l;
+		if (slot_lock(e, s, &c, &l) != E_OK)
+			continue;
+		if (c->type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) && ref_none(c->parent) &&
+		    !stale(c)) {
+			if (c->obj == frame)
+				*slot = (int)s;
+			n++;
+		}
+		unlock(l);
+	}
+	return n;
+}
+
 int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out)
 {
 	struct cap *c;

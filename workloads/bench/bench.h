@@ -91,5 +91,12 @@ void set_scaling(const struct bench_run *r);  /* syscalls.c */
 void set_upcalls(const struct bench_run *r);  /* upcalls.c */
 void set_revoke(const struct bench_run *r);   /* revoke.c */
 void set_switch(const struct bench_run *r);   /* switch.c */
+void set_bpf(const struct bench_run *r);      /* bpf.c */
+/* set=revoke's figure: mode 0 cooperative owner, 1 no handler, 2 downloaded handler. */
+void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, unsigned mode);
+int bpf_owner_handler(void);		      /* bpf.c: the owner's downloaded handler */
+noreturn_fn void role_sleeper(void);	      /* bpf.c */
+noreturn_fn void role_receiver(void);	      /* bpf.c */
+noreturn_fn void role_pinger(void);	      /* bpf.c */
 noreturn_fn void role_owner(void);	      /* revoke.c */
 noreturn_fn void role_switcher(void);	      /* switch.c */

@@ -12,7 +12,11 @@
  *                 environments yielding to each other (upcalls.c);
  *   set=revoke    revocation of one frame, and operations on another core's
  *                 environments (revoke.c; smp 2 for the remote figures);
- *   set=switch    the timer-driven slice switch (switch.c).
+ *   set=switch    the timer-driven slice switch (switch.c);
+ *   set=bpf       downloaded code against the paths it saves: a wakeup
+ *                 predicate's no against a switch, a revocation answered in
+ *                 the kernel, a ping answered by a message handler, the
+ *                 verifier's cost per instruction (bpf.c).
  *
  * rounds= samples per figure (1..20000). The role= words are the partner
  * environments the sets start running this same program: internal.
@@ -23,7 +27,7 @@
 
 #include "bench.h"
 
-LIBOS_PROGRAM_PARAMS({ "set", "syscalls", "syscalls, scaling, upcalls, revoke or switch" },
+LIBOS_PROGRAM_PARAMS({ "set", "syscalls", "syscalls, scaling, upcalls, revoke, switch or bpf" },
 		     { "rounds", "10000", "samples per figure (1..20000)" },
 		     { "cores", "1", "cores running it at once (recorded in the figures)" },
 		     { "role", NULL, "internal: a partner's role" },
@@ -95,7 +99,7 @@ static const struct {
 	void (*run)(const struct bench_run *r);
 } sets[] = {
 	{ "syscalls", set_syscalls }, { "scaling", set_scaling }, { "upcalls", set_upcalls },
-	{ "revoke", set_revoke },     { "switch", set_switch },
+	{ "revoke", set_revoke },     { "switch", set_switch },	  { "bpf", set_bpf },
 };
 
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
@@ -109,6 +113,12 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 			role_owner();
 		if (eq(role, "switcher"))
 			role_switcher();
+		if (eq(role, "sleeper"))
+			role_sleeper();
+		if (eq(role, "receiver"))
+			role_receiver();
+		if (eq(role, "pinger"))
+			role_pinger();
 		printf("bench: no role '%s'\n", role);
 		return 2;
 	}
@@ -126,7 +136,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	while (i < ARRAY_SIZE(sets) && !eq(set, sets[i].name))
 		i++;
 	if (i == ARRAY_SIZE(sets)) {
-		printf("bench: no set '%s' (syscalls, scaling, upcalls, revoke, switch)\n", set);
+		printf("bench: no set '%s' (syscalls, scaling, upcalls, revoke, switch, bpf)\n",
+		       set);
 		return 2;
 	}
 	sets[i].run(&r);

@@ -68,7 +68,7 @@ static bool owner_fill(struct shared *sh, unsigned n)
 	return true;
 }
 
-/* role=owner: mode= 0 cooperative, 1 no handler; shared= the shared page's slot; frames= to hold. */
+/* role=owner: mode= 0 cooperative, 1 no handler, 2 downloaded handler; shared= the shared page's slot; frames= to hold. */
 noreturn_fn void role_owner(void)
 {
 	unsigned mode = (unsigned)libos_arg_u64("mode", 0);
@@ -78,6 +78,8 @@ noreturn_fn void role_owner(void)
 		sys_exit(1);
 	if (mode == 0 && libos_set_revoke_handler(give_back) != 0)
 		sh->bad = 1;
+	if (mode == 2 && bpf_owner_handler() != 0) /* set=bpf: the handler runs in the kernel */
+		sh->bad = 1;
 	while (!sh->stop && !sh->bad) {
 		uint64_t want = sh->refill;
 		if (sh->filled != want) {
@@ -85,6 +87,8 @@ noreturn_fn void role_owner(void)
 				sh->bad = 1;
 			sh->filled = want;
 		}
+		if (mode == 2) /* its predicate: entered again when notified */
+			(void)sys_call6(SYS_NOTIFY_TAKE, 0, 0, 0, 0, 0, 0);
 		sys_yield();
 	}
 	sys_exit(sh->bad ? 1 : 0);
@@ -99,7 +103,7 @@ static void let_owner_run(uint64_t home, uint64_t core)
 		__asm__ volatile("pause");
 }
 
-static void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, unsigned mode)
+void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, unsigned mode)
 {
 	uint64_t rounds = r->rounds, core = r->core;
 	int64_t o = sys_env_create(home);
@@ -123,6 +127,8 @@ static void revoke_figure(const struct bench_run *r, const char *name, uint64_t 
 		if (i == 0) {
 			/* A batch to revoke: the owner takes n frames (again), outside the timing. */
 			sh->refill = j / n + 1;
+			if (mode == 2)
+				CHECK(sys_call6(SYS_NOTIFY, (uint64_t)o, 1, 0, 0, 0, 0));
 			while (sh->filled != sh->refill && !sh->bad &&
 			       sys_env_status((uint64_t)o) == E_AGAIN)
 				let_owner_run(home, core);
@@ -163,6 +169,8 @@ static void revoke_figure(const struct bench_run *r, const char *name, uint64_t 
 	report(r, name, k);
 	/* The owner exits and is destroyed now, not at a later slice: the frame count settles. */
 	sh->stop = 1;
+	if (mode == 2)
+		CHECK(sys_call6(SYS_NOTIFY, (uint64_t)o, 1, 0, 0, 0, 0));
 	while (sys_env_status((uint64_t)o) == E_AGAIN)
 		let_owner_run(home, core);
 	CHECK(sys_env_destroy((uint64_t)o));

@@ -100,6 +100,13 @@ must_check int cap_delete(struct env *e, uint32_t slot);
  */
 unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max);
 
+/*
+ * The same count in one walk with the slot of frame's root capability among
+ * them (*slot = -1 if frame is not one of e's revocable frames): what a
+ * downloaded revocation handler's frees are checked against.
+ */
+unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot);
+
 /* Describe slot for user space (no generation check: stale caps can be inspected). */
 must_check int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out);
 
