@@ -86,7 +86,7 @@ static uint64_t h_revoke_give(struct bpf_run_env *re, uint64_t frame, uint64_t a
 	unsigned n = cap_revocable_find(e, frame, &slot);
 	if (slot < 0 || n <= __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED))
 		return (uint64_t)(int64_t)E_PERM; /* its program, stack, tables; or guaranteed */
-	int err = cap_delete(e, (uint32_t)slot); /* E_BUSY while derived caps exist */
+	int err = cap_delete(e, (uint32_t)slot);  /* E_BUSY while derived caps exist */
 	if (err)
 		return (uint64_t)(int64_t)err;
 	revoke_note_free(e, frame);
