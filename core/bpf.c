@@ -1071,11 +1071,6 @@ int bpf_verify(const struct bpf_insn *prog, uint32_t n, const struct bpf_hook_de
 
 /* ---- the interpreter ---- */
 
-/*
- * What the registers the program may not read hold on entry, and the bytes
- * of its stack. Not secret; the fuzzer changes it between two runs of a
- * program to show that no result depends on it.
- */
 uint64_t bpf_uninit_fill = 0;
 
 static uint64_t load(uint64_t addr, uint64_t size)

@@ -600,14 +600,14 @@ TEST(bpf, elf_malformed)
 		{ "shstrndx out of range", EH_SHSTRNDX, 2, 0xfff0 },
 		{ "shstrndx not a string table", EH_SHSTRNDX, 2, 3 },
 		/* Section 3 is "test", the program. */
-		{ "program offset past the end", shoff + 3 * 64 + SH_OFFSET, 8, 1ULL << 32 },
-		{ "program size wraps", shoff + 3 * 64 + SH_SIZE, 8, ~0ULL - 7 },
-		{ "program size huge", shoff + 3 * 64 + SH_SIZE, 8, 1ULL << 40 },
-		{ "program size not whole", shoff + 3 * 64 + SH_SIZE, 8, 12 },
-		{ "program name past the table", shoff + 3 * 64 + SH_NAME, 4, 0xffffff },
+		{ "program offset past the end", shoff + 3ULL * 64 + SH_OFFSET, 8, 1ULL << 32 },
+		{ "program size wraps", shoff + 3ULL * 64 + SH_SIZE, 8, ~0ULL - 7 },
+		{ "program size huge", shoff + 3ULL * 64 + SH_SIZE, 8, 1ULL << 40 },
+		{ "program size not whole", shoff + 3ULL * 64 + SH_SIZE, 8, 12 },
+		{ "program name past the table", shoff + 3ULL * 64 + SH_NAME, 4, 0xffffff },
 		/* Section 1 is .strtab. */
-		{ "name table past the end", shoff + 1 * 64 + SH_SIZE, 8, 1ULL << 20 },
-		{ "name table size wraps", shoff + 1 * 64 + SH_OFFSET, 8, ~0ULL },
+		{ "name table past the end", shoff + 64 + SH_SIZE, 8, 1ULL << 20 },
+		{ "name table size wraps", shoff + 64 + SH_OFFSET, 8, ~0ULL },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		img_reset();
