@@ -9,10 +9,12 @@
 #include <exo/bpf.h>
 #include <exo/bpf_asm.h>
 #include <exo/errors.h>
+#include <exo/stats.h>
 #include <exo/test.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CTX_SIZE 64
 #define REGION_SIZE 256
@@ -651,4 +653,109 @@ TEST(bpf, elf_malformed)
 			break;
 		}
 	}
+}
+
+/* ---- the verifier's cost per instruction (a figure, never a failure) ---- */
+
+/*
+ * A program of n instructions shaped like compiled code: blocks of a ctx
+ * load, a bound check that branches forward, a region load through the
+ * checked index, a stack store; filler arithmetic; exit.
+ */
+static uint32_t make_bench_prog(struct bpf_insn *p, uint32_t n)
+{
+	uint32_t i = 0;
+	p[i++] = A_MOV64_IMM(0, 0);
+	for (int k = 0; i + 8 < n; k++) {
+		p[i++] = A_LDX(BPF_B, 3, 1, (int16_t)(k % 32));
+		p[i++] = A_ALU64_IMM(BPF_AND, 3, 15);
+		p[i++] = A_JMP_IMM(BPF_JGT, 3, 7, 3);
+		p[i++] = A_MOV64_REG(4, 2);
+		p[i++] = A_ALU64_REG(BPF_ADD, 4, 3);
+		p[i++] = A_LDX(BPF_B, 0, 4, 0);
+		p[i++] = A_STX(BPF_DW, 10, 3, (int16_t)(-8 * (k % 8 + 1)));
+		p[i++] = A_ALU64_IMM(BPF_ADD, 0, 1);
+	}
+	for (; i + 1 < n; i++)
+		p[i] = A_ALU64_IMM(BPF_XOR, 0, (int32_t)i);
+	p[i++] = A_EXIT();
+	return i;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Prints the verifier's time per instruction verified and the
+ * interpreter's per instruction executed, for a program of n instructions
+ * verified and run rounds times (EXOJSON lines: median, min, max, n, in
+ * picoseconds so that small figures keep their digits). For the figure,
+ * run them alone in the release build:
+ *   build/release/host-tests 'bpf.verify_cost_*'
+ * and for instructions per instruction verified, callgrind (valgrind 3.19
+ * cannot read clang 14's DWARF 5, hence the copy without it):
+ *   llvm-objcopy --strip-debug build/release/host-tests /tmp/ht
+ *   valgrind --tool=callgrind --toggle-collect=bpf_verify /tmp/ht 'bpf.verify_cost_4096'
+ * then divide the instructions collected by rounds * n.
+ */
+static void verify_cost(struct test_ctx *t, uint32_t size, unsigned rounds)
+{
+	static struct bpf_insn p[BPF_MAX_INSNS];
+	static uint64_t vt[200], rt[200];
+	static const struct bpf_hook_desc big_budget = {
+		.name = "bench",
+		.ctx_size = CTX_SIZE,
+		.region = true,
+		.region_size = REGION_SIZE,
+		.budget = 1 << 20,
+	};
+	struct bpf_verdict v;
+	reset_mem();
+	uint32_t n = make_bench_prog(p, size);
+	ASSERT_EQ(t, n, size);
+	for (unsigned r = 0; r < rounds; r++) {
+		uint64_t t0 = now_ns();
+		int err = bpf_verify(p, n, &hook_rw, &v);
+		uint64_t t1 = now_ns();
+		if (err) {
+			test_fail(t, __FILE__, __LINE__, "refused: insn %u rule %s", v.insn,
+				  bpf_rule_name(v.rule));
+			return;
+		}
+		uint64_t res, steps = 0;
+		struct bpf_run_env env;
+		uint64_t t2 = now_ns();
+		EXPECT_EQ(t, bpf_run_steps(p, n, &big_budget, ctx, region, &env, &res, &steps),
+			  E_OK);
+		uint64_t t3 = now_ns();
+		vt[r] = (t1 - t0) * 1000 / n;
+		rt[r] = (t3 - t2) * 1000 / (steps ? steps : 1);
+	}
+	struct stats a = stats_u64(vt, rounds), b = stats_u64(rt, rounds);
+	printf("EXOJSON {\"figure\":\"bpf_verify_per_insn\",\"unit\":\"ps\",\"insns\":%u,"
+	       "\"median\":%llu,\"min\":%llu,\"max\":%llu,\"n\":%zu}\n",
+	       n, (unsigned long long)a.median, (unsigned long long)a.min,
+	       (unsigned long long)a.max, a.n);
+	printf("EXOJSON {\"figure\":\"bpf_run_per_insn\",\"unit\":\"ps\",\"insns\":%u,"
+	       "\"median\":%llu,\"min\":%llu,\"max\":%llu,\"n\":%zu}\n",
+	       n, (unsigned long long)b.median, (unsigned long long)b.min,
+	       (unsigned long long)b.max, b.n);
+	(void)fflush(stdout);
+}
+
+TEST(bpf, verify_cost_64)
+{
+	verify_cost(t, 64, 200);
+}
+TEST(bpf, verify_cost_512)
+{
+	verify_cost(t, 512, 200);
+}
+TEST(bpf, verify_cost_4096)
+{
+	verify_cost(t, 4096, 50);
 }
