@@ -874,8 +874,14 @@ static int check_cond(struct verifier *vf, struct vstate *st, const struct bpf_i
 	uint32_t target = vf->pc + 1 + (uint32_t)in->off;
 	*fall_alive = true;
 	if (is_ptr(&a) || is_ptr(&b)) {
-		/* Only pointers into the same object compare; nothing is learnt. */
-		if (a.type != b.type || is32)
+		/*
+		 * Only pointers into the same object compare, and only by
+		 * order (their difference is an offset); nothing is learnt.
+		 * JSET and signed compares would test bits of the address.
+		 */
+		bool order = op == BPF_JEQ || op == BPF_JNE || op == BPF_JGT || op == BPF_JGE ||
+			     op == BPF_JLT || op == BPF_JLE;
+		if (a.type != b.type || is32 || !order)
 			return refuse(vf, BPF_R_PTR_LEAK, vf->pc);
 		return add_pending(vf, target, st);
 	}

@@ -370,6 +370,8 @@ static const struct refusal refusals[] = {
 	  A_CALL(1), A_EXIT()),
 	R("compare a pointer with a number", &hook_rw, BPF_R_PTR_LEAK, 0,
 	  A_JMP_IMM(BPF_JGT, 1, 0x1000, 0), A_MOV64_IMM(0, 0), A_EXIT()),
+	R("test bits of a pointer", &hook_rw, BPF_R_PTR_LEAK, 1, A_MOV64_REG(3, 1),
+	  A_JMP_REG(BPF_JSET, 3, 1, 0), A_MOV64_IMM(0, 0), A_EXIT()),
 	R("32-bit copy of a pointer", &hook_rw, BPF_R_PTR_LEAK, 0, A_ALU32_REG(BPF_MOV, 0, 1),
 	  A_EXIT()),
 	R("multiply a pointer", &hook_rw, BPF_R_PTR_ARITH, 0, A_ALU64_IMM(BPF_MUL, 1, 2),
