@@ -502,6 +502,52 @@ TEST(bpf, elf_round_trip)
 	EXPECT_EQ(t, r, 42);
 	EXPECT_EQ(t, env.calls, 1);
 
+	/* A signed index: in range, negative, too big. */
+	ASSERT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, "signed", &p, &n, &v), E_OK);
+	ASSERT_EQ(t, bpf_verify(p, n, &hook_rw, &v), E_OK);
+	static const int32_t idx[] = { 7, -5, 201, 200 };
+	static const uint64_t want[] = { 7, (uint64_t)-1, (uint64_t)-1, 200 };
+	for (unsigned i = 0; i < ARRAY_SIZE(idx); i++) {
+		reset_mem();
+		memcpy(ctx + 8, &idx[i], 4);
+		ASSERT_EQ(t, bpf_run(p, n, &hook_rw, ctx, region, &env, &r), E_OK);
+		EXPECT_EQ(t, r, want[i]);
+	}
+
+	/* An unrolled loop writing ctx[16..48): needs that window. */
+	static const struct bpf_hook_desc wide = {
+		.name = "wide",
+		.ctx_size = CTX_SIZE,
+		.ctx_wr_off = 16,
+		.ctx_wr_end = 48,
+		.region = true,
+		.region_size = REGION_SIZE,
+		.budget = 100,
+	};
+	ASSERT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, "unrolled", &p, &n, &v),
+		  E_OK);
+	EXPECT_EQ(t, bpf_verify(p, n, &hook_rw, &v), E_INVAL);
+	EXPECT_EQ(t, v.rule, BPF_R_MEM_RDONLY);
+	ASSERT_EQ(t, bpf_verify(p, n, &wide, &v), E_OK);
+	reset_mem();
+	uint32_t three = 3;
+	memcpy(ctx, &three, 4);
+	ASSERT_EQ(t, bpf_run(p, n, &wide, ctx, region, &env, &r), E_OK);
+	EXPECT_EQ(t, r, 3);
+	EXPECT_EQ(t, ctx[16 + 8], 8);	/* region word 1's low byte */
+	EXPECT_EQ(t, ctx[40], 40 + 40); /* word 3 not copied */
+
+	/* A switch. */
+	ASSERT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, "switch", &p, &n, &v), E_OK);
+	ASSERT_EQ(t, bpf_verify(p, n, &hook_rw, &v), E_OK);
+	static const uint32_t key[] = { 0, 1, 2, 3, 5, 9, 100 };
+	static const uint64_t val[] = { 10, 20, 33, 0, 7, 1, 0 };
+	for (unsigned i = 0; i < ARRAY_SIZE(key); i++) {
+		memcpy(ctx, &key[i], 4);
+		ASSERT_EQ(t, bpf_run(p, n, &hook_rw, ctx, region, &env, &r), E_OK);
+		EXPECT_EQ(t, r, val[i]);
+	}
+
 	/* The first nonempty executable section when none is named. */
 	ASSERT_EQ(t, bpf_elf_find(bpf_obj_sample, bpf_obj_sample_size, NULL, &p, &n, &v), E_OK);
 	EXPECT_EQ(t, bpf_verify(p, n, &hook_rw, &v), E_OK);
