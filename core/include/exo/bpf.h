@@ -218,6 +218,13 @@ must_check int bpf_elf_find(const void *image, uint64_t size, const char *sectio
 must_check int bpf_run(const struct bpf_insn *prog, uint32_t n, const struct bpf_hook_desc *hook,
 		       void *ctx, void *region, struct bpf_run_env *env, uint64_t *result);
 
+/*
+ * What the registers a program may not read hold on entry, and the bytes of
+ * its stack (0). Not secret: the fuzzer changes it between two runs of one
+ * program to show that no result depends on it.
+ */
+extern uint64_t bpf_uninit_fill;
+
 /* As bpf_run, and *steps = the instructions executed (never above the budget). */
 must_check int bpf_run_steps(const struct bpf_insn *prog, uint32_t n,
 			     const struct bpf_hook_desc *hook, void *ctx, void *region,
