@@ -316,6 +316,27 @@ int env_destroy_at(struct env *e, uint64_t gen)
 	return err;
 }
 
+int env_end_at(struct env *e, uint64_t gen)
+{
+	int err = env_destroy_at(e, gen);
+	if (err != E_BUSY || __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE ||
+	    __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen)
+		return err; /* destroyed, gone, or starting (a moment) */
+	/*
+	 * It runs, on this its home core: between two of its slices, since we
+	 * are in the kernel here. Stop it now and destroy it. A call it serves
+	 * ends (its caller resumes with E_STALE), as at an exit.
+	 */
+	if (!e->calling && e != this_cpu()->current) {
+		pct_abandon(e);
+		if (sched_stop(e, 128 + 9) == E_OK)
+			return env_destroy_at(e, gen);
+	}
+	/* Blocked in a call, or in a syscall of its own: ended at its next pass through the run loop. */
+	env_doom(e, gen);
+	return E_OK;
+}
+
 static int destroy_one(struct env *e)
 {
 	return destroy_one_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE));

@@ -109,6 +109,15 @@ must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t
 must_check int env_destroy_at(struct env *e, uint64_t gen);
 
 /*
+ * ENV_DESTROY's perform, on e's home core: env_destroy_at, and if e is
+ * running, stop it first (exit status 128 + 9) and destroy it; if it is
+ * blocked in a protected call (or in a syscall of its own on this core),
+ * doom it: the run loop stops it at its next pass and env_reap destroys it.
+ * E_OK in both cases; E_STALE (gone), E_BUSY (being started).
+ */
+must_check int env_end_at(struct env *e, uint64_t gen);
+
+/*
  * Destroy e: delete its capabilities (revoking what was derived from them),
  * free every frame it owned, its tables, and its table entry (generation
  * bumped); then destroy what that doomed (env_reap). E_BUSY unless e is
