@@ -1,0 +1,75 @@
+/*
+ * A hostile libOS cannot hurt the kernel (issue 17, item 2): the program
+ * tests/user/hostile.c, as a parent in ring 3, starts children that fault in
+ * their upcalls, register stacks they cannot use, get preempted inside their
+ * upcalls, spin until ended from outside, or exhaust memory; it checks the
+ * invariant checker and the free-frame count after each, and so does this
+ * side. Kernel-only: needs real user mode.
+ */
+#include <arch/cpu.h>
+#include <exo/env.h>
+#include <exo/errors.h>
+#include <exo/frame.h>
+#include <exo/image.h>
+#include <exo/syscall.h>
+#include <exo/test.h>
+#include <percpu.h>
+
+/* Run hostile with test number n, its children on core kids; its exit status (0: its checks held). */
+static int hostile(struct test_ctx *t, unsigned n, unsigned kids)
+{
+	uint64_t before = frame_free_count();
+	unsigned envs = env_count();
+	struct env *e;
+	int prog = image_find("hostile");
+	if (prog < 0 || env_create(cpu_id(), &e) != E_OK) {
+		test_fail(t, __FILE__, __LINE__, "cannot create the hostile program's environment");
+		return -1;
+	}
+	EXPECT_EQ(t, env_start(e, (unsigned)prog, n | kids << 8, NULL), E_OK);
+	sched_run();
+	int status =
+	    __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_EXITED ? e->exit_status : -1;
+	EXPECT_EQ(t, env_destroy(e), E_OK);
+	/* Children on another core are destroyed there, by its idle loop: give it a moment. */
+	uint64_t end = arch_cycles() + arch_cycles_per_sec() * 5;
+	while ((frame_free_count() != before || env_count() != envs) && arch_cycles() < end)
+		arch_cpu_relax();
+	EXPECT_EQ(t, frame_free_count(), before);
+	EXPECT_EQ(t, env_count(), envs);
+	EXPECT_EQ(t, invariant_check(), 0);
+	return status;
+}
+
+/* Children on the next core when there is one (the cross-core case), else on this one. */
+static unsigned other(void)
+{
+	return percpu_ncpus > 1 ? (cpu_id() + 1) % percpu_ncpus : cpu_id();
+}
+
+TEST(hostile, a_fault_inside_the_revocation_or_scheduler_upcall)
+{
+	EXPECT_EQ(t, hostile(t, 1, cpu_id()), 0);
+	EXPECT_EQ(t, hostile(t, 1, other()), 0);
+}
+
+TEST(hostile, upcall_stacks_unmapped_or_read_only)
+{
+	EXPECT_EQ(t, hostile(t, 2, cpu_id()), 0);
+}
+
+TEST(hostile, upcalls_preempted_are_never_reentered)
+{
+	EXPECT_EQ(t, hostile(t, 3, cpu_id()), 0);
+}
+
+TEST(hostile, a_spinning_environment_ended_by_destroy_or_root_delete)
+{
+	EXPECT_EQ(t, hostile(t, 4, cpu_id()), 0);
+	EXPECT_EQ(t, hostile(t, 4, other()), 0);
+}
+
+TEST(hostile, memory_exhaustion_from_user_mode)
+{
+	EXPECT_EQ(t, hostile(t, 5, cpu_id()), 0);
+}

@@ -1,0 +1,327 @@
+/*
+ * A hostile libOS against the kernel (issue 17, item 2). As a parent (arg:
+ * a test number, bits 8..15 the core for the children) it starts copies of
+ * itself in one hostile child mode each, ends them, and checks after each
+ * that the kernel's invariant checker is clean and every frame came back
+ * (SYS_DEBUG_CHECK, SYS_FRAME_COUNT before and after). Exit status: 0, or
+ * the number of the first check that failed (a `hostile:` line says which).
+ *
+ * Child modes (arg CHILD | mode):
+ *   SPIN          spins in user mode, never enters the kernel
+ *   REVOKE_FAULT  holds frames; its revocation handler faults (#PF)
+ *   SCHED_FAULT   its scheduler handler faults (#PF)
+ *   SCHED_NOSTACK / SCHED_ROSTACK  a scheduler stack not mapped / read-only
+ *   FAULT_ROSTACK an exception stack that is read-only (its text), then ud2
+ *   REVOKE_NOSTACK holds frames, a revocation stack not mapped: the kernel
+ *                 takes them at the deadline; exits 0 once it sees that
+ *   NEST          a scheduler handler that runs across slices and a
+ *                 revocation handler that does too: neither is entered
+ *                 while it runs; exits 0, or 1 if one was
+ *   HOG, LEAF     memory exhaustion: HOG starts LEAF children on its core
+ *                 until the kernel says no; each LEAF takes frames and maps
+ *                 each 2 MiB apart (a page table each) until refused
+ */
+#include <libos/libos.h>
+
+#define CHILD (1ULL << 16)
+enum {
+	SPIN = 1,
+	REVOKE_FAULT,
+	SCHED_FAULT,
+	SCHED_NOSTACK,
+	SCHED_ROSTACK,
+	FAULT_ROSTACK,
+	REVOKE_NOSTACK,
+	NEST,
+	HOG,
+	LEAF
+};
+
+#define HOLD 4		      /* frames a child holds for a revocation */
+#define BASE 0x70000000ULL    /* where it maps them */
+#define NOWHERE 0x60000000ULL /* nothing is mapped here */
+#define SPREAD 0x100000000ULL /* LEAF maps from here, 2 MiB apart */
+#define MAX_LEAVES 200
+
+static volatile int64_t held[HOLD] = { -1, -1, -1, -1 };
+
+/* After the handlers are set: the parent asks as soon as we hold frames. */
+static void hold_frames(void)
+{
+	for (int i = 0; i < HOLD; i++) {
+		int64_t s = sys_frame_alloc(FRAME_ANY);
+		if (s < 0 || sys_map((uint64_t)s, BASE + i * 4096, PROT_R | PROT_W))
+			sys_exit(100);
+		held[i] = s;
+	}
+}
+
+static bool robbed(void)
+{
+	for (int i = 0; i < HOLD; i++)
+		if (sys_map((uint64_t)held[i], BASE + i * 4096, PROT_R) == E_STALE)
+			return true;
+	return false;
+}
+
+static uint64_t now_ms(void)
+{
+	struct sys_time t;
+	(void)sys_time(&t);
+	return t.cycles / (t.cycles_hz / 1000);
+}
+
+static void spin_ms(uint64_t ms)
+{
+	for (uint64_t end = now_ms() + ms; now_ms() < end;)
+		__asm__ volatile("pause");
+}
+
+static void fault_now(void)
+{
+	(void)*(volatile uint64_t *)8;
+}
+
+static void on_revoke_fault(struct upcall_revoke *ur)
+{
+	fault_now();
+}
+static void on_sched_fault(struct upcall_sched *us)
+{
+	fault_now();
+}
+
+static volatile unsigned depth_sched, depth_revoke, nested, sched_calls, revoke_calls;
+
+static void on_sched_nest(struct upcall_sched *us)
+{
+	if (__atomic_add_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST) > 1)
+		nested = 1;
+	sched_calls++;
+	if (sched_calls % 4 == 1)
+		spin_ms(4); /* past the end of the slice: preempted inside the handler */
+	__atomic_sub_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST);
+}
+
+static void on_revoke_nest(struct upcall_revoke *ur)
+{
+	if (__atomic_add_fetch(&depth_revoke, 1, __ATOMIC_SEQ_CST) > 1)
+		nested = 1;
+	revoke_calls++;
+	spin_ms(5); /* several slices; scheduler upcalls come on top of this */
+	for (int i = 0; i < HOLD && ur->kind == REVOKE_ASKED; i++)
+		if (held[i] >= 0 && sys_frame_free((uint64_t)held[i]) == 0)
+			held[i] = -1;
+	__atomic_sub_fetch(&depth_revoke, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A LEAF: frames until refused, each mapped in a page table of its own. Exits with the count. */
+static int leaf(void)
+{
+	int n = 0, again = 0;
+	for (uint64_t va = SPREAD; n < CAP_SLOTS;) {
+		int64_t s = sys_frame_alloc(FRAME_ANY);
+		if (s == E_AGAIN && ++again < 64) {
+			sys_yield(); /* memory pressure: a revocation was started */
+			continue;
+		}
+		if (s < 0)
+			break;
+		if (sys_map((uint64_t)s, va, PROT_R | PROT_W) != 0)
+			break;
+		va += 2ULL << 20;
+		n++;
+	}
+	return n;
+}
+
+/* HOG: LEAF children until creating or starting one fails, or the frames are nearly all gone. */
+static int hog(uint64_t core)
+{
+	int leaves = 0;
+	while (leaves < MAX_LEAVES) {
+		int64_t env = sys_env_create(core);
+		if (env < 0)
+			break;
+		if (sys_env_start(env, libos_self_prog, CHILD | LEAF) != 0)
+			break;
+		while (sys_env_status(env) == E_AGAIN)
+			sys_yield();
+		leaves++;
+		if (sys_frame_count() < 64)
+			break;
+	}
+	printf("hostile: hog: %d leaves, %lld frames left, checker %lld\n", leaves,
+	       (long long)sys_frame_count(), (long long)sys_debug_check());
+	return sys_debug_check() == 0 ? 0 : 1;
+}
+
+static int child(unsigned mode, uint64_t core)
+{
+	switch (mode) {
+	case SPIN:
+		for (;;)
+			__asm__ volatile("pause");
+	case REVOKE_FAULT:
+		libos_set_revoke_handler(on_revoke_fault);
+		hold_frames();
+		for (;;)
+			sys_yield();
+	case SCHED_FAULT:
+		libos_set_sched_handler(on_sched_fault);
+		for (;;)
+			sys_yield();
+	case SCHED_NOSTACK:
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_SCHED, (uint64_t)main, NOWHERE, 8192, 0, 0))
+			return 101;
+		for (;;)
+			sys_yield();
+	case SCHED_ROSTACK:
+		/* Its own text: mapped, readable, not writable. */
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_SCHED, (uint64_t)main, USER_BASE, 4096, 0, 0))
+			return 101;
+		for (;;)
+			sys_yield();
+	case FAULT_ROSTACK:
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_FAULT, (uint64_t)main, USER_BASE, 4096, 0, 0))
+			return 101;
+		__asm__ volatile("ud2");
+		return 102;
+	case REVOKE_NOSTACK:
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_REVOKE, (uint64_t)main, NOWHERE, 8192, 0, 0))
+			return 101;
+		hold_frames();
+		for (uint64_t end = now_ms() + 20000; now_ms() < end;) {
+			sys_yield();
+			if (robbed())
+				return 0;
+		}
+		return 103;
+	case NEST:
+		libos_set_sched_handler(on_sched_nest);
+		libos_set_revoke_handler(on_revoke_nest);
+		hold_frames();
+		for (uint64_t end = now_ms() + 20000; now_ms() < end && held[0] >= 0;)
+			spin_ms(1);
+		spin_ms(20);
+		printf("hostile: nest: %u scheduler upcalls, %u revocation upcalls\n", sched_calls,
+		       revoke_calls);
+		return nested ? 1 : held[0] >= 0 ? 2 : 0;
+	case HOG:
+		return hog(core);
+	case LEAF:
+		return leaf();
+	}
+	return 99;
+}
+
+/* ---- the parent ---- */
+
+static uint64_t kids_core;
+static int failed;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond) && !failed) {                                                          \
+			printf("hostile: check %d failed: ", __LINE__);                            \
+			printf(__VA_ARGS__);                                                       \
+			printf("\n");                                                              \
+			failed = __LINE__;                                                         \
+		}                                                                                  \
+	} while (0)
+
+static int64_t spawn(unsigned mode)
+{
+	int64_t env = sys_env_create(kids_core);
+	CHECK(env >= 0, "env_create: %lld", (long long)env);
+	int64_t err = sys_env_start(env, libos_self_prog, CHILD | mode);
+	CHECK(err == 0, "env_start: %lld", (long long)err);
+	return env;
+}
+
+/* Its exit status, waiting up to ms; E_AGAIN if it is still running then. */
+static int64_t wait_status(int64_t env, uint64_t ms)
+{
+	int64_t st;
+	for (uint64_t end = now_ms() + ms;
+	     (st = sys_env_status((uint64_t)env)) == E_AGAIN && now_ms() < end;)
+		sys_yield();
+	return st;
+}
+
+/* Run a child in mode to its end (asking it for frames if ask); its status must be want. */
+static void expect_end(unsigned mode, bool ask, int64_t want)
+{
+	int64_t free0 = sys_frame_count();
+	int64_t env = spawn(mode);
+	if (ask) {
+		/* E_PERM until it holds frames above its guarantee. */
+		int64_t err;
+		for (uint64_t end = now_ms() + 10000;
+		     (err = sys_call6(SYS_REVOKE_ASK, (uint64_t)env, FRAME_ANY, 2, 0, 0, 0)) ==
+			 E_PERM &&
+		     now_ms() < end;)
+			sys_yield();
+		CHECK(err == 0, "mode %u: revoke_ask: %lld", mode, (long long)err);
+	}
+	int64_t st = wait_status(env, 30000);
+	CHECK(st == want, "mode %u: exit status %lld, want %lld", mode, (long long)st,
+	      (long long)want);
+	int64_t err = sys_env_destroy((uint64_t)env);
+	CHECK(err == 0, "mode %u: destroy: %lld", mode, (long long)err);
+	CHECK(sys_debug_check() == 0, "mode %u: the invariant checker", mode);
+	CHECK(sys_frame_count() == free0, "mode %u: %lld frames free, %lld before", mode,
+	      (long long)sys_frame_count(), (long long)free0);
+}
+
+/* A spinning child ended from outside: by ENV_DESTROY, or by deleting its root capability. */
+static void end_spinner(bool by_delete)
+{
+	int64_t free0 = sys_frame_count();
+	int64_t env = spawn(SPIN);
+	spin_ms(20); /* let it run (on another core) or be queued (on ours) */
+	CHECK(sys_env_status((uint64_t)env) == E_AGAIN, "the spinner is not running");
+	int64_t err = by_delete ? sys_cap_delete((uint64_t)env) : sys_env_destroy((uint64_t)env);
+	CHECK(err == 0, "%s: %lld", by_delete ? "cap_delete" : "env_destroy", (long long)err);
+	/* Gone at its next kernel entry: its frames come back. */
+	for (uint64_t end = now_ms() + 10000; sys_frame_count() != free0 && now_ms() < end;)
+		sys_yield();
+	if (!by_delete)
+		CHECK(sys_env_status((uint64_t)env) == E_STALE, "status after destroy: %lld",
+		      (long long)sys_env_status((uint64_t)env));
+	CHECK(sys_debug_check() == 0, "the invariant checker");
+	CHECK(sys_frame_count() == free0, "%lld frames free, %lld before",
+	      (long long)sys_frame_count(), (long long)free0);
+}
+
+int main(uint64_t arg, uint64_t env_id, uint64_t core)
+{
+	if (arg & CHILD)
+		return child((unsigned)(arg & 0xff), core);
+	kids_core = (arg >> 8) & 0xff;
+	switch (arg & 0xff) {
+	case 1: /* faults inside the revocation and the scheduler upcalls */
+		expect_end(REVOKE_FAULT, true, 128 + 14);
+		expect_end(SCHED_FAULT, false, 128 + 14);
+		break;
+	case 2: /* upcall stacks not mapped, or not writable */
+		expect_end(SCHED_NOSTACK, false, 128);
+		expect_end(SCHED_ROSTACK, false, 128);
+		expect_end(FAULT_ROSTACK, false, 128 + 6);
+		expect_end(REVOKE_NOSTACK, true, 0);
+		break;
+	case 3: /* upcalls interrupted by slice ends: never re-entered */
+		expect_end(NEST, true, 0);
+		break;
+	case 4: /* a spinning environment ended by ENV_DESTROY, then by deleting its root */
+		end_spinner(false);
+		end_spinner(true);
+		break;
+	case 5: /* memory exhaustion driven from user mode */
+		expect_end(HOG, false, 0);
+		break;
+	default:
+		return 98;
+	}
+	return failed;
+}
