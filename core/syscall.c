@@ -861,23 +861,40 @@ static int64_t sys_reposs_read(struct env *e, const uint64_t *a)
 	return n;
 }
 
-/* GUARANTEE. Decode: the env cap with CTRL (not ENV_SELF: it is granted), the count. */
+/*
+ * GUARANTEE. Decode: the env cap with CTRL (not ENV_SELF: it is granted), the
+ * count, and the sum of every live environment's guarantee with this one
+ * changed: at most the frames environments can hold (pot_usable_frames), so
+ * what is guaranteed always exists. Decode and perform under one lock, so
+ * two calls on two cores cannot both fit in the same room.
+ */
+static struct spinlock guarantee_lock = SPINLOCK_INIT;
+
 static int decode_guarantee(struct env *e, const uint64_t *a, struct env **who)
 {
 	int err = env_from_slot(e, a[0], CAP_R_CTRL, who);
 	if (err)
 		return err;
-	return a[1] > pot_nframes() ? E_RANGE : E_OK;
+	if (a[1] > pot_nframes())
+		return E_RANGE;
+	uint64_t sum = a[1];
+	for (uint32_t id = 0; id < MAX_ENVS; id++) {
+		struct env *x = env_lookup(id);
+		if (x != *who && env_alive(x))
+			sum += __atomic_load_n(&x->guarantee, __ATOMIC_ACQUIRE);
+	}
+	return sum > pot_usable_frames() ? E_RANGE : E_OK;
 }
 
 static int64_t sys_guarantee(struct env *e, const uint64_t *a)
 {
 	struct env *who;
+	spin_lock(&guarantee_lock);
 	int err = decode_guarantee(e, a, &who);
-	if (err)
-		return err;
-	__atomic_store_n(&who->guarantee, a[1], __ATOMIC_RELEASE);
-	return E_OK;
+	if (!err)
+		__atomic_store_n(&who->guarantee, a[1], __ATOMIC_RELEASE);
+	spin_unlock(&guarantee_lock);
+	return err;
 }
 
 /*

@@ -159,6 +159,16 @@ TEST(syscall, revocation_request_guarantee_and_reposs_bad_inputs)
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.f, 1), E_TYPE);
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.weak, 1), E_PERM);
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.dead, 1), E_STALE);
+	/* The sum of the guarantees stays within the frames environments can hold. */
+	int64_t c2 = SYS(e, SYS_ENV_CREATE, e->home);
+	ASSERT(t, c2 >= 0);
+	uint64_t room = pot_usable_frames();
+	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, x.ch, room - 1), 0);
+	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, c2, 2), E_RANGE);
+	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, c2, 1), 0);
+	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.ch, room), E_RANGE);
+	EXPECT_EQ(t, SYS(e, SYS_ENV_DESTROY, c2), 0); /* its guarantee goes with it */
+	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, x.ch, room), 0);
 	/* Within its guarantee, nothing can be asked for. */
 	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, x.ch, 2), 0);
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_REVOKE_ASK, x.ch, FRAME_ANY, 1), E_PERM);
