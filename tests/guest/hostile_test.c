@@ -73,3 +73,8 @@ TEST(hostile, memory_exhaustion_from_user_mode)
 {
 	EXPECT_EQ(t, hostile(t, 5, cpu_id()), 0);
 }
+
+TEST(hostile, guarantees_are_capped_at_what_exists)
+{
+	EXPECT_EQ(t, hostile(t, 6, cpu_id()), 0);
+}

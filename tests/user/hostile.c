@@ -16,7 +16,10 @@
  *                 takes them at the deadline; exits 0 once it sees that
  *   NEST          a scheduler handler that runs across slices and a
  *                 revocation handler that does too: neither is entered
- *                 while it runs; exits 0, or 1 if one was
+ *                 while it runs, and neither is written over by the other
+ *                 (a revocation upcall waits while the scheduler runs);
+ *                 exits 0, 1 if one was re-entered, 2 if never answered
+ *                 nor taken
  *   HOG, LEAF     memory exhaustion: HOG starts LEAF children on its core
  *                 until the kernel says no; each LEAF takes frames and maps
  *                 each 2 MiB apart (a page table each) until refused
@@ -98,8 +101,7 @@ static void on_sched_nest(struct upcall_sched *us)
 	if (__atomic_add_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST) > 1)
 		nested = 1;
 	sched_calls++;
-	if (sched_calls % 4 == 1)
-		spin_ms(4); /* past the end of the slice: preempted inside the handler */
+	spin_ms(3); /* past the end of the slice: preempted inside the handler */
 	__atomic_sub_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -201,12 +203,13 @@ static int child(unsigned mode, uint64_t core)
 		libos_set_sched_handler(on_sched_nest);
 		libos_set_revoke_handler(on_revoke_nest);
 		hold_frames();
-		for (uint64_t end = now_ms() + 20000; now_ms() < end && held[0] >= 0;)
+		/* Answered, or (the request found us in the scheduler every time) taken at the deadline. */
+		for (uint64_t end = now_ms() + 20000; now_ms() < end && held[0] >= 0 && !robbed();)
 			spin_ms(1);
 		spin_ms(20);
 		printf("hostile: nest: %u scheduler upcalls, %u revocation upcalls\n", sched_calls,
 		       revoke_calls);
-		return nested ? 1 : held[0] >= 0 ? 2 : 0;
+		return nested ? 1 : held[0] >= 0 && !robbed() ? 2 : 0;
 	case HOG:
 		return hog(core);
 	case LEAF:
@@ -294,6 +297,30 @@ static void end_spinner(bool by_delete)
 	      (long long)sys_frame_count(), (long long)free0);
 }
 
+/* Guarantees beyond what exists: the largest one accepted, then no room for another. */
+static void overcommit_guarantees(void)
+{
+	int64_t a = sys_env_create(kids_core), b = sys_env_create(kids_core);
+	CHECK(a >= 0 && b >= 0, "env_create");
+	uint64_t lo = 0, hi = 1ULL << 40; /* lo accepted, hi refused */
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)a, hi, 0, 0, 0, 0) == E_RANGE, "2^40 frames");
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (sys_call6(SYS_GUARANTEE, (uint64_t)a, mid, 0, 0, 0, 0) == 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)a, lo, 0, 0, 0, 0) == 0, "the largest again");
+	int64_t err = sys_call6(SYS_GUARANTEE, (uint64_t)b, 1, 0, 0, 0, 0);
+	CHECK(err == E_RANGE, "a second guarantee past the sum: %lld", (long long)err);
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)a, 0, 0, 0, 0, 0) == 0, "give it back");
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)b, lo, 0, 0, 0, 0) == 0, "the other takes it");
+	printf("hostile: guarantees: the sum stopped at %llu frames (%lld free now)\n",
+	       (unsigned long long)lo, (long long)sys_frame_count());
+	CHECK(sys_env_destroy((uint64_t)a) == 0 && sys_env_destroy((uint64_t)b) == 0, "destroy");
+}
+
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
 	if (arg & CHILD)
@@ -311,7 +338,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		expect_end(REVOKE_NOSTACK, true, 0);
 		break;
 	case 3: /* upcalls interrupted by slice ends: never re-entered */
-		expect_end(NEST, true, 0);
+		for (int i = 0; i < 6 && !failed; i++) /* the interleavings vary: several tries */
+			expect_end(NEST, true, 0);
 		break;
 	case 4: /* a spinning environment ended by ENV_DESTROY, then by deleting its root */
 		end_spinner(false);
@@ -319,6 +347,9 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		break;
 	case 5: /* memory exhaustion driven from user mode */
 		expect_end(HOG, false, 0);
+		break;
+	case 6: /* guarantees past what exists */
+		overcommit_guarantees();
 		break;
 	default:
 		return 98;
