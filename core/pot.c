@@ -58,7 +58,10 @@ void pot_init(struct pot_entry *table, uint64_t nframes, const struct boot_mem *
 
 uint64_t pot_nframes(void) { return pot_frames; }
 
-uint64_t pot_usable_frames(void) { return pot_usable; }
+uint64_t pot_usable_frames(void)
+{
+	return pot_usable;
+}
 
 struct pot_view pot_get(uint64_t frame)
 {
