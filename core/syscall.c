@@ -465,6 +465,14 @@ static int64_t perform_env_create(struct env *e, unsigned core)
 		cap_unreserve(e, slot);
 		return err;
 	}
+	/* Charged to the caller and its ancestors (exo/env.h quotas); past a limit, undone. */
+	struct env *child = env_lookup((uint32_t)out[0]);
+	if ((err = quota_adopt(e, child))) {
+		const uint64_t x[5] = { out[0], out[1] };
+		(void)xcall(core, XC_ENV_DESTROY, x, out);
+		cap_unreserve(e, slot);
+		return err;
+	}
 	cap_fill_root(e, slot, OBJ_ENV, out[0], out[1], CAP_R_ALL, 0);
 	return slot;
 }
@@ -498,9 +506,12 @@ static int decode_env_start(struct env *e, const uint64_t *a, struct env_start_i
 	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &inv->child, &inv->gen);
 	if (err)
 		return err;
+	if ((err = quota_fits(e, a[5]))) /* a child's limits come out of its parent's */
+		return err;
 	static struct env_args args[MAX_CPUS];
 	struct env_args *mine = &args[cpu_id()];
 	mine->len = a[4];
+	mine->limits = a[5];
 	if (a[4] && (err = copy_from_user(e, mine->bytes, a[3], a[4])))
 		return err;
 	if (a[4] && mine->bytes[a[4] - 1] != '\0')

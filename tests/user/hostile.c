@@ -23,6 +23,11 @@
  *   HOG, LEAF     memory exhaustion: HOG starts LEAF children on its core
  *                 until the kernel says no; each LEAF takes frames and maps
  *                 each 2 MiB apart (a page table each) until refused
+ *   LIMITED       started with ENV_LIMITS(3, 2, 24): creates environments,
+ *                 endpoints and page tables until refused, tries to give a
+ *                 child more than it has, and starts an ENV_EATER child
+ *                 within its own limits; exits with what it got, packed
+ *   ENV_EATER     creates environments until refused; exits with the count
  */
 #include <libos/libos.h>
 
@@ -37,7 +42,9 @@ enum {
 	REVOKE_NOSTACK,
 	NEST,
 	HOG,
-	LEAF
+	LEAF,
+	LIMITED,
+	ENV_EATER
 };
 
 #define HOLD 4		      /* frames a child holds for a revocation */
@@ -46,6 +53,7 @@ enum {
 #define SPREAD 0x100000000ULL /* LEAF maps from here, 2 MiB apart */
 #define MAX_LEAVES 200
 
+static int64_t wait_status(int64_t env, uint64_t ms);
 static volatile int64_t held[HOLD] = { -1, -1, -1, -1 };
 
 /* After the handlers are set: the parent asks as soon as we hold frames. */
@@ -137,15 +145,78 @@ static int leaf(void)
 	return n;
 }
 
+/* How many environments it could create (never started), kept in keep. */
+static int eat_envs(int64_t *keep, int max)
+{
+	int n = 0;
+	for (int64_t env; n < max && (env = sys_env_create(sys_core_id())) >= 0; n++)
+		keep[n] = env;
+	return n;
+}
+
+static uint8_t ep_stack[4096] __attribute__((aligned(16)));
+
+/*
+ * LIMITED: each exhaustion until its error. Exit status 0 if each stopped at
+ * its limit (3 environments, 2 endpoints, page tables: E_NOMEM before 24
+ * maps), a child given more than it has was refused, and one given its
+ * limits got only what was left of ours (1); else which of these failed.
+ */
+static int limited(void)
+{
+	int64_t envs[16];
+	int ne = eat_envs(envs, 16);
+	int64_t last = sys_env_create(sys_core_id());
+	if (last != E_NOMEM)
+		return 1000;
+	int eps = 0;
+	while (eps < 16 && pct_ep_create(ENV_SELF, ep_stack, sizeof(ep_stack)) >= 0)
+		eps++;
+	/* A child's limits come out of ours: more than we have is refused... */
+	int got = ne;
+	(void)sys_env_destroy((uint64_t)envs[--ne]);
+	(void)sys_env_destroy((uint64_t)envs[--ne]);
+	int64_t child = sys_env_create(sys_core_id());
+	bool refused = sys_call6(SYS_ENV_START, (uint64_t)child, libos_self_prog, CHILD | ENV_EATER,
+				 0, 0, ENV_LIMITS(4, 0, 24)) == E_RANGE;
+	/* ...and within them it gets what is left of ours (one more), not its own 3. */
+	int eaten = -1;
+	if (sys_call6(SYS_ENV_START, (uint64_t)child, libos_self_prog, CHILD | ENV_EATER, 0, 0,
+		      ENV_LIMITS(3, 0, 24)) == 0)
+		eaten = (int)wait_status(child, 20000);
+	/* Page tables: frames mapped 2 MiB apart until a map is refused. */
+	int maps = 0;
+	int64_t err = 0;
+	for (uint64_t va = SPREAD; maps < 64; va += 2ULL << 20, maps++) {
+		int64_t f = sys_frame_alloc(FRAME_ANY);
+		if (f < 0 || (err = sys_map((uint64_t)f, va, PROT_R))) {
+			if (f >= 0)
+				sys_frame_free((uint64_t)f);
+			break;
+		}
+	}
+	printf("hostile: limited: %d environments, %d endpoints, %d maps (then %lld), "
+	       "eater %d, over-delegation %s\n",
+	       got, eps, maps, (long long)err, eaten, refused ? "refused" : "ACCEPTED");
+	return got != 3			 ? 1
+	       : eps != 2		 ? 2
+	       : !refused		 ? 3
+	       : eaten != 1		 ? 4
+	       : err != E_NOMEM		 ? 5
+	       : maps == 0 || maps >= 24 ? 6
+					 : 0;
+}
+
 /* HOG: LEAF children until creating or starting one fails, or the frames are nearly all gone. */
 static int hog(uint64_t core)
 {
 	int leaves = 0;
+	int64_t err = 0;
 	while (leaves < MAX_LEAVES) {
 		int64_t env = sys_env_create(core);
-		if (env < 0)
+		if ((err = env) < 0)
 			break;
-		if (sys_env_start(env, libos_self_prog, CHILD | LEAF) != 0)
+		if ((err = sys_env_start(env, libos_self_prog, CHILD | LEAF)) != 0)
 			break;
 		while (sys_env_status(env) == E_AGAIN)
 			sys_yield();
@@ -153,8 +224,8 @@ static int hog(uint64_t core)
 		if (sys_frame_count() < 64)
 			break;
 	}
-	printf("hostile: hog: %d leaves, %lld frames left, checker %lld\n", leaves,
-	       (long long)sys_frame_count(), (long long)sys_debug_check());
+	printf("hostile: hog: %d leaves, then %lld; %lld frames left, checker %lld\n", leaves,
+	       (long long)err, (long long)sys_frame_count(), (long long)sys_debug_check());
 	return sys_debug_check() == 0 ? 0 : 1;
 }
 
@@ -214,6 +285,12 @@ static int child(unsigned mode, uint64_t core)
 		return hog(core);
 	case LEAF:
 		return leaf();
+	case LIMITED:
+		return limited();
+	case ENV_EATER: {
+		int64_t envs[16];
+		return eat_envs(envs, 16);
+	}
 	}
 	return 99;
 }
@@ -222,6 +299,8 @@ static int child(unsigned mode, uint64_t core)
 
 static uint64_t kids_core;
 static int failed;
+static bool
+    loose; /* another environment changes the free-frame count meanwhile: skip those checks */
 
 #define CHECK(cond, ...)                                                                           \
 	do {                                                                                       \
@@ -273,7 +352,7 @@ static void expect_end(unsigned mode, bool ask, int64_t want)
 	int64_t err = sys_env_destroy((uint64_t)env);
 	CHECK(err == 0, "mode %u: destroy: %lld", mode, (long long)err);
 	CHECK(sys_debug_check() == 0, "mode %u: the invariant checker", mode);
-	CHECK(sys_frame_count() == free0, "mode %u: %lld frames free, %lld before", mode,
+	CHECK(loose || sys_frame_count() == free0, "mode %u: %lld frames free, %lld before", mode,
 	      (long long)sys_frame_count(), (long long)free0);
 }
 
@@ -293,7 +372,7 @@ static void end_spinner(bool by_delete)
 		CHECK(sys_env_status((uint64_t)env) == E_STALE, "status after destroy: %lld",
 		      (long long)sys_env_status((uint64_t)env));
 	CHECK(sys_debug_check() == 0, "the invariant checker");
-	CHECK(sys_frame_count() == free0, "%lld frames free, %lld before",
+	CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
 	      (long long)sys_frame_count(), (long long)free0);
 }
 
@@ -326,6 +405,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	if (arg & CHILD)
 		return child((unsigned)(arg & 0xff), core);
 	kids_core = (arg >> 8) & 0xff;
+	loose = (arg >> 24) & 1;
 	switch (arg & 0xff) {
 	case 1: /* faults inside the revocation and the scheduler upcalls */
 		expect_end(REVOKE_FAULT, true, 128 + 14);
@@ -348,6 +428,36 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	case 5: /* memory exhaustion driven from user mode */
 		expect_end(HOG, false, 0);
 		break;
+	case 7: { /* quotas: a child started with limits meets each at its limit */
+		int64_t free0 = sys_frame_count();
+		int64_t env = sys_env_create(kids_core);
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | LIMITED, 0,
+				0, ENV_LIMITS(3, 2, 24)) == 0,
+		      "start with limits");
+		int64_t st = wait_status(env, 30000);
+		CHECK(st == 0,
+		      "the limited child: %lld (1 envs, 2 endpoints, 3 over-delegation, "
+		      "4 the eater, 5 6 page tables)",
+		      (long long)st);
+		CHECK(sys_env_destroy((uint64_t)env) == 0, "destroy");
+		CHECK(sys_debug_check() == 0, "the invariant checker");
+		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+		      (long long)sys_frame_count(), (long long)free0);
+		break;
+	}
+	case 8: { /* the hog again, started with limits: stopped at them, memory left for others */
+		int64_t free0 = sys_frame_count();
+		int64_t env = sys_env_create(kids_core);
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | HOG, 0, 0,
+				ENV_LIMITS(8, 4, 1024)) == 0,
+		      "start with limits");
+		CHECK(wait_status(env, 60000) == 0, "the hog");
+		CHECK(sys_env_destroy((uint64_t)env) == 0, "destroy");
+		CHECK(sys_debug_check() == 0, "the invariant checker");
+		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+		      (long long)sys_frame_count(), (long long)free0);
+		break;
+	}
 	case 6: /* guarantees past what exists */
 		overcommit_guarantees();
 		break;
