@@ -95,8 +95,8 @@ TEST(hostile, quotas_stop_each_exhaustion_at_its_limit)
 /* Start bench (set=syscalls) on core; its environment. */
 static struct env *bench_on(struct test_ctx *t, unsigned core)
 {
-	static struct env_args a = { .len = sizeof("set=syscalls\0rounds=20000") };
-	memcpy(a.bytes, "set=syscalls\0rounds=20000", a.len);
+	static struct env_args a = { .len = sizeof("set=syscalls\0rounds=5000") };
+	memcpy(a.bytes, "set=syscalls\0rounds=5000", a.len);
 	struct env *b;
 	if (env_create(core, &b) != E_OK ||
 	    env_start(b, (unsigned)image_find("bench"), 0, &a) != E_OK) {
