@@ -467,24 +467,39 @@ void quota_uncharge(struct env *e, enum quota_kind k, uint64_t n)
 	spin_unlock(&quota_lock);
 }
 
-int quota_adopt(struct env *parent, struct env *child)
+/* What quota_reserve_env charges: the environment, and its top-level page table. */
+static const uint64_t env_reservation[QUOTA_KINDS] = { [QUOTA_ENVS] = 1, [QUOTA_PT_FRAMES] = 1 };
+
+int quota_reserve_env(struct env *parent)
 {
 	spin_lock(&quota_lock);
-	uint64_t n[QUOTA_KINDS];
 	bool fits = true;
-	for (unsigned k = 0; k < QUOTA_KINDS; k++) {
-		n[k] = child->quota_used[k] + (k == QUOTA_ENVS);
-		fits = fits && quota_room(parent, k, n[k]);
-	}
-	if (fits) {
-		for (unsigned k = 0; k < QUOTA_KINDS; k++)
-			quota_add(parent, k, n[k]);
-		child->parent_id = parent->id;
-		child->parent_gen = __atomic_load_n(&parent->gen, __ATOMIC_ACQUIRE);
-		child->has_parent = true;
-	}
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		fits = fits && quota_room(parent, k, env_reservation[k]);
+	for (unsigned k = 0; fits && k < QUOTA_KINDS; k++)
+		quota_add(parent, k, env_reservation[k]);
 	spin_unlock(&quota_lock);
 	return fits ? E_OK : E_NOMEM;
+}
+
+void quota_unreserve_env(struct env *parent)
+{
+	spin_lock(&quota_lock);
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		quota_add(parent, k, -env_reservation[k]);
+	spin_unlock(&quota_lock);
+}
+
+void quota_adopt(struct env *parent, struct env *child)
+{
+	spin_lock(&quota_lock);
+	/* Nothing else runs in it yet: what it holds is what env_create gave it. */
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		quota_add(parent, k, child->quota_used[k] + (k == QUOTA_ENVS) - env_reservation[k]);
+	child->parent_id = parent->id;
+	child->parent_gen = __atomic_load_n(&parent->gen, __ATOMIC_ACQUIRE);
+	child->has_parent = true;
+	spin_unlock(&quota_lock);
 }
 
 int quota_fits(const struct env *parent, uint64_t limits)

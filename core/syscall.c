@@ -459,20 +459,19 @@ static int64_t perform_env_create(struct env *e, unsigned core)
 	int err = cap_reserve(e, &slot);
 	if (err)
 		return err;
+	/* Charged first to the caller and its ancestors (exo/env.h quotas): past a limit, nothing made. */
+	if ((err = quota_reserve_env(e))) {
+		cap_unreserve(e, slot);
+		return err;
+	}
 	const uint64_t none[5] = { 0 };
 	uint64_t out[2];
 	if ((err = (int)xcall(core, XC_ENV_CREATE, none, out))) {
+		quota_unreserve_env(e);
 		cap_unreserve(e, slot);
 		return err;
 	}
-	/* Charged to the caller and its ancestors (exo/env.h quotas); past a limit, undone. */
-	struct env *child = env_lookup((uint32_t)out[0]);
-	if ((err = quota_adopt(e, child))) {
-		const uint64_t x[5] = { out[0], out[1] };
-		(void)xcall(core, XC_ENV_DESTROY, x, out);
-		cap_unreserve(e, slot);
-		return err;
-	}
+	quota_adopt(e, env_lookup((uint32_t)out[0]));
 	cap_fill_root(e, slot, OBJ_ENV, out[0], out[1], CAP_R_ALL, 0);
 	return slot;
 }

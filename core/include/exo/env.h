@@ -137,15 +137,18 @@ must_check int env_end_at(struct env *e, uint64_t gen);
 /*
  * Quotas. quota_charge: n more of kind for e and every ancestor, or
  * E_NOMEM (nothing charged) if one would pass its limit. quota_uncharge:
- * n fewer. quota_adopt: child (just made by parent's ENV_CREATE) joins
- * parent's subtree: one more environment and what child holds already,
- * charged to parent and its ancestors (E_NOMEM, nothing changed, past a
- * limit). quota_fits: limits (the ENV_START word) within parent's own
+ * n fewer. quota_reserve_env: before an ENV_CREATE, one environment and
+ * its first page table for parent and its ancestors (E_NOMEM past a limit,
+ * nothing charged); quota_unreserve_env undoes it if the creation fails;
+ * quota_adopt links the child made to parent (the reservation was its
+ * charge; any difference from what it holds is settled). quota_fits: limits (the ENV_START word) within parent's own
  * limits (E_RANGE otherwise).
  */
 must_check int quota_charge(struct env *e, enum quota_kind k, uint64_t n);
 void quota_uncharge(struct env *e, enum quota_kind k, uint64_t n);
-must_check int quota_adopt(struct env *parent, struct env *child);
+must_check int quota_reserve_env(struct env *parent);
+void quota_unreserve_env(struct env *parent);
+void quota_adopt(struct env *parent, struct env *child);
 must_check int quota_fits(const struct env *parent, uint64_t limits);
 
 /*
