@@ -51,7 +51,7 @@ enum {
 #define BASE 0x70000000ULL    /* where it maps them */
 #define NOWHERE 0x60000000ULL /* nothing is mapped here */
 #define SPREAD 0x100000000ULL /* LEAF maps from here, 2 MiB apart */
-#define MAX_LEAVES 40	      /* in 64 MiB (the [hostile] run) memory ends first, at about 20 */
+#define MAX_LEAVES 24	      /* in 64 MiB (the [hostile] run) memory ends first, at about 20 */
 
 static int64_t wait_status(int64_t env, uint64_t ms);
 static volatile int64_t held[HOLD] = { -1, -1, -1, -1 };
