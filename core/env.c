@@ -31,6 +31,9 @@
 static struct env env_table[MAX_ENVS];
 
 static int destroy_one(struct env *e);
+static void quota_set_limits(struct env *e, uint64_t limits, uint64_t old[QUOTA_KINDS]);
+static void quota_restore_limits(struct env *e, const uint64_t old[QUOTA_KINDS]);
+static void quota_release(struct env *e);
 static int destroy_one_at(struct env *e, uint64_t gen);
 
 struct env *env_lookup(uint32_t id) { return id < MAX_ENVS ? &env_table[id] : NULL; }
@@ -54,9 +57,13 @@ static int pt_alloc(void *ctx, paddr_t *out)
 {
 	struct env *e = ctx;
 	uint64_t frame, gen;
-	int err = frame_alloc_any(e->id, true, &frame, &gen);
+	int err = quota_charge(e, QUOTA_PT_FRAMES, 1);
 	if (err)
 		return err;
+	if ((err = frame_alloc_any(e->id, true, &frame, &gen))) {
+		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
+		return err;
+	}
 	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	*out = pa_make(frame * PAGE_SIZE);
 	return E_OK;
@@ -68,8 +75,10 @@ static void pt_free(void *ctx, paddr_t page)
 	uint64_t frame = pa_raw(page) / PAGE_SIZE;
 	/* Ours alone (kernel state, charged to e), so its generation cannot move. */
 	uint64_t gen = pot_get(frame).gen;
-	if (frame_free(frame, e->id, gen) == E_OK)
+	if (frame_free(frame, e->id, gen) == E_OK) {
 		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
+	}
 	if (PLANTED(PLANT_DESTROY_DOUBLE_FREE)) {
 		(void)frame_free(frame, e->id, gen); /* refused by the table... */
 		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED); /* ...but uncharged again */
@@ -114,6 +123,11 @@ int env_create(unsigned home, struct env **out)
 		e->notify_bits = 0;
 		e->reap_queued = false;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
+		e->has_parent = false;
+		for (unsigned k = 0; k < QUOTA_KINDS; k++) {
+			e->quota_limit[k] = ~0ULL; /* none until a parent sets them at ENV_START */
+			e->quota_used[k] = 0;
+		}
 		struct arch_pt_alloc a = pt_allocator(e);
 		int err = arch_aspace_init(&e->as, &a);
 		if (err) {
@@ -225,6 +239,9 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
 		__atomic_store_n(&e->state, ENV_CREATED, __ATOMIC_RELEASE);
 		return E_STALE; /* the entry was reused: not the environment the caller meant */
 	}
+	/* The limits its parent set (checked against the parent's own at decode). */
+	uint64_t old_limits[QUOTA_KINDS];
+	quota_set_limits(e, args ? args->limits : 0, old_limits);
 	const struct user_image *img = &user_images[prog];
 	static struct load_ctx lcs[MAX_CPUS]; /* too big for the stack; one load per core */
 	struct load_ctx *lc = &lcs[cpu_id()];
@@ -244,6 +261,7 @@ int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
 		/* A failed start changes nothing: what was loaded goes back. */
 		for (unsigned i = 0; i < lc->n; i++)
 			(void)cap_delete(e, lc->slots[i]);
+		quota_restore_limits(e, old_limits);
 		__atomic_store_n(&e->state, ENV_CREATED, __ATOMIC_RELEASE);
 		return err;
 	}
@@ -319,6 +337,27 @@ int env_destroy_at(struct env *e, uint64_t gen)
 	return err;
 }
 
+int env_end_at(struct env *e, uint64_t gen)
+{
+	int err = env_destroy_at(e, gen);
+	if (err != E_BUSY || __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE ||
+	    __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen)
+		return err; /* destroyed, gone, or starting (a moment) */
+	/*
+	 * It runs, on this its home core: between two of its slices, since we
+	 * are in the kernel here. Stop it now and destroy it. A call it serves
+	 * ends (its caller resumes with E_STALE), as at an exit.
+	 */
+	if (!e->calling && e != this_cpu()->current) {
+		pct_abandon(e);
+		if (sched_stop(e, 128 + 9) == E_OK)
+			return env_destroy_at(e, gen);
+	}
+	/* Blocked in a call, or in a syscall of its own: ended at its next pass through the run loop. */
+	env_doom(e, gen);
+	return E_OK;
+}
+
 static int destroy_one(struct env *e)
 {
 	return destroy_one_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE));
@@ -353,6 +392,7 @@ static int destroy_one_at(struct env *e, uint64_t gen)
 	if (e->frames_owned)
 		kprintf("env %u: destroyed with %llu frames still charged\n", e->id,
 			(unsigned long long)e->frames_owned);
+	quota_release(e);
 	e->canary = 0;
 	__atomic_store_n(&e->state, ENV_FREE, __ATOMIC_RELEASE);
 	return E_OK;
@@ -378,3 +418,139 @@ const struct obj_ops env_obj_ops = {
 	.gen = env_obj_gen,
 	.root_deleted = env_obj_root_deleted,
 };
+
+/* ---- quotas (exo/env.h) ---- */
+
+/* One lock for every quota counter: charges are rare (ENV_CREATE, EP_CREATE, a new page table). */
+static struct spinlock quota_lock = SPINLOCK_INIT;
+
+/* e's parent while it is still the environment that made e, else NULL (under quota_lock). */
+static struct env *quota_parent(const struct env *e)
+{
+	if (!e->has_parent)
+		return NULL;
+	struct env *p = env_lookup(e->parent_id);
+	if (!p || __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) != e->parent_gen)
+		return NULL; /* gone: its own release took the subtree off its ancestors */
+	return p;
+}
+
+/* Does n more of k fit at e and every ancestor (at most MAX_ENVS of them)? Under quota_lock. */
+static bool quota_room(struct env *e, enum quota_kind k, uint64_t n)
+{
+	unsigned depth = 0;
+	for (struct env *x = e; x && depth++ < MAX_ENVS; x = quota_parent(x))
+		if (x->quota_used[k] + n > x->quota_limit[k])
+			return false;
+	return true;
+}
+
+/* Add d (two's complement for a decrease) to k at e and every ancestor. Under quota_lock. */
+static void quota_add(struct env *e, enum quota_kind k, uint64_t d)
+{
+	unsigned depth = 0;
+	for (struct env *x = e; x && depth++ < MAX_ENVS; x = quota_parent(x))
+		x->quota_used[k] += d;
+}
+
+int quota_charge(struct env *e, enum quota_kind k, uint64_t n)
+{
+	spin_lock(&quota_lock);
+	bool fits = quota_room(e, k, n);
+	if (fits)
+		quota_add(e, k, n);
+	spin_unlock(&quota_lock);
+	return fits ? E_OK : E_NOMEM;
+}
+
+void quota_uncharge(struct env *e, enum quota_kind k, uint64_t n)
+{
+	spin_lock(&quota_lock);
+	quota_add(e, k, -n);
+	spin_unlock(&quota_lock);
+}
+
+/* What quota_reserve_env charges: the environment, and its top-level page table. */
+static const uint64_t env_reservation[QUOTA_KINDS] = { [QUOTA_ENVS] = 1, [QUOTA_PT_FRAMES] = 1 };
+
+int quota_reserve_env(struct env *parent)
+{
+	spin_lock(&quota_lock);
+	bool fits = true;
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		fits = fits && quota_room(parent, k, env_reservation[k]);
+	for (unsigned k = 0; fits && k < QUOTA_KINDS; k++)
+		quota_add(parent, k, env_reservation[k]);
+	spin_unlock(&quota_lock);
+	return fits ? E_OK : E_NOMEM;
+}
+
+void quota_unreserve_env(struct env *parent)
+{
+	spin_lock(&quota_lock);
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		quota_add(parent, k, -env_reservation[k]);
+	spin_unlock(&quota_lock);
+}
+
+void quota_adopt(struct env *parent, struct env *child)
+{
+	spin_lock(&quota_lock);
+	/* Nothing else runs in it yet: what it holds is what env_create gave it. */
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		quota_add(parent, k, child->quota_used[k] + (k == QUOTA_ENVS) - env_reservation[k]);
+	child->parent_id = parent->id;
+	child->parent_gen = __atomic_load_n(&parent->gen, __ATOMIC_ACQUIRE);
+	child->has_parent = true;
+	spin_unlock(&quota_lock);
+}
+
+int quota_fits(const struct env *parent, uint64_t limits)
+{
+	if (!limits)
+		return E_OK;
+	const uint64_t want[QUOTA_KINDS] = { ENV_LIMIT_ENVS(limits), ENV_LIMIT_ENDPOINTS(limits),
+					     ENV_LIMIT_PT_FRAMES(limits) };
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		if (want[k] > __atomic_load_n(&parent->quota_limit[k], __ATOMIC_ACQUIRE))
+			return E_RANGE;
+	return E_OK;
+}
+
+static void quota_set_limits(struct env *e, uint64_t limits, uint64_t old[QUOTA_KINDS])
+{
+	spin_lock(&quota_lock);
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		old[k] = e->quota_limit[k];
+	if (limits) {
+		e->quota_limit[QUOTA_ENVS] = ENV_LIMIT_ENVS(limits);
+		e->quota_limit[QUOTA_ENDPOINTS] = ENV_LIMIT_ENDPOINTS(limits);
+		e->quota_limit[QUOTA_PT_FRAMES] = ENV_LIMIT_PT_FRAMES(limits);
+	}
+	spin_unlock(&quota_lock);
+}
+
+static void quota_restore_limits(struct env *e, const uint64_t old[QUOTA_KINDS])
+{
+	spin_lock(&quota_lock);
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		e->quota_limit[k] = old[k];
+	spin_unlock(&quota_lock);
+}
+
+/*
+ * e is destroyed (its own page tables and endpoints uncharged already): what
+ * its descendants still hold, and e itself, leave its ancestors' counts.
+ * Descendants released later find e gone and stop there (quota_parent).
+ */
+static void quota_release(struct env *e)
+{
+	spin_lock(&quota_lock);
+	struct env *p = quota_parent(e);
+	for (unsigned k = 0; p && k < QUOTA_KINDS; k++)
+		quota_add(p, k, -(e->quota_used[k] + (k == QUOTA_ENVS)));
+	for (unsigned k = 0; k < QUOTA_KINDS; k++)
+		e->quota_used[k] = 0;
+	e->has_parent = false;
+	spin_unlock(&quota_lock);
+}

@@ -36,6 +36,11 @@ int ep_create(struct env *owner, uint64_t owner_gen, uint64_t entry, uint64_t st
 		/* Claim it (DYING: not callable, not deletable) while the fields are filled. */
 		if (SG_STATE(w) != EP_FREE || !sg_cas(ep, &w, SG(SG_GEN(w), EP_DYING)))
 			continue;
+		/* Charged to the environment its calls run in (and its ancestors); ep_delete uncharges. */
+		if (quota_charge(owner, QUOTA_ENDPOINTS, 1) != E_OK) {
+			__atomic_store_n(&ep->sg, SG(SG_GEN(w), EP_FREE), __ATOMIC_SEQ_CST);
+			return E_NOMEM;
+		}
 		ep->owner = owner;
 		ep->entry = entry;
 		ep->stack_top = stack_top;
@@ -58,13 +63,19 @@ void ep_delete(uint32_t id, uint64_t gen)
 	struct endpoint *ep = ep_lookup(id);
 	if (!ep)
 		return;
+	/* Fixed while live at gen; a CAS below at gen proves it was still that one. */
+	struct env *owner = ep->owner;
 	for (uint64_t w = sg_load(ep); SG_GEN(w) == gen;) {
 		unsigned st = SG_STATE(w);
-		if (st == EP_LIVE && sg_cas(ep, &w, SG(gen + 1, EP_FREE)))
+		if (st == EP_LIVE && sg_cas(ep, &w, SG(gen + 1, EP_FREE))) {
+			quota_uncharge(owner, QUOTA_ENDPOINTS, 1);
 			return;
+		}
 		/* Busy: the call finishes first; its end frees it. */
-		if (st == EP_BUSY && sg_cas(ep, &w, SG(gen + 1, EP_DYING)))
+		if (st == EP_BUSY && sg_cas(ep, &w, SG(gen + 1, EP_DYING))) {
+			quota_uncharge(owner, QUOTA_ENDPOINTS, 1);
 			return;
+		}
 		if (st != EP_LIVE && st != EP_BUSY)
 			return; /* free, or claimed and not yet live */
 	}

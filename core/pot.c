@@ -12,6 +12,7 @@
 
 static struct pot_entry *pot;
 static uint64_t pot_frames;
+static uint64_t pot_usable;
 
 static uint64_t word_make(enum pot_state s, uint32_t owner, uint64_t gen)
 {
@@ -50,9 +51,17 @@ void pot_init(struct pot_entry *table, uint64_t nframes, const struct boot_mem *
 	/* Frame 0 stays the kernel's: a frame number of 0 is too easy to get by mistake. */
 	if (nframes)
 		table[0].word = word_make(POT_KERNEL, POT_NO_OWNER, 0);
+	pot_usable = 0;
+	for (uint64_t f = 0; f < nframes; f++)
+		pot_usable += (table[f].word & STATE_MASK) == POT_FREE;
 }
 
 uint64_t pot_nframes(void) { return pot_frames; }
+
+uint64_t pot_usable_frames(void)
+{
+	return pot_usable;
+}
 
 struct pot_view pot_get(uint64_t frame)
 {

@@ -146,6 +146,15 @@ static bool upcall(struct env *e, uint64_t kind)
 	uint64_t sp = arch_uctx_sp(ctx);
 	if (sp > e->revoke_stack && sp <= e->revoke_stack + e->revoke_stack_size)
 		return false;
+	/*
+	 * Or inside its scheduler or fault handler: later too. Delivered on top
+	 * of one, this handler could be preempted, and the next scheduler upcall
+	 * (or this one again, for REVOKE_TAKEN) would be written over the
+	 * interrupted handler's frames at the top of its own stack.
+	 */
+	if ((sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size) ||
+	    (sp > e->fault_stack && sp <= e->fault_stack + e->fault_stack_size))
+		return false;
 	struct upcall_revoke ur = { .kind = kind, .frame = e->revoke_frame,
 				    .count = kind == REVOKE_TAKEN ? e->nreposs : e->revoke_count,
 				    .deadline = e->revoke_deadline };

@@ -460,12 +460,19 @@ static int64_t perform_env_create(struct env *e, unsigned core)
 	int err = cap_reserve(e, &slot);
 	if (err)
 		return err;
-	const uint64_t none[5] = { 0 };
-	uint64_t out[2];
-	if ((err = (int)xcall(core, XC_ENV_CREATE, none, out))) {
+	/* Charged first to the caller and its ancestors (exo/env.h quotas): past a limit, nothing made. */
+	if ((err = quota_reserve_env(e))) {
 		cap_unreserve(e, slot);
 		return err;
 	}
+	const uint64_t none[5] = { 0 };
+	uint64_t out[2];
+	if ((err = (int)xcall(core, XC_ENV_CREATE, none, out))) {
+		quota_unreserve_env(e);
+		cap_unreserve(e, slot);
+		return err;
+	}
+	quota_adopt(e, env_lookup((uint32_t)out[0]));
 	cap_fill_root(e, slot, OBJ_ENV, out[0], out[1], CAP_R_ALL, 0);
 	return slot;
 }
@@ -499,9 +506,12 @@ static int decode_env_start(struct env *e, const uint64_t *a, struct env_start_i
 	int err = env_from_slot_gen(e, a[0], CAP_R_CTRL, &inv->child, &inv->gen);
 	if (err)
 		return err;
+	if ((err = quota_fits(e, a[5]))) /* a child's limits come out of its parent's */
+		return err;
 	static struct env_args args[MAX_CPUS];
 	struct env_args *mine = &args[cpu_id()];
 	mine->len = a[4];
+	mine->limits = a[5];
 	if (a[4] && (err = copy_from_user(e, mine->bytes, a[3], a[4])))
 		return err;
 	if (a[4] && mine->bytes[a[4] - 1] != '\0')
@@ -862,23 +872,40 @@ static int64_t sys_reposs_read(struct env *e, const uint64_t *a)
 	return n;
 }
 
-/* GUARANTEE. Decode: the env cap with CTRL (not ENV_SELF: it is granted), the count. */
+/*
+ * GUARANTEE. Decode: the env cap with CTRL (not ENV_SELF: it is granted), the
+ * count, and the sum of every live environment's guarantee with this one
+ * changed: at most the frames environments can hold (pot_usable_frames), so
+ * what is guaranteed always exists. Decode and perform under one lock, so
+ * two calls on two cores cannot both fit in the same room.
+ */
+static struct spinlock guarantee_lock = SPINLOCK_INIT;
+
 static int decode_guarantee(struct env *e, const uint64_t *a, struct env **who)
 {
 	int err = env_from_slot(e, a[0], CAP_R_CTRL, who);
 	if (err)
 		return err;
-	return a[1] > pot_nframes() ? E_RANGE : E_OK;
+	if (a[1] > pot_nframes())
+		return E_RANGE;
+	uint64_t sum = a[1];
+	for (uint32_t id = 0; id < MAX_ENVS; id++) {
+		struct env *x = env_lookup(id);
+		if (x != *who && env_alive(x))
+			sum += __atomic_load_n(&x->guarantee, __ATOMIC_ACQUIRE);
+	}
+	return sum > pot_usable_frames() ? E_RANGE : E_OK;
 }
 
 static int64_t sys_guarantee(struct env *e, const uint64_t *a)
 {
 	struct env *who;
+	spin_lock(&guarantee_lock);
 	int err = decode_guarantee(e, a, &who);
-	if (err)
-		return err;
-	__atomic_store_n(&who->guarantee, a[1], __ATOMIC_RELEASE);
-	return E_OK;
+	if (!err)
+		__atomic_store_n(&who->guarantee, a[1], __ATOMIC_RELEASE);
+	spin_unlock(&guarantee_lock);
+	return err;
 }
 
 /*

@@ -859,6 +859,13 @@ static bool sys_guarantee(struct call *c)
 	/* Docs silent on E_RANGE's bound. Decided: more frames than the machine has. */
 	if (c->a[1] > c->m->cfg.nframes)
 		must(c, E_RANGE);
+	/* The sum of the live environments' guarantees stays within the frames not the kernel's. */
+	uint64_t sum = c->a[1];
+	for (uint32_t i = 0; i < MODEL_ENVS; i++)
+		if (i != tid && c->m->env[i].live)
+			sum += c->m->env[i].guarantee;
+	if (sum > c->m->cfg.nframes - c->m->cfg.kernel_frames)
+		must(c, E_RANGE);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
 		return j == JUDGE_ERROR_OK;

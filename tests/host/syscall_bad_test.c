@@ -159,6 +159,16 @@ TEST(syscall, revocation_request_guarantee_and_reposs_bad_inputs)
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.f, 1), E_TYPE);
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.weak, 1), E_PERM);
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.dead, 1), E_STALE);
+	/* The sum of the guarantees stays within the frames environments can hold. */
+	int64_t c2 = SYS(e, SYS_ENV_CREATE, e->home);
+	ASSERT(t, c2 >= 0);
+	uint64_t room = pot_usable_frames();
+	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, x.ch, room - 1), 0);
+	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, c2, 2), E_RANGE);
+	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, c2, 1), 0);
+	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_GUARANTEE, x.ch, room), E_RANGE);
+	EXPECT_EQ(t, SYS(e, SYS_ENV_DESTROY, c2), 0); /* its guarantee goes with it */
+	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, x.ch, room), 0);
 	/* Within its guarantee, nothing can be asked for. */
 	EXPECT_EQ(t, SYS(e, SYS_GUARANTEE, x.ch, 2), 0);
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_REVOKE_ASK, x.ch, FRAME_ANY, 1), E_PERM);
@@ -186,4 +196,58 @@ TEST(syscall, notify_bad_inputs)
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_NOTIFY, x.weak, 1), E_PERM);
 	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_NOTIFY, x.dead, 1), E_STALE);
 	teardown(t, x.envs, 3);
+}
+
+/*
+ * Quotas (exo/env.h): a child's environments, endpoints and page-table
+ * frames are charged to it and to its parent; at a limit (its own or an
+ * ancestor's) the call is E_NOMEM and changes nothing; a destroy gives the
+ * parent its counts back. Limits are set here directly (ENV_START sets them
+ * in the guest; the host has no program images).
+ */
+TEST(syscall, quota_limits_bad_inputs)
+{
+	struct fx x;
+	if (!fixtures(t, &x))
+		return;
+	struct env *e = x.envs[0], *c = x.envs[2];
+	uint64_t e_envs = e->quota_used[QUOTA_ENVS], e_pt = e->quota_used[QUOTA_PT_FRAMES];
+	EXPECT_EQ(t, e_envs, 1); /* the child (the destroyed one gave its count back) */
+	EXPECT(t, e_pt >= c->quota_used[QUOTA_PT_FRAMES] + 1);
+	/* The child's own limit: one environment. */
+	c->quota_limit[QUOTA_ENVS] = 1;
+	int64_t g = SYS(c, SYS_ENV_CREATE, c->home);
+	ASSERT(t, g >= 0);
+	EXPECT_EQ(t, e->quota_used[QUOTA_ENVS], 2);
+	FAILS_CLEANLY(t, x.envs, SYS(c, SYS_ENV_CREATE, c->home), E_NOMEM);
+	/* An ancestor's limit binds too. */
+	c->quota_limit[QUOTA_ENVS] = 10;
+	e->quota_limit[QUOTA_ENVS] = e->quota_used[QUOTA_ENVS];
+	FAILS_CLEANLY(t, x.envs, SYS(c, SYS_ENV_CREATE, c->home), E_NOMEM);
+	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_ENV_CREATE, e->home), E_NOMEM);
+	/* Endpoints: none allowed. */
+	c->quota_limit[QUOTA_ENDPOINTS] = 0;
+	FAILS_CLEANLY(t, x.envs, SYS(c, SYS_EP_CREATE, ENV_SELF, VA(3), VA(4), 4096), E_NOMEM);
+	FAILS_CLEANLY(t, x.envs, SYS(e, SYS_EP_CREATE, x.ch, VA(3), VA(4), 4096), E_NOMEM);
+	/* Page tables: not one more, so a map that needs a table fails. */
+	int64_t f = SYS(c, SYS_FRAME_ALLOC, FRAME_ANY);
+	ASSERT(t, f >= 0);
+	c->quota_limit[QUOTA_PT_FRAMES] = c->quota_used[QUOTA_PT_FRAMES];
+	/* (The frame's mapped-on bit may stay set: a harmless over-approximation, as for any E_NOMEM.) */
+	uint64_t owned = c->frames_owned, e_pt2 = e->quota_used[QUOTA_PT_FRAMES];
+	EXPECT_EQ(t, SYS(c, SYS_MAP, f, 0x10000000000ULL, PROT_R), E_NOMEM);
+	EXPECT_EQ(t, c->frames_owned, owned);
+	EXPECT_EQ(t, e->quota_used[QUOTA_PT_FRAMES], e_pt2);
+	c->quota_limit[QUOTA_PT_FRAMES] = ~0ULL;
+	EXPECT_EQ(t, SYS(c, SYS_MAP, f, 0x10000000000ULL, PROT_R), 0);
+	/* Its new tables count at the parent too. */
+	EXPECT_EQ(t, e->quota_used[QUOTA_PT_FRAMES] - e_pt2, c->frames_owned - owned);
+	/* Destroying the grandchild gives both their counts back. */
+	EXPECT_EQ(t, SYS(c, SYS_ENV_DESTROY, g), 0);
+	EXPECT_EQ(t, e->quota_used[QUOTA_ENVS], 1);
+	EXPECT_EQ(t, c->quota_used[QUOTA_ENVS], 0);
+	e->quota_limit[QUOTA_ENVS] = ~0ULL;
+	INV(t);
+	teardown(t, x.envs, 3);
+	EXPECT_EQ(t, e->quota_used[QUOTA_PT_FRAMES], 0);
 }

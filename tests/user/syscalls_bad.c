@@ -570,7 +570,6 @@ static const struct bad_call in_use[] = {
 	{ SYS_CAP_DELETE, { F(FRAME2) }, E_BUSY, "derived caps exist" },
 	{ SYS_CAP_DELETE, { F(TSLOT) }, E_BUSY, "derived caps exist" },
 	{ SYS_ENV_START, { F(WAITER), F(PROG) }, E_BUSY, "started already" },
-	{ SYS_ENV_DESTROY, { F(WAITER) }, E_BUSY, "running" },
 	{ SYS_ENV_STATUS, { F(WAITER) }, E_AGAIN, "running" },
 	{ SYS_ENV_STATUS, { F(ENV) }, E_AGAIN, "never started" },
 	{ SYS_SLOT_ALLOC, { F(CORE), F(TSLOT_INDEX), F(ENV) }, E_BUSY, "a taken slot" },

@@ -110,6 +110,16 @@ enum grant_flags {
 #define FRAME_ANY (~0ULL)
 #define FRAME_WAIT 1ULL /* SYS_FRAME_ALLOC: under memory pressure, wait instead of E_AGAIN */
 #define ENV_SELF (~0ULL) /* "the caller" where an env slot is expected */
+/*
+ * ENV_START's limits word (its sixth argument; 0: none, the parent's bound
+ * alone): environments it and its descendants may create, endpoints and
+ * page-table frames they may hold. Each at most the parent's own (E_RANGE).
+ */
+#define ENV_LIMITS(envs, endpoints, pt_frames)                                                     \
+	((uint64_t)(envs) | (uint64_t)(endpoints) << 16 | (uint64_t)(pt_frames) << 32)
+#define ENV_LIMIT_ENVS(w) ((w)&0xffff)
+#define ENV_LIMIT_ENDPOINTS(w) (((w) >> 16) & 0xffff)
+#define ENV_LIMIT_PT_FRAMES(w) ((w) >> 32)
 #define SLOT_ANY (~0ULL) /* "any free slot" for SYS_SLOT_ALLOC */
 #define CAP_SLOTS 256
 /*

@@ -22,6 +22,16 @@
 #define ENV_CANARY 0x454e5643u /* "ENVC": set while allocated; the invariant checker checks it */
 #define ENV_REPOSS_MAX 64
 
+/*
+ * What an environment causes the kernel to hold, charged to it and to each
+ * of its ancestors (the environments whose ENV_CREATE made it and them):
+ * environments created (not itself), endpoints whose calls run in it,
+ * page-table frames. Each is at most its limit, which a parent sets at
+ * ENV_START, at most its own (so a subtree never holds more than its root
+ * was allowed). Environments the kernel makes have no limit.
+ */
+enum quota_kind { QUOTA_ENVS, QUOTA_ENDPOINTS, QUOTA_PT_FRAMES, QUOTA_KINDS };
+
 enum revoke_state { REV_NONE = 0, REV_ASKED = 1, REV_TOLD = 2 };
 
 enum env_state {
@@ -75,6 +85,12 @@ struct env {
 	uint64_t reposs[ENV_REPOSS_MAX]; /* frames taken by force, since the last SYS_REPOSS_READ */
 	uint32_t nreposs;	  /* entries in reposs (it keeps the first ENV_REPOSS_MAX) */
 	uint64_t reposs_total;	  /* frames ever taken from it */
+	/* quotas (issue 17; under quota_lock in core/env.c): what it and its descendants hold */
+	uint32_t parent_id;  /* the environment whose ENV_CREATE made it, if has_parent */
+	uint64_t parent_gen; /* that parent's generation then: a parent gone ends the chain */
+	bool has_parent;
+	uint64_t quota_limit[QUOTA_KINDS]; /* at most this many... */
+	uint64_t quota_used[QUOTA_KINDS];  /* ...of these, its own and its descendants' */
 	struct cap caps[CAP_SLOTS];
 };
 
@@ -87,6 +103,7 @@ must_check int env_create(unsigned home, struct env **out);
 /* A program's argument words (abi.h, ENV_ARGS_MAX), in kernel memory. */
 struct env_args {
 	uint64_t len; /* 0: none; else bytes[len - 1] is NUL */
+	uint64_t limits; /* ENV_START's limits word (exo/abi.h ENV_LIMITS), 0: none set */
 	char bytes[ENV_ARGS_MAX];
 };
 
@@ -107,6 +124,32 @@ must_check int env_start(struct env *e, unsigned prog, uint64_t arg, const struc
 must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t arg,
 			    const struct env_args *args);
 must_check int env_destroy_at(struct env *e, uint64_t gen);
+
+/*
+ * ENV_DESTROY's perform, on e's home core: env_destroy_at, and if e is
+ * running, stop it first (exit status 128 + 9) and destroy it; if it is
+ * blocked in a protected call (or in a syscall of its own on this core),
+ * doom it: the run loop stops it at its next pass and env_reap destroys it.
+ * E_OK in both cases; E_STALE (gone), E_BUSY (being started).
+ */
+must_check int env_end_at(struct env *e, uint64_t gen);
+
+/*
+ * Quotas. quota_charge: n more of kind for e and every ancestor, or
+ * E_NOMEM (nothing charged) if one would pass its limit. quota_uncharge:
+ * n fewer. quota_reserve_env: before an ENV_CREATE, one environment and
+ * its first page table for parent and its ancestors (E_NOMEM past a limit,
+ * nothing charged); quota_unreserve_env undoes it if the creation fails;
+ * quota_adopt links the child made to parent (the reservation was its
+ * charge; any difference from what it holds is settled). quota_fits: limits (the ENV_START word) within parent's own
+ * limits (E_RANGE otherwise).
+ */
+must_check int quota_charge(struct env *e, enum quota_kind k, uint64_t n);
+void quota_uncharge(struct env *e, enum quota_kind k, uint64_t n);
+must_check int quota_reserve_env(struct env *parent);
+void quota_unreserve_env(struct env *parent);
+void quota_adopt(struct env *parent, struct env *child);
+must_check int quota_fits(const struct env *parent, uint64_t limits);
 
 /*
  * Destroy e: delete its capabilities (revoking what was derived from them),

@@ -57,6 +57,9 @@ void pot_init(struct pot_entry *table, uint64_t nframes, const struct boot_mem *
 /* Number of frames the table covers (frame numbers are 0..nframes-1). */
 uint64_t pot_nframes(void);
 
+/* The frames pot_init left free: what environments can ever hold (the cap on guarantees). */
+uint64_t pot_usable_frames(void);
+
 /* Snapshot of frame's entry. frame < pot_nframes(). */
 struct pot_view pot_get(uint64_t frame);
 

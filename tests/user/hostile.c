@@ -1,0 +1,468 @@
+/*
+ * A hostile libOS against the kernel (issue 17, item 2). As a parent (arg:
+ * a test number, bits 8..15 the core for the children) it starts copies of
+ * itself in one hostile child mode each, ends them, and checks after each
+ * that the kernel's invariant checker is clean and every frame came back
+ * (SYS_DEBUG_CHECK, SYS_FRAME_COUNT before and after). Exit status: 0, or
+ * the number of the first check that failed (a `hostile:` line says which).
+ *
+ * Child modes (arg CHILD | mode):
+ *   SPIN          spins in user mode, never enters the kernel
+ *   REVOKE_FAULT  holds frames; its revocation handler faults (#PF)
+ *   SCHED_FAULT   its scheduler handler faults (#PF)
+ *   SCHED_NOSTACK / SCHED_ROSTACK  a scheduler stack not mapped / read-only
+ *   FAULT_ROSTACK an exception stack that is read-only (its text), then ud2
+ *   REVOKE_NOSTACK holds frames, a revocation stack not mapped: the kernel
+ *                 takes them at the deadline; exits 0 once it sees that
+ *   NEST          a scheduler handler that runs across slices and a
+ *                 revocation handler that does too: neither is entered
+ *                 while it runs, and neither is written over by the other
+ *                 (a revocation upcall waits while the scheduler runs);
+ *                 exits 0, 1 if one was re-entered, 2 if never answered
+ *                 nor taken
+ *   HOG, LEAF     memory exhaustion: HOG starts LEAF children on its core
+ *                 until the kernel says no; each LEAF takes frames and maps
+ *                 each 2 MiB apart (a page table each) until refused
+ *   LIMITED       started with ENV_LIMITS(3, 2, 24): creates environments,
+ *                 endpoints and page tables until refused, tries to give a
+ *                 child more than it has, and starts an ENV_EATER child
+ *                 within its own limits; exits with what it got, packed
+ *   ENV_EATER     creates environments until refused; exits with the count
+ */
+#include <libos/libos.h>
+
+#define CHILD (1ULL << 16)
+enum {
+	SPIN = 1,
+	REVOKE_FAULT,
+	SCHED_FAULT,
+	SCHED_NOSTACK,
+	SCHED_ROSTACK,
+	FAULT_ROSTACK,
+	REVOKE_NOSTACK,
+	NEST,
+	HOG,
+	LEAF,
+	LIMITED,
+	ENV_EATER
+};
+
+#define HOLD 4		      /* frames a child holds for a revocation */
+#define BASE 0x70000000ULL    /* where it maps them */
+#define NOWHERE 0x60000000ULL /* nothing is mapped here */
+#define SPREAD 0x100000000ULL /* LEAF maps from here, 2 MiB apart */
+#define MAX_LEAVES 24	      /* in 64 MiB (the [hostile] run) memory ends first, at about 20 */
+
+static int64_t wait_status(int64_t env, uint64_t ms);
+static volatile int64_t held[HOLD] = { -1, -1, -1, -1 };
+
+/* After the handlers are set: the parent asks as soon as we hold frames. */
+static void hold_frames(void)
+{
+	for (int i = 0; i < HOLD; i++) {
+		int64_t s = sys_frame_alloc(FRAME_ANY);
+		if (s < 0 || sys_map((uint64_t)s, BASE + i * 4096, PROT_R | PROT_W))
+			sys_exit(100);
+		held[i] = s;
+	}
+}
+
+static bool robbed(void)
+{
+	for (int i = 0; i < HOLD; i++)
+		if (sys_map((uint64_t)held[i], BASE + i * 4096, PROT_R) == E_STALE)
+			return true;
+	return false;
+}
+
+static uint64_t now_ms(void)
+{
+	struct sys_time t;
+	(void)sys_time(&t);
+	return t.cycles / (t.cycles_hz / 1000);
+}
+
+static void spin_ms(uint64_t ms)
+{
+	for (uint64_t end = now_ms() + ms; now_ms() < end;)
+		__asm__ volatile("pause");
+}
+
+static void fault_now(void)
+{
+	(void)*(volatile uint64_t *)8;
+}
+
+static void on_revoke_fault(struct upcall_revoke *ur)
+{
+	fault_now();
+}
+static void on_sched_fault(struct upcall_sched *us)
+{
+	fault_now();
+}
+
+static volatile unsigned depth_sched, depth_revoke, nested, sched_calls, revoke_calls;
+
+static void on_sched_nest(struct upcall_sched *us)
+{
+	if (__atomic_add_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST) > 1)
+		nested = 1;
+	sched_calls++;
+	spin_ms(3); /* past the end of the slice: preempted inside the handler */
+	__atomic_sub_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST);
+}
+
+static void on_revoke_nest(struct upcall_revoke *ur)
+{
+	if (__atomic_add_fetch(&depth_revoke, 1, __ATOMIC_SEQ_CST) > 1)
+		nested = 1;
+	revoke_calls++;
+	spin_ms(5); /* several slices; scheduler upcalls come on top of this */
+	for (int i = 0; i < HOLD && ur->kind == REVOKE_ASKED; i++)
+		if (held[i] >= 0 && sys_frame_free((uint64_t)held[i]) == 0)
+			held[i] = -1;
+	__atomic_sub_fetch(&depth_revoke, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A LEAF: frames until refused, each mapped in a page table of its own. Exits with the count. */
+static int leaf(void)
+{
+	int n = 0, again = 0;
+	for (uint64_t va = SPREAD; n < CAP_SLOTS;) {
+		int64_t s = sys_frame_alloc(FRAME_ANY);
+		if (s == E_AGAIN && ++again < 64) {
+			sys_yield(); /* memory pressure: a revocation was started */
+			continue;
+		}
+		if (s < 0)
+			break;
+		if (sys_map((uint64_t)s, va, PROT_R | PROT_W) != 0)
+			break;
+		va += 2ULL << 20;
+		n++;
+	}
+	return n;
+}
+
+/* How many environments it could create (never started), kept in keep. */
+static int eat_envs(int64_t *keep, int max)
+{
+	int n = 0;
+	for (int64_t env; n < max && (env = sys_env_create(sys_core_id())) >= 0; n++)
+		keep[n] = env;
+	return n;
+}
+
+static uint8_t ep_stack[4096] __attribute__((aligned(16)));
+
+/*
+ * LIMITED: each exhaustion until its error. Exit status 0 if each stopped at
+ * its limit (3 environments, 2 endpoints, page tables: E_NOMEM before 24
+ * maps), a child given more than it has was refused, and one given its
+ * limits got only what was left of ours (1); else which of these failed.
+ */
+static int limited(void)
+{
+	int64_t envs[16];
+	int ne = eat_envs(envs, 16);
+	int64_t last = sys_env_create(sys_core_id());
+	if (last != E_NOMEM)
+		return 1000;
+	int eps = 0;
+	while (eps < 16 && pct_ep_create(ENV_SELF, ep_stack, sizeof(ep_stack)) >= 0)
+		eps++;
+	/* A child's limits come out of ours: more than we have is refused... */
+	int got = ne;
+	(void)sys_env_destroy((uint64_t)envs[--ne]);
+	(void)sys_env_destroy((uint64_t)envs[--ne]);
+	int64_t child = sys_env_create(sys_core_id());
+	bool refused = sys_call6(SYS_ENV_START, (uint64_t)child, libos_self_prog, CHILD | ENV_EATER,
+				 0, 0, ENV_LIMITS(4, 0, 24)) == E_RANGE;
+	/* ...and within them it gets what is left of ours (one more), not its own 3. */
+	int eaten = -1;
+	if (sys_call6(SYS_ENV_START, (uint64_t)child, libos_self_prog, CHILD | ENV_EATER, 0, 0,
+		      ENV_LIMITS(3, 0, 24)) == 0)
+		eaten = (int)wait_status(child, 20000);
+	/* Page tables: frames mapped 2 MiB apart until a map is refused. */
+	int maps = 0;
+	int64_t err = 0;
+	for (uint64_t va = SPREAD; maps < 64; va += 2ULL << 20, maps++) {
+		int64_t f = sys_frame_alloc(FRAME_ANY);
+		if (f < 0 || (err = sys_map((uint64_t)f, va, PROT_R))) {
+			if (f >= 0)
+				sys_frame_free((uint64_t)f);
+			break;
+		}
+	}
+	printf("hostile: limited: %d environments, %d endpoints, %d maps (then %lld), "
+	       "eater %d, over-delegation %s\n",
+	       got, eps, maps, (long long)err, eaten, refused ? "refused" : "ACCEPTED");
+	return got != 3			 ? 1
+	       : eps != 2		 ? 2
+	       : !refused		 ? 3
+	       : eaten != 1		 ? 4
+	       : err != E_NOMEM		 ? 5
+	       : maps == 0 || maps >= 24 ? 6
+					 : 0;
+}
+
+/* HOG: LEAF children until creating or starting one fails, or the frames are nearly all gone. */
+static int hog(uint64_t core)
+{
+	int leaves = 0;
+	int64_t err = 0;
+	while (leaves < MAX_LEAVES) {
+		int64_t env = sys_env_create(core);
+		if ((err = env) < 0)
+			break;
+		if ((err = sys_env_start(env, libos_self_prog, CHILD | LEAF)) != 0)
+			break;
+		while (sys_env_status(env) == E_AGAIN)
+			sys_yield();
+		leaves++;
+		if (sys_frame_count() < 64)
+			break;
+	}
+	printf("hostile: hog: %d leaves, then %lld; %lld frames left, checker %lld\n", leaves,
+	       (long long)err, (long long)sys_frame_count(), (long long)sys_debug_check());
+	return sys_debug_check() == 0 ? 0 : 1;
+}
+
+static int child(unsigned mode, uint64_t core)
+{
+	switch (mode) {
+	case SPIN:
+		for (;;)
+			__asm__ volatile("pause");
+	case REVOKE_FAULT:
+		libos_set_revoke_handler(on_revoke_fault);
+		hold_frames();
+		for (;;)
+			sys_yield();
+	case SCHED_FAULT:
+		libos_set_sched_handler(on_sched_fault);
+		for (;;)
+			sys_yield();
+	case SCHED_NOSTACK:
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_SCHED, (uint64_t)main, NOWHERE, 8192, 0, 0))
+			return 101;
+		for (;;)
+			sys_yield();
+	case SCHED_ROSTACK:
+		/* Its own text: mapped, readable, not writable. */
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_SCHED, (uint64_t)main, USER_BASE, 4096, 0, 0))
+			return 101;
+		for (;;)
+			sys_yield();
+	case FAULT_ROSTACK:
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_FAULT, (uint64_t)main, USER_BASE, 4096, 0, 0))
+			return 101;
+		__asm__ volatile("ud2");
+		return 102;
+	case REVOKE_NOSTACK:
+		if (sys_call6(SYS_UPCALL_SET, UPCALL_REVOKE, (uint64_t)main, NOWHERE, 8192, 0, 0))
+			return 101;
+		hold_frames();
+		for (uint64_t end = now_ms() + 20000; now_ms() < end;) {
+			sys_yield();
+			if (robbed())
+				return 0;
+		}
+		return 103;
+	case NEST:
+		libos_set_sched_handler(on_sched_nest);
+		libos_set_revoke_handler(on_revoke_nest);
+		hold_frames();
+		/* Answered, or (the request found us in the scheduler every time) taken at the deadline. */
+		for (uint64_t end = now_ms() + 20000; now_ms() < end && held[0] >= 0 && !robbed();)
+			spin_ms(1);
+		spin_ms(20);
+		printf("hostile: nest: %u scheduler upcalls, %u revocation upcalls\n", sched_calls,
+		       revoke_calls);
+		return nested ? 1 : held[0] >= 0 && !robbed() ? 2 : 0;
+	case HOG:
+		return hog(core);
+	case LEAF:
+		return leaf();
+	case LIMITED:
+		return limited();
+	case ENV_EATER: {
+		int64_t envs[16];
+		return eat_envs(envs, 16);
+	}
+	}
+	return 99;
+}
+
+/* ---- the parent ---- */
+
+static uint64_t kids_core;
+static int failed;
+static bool
+    loose; /* another environment changes the free-frame count meanwhile: skip those checks */
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond) && !failed) {                                                          \
+			printf("hostile: check %d failed: ", __LINE__);                            \
+			printf(__VA_ARGS__);                                                       \
+			printf("\n");                                                              \
+			failed = __LINE__;                                                         \
+		}                                                                                  \
+	} while (0)
+
+static int64_t spawn(unsigned mode)
+{
+	int64_t env = sys_env_create(kids_core);
+	CHECK(env >= 0, "env_create: %lld", (long long)env);
+	int64_t err = sys_env_start(env, libos_self_prog, CHILD | mode);
+	CHECK(err == 0, "env_start: %lld", (long long)err);
+	return env;
+}
+
+/* Its exit status, waiting up to ms; E_AGAIN if it is still running then. */
+static int64_t wait_status(int64_t env, uint64_t ms)
+{
+	int64_t st;
+	for (uint64_t end = now_ms() + ms;
+	     (st = sys_env_status((uint64_t)env)) == E_AGAIN && now_ms() < end;)
+		sys_yield();
+	return st;
+}
+
+/* Run a child in mode to its end (asking it for frames if ask); its status must be want. */
+static void expect_end(unsigned mode, bool ask, int64_t want)
+{
+	int64_t free0 = sys_frame_count();
+	int64_t env = spawn(mode);
+	if (ask) {
+		/* E_PERM until it holds frames above its guarantee. */
+		int64_t err;
+		for (uint64_t end = now_ms() + 10000;
+		     (err = sys_call6(SYS_REVOKE_ASK, (uint64_t)env, FRAME_ANY, 2, 0, 0, 0)) ==
+			 E_PERM &&
+		     now_ms() < end;)
+			sys_yield();
+		CHECK(err == 0, "mode %u: revoke_ask: %lld", mode, (long long)err);
+	}
+	int64_t st = wait_status(env, 30000);
+	CHECK(st == want, "mode %u: exit status %lld, want %lld", mode, (long long)st,
+	      (long long)want);
+	int64_t err = sys_env_destroy((uint64_t)env);
+	CHECK(err == 0, "mode %u: destroy: %lld", mode, (long long)err);
+	CHECK(sys_debug_check() == 0, "mode %u: the invariant checker", mode);
+	CHECK(loose || sys_frame_count() == free0, "mode %u: %lld frames free, %lld before", mode,
+	      (long long)sys_frame_count(), (long long)free0);
+}
+
+/* A spinning child ended from outside: by ENV_DESTROY, or by deleting its root capability. */
+static void end_spinner(bool by_delete)
+{
+	int64_t free0 = sys_frame_count();
+	int64_t env = spawn(SPIN);
+	spin_ms(20); /* let it run (on another core) or be queued (on ours) */
+	CHECK(sys_env_status((uint64_t)env) == E_AGAIN, "the spinner is not running");
+	int64_t err = by_delete ? sys_cap_delete((uint64_t)env) : sys_env_destroy((uint64_t)env);
+	CHECK(err == 0, "%s: %lld", by_delete ? "cap_delete" : "env_destroy", (long long)err);
+	/* Gone at its next kernel entry: its frames come back. */
+	for (uint64_t end = now_ms() + 10000; sys_frame_count() != free0 && now_ms() < end;)
+		sys_yield();
+	if (!by_delete)
+		CHECK(sys_env_status((uint64_t)env) == E_STALE, "status after destroy: %lld",
+		      (long long)sys_env_status((uint64_t)env));
+	CHECK(sys_debug_check() == 0, "the invariant checker");
+	CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+	      (long long)sys_frame_count(), (long long)free0);
+}
+
+/* Guarantees beyond what exists: the largest one accepted, then no room for another. */
+static void overcommit_guarantees(void)
+{
+	int64_t a = sys_env_create(kids_core), b = sys_env_create(kids_core);
+	CHECK(a >= 0 && b >= 0, "env_create");
+	uint64_t lo = 0, hi = 1ULL << 40; /* lo accepted, hi refused */
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)a, hi, 0, 0, 0, 0) == E_RANGE, "2^40 frames");
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (sys_call6(SYS_GUARANTEE, (uint64_t)a, mid, 0, 0, 0, 0) == 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)a, lo, 0, 0, 0, 0) == 0, "the largest again");
+	int64_t err = sys_call6(SYS_GUARANTEE, (uint64_t)b, 1, 0, 0, 0, 0);
+	CHECK(err == E_RANGE, "a second guarantee past the sum: %lld", (long long)err);
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)a, 0, 0, 0, 0, 0) == 0, "give it back");
+	CHECK(sys_call6(SYS_GUARANTEE, (uint64_t)b, lo, 0, 0, 0, 0) == 0, "the other takes it");
+	printf("hostile: guarantees: the sum stopped at %llu frames (%lld free now)\n",
+	       (unsigned long long)lo, (long long)sys_frame_count());
+	CHECK(sys_env_destroy((uint64_t)a) == 0 && sys_env_destroy((uint64_t)b) == 0, "destroy");
+}
+
+int main(uint64_t arg, uint64_t env_id, uint64_t core)
+{
+	if (arg & CHILD)
+		return child((unsigned)(arg & 0xff), core);
+	kids_core = (arg >> 8) & 0xff;
+	loose = (arg >> 24) & 1;
+	switch (arg & 0xff) {
+	case 1: /* faults inside the revocation and the scheduler upcalls */
+		expect_end(REVOKE_FAULT, true, 128 + 14);
+		expect_end(SCHED_FAULT, false, 128 + 14);
+		break;
+	case 2: /* upcall stacks not mapped, or not writable */
+		expect_end(SCHED_NOSTACK, false, 128);
+		expect_end(SCHED_ROSTACK, false, 128);
+		expect_end(FAULT_ROSTACK, false, 128 + 6);
+		expect_end(REVOKE_NOSTACK, true, 0);
+		break;
+	case 3: /* upcalls interrupted by slice ends: never re-entered */
+		for (int i = 0; i < 6 && !failed; i++) /* the interleavings vary: several tries */
+			expect_end(NEST, true, 0);
+		break;
+	case 4: /* a spinning environment ended by ENV_DESTROY, then by deleting its root */
+		end_spinner(false);
+		end_spinner(true);
+		break;
+	case 5: /* memory exhaustion driven from user mode */
+		expect_end(HOG, false, 0);
+		break;
+	case 7: { /* quotas: a child started with limits meets each at its limit */
+		int64_t free0 = sys_frame_count();
+		int64_t env = sys_env_create(kids_core);
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | LIMITED, 0,
+				0, ENV_LIMITS(3, 2, 24)) == 0,
+		      "start with limits");
+		int64_t st = wait_status(env, 30000);
+		CHECK(st == 0,
+		      "the limited child: %lld (1 envs, 2 endpoints, 3 over-delegation, "
+		      "4 the eater, 5 6 page tables)",
+		      (long long)st);
+		CHECK(sys_env_destroy((uint64_t)env) == 0, "destroy");
+		CHECK(sys_debug_check() == 0, "the invariant checker");
+		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+		      (long long)sys_frame_count(), (long long)free0);
+		break;
+	}
+	case 8: { /* the hog again, started with limits: stopped at them, memory left for others */
+		int64_t free0 = sys_frame_count();
+		int64_t env = sys_env_create(kids_core);
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | HOG, 0, 0,
+				ENV_LIMITS(8, 4, 1024)) == 0,
+		      "start with limits");
+		CHECK(wait_status(env, 60000) == 0, "the hog");
+		CHECK(sys_env_destroy((uint64_t)env) == 0, "destroy");
+		CHECK(sys_debug_check() == 0, "the invariant checker");
+		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+		      (long long)sys_frame_count(), (long long)free0);
+		break;
+	}
+	case 6: /* guarantees past what exists */
+		overcommit_guarantees();
+		break;
+	default:
+		return 98;
+	}
+	return failed;
+}
