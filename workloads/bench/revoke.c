@@ -51,7 +51,7 @@ static void give_back(struct upcall_revoke *ur)
 static bool owner_fill(struct shared *sh, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct cap_info ci;
+		struct cap_info ci = { 0 };
 		if (i < nowned && owned[i] >= 0)
 			(void)sys_cap_delete((uint64_t)owned[i]);
 		int64_t s = sys_frame_alloc(FRAME_ANY);
@@ -120,6 +120,8 @@ static void revoke_figure(const struct bench_run *r, const char *name, uint64_t 
 	uint64_t k = 0;
 	for (uint64_t j = 0; j < total; j++) {
 		uint64_t i = j % n;
+		if (j == WARMUP)
+			PROF_BEGIN();
 		if (i == 0) {
 			/* A batch to revoke: the owner takes n frames (again), outside the timing. */
 			sh->refill = j / n + 1;
