@@ -197,6 +197,7 @@ static int64_t perform_frame_alloc(struct env *e, struct frame_alloc_inv *inv)
 	}
 	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	cap_fill_root(e, slot, OBJ_FRAME, frame, gen, CAP_R_ALL, CAP_F_REVOCABLE);
+	pot_set_root_hint(frame, slot); /* revocation finds the root without a scan */
 	return slot;
 }
 
