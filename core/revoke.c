@@ -102,7 +102,8 @@ static int root_slot(struct env *e, uint64_t frame, uint64_t gen)
 	return -1;
 }
 
-int revoke_take(struct env *e, uint64_t frame)
+/* Steps 1 of the abort protocol for one frame: it leaves OWNED, every capability and binding goes. */
+static int take_begin(struct env *e, uint64_t frame, uint64_t *gen, uint64_t *mapped_on)
 {
 	struct pot_view v = pot_get(frame);
 	if (v.owner != e->id || (v.state != POT_OWNED && v.state != POT_REVOKING))
@@ -117,12 +118,19 @@ int revoke_take(struct env *e, uint64_t frame)
 			;
 		(void)cap_unbind(e, (uint32_t)slot); /* E_NOENT: it was not bound */
 	}
-	/* 2. Shootdown: every core the frame may be cached on flushes and acknowledges. */
-	tlb_shootdown(pot_get(frame).mapped_on);
+	*gen = v.gen;
+	*mapped_on = pot_get(frame).mapped_on;
+	return E_OK;
+}
+
+/* Step 3, after the shootdown that covered it: the frame is free, the owner told. */
+static int take_end(struct env *e, uint64_t frame, uint64_t gen)
+{
 	/* No disk request may still move data into it (it left OWNED above: no new one can start). */
 	disk_quiesce_frame(frame);
 	/* 3. Only now is it free: the generation moves on and the root capability is stale. */
-	if ((err = pot_release(frame, e->id, v.gen)))
+	int err = pot_release(frame, e->id, gen);
+	if (err)
 		return err;
 	__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	if (e->nreposs < ENV_REPOSS_MAX)
@@ -130,6 +138,45 @@ int revoke_take(struct env *e, uint64_t frame)
 	e->reposs_total++;
 	e->reposs_untold = true;
 	return E_OK;
+}
+
+/*
+ * Take up to want of frames[0..n) (from the end, as the kernel picks) by
+ * force: step 1 for each, then one shootdown of every core any of them may
+ * be cached on (2), then step 3 for each. Returns how many were taken.
+ */
+static unsigned take_batch(struct env *e, const uint64_t *frames, unsigned n, unsigned want)
+{
+	enum { BATCH = 64 };
+	unsigned taken = 0;
+	while (n && taken < want) {
+		uint64_t batch[BATCH], gens[BATCH], cores = 0;
+		unsigned k = 0;
+		for (; n && k < BATCH && taken + k < want; n--) {
+			uint64_t mapped_on;
+			if (take_begin(e, frames[n - 1], &gens[k], &mapped_on) == E_OK) {
+				batch[k++] = frames[n - 1];
+				cores |= mapped_on;
+			}
+		}
+		/* 2. Shootdown: every core the frames may be cached on flushes and acknowledges, once. */
+		if (k)
+			tlb_shootdown(cores);
+		for (unsigned i = 0; i < k; i++)
+			taken += take_end(e, batch[i], gens[i]) == E_OK;
+	}
+	return taken;
+}
+
+int revoke_take(struct env *e, uint64_t frame)
+{
+	uint64_t gen, mapped_on;
+	int err = take_begin(e, frame, &gen, &mapped_on);
+	if (err)
+		return err;
+	/* 2. Shootdown: every core the frame may be cached on flushes and acknowledges. */
+	tlb_shootdown(mapped_on);
+	return take_end(e, frame, gen);
 }
 
 void revoke_note_free(struct env *e, uint64_t frame)
@@ -154,9 +201,9 @@ static void abort_request(struct env *e)
 		/* The kernel picks among the revocable frames, never below the guarantee. */
 		uint64_t mine[CAP_SLOTS];
 		unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
-		for (unsigned i = n; i-- > 0 && e->revoke_count && above_guarantee(e);)
-			if (revoke_take(e, mine[i]) == E_OK)
-				e->revoke_count--;
+		uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
+		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0);
+		e->revoke_count -= take_batch(e, mine, n, want);
 	}
 	e->revoke_count = 0;
 	__atomic_store_n(&e->revoke_state, REV_NONE, __ATOMIC_RELEASE);

@@ -4,7 +4,9 @@
  *
  * A window opens when a vCPU executes `xchg %bx,%bx` (66 87 db) and closes
  * when it executes `xchg %cx,%cx` (66 87 c9): both are no-ops the benchmark
- * places around its timed loops (workloads/bench/bench.h). While a window
+ * places around its timed loops (workloads/bench/bench.h). `xchg %dx,%dx`
+ * (66 87 d2) toggles a pause inside a window: the bench's own untimed work
+ * (a refill, a check) between samples is not counted. While a window
  * is open, every vCPU's instructions count (a cross-core figure includes the
  * other core's work), each by PC and vCPU. At exit the plugin writes, for
  * each window in order, a line "window N" and then "PC VCPU COUNT" lines
@@ -47,7 +49,7 @@ EXPORT int qemu_plugin_version = 1;
 
 struct pc_rec {
 	uint64_t pc;
-	bool marker_on, marker_off;
+	bool marker_on, marker_off, marker_pause;
 	uint64_t count[MAX_VCPUS];   /* in the current window */
 	struct pc_rec *next_touched; /* touched in the current window: a list to flush */
 	bool touched;
@@ -56,7 +58,7 @@ struct pc_rec {
 static struct pc_rec **table; /* open addressing on pc */
 static size_t table_cap, table_n;
 static struct pc_rec *touched;
-static bool open_window;
+static bool open_window, paused;
 static unsigned nwindows;
 static FILE *out;
 
@@ -113,13 +115,17 @@ static void on_insn(unsigned int vcpu, void *udata)
 		open_window = true;
 		return; /* the marker itself is not counted */
 	}
+	if (r->marker_pause) {
+		paused = !paused;
+		return;
+	}
 	if (r->marker_off && open_window) {
-		open_window = false;
+		open_window = paused = false;
 		if (nwindows < MAX_WINDOWS)
 			flush_window();
 		return;
 	}
-	if (!open_window || vcpu >= MAX_VCPUS)
+	if (!open_window || paused || vcpu >= MAX_VCPUS)
 		return;
 	if (!r->touched) {
 		r->touched = true;
@@ -140,6 +146,7 @@ static void on_tb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		if (qemu_plugin_insn_size(insn) == 3 && b[0] == 0x66 && b[1] == 0x87) {
 			r->marker_on = b[2] == 0xdb;
 			r->marker_off = b[2] == 0xc9;
+			r->marker_pause = b[2] == 0xd2;
 		}
 		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS, r);
 	}

@@ -46,6 +46,9 @@ static inline uint64_t rdtsc(void)
  */
 #define PROF_BEGIN() __asm__ volatile("xchg %%bx, %%bx" ::: "memory")
 #define PROF_END() __asm__ volatile("xchg %%cx, %%cx" ::: "memory")
+/* Toggles: work between samples that is not the figure's (a refill, a check) is not counted. */
+#define PROF_PAUSE() __asm__ volatile("xchg %%dx, %%dx" ::: "memory")
+#define PROF_RESUME() PROF_PAUSE()
 
 /* One figure from samples[0..n) (libos_figure); extra: more JSON members (",\"k\":v"), or "". */
 void report_x(const struct bench_run *r, const char *name, uint64_t n, const char *extra);
