@@ -157,8 +157,10 @@ static void revoke_figure(const struct bench_run *r, const char *name, uint64_t 
 		while ((got = sys_frame_alloc(frame)) == E_BUSY)
 			let_owner_run(home, core);
 		uint64_t t = rdtsc() - t0;
+		PROF_PAUSE();
 		CHECK(got);
 		CHECK(sys_frame_free((uint64_t)got));
+		PROF_RESUME();
 		if (j >= WARMUP)
 			samples[k++] = t;
 	}
