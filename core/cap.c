@@ -390,6 +390,34 @@ unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot)
 	return n;
 }
 
+bool cap_revocable_more_than(struct env *e, uint64_t k)
+{
+	uint64_t n = 0;
+	for (uint32_t s = 0; s < CAP_SLOTS && n <= k; s++) {
+		struct cap *c;
+		struct spinlock *l;
+		if (slot_lock(e, s, &c, &l) != E_OK)
+			continue;
+		if (c->type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) && ref_none(c->parent) &&
+		    !stale(c))
+			n++;
+		unlock(l);
+	}
+	return n > k;
+}
+
+bool cap_is_root_of(struct env *e, uint64_t slot, uint64_t frame, uint64_t gen, bool *revocable)
+{
+	struct cap *c;
+	struct spinlock *l;
+	if (slot >= CAP_SLOTS || slot_lock(e, (uint32_t)slot, &c, &l) != E_OK)
+		return false;
+	bool yes = c->type == OBJ_FRAME && c->obj == frame && ref_none(c->parent) && c->gen == gen;
+	*revocable = yes && (c->flags & CAP_F_REVOCABLE) && !stale(c);
+	unlock(l);
+	return yes;
+}
+
 int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out)
 {
 	struct cap *c;

@@ -34,7 +34,8 @@ void pot_init(struct pot_entry *table, uint64_t nframes, const struct boot_mem *
 	pot = table;
 	pot_frames = nframes;
 	for (uint64_t f = 0; f < nframes; f++)
-		table[f] = (struct pot_entry){ word_make(POT_KERNEL, POT_NO_OWNER, 0), 0 };
+		table[f] =
+		    (struct pot_entry){ word_make(POT_KERNEL, POT_NO_OWNER, 0), 0, POT_NO_HINT };
 	/* Only whole pages inside usable ranges become free. */
 	for (unsigned i = 0; i < n; i++) {
 		if (!mem[i].usable)
@@ -68,6 +69,18 @@ struct pot_view pot_get(uint64_t frame)
 	struct pot_view v = word_view(__atomic_load_n(&pot[frame].word, __ATOMIC_ACQUIRE));
 	v.mapped_on = __atomic_load_n(&pot[frame].mapped_on, __ATOMIC_ACQUIRE);
 	return v;
+}
+
+void pot_set_root_hint(uint64_t frame, uint64_t slot)
+{
+	if (frame < pot_frames)
+		__atomic_store_n(&pot[frame].root_hint, slot, __ATOMIC_RELAXED);
+}
+
+uint64_t pot_root_hint(uint64_t frame)
+{
+	return frame < pot_frames ? __atomic_load_n(&pot[frame].root_hint, __ATOMIC_RELAXED)
+				  : POT_NO_HINT;
 }
 
 int pot_claim(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen)

@@ -25,7 +25,32 @@ uint64_t revoke_deadline_ns = 1000000;
  */
 static bool above_guarantee(struct env *e)
 {
-	return cap_revocable_frames(e, NULL, 0) > __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
+	return cap_revocable_more_than(e, __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED));
+}
+
+/*
+ * Is frame (owned by e at gen) one of e's revocable frames? The root's slot
+ * from the table's hint when it is right, else a scan of e's table.
+ */
+static bool frame_revocable(struct env *e, uint64_t frame, uint64_t gen)
+{
+	bool revocable;
+	if (cap_is_root_of(e, pot_root_hint(frame), frame, gen, &revocable) && revocable)
+		return true;
+	uint64_t mine[CAP_SLOTS];
+	unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
+	for (unsigned i = 0; i < n; i++)
+		if (mine[i] == frame)
+			return true;
+	return false;
+}
+
+_Static_assert(MAX_ENVS <= 64 * ARRAY_SIZE(((struct percpu *)0)->revoke_envs), "revoke_envs");
+
+/* Which env's request revoke_poll is to look at (before revoke_check is set). */
+static void mark_pending(struct percpu *c, uint32_t id)
+{
+	__atomic_fetch_or(&c->revoke_envs[id / 64], 1ULL << (id % 64), __ATOMIC_SEQ_CST);
 }
 
 int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
@@ -38,16 +63,13 @@ int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
 		struct pot_view v = pot_get(frame);
 		if (v.state != POT_OWNED || v.owner != e->id)
 			return E_PERM;
-		uint64_t mine[CAP_SLOTS];
-		unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
-		bool revocable = false;
-		for (unsigned i = 0; i < n; i++)
-			revocable |= mine[i] == frame;
-		if (!revocable)
+		if (!frame_revocable(e, frame, v.gen))
 			return E_PERM; /* its program, stack or tables */
 	}
-	if (!above_guarantee(e))
-		return E_PERM; /* within its guarantee: nothing is revocable */
+	/* Within its guarantee nothing is revocable (one revocable frame is above a guarantee of 0). */
+	if ((frame == FRAME_ANY || __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED) != 0) &&
+	    !above_guarantee(e))
+		return E_PERM;
 	uint32_t none = REV_NONE;
 	if (!__atomic_compare_exchange_n(&e->revoke_state, &none, REV_ASKED, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -56,6 +78,7 @@ int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
 	e->revoke_frame = frame;
 	e->revoke_count = count;
 	e->revoke_deadline = arch_cycles() + revoke_deadline_ns * (arch_cycles_per_sec() / 1000000);
+	mark_pending(percpu_of(e->home), e->id);
 	__atomic_store_n(&percpu_of(e->home)->revoke_check, true, __ATOMIC_SEQ_CST);
 	/* Wake the home core: an idle core acts at once (the owner cannot answer). */
 	trace(TR_REVOKE, e->id, TRV_ASKED);
@@ -67,6 +90,10 @@ int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
 /* The slot of frame's root capability in e, at the frame's current generation; -1 if none. */
 static int root_slot(struct env *e, uint64_t frame, uint64_t gen)
 {
+	bool revocable;
+	uint64_t hint = pot_root_hint(frame);
+	if (cap_is_root_of(e, hint, frame, gen, &revocable))
+		return (int)hint;
 	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
 		struct cap_info ci;
 		if (cap_inspect(e, s, &ci) == E_OK && ci.type == OBJ_FRAME && ci.object == frame &&
@@ -76,7 +103,8 @@ static int root_slot(struct env *e, uint64_t frame, uint64_t gen)
 	return -1;
 }
 
-int revoke_take(struct env *e, uint64_t frame)
+/* Steps 1 of the abort protocol for one frame: it leaves OWNED, every capability and binding goes. */
+static int take_begin(struct env *e, uint64_t frame, uint64_t *gen, uint64_t *mapped_on)
 {
 	struct pot_view v = pot_get(frame);
 	if (v.owner != e->id || (v.state != POT_OWNED && v.state != POT_REVOKING))
@@ -91,12 +119,19 @@ int revoke_take(struct env *e, uint64_t frame)
 			;
 		(void)cap_unbind(e, (uint32_t)slot); /* E_NOENT: it was not bound */
 	}
-	/* 2. Shootdown: every core the frame may be cached on flushes and acknowledges. */
-	tlb_shootdown(pot_get(frame).mapped_on);
+	*gen = v.gen;
+	*mapped_on = pot_get(frame).mapped_on;
+	return E_OK;
+}
+
+/* Step 3, after the shootdown that covered it: the frame is free, the owner told. */
+static int take_end(struct env *e, uint64_t frame, uint64_t gen)
+{
 	/* No disk request may still move data into it (it left OWNED above: no new one can start). */
 	disk_quiesce_frame(frame);
 	/* 3. Only now is it free: the generation moves on and the root capability is stale. */
-	if ((err = pot_release(frame, e->id, v.gen)))
+	int err = pot_release(frame, e->id, gen);
+	if (err)
 		return err;
 	__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	if (e->nreposs < ENV_REPOSS_MAX)
@@ -104,6 +139,45 @@ int revoke_take(struct env *e, uint64_t frame)
 	e->reposs_total++;
 	e->reposs_untold = true;
 	return E_OK;
+}
+
+/*
+ * Take up to want of frames[0..n) (from the end, as the kernel picks) by
+ * force: step 1 for each, then one shootdown of every core any of them may
+ * be cached on (2), then step 3 for each. Returns how many were taken.
+ */
+static unsigned take_batch(struct env *e, const uint64_t *frames, unsigned n, unsigned want)
+{
+	enum { BATCH = 64 };
+	unsigned taken = 0;
+	while (n && taken < want) {
+		uint64_t batch[BATCH], gens[BATCH], cores = 0;
+		unsigned k = 0;
+		for (; n && k < BATCH && taken + k < want; n--) {
+			uint64_t mapped_on;
+			if (take_begin(e, frames[n - 1], &gens[k], &mapped_on) == E_OK) {
+				batch[k++] = frames[n - 1];
+				cores |= mapped_on;
+			}
+		}
+		/* 2. Shootdown: every core the frames may be cached on flushes and acknowledges, once. */
+		if (k)
+			tlb_shootdown(cores);
+		for (unsigned i = 0; i < k; i++)
+			taken += take_end(e, batch[i], gens[i]) == E_OK;
+	}
+	return taken;
+}
+
+int revoke_take(struct env *e, uint64_t frame)
+{
+	uint64_t gen, mapped_on;
+	int err = take_begin(e, frame, &gen, &mapped_on);
+	if (err)
+		return err;
+	/* 2. Shootdown: every core the frame may be cached on flushes and acknowledges. */
+	tlb_shootdown(mapped_on);
+	return take_end(e, frame, gen);
 }
 
 void revoke_note_free(struct env *e, uint64_t frame)
@@ -128,9 +202,9 @@ static void abort_request(struct env *e)
 		/* The kernel picks among the revocable frames, never below the guarantee. */
 		uint64_t mine[CAP_SLOTS];
 		unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
-		for (unsigned i = n; i-- > 0 && e->revoke_count && above_guarantee(e);)
-			if (revoke_take(e, mine[i]) == E_OK)
-				e->revoke_count--;
+		uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
+		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0);
+		e->revoke_count -= take_batch(e, mine, n, want);
 	}
 	e->revoke_count = 0;
 	__atomic_store_n(&e->revoke_state, REV_NONE, __ATOMIC_RELEASE);
@@ -193,20 +267,29 @@ void revoke_poll(void)
 	/* The run loop's hot path: nothing to do unless a request came since the last look. */
 	if (!__atomic_exchange_n(&c->revoke_check, false, __ATOMIC_SEQ_CST))
 		return;
+	/* Only the envs asked of since the last look (their bits), not the whole table. */
 	bool pending = false;
-	for (uint32_t id = 0; id < MAX_ENVS; id++) {
-		struct env *e = env_lookup(id);
-		if (e->home != me || !env_alive(e) ||
-		    __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE ||
-		    bpf_hook_revoke(e)) /* its downloaded handler answered, with no upcall */
-			continue;
-		/* An owner that cannot answer (no handler, not running) loses the frames now. */
-		bool can_answer = e->revoke_entry &&
-				  __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_RUNNABLE;
-		if (!can_answer || arch_cycles() >= e->revoke_deadline)
-			abort_request(e);
-		else
-			pending = true; /* look again next time: its deadline is still ahead */
+	for (unsigned w = 0; w < ARRAY_SIZE(c->revoke_envs); w++) {
+		uint64_t bits = __atomic_exchange_n(&c->revoke_envs[w], 0, __ATOMIC_SEQ_CST);
+		for (; bits; bits &= bits - 1) {
+			uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			struct env *e = env_lookup(id);
+			if (!e || e->home != me || !env_alive(e) ||
+			    __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE ||
+			    bpf_hook_revoke(e)) /* its downloaded handler answered, with no upcall */
+				continue;
+			/* An owner that cannot answer (no handler, not running) loses the frames now. */
+			bool can_answer =
+			    e->revoke_entry &&
+			    __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_RUNNABLE;
+			if (!can_answer || arch_cycles() >= e->revoke_deadline) {
+				abort_request(e);
+			} else {
+				mark_pending(c,
+					     id); /* look again next time: its deadline is ahead */
+				pending = true;
+			}
+		}
 	}
 	if (pending)
 		__atomic_store_n(&c->revoke_check, true, __ATOMIC_SEQ_CST);

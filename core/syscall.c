@@ -198,6 +198,7 @@ static int64_t perform_frame_alloc(struct env *e, struct frame_alloc_inv *inv)
 	}
 	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	cap_fill_root(e, slot, OBJ_FRAME, frame, gen, CAP_R_ALL, CAP_F_REVOCABLE);
+	pot_set_root_hint(frame, slot); /* revocation finds the root without a scan */
 	return slot;
 }
 
@@ -987,11 +988,13 @@ int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
 
 int64_t syscall_dispatch(struct arch_uctx *r)
 {
-	const uint64_t a[6] = { arch_uctx_arg(r, 0), arch_uctx_arg(r, 1), arch_uctx_arg(r, 2),
-				arch_uctx_arg(r, 3), arch_uctx_arg(r, 4), arch_uctx_arg(r, 5) };
-	int64_t ret = syscall_invoke(this_cpu()->current, arch_uctx_syscall_nr(r), a);
+	/* The arguments where the entry saved them: a handler reads them before it changes r. */
+	int64_t ret =
+	    syscall_invoke(this_cpu()->current, arch_uctx_syscall_nr(r), arch_uctx_args(r));
 	/* The slice may have ended while we were in the kernel. */
 	arch_uctx_set_ret(r, (uint64_t)ret);
-	sched_preempt_point(r);
+	/* sched_preempt_point's own test, here first: the usual answer is "go on" without a call. */
+	if (this_cpu()->preempt || xcall_pending())
+		sched_preempt_point(r);
 	return ret;
 }

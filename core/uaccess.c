@@ -12,29 +12,50 @@ static bool range_ok(uint64_t uva, size_t n)
 	return uva >= USER_BASE && uva <= USER_END && n <= USER_END - uva;
 }
 
-/* Is every page of [uva, uva+n) mapped for the user (and writable, if write)? Lock held. */
-static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write) REQUIRES(e->lock)
+/*
+ * Is every page of [uva, uva+n) mapped for the user (and writable, if write)?
+ * The first `keep` pages' physical addresses go to kept[] for the copy that
+ * follows under the same lock (one walk instead of two). Lock held.
+ */
+static bool pages_ok_keep(struct env *e, uint64_t uva, size_t n, bool write, paddr_t *kept,
+			  unsigned keep) REQUIRES(e->lock)
 {
-	for (uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE); page < uva + n; page += PAGE_SIZE) {
+	unsigned i = 0;
+	for (uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE); page < uva + n; page += PAGE_SIZE, i++) {
 		paddr_t pa;
 		unsigned prot;
 		if (arch_query(&e->as, va_make(page), &pa, &prot) != E_OK || !(prot & MMU_USER) ||
 		    (write && !(prot & MMU_WRITE)))
 			return false;
+		if (i < keep)
+			kept[i] = pa;
 	}
 	return true;
 }
 
-/* Copy n bytes between kernel buffer k and user uva; the pages were checked, lock held. */
-static void copy_pages(struct env *e, uint64_t uva, uint8_t *k, size_t n, bool to_user)
-    REQUIRES(e->lock)
+static bool pages_ok(struct env *e, uint64_t uva, size_t n, bool write) REQUIRES(e->lock)
 {
-	while (n) {
+	return pages_ok_keep(e, uva, n, write, NULL, 0);
+}
+
+/*
+ * Copy n bytes between kernel buffer k and user uva; the pages were checked
+ * (and the first `nkept` of them looked up: kept[]), lock held.
+ */
+#define KEPT_PAGES 2
+static void copy_pages(struct env *e, uint64_t uva, uint8_t *k, size_t n, bool to_user,
+		       const paddr_t *kept) REQUIRES(e->lock)
+{
+	for (unsigned i = 0; n; i++) {
 		paddr_t pa;
 		unsigned prot;
 		uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE), off = uva - page;
 		size_t chunk = MIN(n, PAGE_SIZE - off);
-		(void)arch_query(&e->as, va_make(page), &pa, &prot); /* checked by the caller */
+		if (i < KEPT_PAGES)
+			pa = kept[i];
+		else
+			(void)arch_query(&e->as, va_make(page), &pa,
+					 &prot); /* checked by the caller */
 		uint8_t *p = (uint8_t *)arch_phys_to_virt(pa) + off;
 		if (to_user)
 			memcpy(p, k, chunk);
@@ -55,9 +76,10 @@ static int copy_user(struct env *e, uint64_t uva, void *k, size_t n, bool to_use
 	if (!range_ok(uva, n))
 		return E_FAULT;
 	spin_lock(&e->lock); /* the mappings cannot change under the copy */
-	bool ok = pages_ok(e, uva, n, to_user);
+	paddr_t kept[KEPT_PAGES];
+	bool ok = pages_ok_keep(e, uva, n, to_user, kept, KEPT_PAGES);
 	if (ok)
-		copy_pages(e, uva, k, n, to_user);
+		copy_pages(e, uva, k, n, to_user, kept);
 	spin_unlock(&e->lock);
 	return ok ? E_OK : E_FAULT;
 }
@@ -79,9 +101,10 @@ int uaccess_check_locked(struct env *e, uint64_t uva, size_t n)
 
 int copy_to_user_locked(struct env *e, uint64_t uva, const void *src, size_t n)
 {
-	if (!range_ok(uva, n) || !pages_ok(e, uva, n, true))
+	paddr_t kept[KEPT_PAGES];
+	if (!range_ok(uva, n) || !pages_ok_keep(e, uva, n, true, kept, KEPT_PAGES))
 		return E_FAULT;
-	copy_pages(e, uva, (uint8_t *)src, n, true);
+	copy_pages(e, uva, (uint8_t *)src, n, true, kept);
 	return E_OK;
 }
 

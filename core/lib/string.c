@@ -11,9 +11,11 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
 	unsigned char *d = dst;
 	const unsigned char *s = src;
-	if (WORD_ALIGNED(d) && WORD_ALIGNED(s)) {
-		for (; n >= 8; n -= 8, d += 8, s += 8)
-			*(uint64_t *)d = *(const uint64_t *)s;
+	if (WORD_ALIGNED(d) && WORD_ALIGNED(s) && n >= 8) {
+		/* rep movsq: one instruction a word (fast strings on hardware, one count each under -icount). */
+		size_t words = n / 8;
+		__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(words) : : "memory");
+		n &= 7;
 	}
 	while (n--)
 		*d++ = *s++;
@@ -37,10 +39,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	unsigned char *d = dst;
-	if (WORD_ALIGNED(d)) {
+	if (WORD_ALIGNED(d) && n >= 8) {
 		uint64_t w = 0x0101010101010101ULL * (unsigned char)c;
-		for (; n >= 8; n -= 8, d += 8)
-			*(uint64_t *)d = w;
+		size_t words = n / 8;
+		__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(w) : "memory");
+		n &= 7;
 	}
 	while (n--)
 		*d++ = (unsigned char)c;

@@ -43,6 +43,7 @@ struct percpu {
 	bool exiting;			  /* own: current has exited (sched.c publishes it) */
 	struct env *reap;		  /* own: doomed environments to destroy (env.c) */
 	bool revoke_check;		  /* atomic: a revocation for an env homed here may be pending */
+	uint64_t revoke_envs[4]; /* atomic: bit id: env id's request may be pending (MAX_ENVS) */
 
 	/* time: the slice vector (core/slice.c) and its use (core/sched.c) */
 	struct env *slot_owner[64]; /* atomic: who owns each slot; NULL: free */

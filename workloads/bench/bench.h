@@ -38,6 +38,18 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/*
+ * Profile windows (tools/profile): two no-op instructions the pcprof QEMU
+ * plugin watches for. PROF_BEGIN opens a window before a figure's timed
+ * loop; report_x closes it (PROF_END) first thing, so window k is the k-th
+ * figure line printed. Outside the timing: they cost the figures nothing.
+ */
+#define PROF_BEGIN() __asm__ volatile("xchg %%bx, %%bx" ::: "memory")
+#define PROF_END() __asm__ volatile("xchg %%cx, %%cx" ::: "memory")
+/* Toggles: work between samples that is not the figure's (a refill, a check) is not counted. */
+#define PROF_PAUSE() __asm__ volatile("xchg %%dx, %%dx" ::: "memory")
+#define PROF_RESUME() PROF_PAUSE()
+
 /* One figure from samples[0..n) (libos_figure); extra: more JSON members (",\"k\":v"), or "". */
 void report_x(const struct bench_run *r, const char *name, uint64_t n, const char *extra);
 static inline void report(const struct bench_run *r, const char *name, uint64_t n)
@@ -55,6 +67,7 @@ static inline void report(const struct bench_run *r, const char *name, uint64_t 
 		for (int w_ = 0; w_ < WARMUP; w_++) {                                              \
 			op;                                                                        \
 		}                                                                                  \
+		PROF_BEGIN();                                                                      \
 		for (uint64_t i_ = 0, n_ = (r)->rounds; i_ < n_; i_++) {                           \
 			uint32_t lo_, hi_;                                                         \
 			__asm__ volatile("lfence; rdtsc" : "=a"(lo_), "=d"(hi_)::"memory");        \

@@ -40,6 +40,7 @@ unsigned failures;
 
 void report_x(const struct bench_run *r, const char *name, uint64_t n, const char *extra)
 {
+	PROF_END();
 	char x[160];
 	ksnprintf(x, sizeof(x), "\"cores_running\":%llu%s", (unsigned long long)r->ncores, extra);
 	libos_figure(name, "cycles", samples, n, x);

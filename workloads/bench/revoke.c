@@ -51,7 +51,7 @@ static void give_back(struct upcall_revoke *ur)
 static bool owner_fill(struct shared *sh, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct cap_info ci;
+		struct cap_info ci = { 0 };
 		if (i < nowned && owned[i] >= 0)
 			(void)sys_cap_delete((uint64_t)owned[i]);
 		int64_t s = sys_frame_alloc(FRAME_ANY);
@@ -124,6 +124,8 @@ void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, u
 	uint64_t k = 0;
 	for (uint64_t j = 0; j < total; j++) {
 		uint64_t i = j % n;
+		if (j == WARMUP)
+			PROF_BEGIN();
 		if (i == 0) {
 			/* A batch to revoke: the owner takes n frames (again), outside the timing. */
 			sh->refill = j / n + 1;
@@ -161,8 +163,10 @@ void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, u
 		while ((got = sys_frame_alloc(frame)) == E_BUSY)
 			let_owner_run(home, core);
 		uint64_t t = rdtsc() - t0;
+		PROF_PAUSE();
 		CHECK(got);
 		CHECK(sys_frame_free((uint64_t)got));
+		PROF_RESUME();
 		if (j >= WARMUP)
 			samples[k++] = t;
 	}
@@ -180,9 +184,90 @@ void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, u
 	CHECK(sys_frame_free((uint64_t)f));
 }
 
+/*
+ * Revoking `count` frames at once from an owner with no handler (abort):
+ * REVOKE_ASK(FRAME_ANY, count), timed until all count are free again (the
+ * free-frame count says so). The owner holds OWNER_MAX frames, mapped and
+ * written, refilled outside the timing before every sample. One figure per
+ * batch size, "frames" in the record: per frame = median / frames.
+ */
+#define BATCH_ROUNDS 20
+static void revoke_batch_figure(const struct bench_run *r, uint64_t home, uint64_t count)
+{
+	uint64_t core = r->core, rounds = MIN(r->rounds, (uint64_t)BATCH_ROUNDS);
+	int64_t o = sys_env_create(home);
+	if (o == E_INVAL)
+		return;
+	CHECK(o);
+	int64_t f = sys_frame_alloc(FRAME_ANY);
+	CHECK(f);
+	CHECK(sys_map((uint64_t)f, SHARED_VA, PROT_R | PROT_W));
+	struct shared *sh = (struct shared *)SHARED_VA;
+	sh->filled = sh->bad = sh->stop = 0;
+	sh->refill = 0;
+	int64_t in_o = sys_cap_grant((uint64_t)f, (uint64_t)o, GRANT_COPY);
+	CHECK(in_o);
+	CHECK(start_partner(r, o, "role=owner mode=1 shared=%lld frames=%u", (long long)in_o,
+			    OWNER_MAX));
+	uint64_t k = 0;
+	for (uint64_t j = 0; j < rounds + 2; j++) {
+		if (j == 2)
+			PROF_BEGIN();
+		PROF_PAUSE();
+		sh->refill = j + 1;
+		while (sh->filled != sh->refill && !sh->bad &&
+		       sys_env_status((uint64_t)o) == E_AGAIN)
+			let_owner_run(home, core);
+		if (sh->filled != sh->refill || sh->bad) {
+			printf("bench: revoke_batch_abort: the owner did not take batch %llu\n",
+			       (unsigned long long)sh->refill);
+			failures++;
+			break;
+		}
+		int64_t before = sys_frame_count(), err;
+		PROF_RESUME();
+		/* Ask, then let the owner's core act (here: the yield); the count is checked after. */
+		uint64_t t0 = rdtsc(), t;
+		while ((err = sys_call6(SYS_REVOKE_ASK, (uint64_t)o, FRAME_ANY, count, 0, 0, 0)) ==
+		       E_BUSY)
+			let_owner_run(home, core);
+		for (;;) {
+			let_owner_run(home, core);
+			t = rdtsc() - t0;
+			PROF_PAUSE();
+			bool done = err || sys_frame_count() >= before + (int64_t)count;
+			PROF_RESUME();
+			if (done)
+				break;
+		}
+		if (err) {
+			printf("bench: revoke_batch_abort: REVOKE_ASK: %lld\n", (long long)err);
+			failures++;
+			break;
+		}
+		if (j >= 2)
+			samples[k++] = t;
+	}
+	char extra[64];
+	ksnprintf(extra, sizeof(extra), ",\"frames\":%llu,\"owner_core\":%llu",
+		  (unsigned long long)count, (unsigned long long)home);
+	report_x(r, "revoke_batch_abort", k, extra);
+	sh->stop = 1;
+	while (sys_env_status((uint64_t)o) == E_AGAIN)
+		let_owner_run(home, core);
+	CHECK(sys_env_destroy((uint64_t)o));
+	CHECK(sys_cap_delete((uint64_t)o));
+	CHECK(sys_unmap((uint64_t)f));
+	CHECK(sys_cap_revoke((uint64_t)f));
+	CHECK(sys_frame_free((uint64_t)f));
+}
+
 void set_revoke(const struct bench_run *r)
 {
 	uint64_t core = r->core, other = core + 1;
+	/* Batches: 1, 16 and 128 frames at once (an owner holds at most OWNER_MAX: CAP_SLOTS). */
+	for (uint64_t count = 1; count <= 128; count = count == 1 ? 16 : count * 8)
+		revoke_batch_figure(r, core, count);
 	revoke_figure(r, "revoke_local_cooperative", core, 0);
 	revoke_figure(r, "revoke_remote_cooperative", other, 0);
 	revoke_figure(r, "revoke_local_abort", core, 1);

@@ -195,6 +195,7 @@ static void switch_figure(const struct bench_run *r, const char *name, bool upca
 	if (started && sh->ready) {
 		if (upcall)
 			CHECK(libos_set_sched_handler(sw_on_slice));
+		PROF_BEGIN();
 		done = sw_spin(upcall, rdtsc() + tm.cycles_hz * SW_GIVE_UP_S);
 		if (upcall)
 			CHECK(libos_set_sched_handler(NULL));

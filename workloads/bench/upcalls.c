@@ -35,11 +35,14 @@ void set_upcalls(const struct bench_run *r)
 		(void)*(volatile uint64_t *)LAZY_VA;
 		CHECK(sys_frame_free((uint64_t)lazy_slot));
 	}
+	PROF_BEGIN();
 	for (uint64_t i = 0; i < r->rounds; i++) {
 		uint64_t t0 = rdtsc();
 		(void)*(volatile uint64_t *)LAZY_VA;
 		samples[i] = rdtsc() - t0;
+		PROF_PAUSE();
 		CHECK(sys_frame_free((uint64_t)lazy_slot));
+		PROF_RESUME();
 	}
 	report(r, "page_fault_upcall_map_round_trip", r->rounds);
 

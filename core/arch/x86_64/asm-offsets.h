@@ -8,17 +8,17 @@
 #define PERCPU_TSS 40
 
 #define UCTX_RAX 0
-#define UCTX_RBX 8
-#define UCTX_RCX 16
+#define UCTX_RDI 8
+#define UCTX_RSI 16
 #define UCTX_RDX 24
-#define UCTX_RSI 32
-#define UCTX_RDI 40
-#define UCTX_RBP 48
-#define UCTX_R8 56
-#define UCTX_R9 64
-#define UCTX_R10 72
-#define UCTX_R11 80
-#define UCTX_R12 88
+#define UCTX_R10 32
+#define UCTX_R8 40
+#define UCTX_R9 48
+#define UCTX_R12 56
+#define UCTX_RBX 64
+#define UCTX_RCX 72
+#define UCTX_RBP 80
+#define UCTX_R11 88
 #define UCTX_R13 96
 #define UCTX_R14 104
 #define UCTX_R15 112

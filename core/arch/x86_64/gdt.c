@@ -116,10 +116,23 @@ _Static_assert(offsetof(struct percpu, arch.uregs) == PERCPU_UREGS, "asm offset"
 _Static_assert(offsetof(struct percpu, arch.tss) == PERCPU_TSS, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rax) == UCTX_RAX, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rdi) == UCTX_RDI, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rsi) == UCTX_RSI, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rdx) == UCTX_RDX, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r10) == UCTX_R10, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, r8) == UCTX_R8, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r9) == UCTX_R9, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r12) == UCTX_R12, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rbx) == UCTX_RBX, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rcx) == UCTX_RCX, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rbp) == UCTX_RBP, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r11) == UCTX_R11, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r13) == UCTX_R13, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, r14) == UCTX_R14, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, r15) == UCTX_R15, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rip) == UCTX_RIP, "asm offset");
+_Static_assert(offsetof(struct arch_uctx, rsp) == UCTX_RSP, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rflags) == UCTX_RFLAGS, "asm offset");
+_Static_assert(sizeof(struct arch_uctx) == UCTX_RFLAGS + 8, "asm offset");
 
 uintptr_t gdt_stack_guard(unsigned cpu)
 {

@@ -167,10 +167,26 @@ void trap_dispatch(struct trap_frame *f);
 /* An interrupt taken in user mode is about to return there: the scheduler may take over. */
 static void user_return_point(const struct trap_frame *f)
 {
-	struct user_regs r = frame_regs(f);
-	struct arch_uctx u;
-	_Static_assert(sizeof(u) == sizeof(r), "user_regs and arch_uctx agree");
-	__builtin_memcpy(&u, &r, sizeof(u));
+	struct arch_uctx u = {
+		.rax = f->rax,
+		.rbx = f->rbx,
+		.rcx = f->rcx,
+		.rdx = f->rdx,
+		.rsi = f->rsi,
+		.rdi = f->rdi,
+		.rbp = f->rbp,
+		.r8 = f->r8,
+		.r9 = f->r9,
+		.r10 = f->r10,
+		.r11 = f->r11,
+		.r12 = f->r12,
+		.r13 = f->r13,
+		.r14 = f->r14,
+		.r15 = f->r15,
+		.rip = f->rip,
+		.rsp = f->rsp,
+		.rflags = f->rflags,
+	};
 	sched_preempt_point(&u);
 }
 

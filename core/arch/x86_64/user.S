@@ -76,24 +76,24 @@ syscall_entry:
 1:	swapgs
 	movq	%rsp, %gs:PERCPU_USER_RSP
 	movq	%gs:PERCPU_KSTACK, %rsp
-	/* struct arch_uctx, built downwards: rflags, rsp, rip, r15..r8, rbp..rax */
+	/* struct arch_uctx (arch/context.h), built downwards from rflags to rax */
 	pushq	%r11				/* rflags */
 	pushq	%gs:PERCPU_USER_RSP		/* rsp */
 	pushq	%rcx				/* rip */
 	pushq	%r15
 	pushq	%r14
 	pushq	%r13
-	pushq	%r12
 	pushq	%r11
-	pushq	%r10
-	pushq	%r9
-	pushq	%r8
 	pushq	%rbp
-	pushq	%rdi
-	pushq	%rsi
-	pushq	%rdx
 	pushq	%rcx
 	pushq	%rbx
+	pushq	%r12
+	pushq	%r9
+	pushq	%r8
+	pushq	%r10
+	pushq	%rdx
+	pushq	%rsi
+	pushq	%rdi
 	pushq	%rax
 	movq	%rsp, %gs:PERCPU_UREGS
 	movq	%rsp, %rdi
@@ -103,17 +103,17 @@ syscall_entry:
 	cli
 	movq	%rax, UCTX_RAX(%rsp)		/* the result */
 	popq	%rax
-	popq	%rbx
-	popq	%rcx
-	popq	%rdx
-	popq	%rsi
 	popq	%rdi
-	popq	%rbp
+	popq	%rsi
+	popq	%rdx
+	popq	%r10
 	popq	%r8
 	popq	%r9
-	popq	%r10
-	popq	%r11
 	popq	%r12
+	popq	%rbx
+	popq	%rcx
+	popq	%rbp
+	popq	%r11
 	popq	%r13
 	popq	%r14
 	popq	%r15

@@ -107,6 +107,16 @@ unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max);
  */
 unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot);
 
+/* More than k such frames? The same count, stopping as soon as it passes k. */
+bool cap_revocable_more_than(struct env *e, uint64_t k);
+
+/*
+ * Does e's slot hold frame's root capability at generation gen (the one
+ * root_slot-style scans look for)? *revocable: with CAP_F_REVOCABLE. Checks
+ * the slot under its lock; a bad slot number is just "no".
+ */
+bool cap_is_root_of(struct env *e, uint64_t slot, uint64_t frame, uint64_t gen, bool *revocable);
+
 /* Describe slot for user space (no generation check: stale caps can be inspected). */
 must_check int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out);
 

@@ -32,6 +32,7 @@ enum pot_state {
 struct pot_entry {
 	uint64_t word;	    /* atomic: state, owner, generation (above) */
 	uint64_t mapped_on; /* atomic: bit c: may be mapped on core c */
+	uint64_t root_hint; /* atomic: a hint, never trusted: the owner's root cap slot */
 };
 
 /* A decoded snapshot of one entry. */
@@ -87,6 +88,15 @@ must_check int pot_mark_revoking(uint64_t frame, uint32_t owner, uint64_t gen);
 
 /* Record that frame may now be mapped on core (before installing the PTE). */
 void pot_note_mapped(uint64_t frame, unsigned core);
+
+/*
+ * A hint for finding frame's root capability without scanning its owner's
+ * table: the slot it was put in (FRAME_ALLOC). Whoever reads it checks the
+ * slot (cap_is_root_of) and scans if the hint is wrong; POT_NO_HINT: none.
+ */
+#define POT_NO_HINT UINT64_MAX
+void pot_set_root_hint(uint64_t frame, uint64_t slot);
+uint64_t pot_root_hint(uint64_t frame);
 
 /* Count frames by state (for tests and the invariant checker). */
 uint64_t pot_count(enum pot_state state);

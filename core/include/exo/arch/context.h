@@ -54,6 +54,9 @@ static inline void arch_uctx_set_entry_arg(struct arch_uctx *u, unsigned i, uint
 /* The syscall number of the syscall u made. */
 static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u);
 
+/* Its ARCH_UCTX_NARGS arguments as one array (inside u: valid while u is). */
+static inline const uint64_t *arch_uctx_args(const struct arch_uctx *u);
+
 /* Argument i (i < ARCH_UCTX_NARGS) of the syscall u made, or the value passed at i. */
 static inline uint64_t arch_uctx_arg(const struct arch_uctx *u, unsigned i);
 static inline void arch_uctx_set_arg(struct arch_uctx *u, unsigned i, uint64_t v);

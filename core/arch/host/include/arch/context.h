@@ -66,6 +66,12 @@ static inline uint64_t arch_uctx_syscall_nr(const struct arch_uctx *u)
 {
 	return u->a[7];
 }
+/* The ARCH_UCTX_NARGS arguments, contiguous, in order. */
+static inline const uint64_t *arch_uctx_args(const struct arch_uctx *u)
+{
+	return u->a;
+}
+
 static inline uint64_t arch_uctx_arg(const struct arch_uctx *u, unsigned i)
 {
 	return u->a[i % 7];

@@ -10,10 +10,16 @@
 
 #include <exo/arch/context.h>
 
-/* The layout is used from assembly (user.S: asm-offsets.h, checked in gdt.c). */
+/*
+ * The layout is used from assembly (user.S: asm-offsets.h, checked in gdt.c).
+ * The syscall arguments rdi, rsi, rdx, r10, r8, r9 and r12 (ARCH_UCTX_NARGS)
+ * come first after rax, in the ABI's order: the dispatcher hands the handler
+ * a pointer to them where the entry saved them (arch_uctx_args), no copy.
+ */
 struct arch_uctx {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rax;
+	uint64_t rdi, rsi, rdx, r10, r8, r9, r12;
+	uint64_t rbx, rcx, rbp, r11, r13, r14, r15;
 	uint64_t rip, rsp, rflags;
 };
 
@@ -121,6 +127,12 @@ static inline uint64_t *arch_uctx_argp_(struct arch_uctx *u, unsigned i)
 	}
 }
 
+/* The ARCH_UCTX_NARGS arguments, contiguous, in order. */
+static inline const uint64_t *arch_uctx_args(const struct arch_uctx *u)
+{
+	return &u->rdi;
+}
+
 static inline uint64_t arch_uctx_arg(const struct arch_uctx *u, unsigned i)
 {
 	return *arch_uctx_argp_((struct arch_uctx *)u, i);
@@ -153,6 +165,25 @@ static inline uint64_t arch_uctx_sp(const struct arch_uctx *u)
 
 static inline void arch_uctx_to_user(const struct arch_uctx *u, struct user_regs *out)
 {
-	_Static_assert(sizeof(*out) == sizeof(*u), "user_regs is arch_uctx's layout");
-	__builtin_memcpy(out, u, sizeof(*out));
+	/* Field by field: user_regs keeps the ABI's order, arch_uctx the syscall path's. */
+	*out = (struct user_regs){
+		.rax = u->rax,
+		.rbx = u->rbx,
+		.rcx = u->rcx,
+		.rdx = u->rdx,
+		.rsi = u->rsi,
+		.rdi = u->rdi,
+		.rbp = u->rbp,
+		.r8 = u->r8,
+		.r9 = u->r9,
+		.r10 = u->r10,
+		.r11 = u->r11,
+		.r12 = u->r12,
+		.r13 = u->r13,
+		.r14 = u->r14,
+		.r15 = u->r15,
+		.rip = u->rip,
+		.rsp = u->rsp,
+		.rflags = u->rflags,
+	};
 }
