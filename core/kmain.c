@@ -43,8 +43,14 @@ static struct {
 	const char *run;
 	uint64_t run_arg, run_cores;
 	uint64_t slots, slice_us, revoke_us;
-} opt = { .test = NULL, .shutdown = true, .ipi_rounds = 1000, .accel = "unknown", .run_cores = 1, .slots = 16,
-	 .slice_us = 1000, .revoke_us = 1000 };
+} opt = { .test = NULL,
+	  .shutdown = true,
+	  .ipi_rounds = 1000,
+	  .accel = "unknown",
+	  .run_cores = 1,
+	  .slots = 16,
+	  .slice_us = 1000,
+	  .revoke_us = 1000000 };
 
 /* The words of the command line the kernel does not know: the run= program's arguments. */
 static struct env_args run_args;

@@ -16,7 +16,7 @@
 #include <percpu.h>
 #include <trace.h>
 
-uint64_t revoke_deadline_ns = 1000000;
+uint64_t revoke_deadline_ns = 1000000000;
 
 /*
  * Does e hold revocable frames beyond its guarantee? Revocable: frames it
@@ -70,21 +70,43 @@ int revoke_ask(struct env *e, uint64_t frame, uint64_t count)
 	if ((frame == FRAME_ANY || __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED) != 0) &&
 	    !above_guarantee(e))
 		return E_PERM;
+	int err = revoke_claim(e);
+	if (err)
+		return err;
+	revoke_publish(e, frame, count);
+	return E_OK;
+}
+
+int revoke_claim(struct env *e)
+{
 	uint32_t none = REV_NONE;
-	if (!__atomic_compare_exchange_n(&e->revoke_state, &none, REV_ASKED, false,
+	if (!__atomic_compare_exchange_n(&e->revoke_state, &none, REV_FILLING, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return E_BUSY;
-	/* The fields are ours until the home core sees REV_ASKED... which it may at once: */
+	return E_OK;
+}
+
+void revoke_publish(struct env *e, uint64_t frame, uint64_t count)
+{
+	/*
+	 * The fields are ours while the request is REV_FILLING: the home core
+	 * ignores it (revoke_slice, revoke_poll, revoke_note_free). Published
+	 * with release, so the home core that sees REV_ASKED sees every field —
+	 * a deadline left from the last request (or 0, before the first) made
+	 * it take the frames by force at once, from an owner never asked.
+	 */
 	e->revoke_frame = frame;
 	e->revoke_count = count;
-	e->revoke_deadline = arch_cycles() + revoke_deadline_ns * (arch_cycles_per_sec() / 1000000);
+	e->revoke_deadline =
+	    arch_cycles() + revoke_deadline_ns / 1000 * (arch_cycles_per_sec() / 1000000);
+	__atomic_store_n(&e->revoke_state, REV_ASKED, __ATOMIC_RELEASE);
+	/* Marked after it is REV_ASKED: a revoke_poll that took the bit earlier would skip it. */
 	mark_pending(percpu_of(e->home), e->id);
 	__atomic_store_n(&percpu_of(e->home)->revoke_check, true, __ATOMIC_SEQ_CST);
 	/* Wake the home core: an idle core acts at once (the owner cannot answer). */
 	trace(TR_REVOKE, e->id, TRV_ASKED);
 	if (e->home != cpu_id())
 		ipi_send(e->home, IPI_WAKE);
-	return E_OK;
 }
 
 /* The slot of frame's root capability in e, at the frame's current generation; -1 if none. */
@@ -180,9 +202,15 @@ int revoke_take(struct env *e, uint64_t frame)
 	return take_end(e, frame, gen);
 }
 
+/* A request is open (the home core may act on it): asked, or its upcall delivered. */
+static bool open_request(uint32_t st)
+{
+	return st == REV_ASKED || st == REV_TOLD;
+}
+
 void revoke_note_free(struct env *e, uint64_t frame)
 {
-	if (__atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE)
+	if (!open_request(__atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE)))
 		return;
 	if (e->revoke_frame == frame || e->revoke_frame == FRAME_ANY) {
 		if (e->revoke_count && --e->revoke_count == 0)
@@ -216,7 +244,13 @@ static bool upcall(struct env *e, uint64_t kind)
 	if (!e->revoke_entry || e->serving || e->calling)
 		return false;
 	struct arch_uctx *ctx = pct_ctx(e);
-	/* Interrupted inside the handler itself: let it finish first. */
+	/*
+	 * Interrupted inside the handler itself, or in its fault handler while
+	 * on the exception stack: let it finish, or leave that stack, first. (A
+	 * fault taken in the revocation handler — a copy through a page just
+	 * taken by force — is delivered at the top of the exception stack, over
+	 * the interrupted handler's own frame.)
+	 */
 	uint64_t sp = arch_uctx_sp(ctx);
 	if (sp > e->revoke_stack && sp <= e->revoke_stack + e->revoke_stack_size)
 		return false;
@@ -243,7 +277,7 @@ static bool upcall(struct env *e, uint64_t kind)
 bool revoke_slice(struct env *e)
 {
 	uint32_t st = __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE);
-	if (st != REV_NONE && arch_cycles() >= e->revoke_deadline) {
+	if (open_request(st) && arch_cycles() >= e->revoke_deadline) {
 		abort_request(e);
 		st = REV_NONE;
 	}
@@ -275,7 +309,7 @@ void revoke_poll(void)
 			uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(bits);
 			struct env *e = env_lookup(id);
 			if (!e || e->home != me || !env_alive(e) ||
-			    __atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE) == REV_NONE ||
+			    !open_request(__atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE)) ||
 			    bpf_hook_revoke(e)) /* its downloaded handler answered, with no upcall */
 				continue;
 			/* An owner that cannot answer (no handler, not running) loses the frames now. */

@@ -178,6 +178,25 @@ libos_ctx_restore:
 	movl	$0, libos_crit(%rip)
 	jmp	*%rcx
 
+/*
+ * libos_ctx_jump(regs, fx): libos_ctx_restore without touching libos_crit:
+ * a jump back inside the framework (a VM copy that found its page taken,
+ * libos-framework/vm_sys.c), not a switch to a thread.
+ */
+	.globl libos_ctx_jump
+libos_ctx_jump:
+	fxrstor	(%rsi)
+	movq	R_RBX(%rdi), %rbx
+	movq	R_RBP(%rdi), %rbp
+	movq	R_R12(%rdi), %r12
+	movq	R_R13(%rdi), %r13
+	movq	R_R14(%rdi), %r14
+	movq	R_R15(%rdi), %r15
+	movq	R_RIP(%rdi), %rcx
+	movq	R_RSP(%rdi), %rsp
+	movl	$1, %eax
+	jmp	*%rcx
+
 	.globl libos_resume
 libos_resume:
 	RESUME 0

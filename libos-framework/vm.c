@@ -9,6 +9,14 @@
  * writable. So VMP_DIRTY is "mapped writable", and a clean page's swap copy
  * (or zero) is always current: evicting it, or losing it to the kernel,
  * costs nothing.
+ *
+ * The kernel may take any frame by force at any instant (the abort
+ * protocol runs at a preemption; the REVOKE_TAKEN upcall that says so
+ * comes later, perhaps in the middle of a fault). So every operation on a
+ * frame may find it gone: a failed one is checked (frame_went), and the
+ * page or the frame in hand is handled as taken there and then; the fault
+ * goes on from the new state. Nothing is done with a stale slot, and no
+ * fault in progress is answered "served" while its page has no frame.
  */
 #include <exo/kprintf.h>
 #include <libos/pager_impl.h>
@@ -36,9 +44,15 @@ static const struct pager_ops *ops;
 static struct policy_choice choice;
 static unsigned resident;
 static bool started, trace_mode;
-static bool busy; /* in a fault: a revocation upcall waits for its end */
-static uint64_t pending_count, pending_frame, pending_deadline;
-static bool pending_taken;
+/*
+ * In the VM (a fault, a revocation, a budget change, a swap): a revocation
+ * upcall that comes meanwhile — a slice start interrupts like a signal, on
+ * this core — only notes its request, and leave() serves it. Hence
+ * volatile and compiler fences, not locks.
+ */
+static volatile bool busy;
+static volatile uint64_t pending_count, pending_frame, pending_deadline;
+static volatile bool pending_taken;
 static unsigned evictions_since_scan;
 static struct vm_stats st;
 static struct vm_page *drain[CAP_SLOTS]; /* resident pages: each holds a slot */
@@ -65,6 +79,41 @@ noreturn_fn static void vm_die(int status, const char *why, uint64_t va, int64_t
 	printf("vm: %s (page 0x%llx, %lld): ending the program\n", why, (unsigned long long)va,
 	       (long long)err);
 	mach->die(status);
+}
+
+/* ---- entering and leaving the VM ---- */
+
+static void fence(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static void enter(void)
+{
+	busy = true;
+	fence();
+}
+
+static void serve_pending(void);
+
+/* Leave the VM, serving each revocation request that came while it was busy. */
+static void leave(void)
+{
+	for (;;) {
+		fence();
+		busy = false;
+		fence();
+		/* A request from here on finds the VM free and is served by its own upcall. */
+		if (!pending_count && !pending_taken)
+			return;
+		enter();
+		serve_pending();
+	}
+}
+
+bool vm_busy(void)
+{
+	return busy;
 }
 
 /* ---- the policy's hooks, each named while it runs (fault.c's message) ---- */
@@ -123,6 +172,49 @@ static unsigned choose(struct vm_page **out, unsigned want, bool revoke, uint64_
 	return n;
 }
 
+/* ---- frames taken by force ---- */
+
+/*
+ * Did the kernel take slot's frame by force? Asked after an operation on it
+ * failed with err. A frame the VM has mapped (bound) loses its binding when
+ * taken, whatever the operation said; an unmapped one is known taken by
+ * E_STALE. If taken, its stale capability is deleted (mach->frame_taken).
+ */
+static bool frame_went(int slot, int err, bool bound)
+{
+	if (!bound && err != E_STALE)
+		return false;
+	return mach->frame_taken(slot);
+}
+
+/* The frames the VM holds shrink by one for good, as for frames given back. */
+static void frame_lost(void)
+{
+	st.taken++;
+	resident--;
+	cfg.budget = MAX(cfg.budget - 1, 1);
+}
+
+/*
+ * The kernel took resident page p's frame: a clean page is refetched at its
+ * next touch; a dirty one is lost, and its next touch says so.
+ */
+static void page_taken(struct vm_page *p)
+{
+	if (p->flags & VMP_DIRTY) {
+		p->flags |= VMP_LOST;
+		st.lost++;
+		printf("vm: page 0x%llx was taken by force while dirty: lost\n",
+		       (unsigned long long)p->va);
+	} else {
+		p->flags |= VMP_TAKEN;
+	}
+	p->flags &= (uint16_t) ~(VMP_RESIDENT | VMP_DIRTY);
+	p->slot = -1;
+	frame_lost();
+	hook_evicted(p);
+}
+
 /* ---- regions and pages ---- */
 
 struct vm_page *vm_page_of(uint64_t va)
@@ -175,7 +267,11 @@ void vm_scan(void)
 
 /* ---- eviction and filling ---- */
 
-/* Take p out of memory: written back if dirty, unmapped; its frame slot is returned. */
+/*
+ * Take p out of memory: written back if dirty, unmapped; its frame slot is
+ * returned — or -1 if the kernel took the frame meanwhile (p is then out of
+ * memory all the same: lost if its data went with the frame).
+ */
 static int evict_page(struct vm_page *p)
 {
 	int slot = p->slot, err;
@@ -183,21 +279,30 @@ static int evict_page(struct vm_page *p)
 		if (!mach->swap_write)
 			vm_die(VM_EXIT_LOST, "a dirty page must be evicted but there is no swap",
 			       p->va, E_NOTSUP);
-		if ((err = mach->swap_write(p->id, slot, p->va)))
-			vm_die(VM_EXIT_LOST, "writing a page to swap failed", p->va, err);
+		if ((err = mach->swap_write(p->id, slot, p->va))) {
+			if (!frame_went(slot, err, true))
+				vm_die(VM_EXIT_LOST, "writing a page to swap failed", p->va, err);
+			page_taken(p); /* before its data was safe: lost */
+			return -1;
+		}
 		st.swap_writes++;
 		st.evict_dirty++;
-		p->flags |= VMP_SWAPPED;
+		/* Its copy is current (nothing else runs until it is unmapped below). */
+		p->flags = (uint16_t)((p->flags | VMP_SWAPPED) & ~VMP_DIRTY);
 	}
-	if ((err = mach->unmap(slot)))
-		vm_die(VM_EXIT_LOST, "unmapping a victim failed", p->va, err);
+	if ((err = mach->unmap(slot))) {
+		if (!frame_went(slot, err, true))
+			vm_die(VM_EXIT_LOST, "unmapping a victim failed", p->va, err);
+		page_taken(p); /* clean by now: refetched at its next touch */
+		return -1;
+	}
 	p->flags &= (uint16_t) ~(VMP_RESIDENT | VMP_DIRTY);
 	p->slot = -1;
 	hook_evicted(p);
 	return slot;
 }
 
-/* A frame for a fault: a new one while under budget, else a victim's. */
+/* A frame for a fault: a new one while under budget, else a victim's; -1 if the victim's went. */
 static int frame_for_fault(bool *fresh)
 {
 	if (resident < cfg.budget) {
@@ -218,59 +323,123 @@ static int frame_for_fault(bool *fresh)
 		vm_scan();
 	}
 	choose(&v, 1, false, 0);
-	st.evictions++;
 	*fresh = false;
-	return evict_page(v);
+	int slot = evict_page(v);
+	if (slot >= 0)
+		st.evictions++;
+	return slot;
 }
 
-static void map_or_die(int slot, uint64_t va, unsigned prot)
-{
-	int err = mach->map(slot, va, prot);
-	if (err)
-		vm_die(VM_EXIT_LOST, "mapping a page failed", va, err);
-}
-
-/* Fill frame slot with p's contents and map it (writable only for a write). */
-static void fill(struct vm_page *p, int slot, bool write, bool fresh)
+/*
+ * Fill frame slot with p's contents and map it (writable only for a write).
+ * False if the kernel took the frame meanwhile: p is as it was, the frame
+ * is gone (frame_lost), and the fault goes on with another.
+ */
+static bool fill(struct vm_page *p, int slot, bool write, bool fresh)
 {
 	unsigned prot = write ? (PROT_R | PROT_W) : PROT_R;
+	const char *what = "mapping a page failed";
+	bool bound = false; /* slot is mapped at p->va now */
 	int err;
 	if (p->flags & VMP_SWAPPED) {
 		if (mach->swap_read_needs_map) {
-			map_or_die(slot, p->va, PROT_R | PROT_W);
-			err = mach->swap_read(p->id, slot, p->va);
+			if (!(err = mach->map(slot, p->va, PROT_R | PROT_W))) {
+				bound = true;
+				what = "reading a page from swap failed";
+				err = mach->swap_read(p->id, slot, p->va);
+			}
 		} else {
-			err = mach->swap_read(p->id, slot, p->va);
-			if (!err)
-				map_or_die(slot, p->va, prot);
+			what = "reading a page from swap failed";
+			if (!(err = mach->swap_read(p->id, slot, p->va))) {
+				what = "mapping a page failed";
+				if (!(err = mach->map(slot, p->va, prot)))
+					bound = true;
+			}
 			prot = 0;
 		}
-		if (err)
-			vm_die(VM_EXIT_LOST, "reading a page from swap failed", p->va, err);
+	} else if (fresh) {
+		if (!(err = mach->map(slot, p->va, prot)))
+			bound = true;
+		prot = 0;
+	} else if (!(err = mach->map(slot, p->va, PROT_R | PROT_W))) {
+		bound = true;
+		what = "zeroing a page failed";
+		err = mach->zero(p->va);
+	}
+	if (!err && prot == PROT_R) { /* mapped writable to fill: now read-only */
+		what = "mapping a page failed";
+		if (!(err = mach->unmap(slot))) {
+			bound = false;
+			if (!(err = mach->map(slot, p->va, PROT_R)))
+				bound = true;
+		}
+	}
+	if (err) {
+		if (!frame_went(slot, err, bound))
+			vm_die(VM_EXIT_LOST, what, p->va, err);
+		frame_lost();
+		return false;
+	}
+	if (p->flags & VMP_SWAPPED)
 		st.swap_reads++;
-	} else {
+	else
 		st.zero_fills++;
-		if (fresh) {
-			map_or_die(slot, p->va, prot);
-			prot = 0;
-		} else {
-			map_or_die(slot, p->va, PROT_R | PROT_W);
-			mach->zero(p->va);
-		}
-	}
-	if (prot == PROT_R) { /* mapped writable to fill: now read-only */
-		(void)mach->unmap(slot);
-		map_or_die(slot, p->va, PROT_R);
-	}
 	if (p->flags & VMP_TAKEN) {
 		st.refetched++;
 		p->flags &= (uint16_t)~VMP_TAKEN;
 	}
 	p->slot = (int16_t)slot;
 	p->flags |= VMP_RESIDENT | (write ? VMP_DIRTY : 0);
+	return true;
 }
 
-static void serve_pending(void);
+/* Serve the fault on p, from whatever state the kernel's takes leave it in. */
+static void fault(struct vm_page *p, bool write)
+{
+	for (;;) {
+		if ((p->flags & VMP_LOST) && cfg.on_lost && cfg.on_lost(p->va))
+			p->flags &= (uint16_t) ~(VMP_LOST |
+						 VMP_SWAPPED); /* told: it starts again from zero */
+		if (p->flags & VMP_LOST)
+			vm_die(VM_EXIT_LOST,
+			       "this page was taken by the kernel while dirty: its data is lost",
+			       p->va, E_STALE);
+		if (p->flags & VMP_RESIDENT) {
+			if (write && !(p->flags & VMP_DIRTY)) {
+				/* The first write to a page mapped read-only: now it is dirty. */
+				int err = mach->unmap(p->slot);
+				bool bound = err != 0;
+				if (!err)
+					err = mach->map(p->slot, p->va, PROT_R | PROT_W);
+				if (!err) {
+					st.write_faults++;
+					p->flags |= VMP_DIRTY;
+					return;
+				}
+				if (!frame_went(p->slot, err, bound))
+					vm_die(VM_EXIT_LOST, "mapping a page failed", p->va, err);
+				page_taken(p);
+				continue; /* a miss now, or a lost page */
+			}
+			/*
+			 * Mapped as this access needs, yet it faulted: the mapping
+			 * went with the frame (taken by force: the upcall that says
+			 * so comes later). Answering "served" would fault again.
+			 */
+			if (!mach->frame_taken(p->slot))
+				return; /* spurious: it is there */
+			page_taken(p);
+			continue;
+		}
+		bool fresh;
+		int slot = frame_for_fault(&fresh);
+		if (slot < 0 || !fill(p, slot, write, fresh))
+			continue; /* the frame went before p had it: another */
+		st.faults++;
+		hook_added(p);
+		return;
+	}
+}
 
 int vm_fault(uint64_t va, bool write)
 {
@@ -278,33 +447,10 @@ int vm_fault(uint64_t va, bool write)
 	struct vm_page *p = started ? vm_page_of(va) : NULL;
 	if (!p)
 		return E_NOENT;
-	busy = true;
-	if ((p->flags & VMP_LOST) && cfg.on_lost && cfg.on_lost(p->va))
-		p->flags &=
-		    (uint16_t) ~(VMP_LOST | VMP_SWAPPED); /* told: it starts again from zero */
-	if (p->flags & VMP_LOST)
-		vm_die(VM_EXIT_LOST,
-		       "this page was taken by the kernel while dirty: its data is lost", p->va,
-		       E_STALE);
-	if (p->flags & VMP_RESIDENT) {
-		/* The first write to a page mapped read-only: now it is dirty. */
-		if (write && !(p->flags & VMP_DIRTY)) {
-			st.write_faults++;
-			(void)mach->unmap(p->slot);
-			map_or_die(p->slot, p->va, PROT_R | PROT_W);
-			p->flags |= VMP_DIRTY;
-		}
-	} else {
-		bool fresh;
-		st.faults++;
-		int slot = frame_for_fault(&fresh);
-		fill(p, slot, write, fresh);
-		hook_added(p);
-	}
-	busy = false;
+	enter();
+	fault(p, write);
 	st.pager_cycles += libos_cycles() - t0;
-	if (pending_count || pending_taken)
-		serve_pending();
+	leave();
 	return E_OK;
 }
 
@@ -319,7 +465,13 @@ static unsigned shrink_to(unsigned keep, bool revoke, uint64_t deadline)
 		unsigned n = choose(out, resident - keep, revoke, deadline);
 		for (unsigned i = 0; i < n; i++) {
 			int slot = evict_page(out[i]);
-			(void)mach->frame_free(slot);
+			if (slot < 0)
+				continue; /* taken by force meanwhile: not ours to give */
+			int err = mach->frame_free(slot);
+			if (err && frame_went(slot, err, false)) {
+				frame_lost();
+				continue;
+			}
 			resident--;
 			given++;
 		}
@@ -332,14 +484,15 @@ int vm_set_budget(unsigned frames)
 	if (!frames)
 		return E_INVAL;
 	uint64_t t0 = libos_cycles();
-	cfg.budget = frames;
-	if (started) {
-		busy = true;
-		st.evictions += shrink_to(frames, false, 0);
-		busy = false;
-		serve_pending();
+	if (!started) {
+		cfg.budget = frames;
+		return E_OK;
 	}
+	enter();
+	cfg.budget = frames;
+	st.evictions += shrink_to(frames, false, 0);
 	st.pager_cycles += libos_cycles() - t0;
+	leave();
 	return E_OK;
 }
 
@@ -373,30 +526,52 @@ void vm_trace_at(size_t pos)
 
 /* ---- revocation ---- */
 
+static unsigned revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline);
+static void revoke_taken(void);
+
 /*
- * A revocation upcall that interrupted a fault (a slice started meanwhile)
- * is served when the fault is done: the VM's state is consistent only then.
+ * A revocation upcall that interrupted the VM (a slice started meanwhile)
+ * is served when the VM leaves: its state is consistent only then. In the
+ * VM: an upcall now would only note its request again.
  */
 static void serve_pending(void)
 {
-	uint64_t n = pending_count;
-	pending_count = 0;
+	/* Exchanges: an upcall between the read and the clear would be lost. */
+	uint64_t n = __atomic_exchange_n(&pending_count, 0, __ATOMIC_RELAXED);
 	if (n)
-		(void)vm_revoke_asked(pending_frame, n, pending_deadline);
-	if (pending_taken) {
-		pending_taken = false;
-		vm_revoke_taken();
-	}
+		(void)revoke_asked(pending_frame, n, pending_deadline);
+	if (__atomic_exchange_n(&pending_taken, false, __ATOMIC_RELAXED))
+		revoke_taken();
 }
 
 unsigned vm_revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline)
 {
 	if (busy) {
 		pending_frame = frame;
-		pending_count = count;
 		pending_deadline = deadline;
+		fence();
+		pending_count = count;
 		return 0;
 	}
+	enter();
+	unsigned given = revoke_asked(frame, count, deadline);
+	leave();
+	return given;
+}
+
+void vm_revoke_taken(void)
+{
+	if (busy) {
+		pending_taken = true;
+		return;
+	}
+	enter();
+	revoke_taken();
+	leave();
+}
+
+static unsigned revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline)
+{
 	uint64_t t0 = libos_cycles();
 	unsigned given = 0;
 	st.revoke_asked += count;
@@ -409,7 +584,14 @@ unsigned vm_revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline)
 			struct vm_page *p = &pages[i];
 			if ((p->flags & VMP_RESIDENT) && !mach->frame_number(p->slot, &f) &&
 			    f == frame) {
-				(void)mach->frame_free(evict_page(p));
+				int slot = evict_page(p), err;
+				if (slot < 0)
+					break; /* taken by force meanwhile */
+				if ((err = mach->frame_free(slot)) &&
+				    frame_went(slot, err, false)) {
+					frame_lost();
+					break;
+				}
 				resident--;
 				given = 1;
 				break;
@@ -423,31 +605,14 @@ unsigned vm_revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline)
 	return given;
 }
 
-void vm_revoke_taken(void)
+/* The frames of resident pages that the kernel took (the ones a fault has not found yet). */
+static void revoke_taken(void)
 {
-	if (busy) {
-		pending_taken = true;
-		return;
-	}
 	uint64_t t0 = libos_cycles();
 	for (unsigned i = 0; i < npages; i++) {
 		struct vm_page *p = &pages[i];
-		if (!(p->flags & VMP_RESIDENT) || !mach->frame_taken(p->slot))
-			continue;
-		st.taken++;
-		if (p->flags & VMP_DIRTY) {
-			p->flags |= VMP_LOST;
-			st.lost++;
-			printf("vm: page 0x%llx was taken by force while dirty: lost\n",
-			       (unsigned long long)p->va);
-		} else {
-			p->flags |= VMP_TAKEN;
-		}
-		p->flags &= (uint16_t) ~(VMP_RESIDENT | VMP_DIRTY);
-		p->slot = -1;
-		resident--;
-		hook_evicted(p);
-		cfg.budget = MAX(cfg.budget - 1, 1); /* as for frames given back */
+		if ((p->flags & VMP_RESIDENT) && mach->frame_taken(p->slot))
+			page_taken(p);
 	}
 	st.pager_cycles += libos_cycles() - t0;
 }
@@ -486,7 +651,7 @@ int vm_pager_swap(const char *spec)
 	if (!started)
 		return E_NOTSUP;
 	uint64_t t0 = libos_cycles();
-	busy = true;
+	enter();
 	/* Drain the old policy in its eviction order: the state handed over. */
 	unsigned n = 0;
 	while (n < resident) {
@@ -511,9 +676,8 @@ int vm_pager_swap(const char *spec)
 	}
 	for (unsigned i = 0; i < n; i++)
 		hook_added(drain[i]); /* first victim first: the oldest to the new policy */
-	busy = false;
-	serve_pending();
 	st.pager_cycles += libos_cycles() - t0;
+	leave();
 	return e;
 }
 

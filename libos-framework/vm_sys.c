@@ -17,6 +17,40 @@ static uint8_t pager_stack[PAGER_STACK_SIZE] __attribute__((aligned(16)));
 static struct vm_config conf;
 static int64_t swap_blocks = -1; /* the block-range capability of the swap area */
 
+extern uint8_t libos_fx_fault[512];
+void libos_fx_restore(const uint8_t *fx);
+int libos_ctx_save(struct user_regs *regs, uint8_t *fx) __attribute__((returns_twice));
+noreturn_fn void libos_ctx_jump(const struct user_regs *regs, const uint8_t *fx);
+
+/*
+ * Copies through a page's mapping (zeroing, the mem swap). The kernel may
+ * take the frame at any preemption (the abort protocol), and the copy then
+ * faults: each runs as a probe. on_fault, finding a fault in the probed
+ * page, jumps back to the probe's start, which answers E_STALE. Only the
+ * VM calls these, inside it (a revocation upcall then waits), so one probe
+ * at a time.
+ */
+static struct user_regs probe_regs;
+static uint8_t probe_fx[512] __attribute__((aligned(16)));
+static volatile uint64_t probe_page; /* the page being copied through now; 0: none */
+
+static int probe_copy(void *dst, const void *src, uint64_t page)
+{
+	if (libos_ctx_save(&probe_regs, probe_fx)) {
+		probe_page = 0;
+		return E_STALE; /* the page's frame was taken: on_fault came back here */
+	}
+	probe_page = page;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (src)
+		__builtin_memcpy(dst, src, 4096);
+	else
+		__builtin_memset(dst, 0, 4096);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	probe_page = 0;
+	return 0;
+}
+
 static int64_t m_frame_alloc(bool wait)
 {
 	return sys_call6(SYS_FRAME_ALLOC, FRAME_ANY, wait ? FRAME_WAIT : 0, 0, 0, 0, 0);
@@ -53,9 +87,9 @@ static bool m_frame_taken(int slot)
 	(void)sys_cap_delete((uint64_t)slot); /* the stale root */
 	return true;
 }
-static void m_zero(uint64_t va)
+static int m_zero(uint64_t va)
 {
-	__builtin_memset((void *)va, 0, 4096);
+	return probe_copy((void *)va, NULL, va);
 }
 static noreturn_fn void m_die(int status)
 {
@@ -82,13 +116,11 @@ static int disk_read(unsigned id, int slot, uint64_t va)
 /* The stand-in: a copy in memory the program provides (not counted in the budget). */
 static int mem_write(unsigned id, int slot, uint64_t va)
 {
-	__builtin_memcpy((uint8_t *)conf.mem_store + (uint64_t)id * 4096, (void *)va, 4096);
-	return 0;
+	return probe_copy((uint8_t *)conf.mem_store + (uint64_t)id * 4096, (void *)va, va);
 }
 static int mem_read(unsigned id, int slot, uint64_t va)
 {
-	__builtin_memcpy((void *)va, (uint8_t *)conf.mem_store + (uint64_t)id * 4096, 4096);
-	return 0;
+	return probe_copy((void *)va, (uint8_t *)conf.mem_store + (uint64_t)id * 4096, va);
 }
 
 static struct vm_machine machine = {
@@ -104,23 +136,38 @@ static struct vm_machine machine = {
 	.backing = "none",
 };
 
-struct fault_call {
+/*
+ * The fault being served, copied off the exception stack before the VM
+ * runs: a probe's fault is delivered at the top of that stack, over the
+ * upcall's own frame and FPU save area. One at a time (the VM's faults do
+ * not nest: on_fault).
+ */
+static struct {
+	struct user_regs regs;
+	uint8_t fx[512] __attribute__((aligned(16)));
 	uint64_t va;
 	bool write;
-	int result;
-};
+} served;
 
-static void fault_on_stack(void *arg)
+static noreturn_fn void serve_on_stack(void *arg)
 {
-	struct fault_call *c = arg;
-	c->result = vm_fault(c->va, c->write);
+	(void)arg;
+	if (!libos_threads_on()) { /* (with threads on, thread.c takes the swap= schedule) */
+		enum policy_kind kind;
+		for (const char *spec; (spec = libos_swap_due(libos_cycles(), &kind));)
+			if (kind == POLICY_PAGER)
+				(void)vm_pager_swap(spec);
+	}
+	(void)vm_fault(served.va, served.write); /* a page of the VM's: served, or the end */
+	libos_fx_restore(served.fx);
+	libos_resume(&served.regs);
 }
 
 /*
  * Run fn(arg) on the pager's own stack, not the exception stack: a fault in
  * a policy hook is then delivered like any other (the kernel ends a program
  * whose fault handler faults, with no word of which policy), and fault.c
- * names the policy.
+ * names the policy; and so is a probe's.
  */
 static void call_on_stack(void (*fn)(void *), void *arg, void *top)
 {
@@ -140,15 +187,19 @@ static bool on_fault(struct upcall_fault *uf)
 {
 	if (uf->vector != 14)
 		return false;
-	struct fault_call c = { .va = uf->addr & ~4095ULL, .write = (uf->error & 2) != 0 };
-	if (!libos_threads_on()) { /* (with threads on, thread.c takes the swap= schedule) */
-		enum policy_kind kind;
-		for (const char *spec; (spec = libos_swap_due(libos_cycles(), &kind));)
-			if (kind == POLICY_PAGER)
-				(void)vm_pager_swap(spec);
-	}
-	call_on_stack(fault_on_stack, &c, pager_stack + sizeof(pager_stack));
-	return c.result == 0;
+	uint64_t va = uf->addr & ~4095ULL;
+	if (probe_page && va == probe_page)
+		libos_ctx_jump(&probe_regs, probe_fx); /* the probe answers E_STALE */
+	/* Inside the VM, no probe's: a bug, not paging (and the pager stack is in use). */
+	if (vm_busy() || !vm_page_of(va))
+		return false;
+	/* No revocation upcall comes while this runs on the exception stack (the kernel waits). */
+	served.regs = uf->regs;
+	__builtin_memcpy(served.fx, libos_fx_fault, sizeof(served.fx));
+	served.va = va;
+	served.write = (uf->error & 2) != 0;
+	call_on_stack(serve_on_stack, NULL, pager_stack + sizeof(pager_stack));
+	__builtin_unreachable();
 }
 
 static void on_revoke(struct upcall_revoke *ur)

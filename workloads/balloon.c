@@ -87,7 +87,7 @@ static int holder(bool coop)
 		return HOLDER_VM;
 	}
 	uint64_t corrupt = 0, stamp = 1;
-	uint64_t deadline = libos_cycles() + 10 * libos_cycles_hz(); /* bounded, whatever happens */
+	uint64_t deadline = libos_cycles() + 30 * libos_cycles_hz(); /* bounded, whatever happens */
 	for (bool done = false, last = false; !last;) {
 		struct vm_stats st;
 		vm_stats(&st);
@@ -138,7 +138,8 @@ static int holder(bool coop)
 static int grower(const char *mode)
 {
 	unsigned rounds = (unsigned)libos_arg_u64("rounds", 8),
-		 ask = (unsigned)libos_arg_u64("ask", 4);
+		 ask = (unsigned)libos_arg_u64("ask", 4),
+		 frames = (unsigned)libos_arg_u64("frames", 48);
 	uint64_t gap = libos_arg_u64("gap_ms", 20);
 	int64_t env = sys_env_create(1);
 	if (env < 0) {
@@ -161,17 +162,33 @@ static int grower(const char *mode)
 		printf("balloon: starting the holder: %s\n", err_name((int)err));
 		return 2;
 	}
-	wait_ms(gap * 2); /* let it fill its budget */
+	/*
+	 * Ask first once the holder has filled its budget: a request for more
+	 * than it holds could not all be given back, and the deadline would
+	 * take the rest by force. (Waiting a while was not enough on a loaded
+	 * host.) With its guarantee at frames - ask, the kernel refuses the
+	 * request (E_PERM) until it holds more; then the guarantee goes.
+	 */
+	err = sys_call6(SYS_GUARANTEE, (uint64_t)env, frames > ask ? frames - ask : 0, 0, 0, 0, 0);
+	if (err) {
+		printf("balloon: GUARANTEE: %s\n", err_name((int)err));
+		return 2;
+	}
 	int64_t grown[GROWN_MAX];
 	unsigned ngrown = 0, asked = 0;
 	for (unsigned r = 0; r < rounds && sys_env_status((uint64_t)env) == E_AGAIN; r++) {
 		/* One request per environment at a time: the last one may still be open. */
 		int64_t e;
-		uint64_t give_up = libos_cycles() + 3 * libos_cycles_hz();
-		while ((e = sys_call6(SYS_REVOKE_ASK, (uint64_t)env, FRAME_ANY, ask, 0, 0, 0)) ==
-			   E_BUSY &&
+		uint64_t give_up = libos_cycles() + (r ? 3 : 10) * libos_cycles_hz();
+		while (((e = sys_call6(SYS_REVOKE_ASK, (uint64_t)env, FRAME_ANY, ask, 0, 0, 0)) ==
+			    E_BUSY ||
+			(r == 0 && e == E_PERM)) &&
 		       libos_cycles() < give_up)
 			wait_ms(1);
+		if (r == 0 && (err = sys_call6(SYS_GUARANTEE, (uint64_t)env, 0, 0, 0, 0, 0))) {
+			printf("balloon: GUARANTEE: %s\n", err_name((int)err));
+			break;
+		}
 		if (e) {
 			printf("balloon: REVOKE_ASK: %s\n", err_name((int)e));
 			break;

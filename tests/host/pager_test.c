@@ -27,14 +27,28 @@ static const char *const all_pagers[] = { "fifo",   "clock", "aging",  "lru", "m
 
 /* ---- the simulated machine ---- */
 
+/*
+ * Frames by slot. A frame taken by force (the abort protocol) keeps its
+ * slot — the stale capability — until the VM deletes it (frame_taken), and
+ * every call on it fails as the kernel's do: E_STALE, E_NOENT for unmap
+ * (the binding went with the frame), and a fault — E_STALE from a probe —
+ * for a copy through where it was mapped. Those are not the VM's errors;
+ * anything else the machine refuses is (m.errors).
+ */
 static struct {
 	uint8_t mem[FRAMES][PG];
 	bool used[FRAMES], taken[FRAMES], accessed[FRAMES];
-	uint64_t va[FRAMES]; /* 0: not bound */
+	uint64_t va[FRAMES];  /* 0: not bound */
+	uint64_t was[FRAMES]; /* a taken frame: where it was mapped */
 	unsigned prot[FRAMES];
 	unsigned avail; /* frames the "kernel" will still hand out */
 	uint8_t swap[SWAP_PAGES][PG];
 	unsigned swap_writes, errors;
+	/* Injection (takes_anywhere): at the calls-th machine call... */
+	unsigned calls, take_at, ask_at;
+	bool take_other; /* take another frame than the call's */
+	bool tell_now;	 /* and the REVOKE_TAKEN upcall comes then, inside the VM */
+	unsigned takes;	 /* frames taken so far */
 	jmp_buf died;
 	int status;
 } m;
@@ -42,13 +56,58 @@ static struct {
 static int slot_at(uint64_t va)
 {
 	for (int s = 0; s < FRAMES; s++)
-		if (m.used[s] && m.va[s] == va)
+		if (m.used[s] && !m.taken[s] && m.va[s] == va)
 			return s;
 	return -1;
 }
 
+static bool live(int s)
+{
+	return s >= 0 && s < FRAMES && m.used[s] && !m.taken[s];
+}
+
+static bool stale(int s)
+{
+	return s >= 0 && s < FRAMES && m.used[s] && m.taken[s];
+}
+
+/* The kernel takes slot s's frame by force: its binding goes, the frame is free again. */
+static void take(int s)
+{
+	m.taken[s] = true;
+	m.was[s] = m.va[s];
+	m.va[s] = 0;
+	m.avail++;
+	m.takes++;
+}
+
+/*
+ * Every call that reaches the "kernel" (s: the slot it names, or -1) is a
+ * point where the real one may preempt the VM and take a frame, and where
+ * the revocation upcall may come (the VM is inside: it notes the request).
+ */
+static void preempt_point(int s)
+{
+	if (++m.calls == m.ask_at)
+		(void)vm_revoke_asked(FRAME_ANY, 2, ~0ULL);
+	if (m.calls != m.take_at)
+		return;
+	int v = live(s) && !m.take_other ? s : -1;
+	for (int i = FRAMES - 1; v < 0 && i >= 0; i--)
+		if (live(i) && i != s)
+			v = i;
+	if (v < 0) {
+		m.take_at++; /* nothing to take yet: at the next call */
+		return;
+	}
+	take(v);
+	if (m.tell_now)
+		vm_revoke_taken();
+}
+
 static int64_t f_alloc(bool wait)
 {
+	preempt_point(-1);
 	if (!m.avail)
 		return E_AGAIN;
 	for (int s = 0; s < FRAMES; s++)
@@ -62,12 +121,11 @@ static int64_t f_alloc(bool wait)
 		}
 	return E_NOMEM;
 }
-static bool live(int s)
-{
-	return s >= 0 && s < FRAMES && m.used[s] && !m.taken[s];
-}
 static int f_free(int s)
 {
+	preempt_point(s);
+	if (stale(s))
+		return E_STALE;
 	if (!live(s)) {
 		m.errors++;
 		return E_BADSLOT;
@@ -79,6 +137,9 @@ static int f_free(int s)
 }
 static int f_map(int s, uint64_t va, unsigned prot)
 {
+	preempt_point(s);
+	if (stale(s))
+		return E_STALE;
 	if (!live(s) || m.va[s] || slot_at(va) >= 0) {
 		m.errors++;
 		return live(s) ? E_BUSY : E_BADSLOT;
@@ -90,6 +151,9 @@ static int f_map(int s, uint64_t va, unsigned prot)
 }
 static int f_unmap(int s)
 {
+	preempt_point(s);
+	if (stale(s))
+		return E_NOENT;
 	if (!live(s) || !m.va[s]) {
 		m.errors++;
 		return E_NOENT;
@@ -114,32 +178,59 @@ static int f_frame_number(int s, uint64_t *f)
 }
 static bool f_taken(int s)
 {
-	if (s >= 0 && s < FRAMES && m.used[s] && m.taken[s]) {
-		m.used[s] = false; /* the stale root is deleted */
+	if (stale(s)) {
+		m.used[s] = m.taken[s] = false; /* the stale root is deleted */
 		return true;
 	}
+	if (live(s) && !m.va[s])
+		m.errors++; /* asked of an unmapped live frame: the kernel's answer would be wrong */
 	return false;
 }
-static void f_zero(uint64_t va)
+/* A copy through va's mapping: a fault (E_STALE from the probe) if its frame was taken. */
+static int through(uint64_t va, bool write, int *slot)
 {
 	int s = slot_at(va);
-	if (s < 0 || !(m.prot[s] & PROT_W))
-		m.errors++;
-	else
-		memset(m.mem[s], 0, PG);
+	if (s >= 0 && (!write || (m.prot[s] & PROT_W))) {
+		*slot = s;
+		return 0;
+	}
+	for (int i = 0; i < FRAMES; i++)
+		if (stale(i) && m.was[i] == va)
+			return E_STALE;
+	m.errors++;
+	return E_FAULT;
+}
+static int f_zero(uint64_t va)
+{
+	int s = slot_at(va), err;
+	preempt_point(s);
+	if ((err = through(va, true, &s)))
+		return err;
+	memset(m.mem[s], 0, PG);
+	return 0;
 }
 static int f_swap_write(unsigned id, int s, uint64_t va)
 {
-	if (!live(s) || id >= SWAP_PAGES)
+	preempt_point(s);
+	if (stale(s))
+		return E_STALE;
+	if (!live(s) || id >= SWAP_PAGES) {
+		m.errors++;
 		return E_RANGE;
+	}
 	memcpy(m.swap[id], m.mem[s], PG);
 	m.swap_writes++;
 	return 0;
 }
 static int f_swap_read(unsigned id, int s, uint64_t va)
 {
-	if (!live(s) || id >= SWAP_PAGES)
+	preempt_point(s);
+	if (stale(s))
+		return E_STALE;
+	if (!live(s) || id >= SWAP_PAGES) {
+		m.errors++;
 		return E_RANGE;
+	}
 	memcpy(m.mem[s], m.swap[id], PG);
 	return 0;
 }
@@ -164,21 +255,30 @@ static const struct vm_machine sim = {
 	.die = f_die,
 };
 
-/* A fresh machine and VM: budget frames, npages at BASE, pager spec. */
-static int start(const char *spec, unsigned budget, unsigned npages)
+/* A fresh machine and VM: budget frames, npages at BASE, pager spec (on_lost: as vm_config's). */
+static int start_with(const char *spec, unsigned budget, unsigned npages,
+		      bool (*on_lost)(uint64_t va))
 {
 	vm_stop();
+	jmp_buf died; /* a caller's setjmp made before the start */
+	memcpy(died, m.died, sizeof(died));
 	memset(&m, 0, sizeof(m));
+	memcpy(m.died, died, sizeof(died));
 	m.avail = FRAMES;
 	struct policy_choice c;
 	char err[300];
 	int e = policy_parse(POLICY_PAGER, spec, &c, err, sizeof(err));
 	if (e)
 		return e;
-	struct vm_config cfg = { .budget = budget, .max_pages = npages };
+	struct vm_config cfg = { .budget = budget, .max_pages = npages, .on_lost = on_lost };
 	if ((e = vm_start_on(&cfg, &sim, &c)))
 		return e;
 	return vm_region_add(BASE, npages);
+}
+
+static int start(const char *spec, unsigned budget, unsigned npages)
+{
+	return start_with(spec, budget, npages, NULL);
 }
 
 /* What the MMU does: a fault first if the mapping is missing or read-only for a write. */
@@ -186,16 +286,17 @@ static uint64_t touch(unsigned page, bool write, uint64_t value)
 {
 	uint64_t va = BASE + page * PG;
 	int s = slot_at(va);
-	if (s < 0 || (write && !(m.prot[s] & PROT_W))) {
-		if (vm_fault(va, write)) {
+	/*
+	 * The access faults again while the page is not mapped as it needs: a
+	 * request served as the fault ended may have evicted it at once. (Twice
+	 * in a row would be the VM's error.)
+	 */
+	for (unsigned again = 0; s < 0 || (write && !(m.prot[s] & PROT_W)); again++) {
+		if (again == 2 || vm_fault(va, write)) {
 			m.errors++;
 			return 0;
 		}
 		s = slot_at(va);
-		if (s < 0 || (write && !(m.prot[s] & PROT_W))) {
-			m.errors++;
-			return 0;
-		}
 	}
 	m.accessed[s] = true;
 	if (write)
@@ -401,10 +502,8 @@ TEST(pager, abort_marks_exactly_the_dirty_pages_lost)
 	for (unsigned pg = 0; pg < 8; pg++)
 		touch(pg, pg == 3, 42);
 	for (int s = 0; s < FRAMES; s++) /* the kernel takes every frame */
-		if (m.used[s]) {
-			m.taken[s] = true;
-			m.va[s] = 0;
-		}
+		if (live(s))
+			take(s);
 	vm_revoke_taken();
 	struct vm_stats st;
 	vm_stats(&st);
@@ -422,6 +521,147 @@ TEST(pager, abort_marks_exactly_the_dirty_pages_lost)
 	touch(3, false, 0);
 	test_fail(t, __FILE__, __LINE__, "reading a lost page went on");
 	vm_stop();
+}
+
+/*
+ * Frames taken by force in the middle of the VM's work. The real kernel
+ * takes at a preemption, which may fall anywhere: between the calls of an
+ * eviction, after a frame was allocated and before it is mapped, in the
+ * middle of a copy; and the REVOKE_TAKEN upcall that says so comes later,
+ * perhaps inside the very fault (the VM only notes it then). Here the take
+ * falls on each of the VM's machine calls in turn (k = 1, 2, ... of the
+ * same run), on the frame that call names or on another, told at once or
+ * only at the end. Whatever k: the VM never gives up (the guest's balloon
+ * test ended with "mapping a page failed", status 98), never touches a
+ * stale slot, holds exactly the frames the machine says it has, loses only
+ * a page that was dirty when its frame went — and says so at its next
+ * touch — and every other page reads back what was written.
+ */
+#define CHURN_PAGES 16
+static unsigned told;
+static bool count_told(uint64_t va)
+{
+	told++;
+	return true; /* go on, the page zero-filled */
+}
+
+/* Rounds of reading every page (checked against want) and writing most of them; bad reads. */
+static unsigned churn(unsigned rounds, uint64_t *want)
+{
+	unsigned bad = 0;
+	for (unsigned r = 0; r < rounds; r++)
+		for (unsigned pg = 0; pg < CHURN_PAGES; pg++) {
+			unsigned before = told;
+			uint64_t v = touch(pg, false, 0);
+			if (told != before)
+				want[pg] = 0; /* reported lost: it starts again from zero */
+			else if (v != want[pg])
+				bad++;
+			if ((pg + r) % 3) /* the others stay clean a round */
+				(void)touch(pg, true, want[pg] = 1000 * (r + 1) + pg);
+		}
+	return bad;
+}
+
+struct churn_result {
+	int status; /* the VM ended the program with this; 0: it did not */
+	unsigned bad, errors, takes, resident, live;
+	struct vm_stats st;
+};
+
+static struct churn_result churn_once(const char *spec, unsigned take_at, bool other, bool tell,
+				      unsigned ask_at)
+{
+	struct churn_result r = { 0 };
+	static uint64_t want[CHURN_PAGES];
+	memset(want, 0, sizeof(want));
+	told = 0;
+	if (setjmp(m.died)) {
+		r.status = m.status;
+		vm_stop();
+		return r;
+	}
+	if (start_with(spec, 8, CHURN_PAGES, count_told)) {
+		r.status = -1;
+		return r;
+	}
+	m.take_at = take_at;
+	m.take_other = other;
+	m.tell_now = tell;
+	m.ask_at = ask_at;
+	r.bad = churn(4, want);
+	vm_revoke_taken(); /* the upcall comes at last, if it has not */
+	r.bad += churn(1, want);
+	vm_stats(&r.st);
+	r.errors = m.errors;
+	r.takes = m.takes;
+	r.resident = vm_resident();
+	for (int s = 0; s < FRAMES; s++)
+		r.live += live(s);
+	vm_stop();
+	return r;
+}
+
+TEST(pager, frames_taken_at_any_point_of_a_fault)
+{
+	static const char *const specs[] = { "clock", "fifo" };
+	for (unsigned sp = 0; sp < 2; sp++) {
+		struct churn_result clean = churn_once(specs[sp], 0, false, false, 0);
+		ASSERT_EQ(t, clean.status, 0);
+		EXPECT_EQ(t, clean.bad + clean.errors, 0);
+		unsigned calls = 0;
+		{ /* how many machine calls the run makes */
+			(void)start(specs[sp], 8, CHURN_PAGES);
+			static uint64_t want[CHURN_PAGES];
+			memset(want, 0, sizeof(want));
+			(void)churn(4, want);
+			calls = m.calls;
+			vm_stop();
+		}
+		EXPECT(t, calls > 200);
+		unsigned failed = 0, lost_runs = 0;
+		for (unsigned k = 1; k <= calls; k++)
+			for (unsigned v = 0; v < 4; v++) {
+				struct churn_result r = churn_once(specs[sp], k, v & 1, v & 2, 0);
+				bool ok = r.status == 0 && r.bad == 0 && r.errors == 0 &&
+					  r.takes == 1 && r.st.taken == 1 && r.st.lost <= 1 &&
+					  told == r.st.lost && r.resident == r.live;
+				lost_runs += r.st.lost;
+				if (!ok && failed++ < 5)
+					test_fail(
+					    t, __FILE__, __LINE__,
+					    "%s, take at call %u (%s frame, told %s): status %d, "
+					    "%u bad reads, %u machine errors, %u taken (VM: %llu), "
+					    "lost %llu told %u, resident %u of %u live frames",
+					    specs[sp], k, v & 1 ? "another" : "the call's",
+					    v & 2 ? "at once" : "later", r.status, r.bad, r.errors,
+					    r.takes, (unsigned long long)r.st.taken,
+					    (unsigned long long)r.st.lost, told, r.resident,
+					    r.live);
+			}
+		EXPECT_EQ(t, failed, 0);
+		EXPECT(t, lost_runs > 0); /* some takes hit a dirty page */
+	}
+}
+
+/* The same for a request to give frames back: it comes inside a fault, is noted, and served. */
+TEST(pager, a_request_inside_a_fault_is_served_when_it_ends)
+{
+	unsigned failed = 0;
+	for (unsigned k = 3; k <= 300; k++) { /* (before call 3 it holds one frame) */
+		struct churn_result r = churn_once("clock", 0, false, false, k);
+		bool ok = r.status == 0 && r.bad == 0 && r.errors == 0 && r.st.revoke_asked == 2 &&
+			  r.st.revoke_given == 2 && r.st.lost == 0 && r.resident == r.live;
+		if (!ok && failed++ < 5)
+			test_fail(t, __FILE__, __LINE__,
+				  "request at call %u: status %d, %u bad, %u errors, asked %llu "
+				  "given %llu lost %llu, resident %u of %u",
+				  k, r.status, r.bad, r.errors,
+				  (unsigned long long)r.st.revoke_asked,
+				  (unsigned long long)r.st.revoke_given,
+				  (unsigned long long)r.st.lost, r.resident, r.live);
+	}
+	EXPECT_EQ(t, failed, 0);
 }
 
 TEST(pager, smaller_budget_evicts_at_once)

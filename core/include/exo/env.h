@@ -32,7 +32,12 @@
  */
 enum quota_kind { QUOTA_ENVS, QUOTA_ENDPOINTS, QUOTA_PT_FRAMES, QUOTA_KINDS };
 
-enum revoke_state { REV_NONE = 0, REV_ASKED = 1, REV_TOLD = 2 };
+/*
+ * REV_FILLING: an asker won the request and is writing its fields; the home
+ * core acts on a request only once it is REV_ASKED (published after the
+ * fields, with release), never on one half written.
+ */
+enum revoke_state { REV_NONE = 0, REV_ASKED = 1, REV_TOLD = 2, REV_FILLING = 3 };
 
 enum env_state {
 	ENV_FREE = 0,	  /* unused table entry */
@@ -74,9 +79,10 @@ struct env {
 	struct endpoint *serving; /* the call it serves now, or NULL (home core only) */
 	struct endpoint *calling; /* the call it is blocked in, or NULL (home core only) */
 	/* revocation (core/revoke.c): the request fields are written by the asker
-	 * after it wins revoke_state, and read by the home core after that */
+	 * after it wins revoke_state (REV_FILLING), and read by the home core only
+	 * after the asker publishes REV_ASKED */
 	uint64_t guarantee;	  /* frames (page tables included) never revoked */
-	uint32_t revoke_state;	  /* atomic: REV_NONE, REV_ASKED, REV_TOLD (upcall delivered) */
+	uint32_t revoke_state;	  /* atomic: enum revoke_state (REV_TOLD: upcall delivered) */
 	uint64_t revoke_frame;	  /* the frame asked for, or FRAME_ANY */
 	uint64_t revoke_count;	  /* frames still asked for */
 	uint64_t revoke_deadline; /* cycle counter: past it, the kernel takes them */

@@ -20,7 +20,7 @@
 
 struct env;
 
-extern uint64_t revoke_deadline_ns; /* kernel option revoke_us=, default one slice */
+extern uint64_t revoke_deadline_ns; /* kernel option revoke_us=, default 1 s */
 
 /*
  * Ask e for count frames (frame == FRAME_ANY) or for frame `frame`: from
@@ -29,6 +29,16 @@ extern uint64_t revoke_deadline_ns; /* kernel option revoke_us=, default one sli
  * e's guarantee; E_BUSY: a request for e is already pending.
  */
 must_check int revoke_ask(struct env *e, uint64_t frame, uint64_t count);
+
+/*
+ * revoke_ask's two steps after its checks, apart so a test can look
+ * between them: claim e's one request (E_BUSY: one is pending; the claimed
+ * request is REV_FILLING, which the home core leaves alone), then fill it
+ * in and publish it (REV_ASKED, the deadline from now) and wake the home
+ * core. Every claim is followed by its publish.
+ */
+must_check int revoke_claim(struct env *e);
+void revoke_publish(struct env *e, uint64_t frame, uint64_t count);
 
 /* On e's home core: note that e freed frame (it counts toward a request). */
 void revoke_note_free(struct env *e, uint64_t frame);

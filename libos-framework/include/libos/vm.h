@@ -124,8 +124,17 @@ struct vm_machine {
 	int (*unmap)(int slot);
 	int (*read_ad)(uint64_t va, unsigned n, uint8_t *out); /* n <= 512; clears the bits */
 	int (*frame_number)(int slot, uint64_t *frame);
-	bool (*frame_taken)(int slot); /* the kernel took it by force (its cap is stale) */
-	void (*zero)(uint64_t va);     /* the page at va is mapped writable */
+	/*
+	 * Did the kernel take slot's frame by force? Asked of a frame the VM
+	 * mapped (taken, it has lost its binding) or one an operation just
+	 * found stale (E_STALE). If so, the stale capability is deleted.
+	 */
+	bool (*frame_taken)(int slot);
+	/*
+	 * The calls below touch a frame through its mapping or by DMA; each
+	 * returns E_STALE if the kernel took the frame meanwhile.
+	 */
+	int (*zero)(uint64_t va); /* the page at va is mapped writable */
 	/* Swap: id is the page's index; slot its frame, mapped writable at va if needs_map. */
 	int (*swap_write)(unsigned id, int slot, uint64_t va);
 	int (*swap_read)(unsigned id, int slot, uint64_t va);
@@ -145,10 +154,17 @@ must_check int vm_start_on(const struct vm_config *cfg, const struct vm_machine 
  */
 int vm_fault(uint64_t va, bool write);
 
-/* The revocation upcall: give up to count frames back (frame: that one, or FRAME_ANY). */
+/*
+ * The revocation upcall: give up to count frames back (frame: that one, or
+ * FRAME_ANY). In the VM (the upcall interrupted a fault): noted, 0, and
+ * served as the VM leaves.
+ */
 unsigned vm_revoke_asked(uint64_t frame, uint64_t count, uint64_t deadline);
-/* The kernel took frames by force: find which pages lost them. */
+/* The kernel took frames by force: find which pages lost them (in the VM: as it leaves). */
 void vm_revoke_taken(void);
+
+/* The VM is serving a fault or a request now (an upcall interrupted it). */
+bool vm_busy(void);
 
 /* Forget everything (host tests; a program never stops its VM). */
 void vm_stop(void);
