@@ -158,7 +158,7 @@ struct vstate {
 	struct vreg r[11];
 	uint8_t init[BPF_STACK_SIZE / 8]; /* bit per stack byte: written on this path */
 	uint8_t spill[SLOTS];		  /* 8-byte slot holds a pointer of this type */
-	int32_t spill_off[SLOTS];	  /*   at this constant offset */
+	int16_t spill_off[SLOTS];	  /*   at this constant offset */
 };
 
 struct pending {
@@ -732,11 +732,11 @@ static int check_store(struct verifier *vf, struct vstate *st, const struct bpf_
 		/* A pointer may only be spilled, whole, to an aligned stack slot. */
 		int64_t k = lo + BPF_STACK_SIZE;
 		if (p.type != V_STACK || size != 8 || lo + 8 != hi || k % 8 != 0 ||
-		    val->lo != val->hi)
+		    val->lo != val->hi || off_lo(val) < INT16_MIN || off_lo(val) > INT16_MAX)
 			return refuse(vf, BPF_R_PTR_LEAK, vf->pc);
 		stack_mark(st, lo, hi, true);
 		st->spill[k / 8] = val->type;
-		st->spill_off[k / 8] = (int32_t)off_lo(val);
+		st->spill_off[k / 8] = (int16_t)off_lo(val);
 		return E_OK;
 	}
 	if (p.type == V_STACK) {
@@ -964,11 +964,11 @@ static int check_cond(struct verifier *vf, struct vstate *st, const struct bpf_i
 	bool taken = refine(op, &ta, &tb, is32);
 	bool fall = refine(negate(op), &fa, &fb, is32);
 	if (taken) {
-		struct vstate t = *st;
-		t.r[dst] = ta;
+		/* The taken side's state is this one narrowed (no copy: stack space). */
+		st->r[dst] = ta;
 		if (x)
-			t.r[src] = tb;
-		err = add_pending(vf, target, &t);
+			st->r[src] = tb;
+		err = add_pending(vf, target, st);
 		if (err)
 			return err;
 	}

@@ -5,9 +5,10 @@
  * Input: byte 0 picks the hook (bits 0..1) and the decoding (bit 7: raw
  * Linux instructions, 8 bytes each; else "shaped": each 8-byte record
  * decoded into a likely instruction — a known opcode, registers r0..r10,
- * small offsets and immediates — so that most programs get past the first
+ * small offsets and immediates, or ones near the end of the hook's
+ * objects — so that most programs get past the first
  * instructions); bytes 1..8 seed the context's and the region's contents;
- * then the instructions, at most 256.
+ * then the instructions, at most 64.
  *
  * Oracles, on top of ASan and UBSan (the context, the region and the
  * program are each a heap block of exactly their size, so one byte past
@@ -33,7 +34,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_PROG 256
+#define MAX_PROG 64
 #define LOG_MAX 64
 
 struct bpf_run_env {
@@ -180,7 +181,22 @@ static void init_tables(void)
 }
 
 /* One 8-byte record as a likely instruction (see the top). */
-static struct bpf_insn shape(const uint8_t *b)
+/* A size of the hook's objects, from two bits: the interesting boundaries. */
+static int32_t boundary(const struct bpf_hook_desc *h, unsigned which)
+{
+	switch (which & 3) {
+	case 0:
+		return (int32_t)h->ctx_size;
+	case 1:
+		return (int32_t)h->region_size;
+	case 2:
+		return (int32_t)h->ctx_wr_end;
+	default:
+		return -BPF_STACK_SIZE;
+	}
+}
+
+static struct bpf_insn shape(const uint8_t *b, const struct bpf_hook_desc *h)
 {
 	struct bpf_insn in;
 	uint8_t code = b[0] < 2 * nopcodes ? opcodes[b[0] % nopcodes] : b[0];
@@ -191,10 +207,15 @@ static struct bpf_insn shape(const uint8_t *b)
 		off = (int16_t)(b[2] | (b[3] << 8));
 	else if (BPF_CLASS(code) == BPF_JMP || BPF_CLASS(code) == BPF_JMP32)
 		off = (int16_t)(b[2] % 16);
+	else if (b[3] & 0x40) /* near the end of an object: -8..+7 */
+		off = (int16_t)(boundary(h, b[2]) - 8 + ((b[2] >> 2) & 15));
 	else
-		off = (int16_t)(b[2] - (b[2] & 0x80 ? 256 : 0)); /* -128..127 */
+		/* Below r10 (-127..0) or into a small object (0..63). */
+		off = (int16_t)(b[2] & 0x80 ? -(b[2] & 0x7f) : b[2] & 0x3f);
 	if (b[5] & 0x80)
 		memcpy(&imm, b + 4, 4);
+	else if (b[5] & 0x40)
+		imm = boundary(h, b[4]) - 8 + ((b[4] >> 2) & 15);
 	else
 		imm = b[4] - (b[4] & 0x80 ? 256 : 0);
 	uint8_t cls = BPF_CLASS(code), op = BPF_OP(code);
@@ -310,7 +331,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (raw)
 			memcpy(&prog[i], rec, 8);
 		else
-			prog[i] = shape(rec);
+			prog[i] = shape(rec, h);
 	}
 
 	struct bpf_verdict v;

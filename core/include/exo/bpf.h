@@ -114,7 +114,8 @@ static inline unsigned bpf_src(const struct bpf_insn *i)
 /*
  * The verifier walks the program once, in order (jumps go forward only), and
  * keeps one merged state per branch target not reached yet; at most this many
- * at once (each is about 650 bytes of the caller's stack).
+ * at once (each is about 700 bytes: bpf_verify needs
+ * about 7 KiB of stack).
  */
 #define BPF_MAX_OPEN 8
 
