@@ -147,7 +147,8 @@ enum vtype {
 };
 
 struct vreg {
-	uint64_t lo, hi; /* scalar: unsigned bounds; pointer: int64_t offset bounds */
+	uint64_t lo, hi;  /* scalar: unsigned bounds; pointer: int64_t offset bounds */
+	int64_t slo, shi; /* scalar: signed bounds (both kinds hold at once) */
 	uint8_t type;
 };
 
@@ -157,7 +158,7 @@ struct vstate {
 	struct vreg r[11];
 	uint8_t init[BPF_STACK_SIZE / 8]; /* bit per stack byte: written on this path */
 	uint8_t spill[SLOTS];		  /* 8-byte slot holds a pointer of this type */
-	int32_t spill_off[SLOTS];	  /*   at this constant offset */
+	int16_t spill_off[SLOTS];	  /*   at this constant offset */
 };
 
 struct pending {
@@ -183,9 +184,39 @@ static bool is_const(const struct vreg *r)
 {
 	return r->type == V_SCALAR && r->lo == r->hi;
 }
+/* A scalar in [lo, hi] unsigned; its signed bounds follow when the range does not wrap. */
 static struct vreg scalar(uint64_t lo, uint64_t hi)
 {
-	return (struct vreg){ .type = V_SCALAR, .lo = lo, .hi = hi };
+	struct vreg r = {
+		.type = V_SCALAR, .lo = lo, .hi = hi, .slo = INT64_MIN, .shi = INT64_MAX
+	};
+	if (hi <= S64_MAX || lo > S64_MAX) {
+		r.slo = (int64_t)lo;
+		r.shi = (int64_t)hi;
+	}
+	return r;
+}
+
+/*
+ * Tightens each kind of bounds by the other: a signed range of non-negative
+ * values is an unsigned one, and so is one of negative values (the top half
+ * of the unsigned numbers), and the reverse. False if no value is left.
+ */
+static bool sync(struct vreg *r)
+{
+	for (int round = 0; round < 2; round++) {
+		if (r->hi <= S64_MAX || r->lo > S64_MAX) {
+			r->slo = MAX(r->slo, (int64_t)r->lo);
+			r->shi = MIN(r->shi, (int64_t)r->hi);
+		}
+		if (r->slo >= 0 || r->shi < 0) {
+			r->lo = MAX(r->lo, (uint64_t)r->slo);
+			r->hi = MIN(r->hi, (uint64_t)r->shi);
+		}
+		if (r->lo > r->hi || r->slo > r->shi)
+			return false;
+	}
+	return true;
 }
 static int64_t off_lo(const struct vreg *r)
 {
@@ -366,6 +397,8 @@ static void join_reg(struct vreg *a, const struct vreg *b)
 	if (a->type == V_SCALAR) {
 		a->lo = MIN(a->lo, b->lo);
 		a->hi = MAX(a->hi, b->hi);
+		a->slo = MIN(a->slo, b->slo);
+		a->shi = MAX(a->shi, b->shi);
 	} else if (is_ptr(a)) {
 		a->lo = (uint64_t)MIN(off_lo(a), off_lo(b));
 		a->hi = (uint64_t)MAX(off_hi(a), off_hi(b));
@@ -510,7 +543,30 @@ static struct vreg range_alu(uint8_t op, bool is64, struct vreg a, struct vreg b
 	if (op == BPF_MOV)
 		return b;
 	struct vreg r = range64(op, a, b, is64);
-	return is64 ? r : trunc32(r);
+	if (!is64)
+		return trunc32(r);
+	/* What the signed bounds say, where they say more (sums that wrap as unsigned). */
+	int64_t lo = INT64_MIN, hi = INT64_MAX;
+	if (op == BPF_ADD) {
+		if (__builtin_add_overflow(a.slo, b.slo, &lo) ||
+		    __builtin_add_overflow(a.shi, b.shi, &hi)) {
+			lo = INT64_MIN;
+			hi = INT64_MAX;
+		}
+	} else if (op == BPF_SUB) {
+		if (__builtin_sub_overflow(a.slo, b.shi, &lo) ||
+		    __builtin_sub_overflow(a.shi, b.slo, &hi)) {
+			lo = INT64_MIN;
+			hi = INT64_MAX;
+		}
+	} else if (op == BPF_ARSH && is_const(&b)) {
+		lo = (int64_t)alu_eval(BPF_ARSH, true, (uint64_t)a.slo, b.lo, 0, false);
+		hi = (int64_t)alu_eval(BPF_ARSH, true, (uint64_t)a.shi, b.lo, 0, false);
+	}
+	struct vreg t = r;
+	t.slo = MAX(t.slo, lo);
+	t.shi = MIN(t.shi, hi);
+	return sync(&t) ? t : r; /* both hold, so they meet; r if that went wrong */
 }
 
 /* ---- checks on one path ---- */
@@ -676,11 +732,11 @@ static int check_store(struct verifier *vf, struct vstate *st, const struct bpf_
 		/* A pointer may only be spilled, whole, to an aligned stack slot. */
 		int64_t k = lo + BPF_STACK_SIZE;
 		if (p.type != V_STACK || size != 8 || lo + 8 != hi || k % 8 != 0 ||
-		    val->lo != val->hi)
+		    val->lo != val->hi || off_lo(val) < INT16_MIN || off_lo(val) > INT16_MAX)
 			return refuse(vf, BPF_R_PTR_LEAK, vf->pc);
 		stack_mark(st, lo, hi, true);
 		st->spill[k / 8] = val->type;
-		st->spill_off[k / 8] = (int32_t)off_lo(val);
+		st->spill_off[k / 8] = (int16_t)off_lo(val);
 		return E_OK;
 	}
 	if (p.type == V_STACK) {
@@ -695,10 +751,17 @@ static int ptr_arith(struct verifier *vf, struct vreg *d, uint8_t op, struct vre
 {
 	if (op != BPF_ADD && op != BPF_SUB)
 		return refuse(vf, BPF_R_PTR_ARITH, vf->pc);
-	if (s.hi > (uint64_t)OFF_LIMIT &&
-	    !(is_const(&s) && (int64_t)s.lo >= -OFF_LIMIT && (int64_t)s.lo < 0))
+	/* The number's bounds, unsigned or else signed, must be small. */
+	int64_t slo, shi;
+	if (s.hi <= (uint64_t)OFF_LIMIT) {
+		slo = (int64_t)s.lo;
+		shi = (int64_t)s.hi;
+	} else if (s.slo >= -OFF_LIMIT && s.shi <= OFF_LIMIT) {
+		slo = s.slo;
+		shi = s.shi;
+	} else {
 		return refuse(vf, BPF_R_PTR_ARITH, vf->pc);
-	int64_t slo = (int64_t)s.lo, shi = (int64_t)s.hi; /* a negative constant */
+	}
 	int64_t lo, hi;
 	if (op == BPF_ADD) {
 		lo = off_lo(&p) + slo;
@@ -760,40 +823,44 @@ static int check_alu(struct verifier *vf, struct vstate *st, const struct bpf_in
 	return E_OK;
 }
 
+/* Narrows a and b to "a > b" (strict) or "a >= b", signed; false if it cannot hold. */
+static bool refine_sgt(struct vreg *a, struct vreg *b, bool strict)
+{
+	if (strict && (b->slo == INT64_MAX || a->shi == INT64_MIN))
+		return false;
+	a->slo = MAX(a->slo, b->slo + (strict ? 1 : 0));
+	b->shi = MIN(b->shi, a->shi - (strict ? 1 : 0));
+	return sync(a) && sync(b);
+}
+
 /* Narrows scalars a (dst) and b (src) to "a op b" holding; false if it cannot. */
 static bool refine(uint8_t op, struct vreg *a, struct vreg *b, bool is32)
 {
-	uint64_t lim = is32 ? U32_MAX : U64_MAX, slim = is32 ? U32_MAX >> 1 : S64_MAX;
-	if (a->hi > lim || b->hi > lim)
-		return true; /* a 32-bit compare of wider values: learn nothing */
-	bool nonneg = a->hi <= slim && b->hi <= slim;
-	switch (op) {
-	case BPF_JSGT:
-		if (!nonneg)
+	if (is32) {
+		/*
+		 * A 32-bit compare says something about the whole registers
+		 * only when both are below 2^32, and a signed one only when
+		 * both are below 2^31 (then it is the unsigned compare).
+		 */
+		if (a->hi > U32_MAX || b->hi > U32_MAX)
 			return true;
-		op = BPF_JGT;
-		break;
-	case BPF_JSGE:
-		if (!nonneg)
+		bool small = a->hi <= U32_MAX >> 1 && b->hi <= U32_MAX >> 1;
+		uint8_t u = op == BPF_JSGT   ? BPF_JGT
+			    : op == BPF_JSGE ? BPF_JGE
+			    : op == BPF_JSLT ? BPF_JLT
+			    : op == BPF_JSLE ? BPF_JLE
+					     : op;
+		if (u != op && !small)
 			return true;
-		op = BPF_JGE;
-		break;
-	case BPF_JSLT:
-		if (!nonneg)
-			return true;
-		op = BPF_JLT;
-		break;
-	case BPF_JSLE:
-		if (!nonneg)
-			return true;
-		op = BPF_JLE;
-		break;
+		op = u;
 	}
 	switch (op) {
 	case BPF_JEQ:
 		a->lo = b->lo = MAX(a->lo, b->lo);
 		a->hi = b->hi = MIN(a->hi, b->hi);
-		return a->lo <= a->hi;
+		a->slo = b->slo = MAX(a->slo, b->slo);
+		a->shi = b->shi = MIN(a->shi, b->shi);
+		return sync(a) && sync(b);
 	case BPF_JNE:
 		if (is_const(a) && is_const(b))
 			return a->lo != b->lo;
@@ -803,21 +870,29 @@ static bool refine(uint8_t op, struct vreg *a, struct vreg *b, bool is32)
 			else if (a->hi == b->lo)
 				a->hi--;
 		}
-		return a->lo <= a->hi;
+		return sync(a);
 	case BPF_JGT: /* a > b */
 		if (b->lo == U64_MAX || a->hi == 0)
 			return false;
 		a->lo = MAX(a->lo, b->lo + 1);
 		b->hi = MIN(b->hi, a->hi - 1);
-		return a->lo <= a->hi && b->lo <= b->hi;
+		return sync(a) && sync(b);
 	case BPF_JGE: /* a >= b */
 		a->lo = MAX(a->lo, b->lo);
 		b->hi = MIN(b->hi, a->hi);
-		return a->lo <= a->hi && b->lo <= b->hi;
+		return sync(a) && sync(b);
 	case BPF_JLT:
-		return refine(BPF_JGT, b, a, is32);
+		return refine(BPF_JGT, b, a, false);
 	case BPF_JLE:
-		return refine(BPF_JGE, b, a, is32);
+		return refine(BPF_JGE, b, a, false);
+	case BPF_JSGT:
+		return refine_sgt(a, b, true);
+	case BPF_JSGE:
+		return refine_sgt(a, b, false);
+	case BPF_JSLT:
+		return refine_sgt(b, a, true);
+	case BPF_JSLE:
+		return refine_sgt(b, a, false);
 	}
 	return true; /* JSET: nothing learnt */
 }
@@ -874,8 +949,14 @@ static int check_cond(struct verifier *vf, struct vstate *st, const struct bpf_i
 	uint32_t target = vf->pc + 1 + (uint32_t)in->off;
 	*fall_alive = true;
 	if (is_ptr(&a) || is_ptr(&b)) {
-		/* Only pointers into the same object compare; nothing is learnt. */
-		if (a.type != b.type || is32)
+		/*
+		 * Only pointers into the same object compare, and only by
+		 * order (their difference is an offset); nothing is learnt.
+		 * JSET and signed compares would test bits of the address.
+		 */
+		bool order = op == BPF_JEQ || op == BPF_JNE || op == BPF_JGT || op == BPF_JGE ||
+			     op == BPF_JLT || op == BPF_JLE;
+		if (a.type != b.type || is32 || !order)
 			return refuse(vf, BPF_R_PTR_LEAK, vf->pc);
 		return add_pending(vf, target, st);
 	}
@@ -883,11 +964,11 @@ static int check_cond(struct verifier *vf, struct vstate *st, const struct bpf_i
 	bool taken = refine(op, &ta, &tb, is32);
 	bool fall = refine(negate(op), &fa, &fb, is32);
 	if (taken) {
-		struct vstate t = *st;
-		t.r[dst] = ta;
+		/* The taken side's state is this one narrowed (no copy: stack space). */
+		st->r[dst] = ta;
 		if (x)
-			t.r[src] = tb;
-		err = add_pending(vf, target, &t);
+			st->r[src] = tb;
+		err = add_pending(vf, target, st);
 		if (err)
 			return err;
 	}
@@ -1071,11 +1152,6 @@ int bpf_verify(const struct bpf_insn *prog, uint32_t n, const struct bpf_hook_de
 
 /* ---- the interpreter ---- */
 
-/*
- * What the registers the program may not read hold on entry, and the bytes
- * of its stack. Not secret; the fuzzer changes it between two runs of a
- * program to show that no result depends on it.
- */
 uint64_t bpf_uninit_fill = 0;
 
 static uint64_t load(uint64_t addr, uint64_t size)

@@ -114,7 +114,8 @@ static inline unsigned bpf_src(const struct bpf_insn *i)
 /*
  * The verifier walks the program once, in order (jumps go forward only), and
  * keeps one merged state per branch target not reached yet; at most this many
- * at once (each is about 650 bytes of the caller's stack).
+ * at once (each is about 700 bytes: bpf_verify needs
+ * about 7 KiB of stack).
  */
 #define BPF_MAX_OPEN 8
 
@@ -217,6 +218,13 @@ must_check int bpf_elf_find(const void *image, uint64_t size, const char *sectio
  */
 must_check int bpf_run(const struct bpf_insn *prog, uint32_t n, const struct bpf_hook_desc *hook,
 		       void *ctx, void *region, struct bpf_run_env *env, uint64_t *result);
+
+/*
+ * What the registers a program may not read hold on entry, and the bytes of
+ * its stack (0). Not secret: the fuzzer changes it between two runs of one
+ * program to show that no result depends on it.
+ */
+extern uint64_t bpf_uninit_fill;
 
 /* As bpf_run, and *steps = the instructions executed (never above the budget). */
 must_check int bpf_run_steps(const struct bpf_insn *prog, uint32_t n,

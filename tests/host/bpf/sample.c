@@ -33,3 +33,46 @@ SEC("global") int uses_global(void *ctx)
 {
 	return ++counter;
 }
+
+/* A signed int index, checked both ways (clang sign-extends it with a shift pair). */
+SEC("signed") long signed_index(unsigned char *ctx, unsigned char *region)
+{
+	int i = *(int *)(ctx + 8);
+	if (i < 0 || i > 200)
+		return -1;
+	return region[i];
+}
+
+/* A copy of up to four words, unrolled by clang into forward branches. */
+SEC("unrolled") int copy_words(unsigned char *ctx, unsigned long *region)
+{
+	unsigned n = *(unsigned *)ctx;
+	int k = 0;
+#pragma clang loop unroll(full)
+	for (unsigned i = 0; i < 4; i++) {
+		if (i < n) {
+			((unsigned long *)(ctx + 16))[i] = region[i];
+			k++;
+		}
+	}
+	return k;
+}
+
+/* A switch: a tree of compares and jumps. */
+SEC("switch") long switch_case(unsigned char *ctx)
+{
+	switch (*(unsigned *)ctx) {
+	case 0:
+		return 10;
+	case 1:
+		return 20;
+	case 2:
+		return 33;
+	case 5:
+		return 7;
+	case 9:
+		return 1;
+	default:
+		return 0;
+	}
+}
