@@ -83,12 +83,12 @@ static int64_t own_page(uint64_t va)
 
 static uint64_t frame_of(int64_t slot)
 {
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	return sys_cap_inspect((uint64_t)slot, &ci) == 0 ? ci.object : ~0ULL;
 }
 
 /* Wait (yielding) until *w != 0: true if it came. */
-static bool wait_for(volatile uint64_t *w)
+static bool wait_for(const volatile uint64_t *w)
 {
 	for (unsigned i = 0; i < WAIT_ROUNDS && !*w; i++)
 		sys_yield();
@@ -497,6 +497,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		far = core + 1;
 		(void)sys_cap_delete((uint64_t)other);
 	}
+	printf("bpf: loads (cores: %llu)\n", (unsigned long long)(far == core ? 1 : 2));
 	int err = test_load();
 	if (!err)
 		err = (printf("bpf: %s\n", "test_wakeup_self"), test_wakeup_self(core));

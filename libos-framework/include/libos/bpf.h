@@ -11,7 +11,7 @@
 #include <exo/bpf.h>
 
 /* The bytes bpf_image_wrap needs for n instructions. */
-#define BPF_IMAGE_BYTES(n) (64 + (uint64_t)(n)*8 + 24 + 3 * 64)
+#define BPF_IMAGE_BYTES(n) (64 + (uint64_t)(n)*8 + 24 + 3ULL * 64)
 
 /*
  * Write an ELF64 relocatable object for BPF holding prog[0..n) as its one
@@ -22,7 +22,7 @@ static inline uint64_t bpf_image_wrap(const struct bpf_insn *prog, uint32_t n, v
 				      uint64_t cap)
 {
 	uint64_t text = 64, strtab = text + (uint64_t)n * 8, shoff = strtab + 24,
-		 len = shoff + 3 * 64;
+		 len = shoff + 3ULL * 64;
 	if (len > cap)
 		return 0;
 	uint8_t *b = buf;
