@@ -61,7 +61,7 @@ static void hold_frames(void)
 {
 	for (int i = 0; i < HOLD; i++) {
 		int64_t s = sys_frame_alloc(FRAME_ANY);
-		if (s < 0 || sys_map((uint64_t)s, BASE + i * 4096, PROT_R | PROT_W))
+		if (s < 0 || sys_map((uint64_t)s, BASE + (uint64_t)i * 4096, PROT_R | PROT_W))
 			sys_exit(100);
 		held[i] = s;
 	}
@@ -70,16 +70,16 @@ static void hold_frames(void)
 static bool robbed(void)
 {
 	for (int i = 0; i < HOLD; i++)
-		if (sys_map((uint64_t)held[i], BASE + i * 4096, PROT_R) == E_STALE)
+		if (sys_map((uint64_t)held[i], BASE + (uint64_t)i * 4096, PROT_R) == E_STALE)
 			return true;
 	return false;
 }
 
 static uint64_t now_ms(void)
 {
-	struct sys_time t;
+	struct sys_time t = { 0, 1000 };
 	(void)sys_time(&t);
-	return t.cycles / (t.cycles_hz / 1000);
+	return t.cycles / (t.cycles_hz / 1000 ? t.cycles_hz / 1000 : 1);
 }
 
 static void spin_ms(uint64_t ms)
@@ -164,10 +164,10 @@ static uint8_t ep_stack[4096] __attribute__((aligned(16)));
  */
 static int limited(void)
 {
-	int64_t envs[16];
+	int64_t envs[16] = { 0 };
 	int ne = eat_envs(envs, 16);
 	int64_t last = sys_env_create(sys_core_id());
-	if (last != E_NOMEM)
+	if (last != E_NOMEM || ne < 2)
 		return 1000;
 	int eps = 0;
 	while (eps < 16 && pct_ep_create(ENV_SELF, ep_stack, sizeof(ep_stack)) >= 0)
