@@ -19,6 +19,21 @@
 
 #define NFRAMES 4 /* the owner program holds this many */
 
+/* Frames e allocated itself (revocable) that it has mapped. */
+static unsigned mapped_frames(struct env *e)
+{
+	uint64_t mine[CAP_SLOTS];
+	unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS), bound = 0;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		struct cap_info ci;
+		if (cap_inspect(e, s, &ci) != E_OK || ci.type != OBJ_FRAME || !ci.bound_va)
+			continue;
+		for (unsigned i = 0; i < n; i++)
+			bound += mine[i] == ci.object;
+	}
+	return bound;
+}
+
 /* Start the owner program in mode on this core and let it take its frames. */
 static struct env *owner(struct test_ctx *t, unsigned mode)
 {
@@ -28,11 +43,17 @@ static struct env *owner(struct test_ctx *t, unsigned mode)
 		test_fail(t, __FILE__, __LINE__, "could not start the owner");
 		return NULL;
 	}
-	/* Run it until it holds its frames (revocable: the ones it allocated). */
-	for (unsigned i = 0; i < 1000 && cap_revocable_frames(e, NULL, 0) < NFRAMES; i++)
+	/*
+	 * Run it until it holds its frames (revocable: the ones it allocated)
+	 * and has mapped them all. (Asked as soon as it held four, a slice
+	 * could have ended between its last allocation and that frame's map,
+	 * whose E_STALE then ended it with status 100 — 4 in the low bits.)
+	 */
+	for (unsigned i = 0; i < 1000 && mapped_frames(e) < NFRAMES; i++)
 		if (sched_run_slices(1) == 0)
 			break;
 	EXPECT_EQ(t, cap_revocable_frames(e, NULL, 0), NFRAMES);
+	EXPECT_EQ(t, mapped_frames(e), NFRAMES);
 	return e;
 }
 
@@ -117,7 +138,7 @@ TEST(revoke, from_another_core_abort_path)
 	remote = NULL;
 	ASSERT_EQ(t, smp_call_start(1, start_remote, (void *)1), E_OK); /* mode 1: never answers */
 	uint64_t end = arch_cycles() + arch_cycles_per_sec() * 5;
-	while ((!remote || cap_revocable_frames(remote, NULL, 0) < NFRAMES) && arch_cycles() < end)
+	while ((!remote || mapped_frames(remote) < NFRAMES) && arch_cycles() < end)
 		arch_cpu_relax();
 	ASSERT(t, remote != NULL);
 	int err;
