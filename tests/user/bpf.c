@@ -16,6 +16,7 @@
  */
 #include <libos/bpf.h>
 #include <libos/libos.h>
+#include <libos/sched.h>
 
 #define I BPF_INSN
 #define EXIT I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
@@ -339,6 +340,43 @@ static int test_load(void)
 	return sys_debug_check() == 0 ? 0 : 21;
 }
 
+/*
+ * The largest program, and one instruction more, in one load each: the call
+ * returns (accepted / refused with its rule). Loaded at the revoke hook,
+ * which runs only when a revocation asks: a straight-line program longer
+ * than a hook's budget overruns it on every run, and at the wakeup hook an
+ * overrun counts as "no" -- the loader itself would never run again
+ * (issue 18).
+ */
+static struct bpf_insn big[BPF_MAX_INSNS + 1];
+static uint8_t big_img[BPF_IMAGE_BYTES(BPF_MAX_INSNS + 1)] __attribute__((aligned(8)));
+
+static int test_big(void)
+{
+	for (uint32_t i = 0; i <= BPF_MAX_INSNS; i++)
+		big[i] = MOV_K(0, (int32_t)i + 1);
+	big[BPF_MAX_INSNS - 1] = EXIT;
+	uint64_t len = bpf_image_wrap(big, BPF_MAX_INSNS, big_img, sizeof(big_img));
+	uint64_t t0 = libos_cycles();
+	verdict = (struct bpf_load_verdict){ 0xffff, 0xffff };
+	int64_t p = libos_bpf_load(BPF_HOOK_REVOKE, big_img, len, BPF_NO_REGION, 0, &verdict);
+	printf("bpf: %u instructions: %lld, rule %u, %llu cycles\n", BPF_MAX_INSNS, (long long)p,
+	       verdict.rule, (unsigned long long)(libos_cycles() - t0));
+	if (len == 0 || p < 0 || verdict.rule != BPF_OK || sys_cap_delete((uint64_t)p) != 0)
+		return 22;
+	big[BPF_MAX_INSNS - 1] = MOV_K(0, 1);
+	big[BPF_MAX_INSNS] = EXIT;
+	len = bpf_image_wrap(big, BPF_MAX_INSNS + 1, big_img, sizeof(big_img));
+	verdict = (struct bpf_load_verdict){ 0xffff, 0xffff };
+	p = libos_bpf_load(BPF_HOOK_REVOKE, big_img, len, BPF_NO_REGION, 0, &verdict);
+	printf("bpf: %u instructions: %lld, rule %u\n", BPF_MAX_INSNS + 1, (long long)p,
+	       verdict.rule);
+	/* The ELF reader counts the instructions before the verifier sees them. */
+	if (len == 0 || p != E_INVAL || verdict.rule != BPF_R_ELF || verdict.insn != 0)
+		return 23;
+	return sys_debug_check() == 0 ? 0 : 24;
+}
+
 /* Our own predicate says no until a child on our core sets the flag: we are not entered. */
 static int test_wakeup_self(uint64_t core)
 {
@@ -499,6 +537,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	}
 	printf("bpf: loads (cores: %llu)\n", (unsigned long long)(far == core ? 1 : 2));
 	int err = test_load();
+	if (!err)
+		err = (printf("bpf: %s\n", "test_big"), test_big());
 	if (!err)
 		err = (printf("bpf: %s\n", "test_wakeup_self"), test_wakeup_self(core));
 	if (!err)
