@@ -321,12 +321,19 @@ static int test_load(void)
 	if ((uint64_t)sys_frame_count() != frames || sys_debug_check() != 0)
 		return 15;
 	/* Accepted: a capability of its own type; one per hook; deleting it frees the hook. */
+	/*
+	 * Yes before the load, not after: the predicate is ours, and a
+	 * preemption between the load and the store would keep this
+	 * environment off the CPU for ever (the bpf-smp2 timeouts). The yield
+	 * makes that window certain: a "no" here hangs the test.
+	 */
+	page(REGION_VA)[0] = 1;
 	int64_t p = load(BPF_HOOK_WAKEUP, p_word0, 2, (uint64_t)r, 0);
+	sys_yield();
 	struct cap_info ci;
 	if (p < 0 || verdict.rule != BPF_OK || sys_cap_inspect((uint64_t)p, &ci) != 0 ||
 	    ci.type != OBJ_BPF)
 		return 16;
-	page(REGION_VA)[0] = 1; /* yes: this environment keeps running */
 	if (load(BPF_HOOK_WAKEUP, p_word0, 2, (uint64_t)r, 0) != E_BUSY)
 		return 17;
 	if (sys_cap_grant((uint64_t)p, ENV_SELF, GRANT_COPY) >= 0 ||
