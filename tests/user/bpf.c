@@ -16,6 +16,7 @@
  */
 #include <libos/bpf.h>
 #include <libos/libos.h>
+#include <libos/sched.h>
 
 #define I BPF_INSN
 #define EXIT I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
@@ -320,12 +321,19 @@ static int test_load(void)
 	if ((uint64_t)sys_frame_count() != frames || sys_debug_check() != 0)
 		return 15;
 	/* Accepted: a capability of its own type; one per hook; deleting it frees the hook. */
+	/*
+	 * Yes before the load, not after: the predicate is ours, and a
+	 * preemption between the load and the store would keep this
+	 * environment off the CPU for ever (the bpf-smp2 timeouts). The yield
+	 * makes that window certain: a "no" here hangs the test.
+	 */
+	page(REGION_VA)[0] = 1;
 	int64_t p = load(BPF_HOOK_WAKEUP, p_word0, 2, (uint64_t)r, 0);
+	sys_yield();
 	struct cap_info ci;
 	if (p < 0 || verdict.rule != BPF_OK || sys_cap_inspect((uint64_t)p, &ci) != 0 ||
 	    ci.type != OBJ_BPF)
 		return 16;
-	page(REGION_VA)[0] = 1; /* yes: this environment keeps running */
 	if (load(BPF_HOOK_WAKEUP, p_word0, 2, (uint64_t)r, 0) != E_BUSY)
 		return 17;
 	if (sys_cap_grant((uint64_t)p, ENV_SELF, GRANT_COPY) >= 0 ||
@@ -337,6 +345,43 @@ static int test_load(void)
 	if (p < 0 || sys_cap_delete((uint64_t)p) != 0 || sys_frame_free((uint64_t)r) != 0)
 		return 20;
 	return sys_debug_check() == 0 ? 0 : 21;
+}
+
+/*
+ * The largest program, and one instruction more, in one load each: the call
+ * returns (accepted / refused with its rule). Loaded at the revoke hook,
+ * which runs only when a revocation asks: a straight-line program longer
+ * than a hook's budget overruns it on every run, and at the wakeup hook an
+ * overrun counts as "no" -- the loader itself would never run again
+ * (issue 18).
+ */
+static struct bpf_insn big[BPF_MAX_INSNS + 1];
+static uint8_t big_img[BPF_IMAGE_BYTES(BPF_MAX_INSNS + 1)] __attribute__((aligned(8)));
+
+static int test_big(void)
+{
+	for (uint32_t i = 0; i <= BPF_MAX_INSNS; i++)
+		big[i] = MOV_K(0, (int32_t)i + 1);
+	big[BPF_MAX_INSNS - 1] = EXIT;
+	uint64_t len = bpf_image_wrap(big, BPF_MAX_INSNS, big_img, sizeof(big_img));
+	uint64_t t0 = libos_cycles();
+	verdict = (struct bpf_load_verdict){ 0xffff, 0xffff };
+	int64_t p = libos_bpf_load(BPF_HOOK_REVOKE, big_img, len, BPF_NO_REGION, 0, &verdict);
+	printf("bpf: %u instructions: %lld, rule %u, %llu cycles\n", BPF_MAX_INSNS, (long long)p,
+	       verdict.rule, (unsigned long long)(libos_cycles() - t0));
+	if (len == 0 || p < 0 || verdict.rule != BPF_OK || sys_cap_delete((uint64_t)p) != 0)
+		return 22;
+	big[BPF_MAX_INSNS - 1] = MOV_K(0, 1);
+	big[BPF_MAX_INSNS] = EXIT;
+	len = bpf_image_wrap(big, BPF_MAX_INSNS + 1, big_img, sizeof(big_img));
+	verdict = (struct bpf_load_verdict){ 0xffff, 0xffff };
+	p = libos_bpf_load(BPF_HOOK_REVOKE, big_img, len, BPF_NO_REGION, 0, &verdict);
+	printf("bpf: %u instructions: %lld, rule %u\n", BPF_MAX_INSNS + 1, (long long)p,
+	       verdict.rule);
+	/* The ELF reader counts the instructions before the verifier sees them. */
+	if (len == 0 || p != E_INVAL || verdict.rule != BPF_R_ELF || verdict.insn != 0)
+		return 23;
+	return sys_debug_check() == 0 ? 0 : 24;
 }
 
 /* Our own predicate says no until a child on our core sets the flag: we are not entered. */
@@ -499,6 +544,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	}
 	printf("bpf: loads (cores: %llu)\n", (unsigned long long)(far == core ? 1 : 2));
 	int err = test_load();
+	if (!err)
+		err = (printf("bpf: %s\n", "test_big"), test_big());
 	if (!err)
 		err = (printf("bpf: %s\n", "test_wakeup_self"), test_wakeup_self(core));
 	if (!err)
