@@ -263,7 +263,8 @@ static bool upcall(struct env *e, uint64_t kind)
 	if ((sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size) ||
 	    (sp > e->fault_stack && sp <= e->fault_stack + e->fault_stack_size))
 		return false;
-	struct upcall_revoke ur = { .kind = kind, .frame = e->revoke_frame,
+	struct upcall_revoke ur = { .kind = kind,
+				    .frame = e->revoke_frame,
 				    .count = kind == REVOKE_TAKEN ? e->nreposs : e->revoke_count,
 				    .deadline = e->revoke_deadline };
 	arch_uctx_to_user(ctx, &ur.regs);
@@ -310,7 +311,8 @@ void revoke_poll(void)
 			struct env *e = env_lookup(id);
 			if (!e || e->home != me || !env_alive(e) ||
 			    !open_request(__atomic_load_n(&e->revoke_state, __ATOMIC_ACQUIRE)) ||
-			    bpf_hook_revoke(e)) /* its downloaded handler answered, with no upcall */
+			    bpf_hook_revoke(
+				e)) /* its downloaded handler answered, with no upcall */
 				continue;
 			/* An owner that cannot answer (no handler, not running) loses the frames now. */
 			bool can_answer =
