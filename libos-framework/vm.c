@@ -44,6 +44,7 @@ static const struct pager_ops *ops;
 static struct policy_choice choice;
 static unsigned resident;
 static bool started, trace_mode;
+static int64_t part = -1; /* the policy's downloaded part (its capability), -1: none */
 /*
  * In the VM (a fault, a revocation, a budget change, a swap): a revocation
  * upcall that comes meanwhile — a slice start interrupts like a signal, on
@@ -636,7 +637,18 @@ static int policy_start(const struct policy_choice *c)
 		return err;
 	}
 	choice = *c;
+	/* Its downloaded part with it: the old one (if any) is detached first. */
+	if (mach->part_unload && part >= 0)
+		mach->part_unload(POLICY_PAGER, part);
+	part = mach->part_load ? mach->part_load(&o->info) : -1;
+	if (part < 0)
+		part = -1;
 	return E_OK;
+}
+
+int64_t vm_pager_part(void)
+{
+	return part;
 }
 
 int vm_pager_swap(const char *spec)
@@ -710,6 +722,9 @@ void vm_stop(void)
 {
 	if (ops && ops->fini)
 		ops->fini();
+	if (mach && mach->part_unload && part >= 0)
+		mach->part_unload(POLICY_PAGER, part);
+	part = -1;
 	ops = NULL;
 	started = trace_mode = busy = pending_taken = false;
 	pending_count = 0;

@@ -84,6 +84,8 @@ void vm_scan(void);
 /* Swap the pager policy while running (libos_policy_swap(POLICY_PAGER, spec)). */
 must_check int vm_pager_swap(const char *spec);
 const char *vm_pager_current(void);
+/* The running pager policy's downloaded part: its OBJ_BPF capability's slot, or -1 (none). */
+int64_t vm_pager_part(void);
 
 struct vm_stats {
 	uint64_t faults;       /* page faults that brought a page in (misses) */
@@ -141,6 +143,14 @@ struct vm_machine {
 	bool swap_read_needs_map; /* swap_read copies through the mapping (mem), not DMA (disk) */
 	const char *backing;	  /* "disk", "mem", "none" */
 	noreturn_fn void (*die)(int status);
+	/*
+	 * Optional: load a policy's downloaded part (policy_bpf_load: its
+	 * capability, or a negative error: none) and detach it. The VM loads
+	 * the chosen policy's part at start and at a swap, and detaches the
+	 * old one first.
+	 */
+	int64_t (*part_load)(const struct policy_info *p);
+	void (*part_unload)(enum policy_kind kind, int64_t cap);
 };
 
 /* Start on machine m with the pager policy c (vm_start builds both in a program). */
