@@ -19,8 +19,9 @@ static void region_free(enum policy_kind kind)
 	region_slot[kind] = -1;
 }
 
-int64_t policy_bpf_load(const struct policy_info *p)
+int64_t policy_bpf_load(const struct policy_info *p, void **region_va)
 {
+	*region_va = NULL;
 	const struct policy_bpf *b = p->bpf;
 	if (!b)
 		return E_NOENT;
@@ -40,6 +41,7 @@ int64_t policy_bpf_load(const struct policy_info *p)
 		region_slot[p->kind] = f;
 		b->fill((void *)va);
 		region = (uint64_t)f;
+		*region_va = (void *)va;
 	}
 	struct bpf_load_verdict v = { 0, 0 };
 	int64_t cap = libos_bpf_load(b->hook, b->image, *b->size, region, 0, &v);
@@ -50,6 +52,7 @@ int64_t policy_bpf_load(const struct policy_info *p)
 		    policy_kind_name(p->kind), p->name, err_name((int)cap), (unsigned)v.rule,
 		    (unsigned)v.insn);
 		region_free(p->kind);
+		*region_va = NULL;
 	}
 	return cap;
 }

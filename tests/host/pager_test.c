@@ -245,8 +245,9 @@ static noreturn_fn void f_die(int status)
 }
 
 /* A policy's downloaded part, as policy_bpf_load would: a capability, or none. */
-static int64_t f_part_load(const struct policy_info *p)
+static int64_t f_part_load(const struct policy_info *p, void **region)
 {
+	*region = NULL;
 	if (!p->bpf)
 		return E_NOENT;
 	if (m.part_refuse)

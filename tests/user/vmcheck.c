@@ -12,7 +12,7 @@
  *   4 a policy with a downloaded part (test_part, tests/user/vmpart.bpf.c):
  *     chosen by a swap, its part is loaded (an OBJ_BPF capability); a swap
  *     to fifo detaches it (the capability is gone); chosen again, loaded
- *     again. Exit 0 if all hold, else the number of the check that failed.
+ *     again; a swap to clockbpf swaps the parts. Exit 0 if all hold, else the number of the check that failed.
  * (Frames taken by force: workloads/balloon.c, the pager-balloon-* sections.)
  */
 #include <libos/bpf.h>
@@ -141,6 +141,12 @@ static int part(void)
 	for (unsigned pg = 0; pg < PAGES; pg++)
 		if (*(volatile uint64_t *)(BASE + pg * 4096ULL) != want[pg])
 			return 15;
+	/* clockbpf (policies/pager/clockbpf.c): test_part's part goes, clockbpf's comes. */
+	if (libos_policy_swap(POLICY_PAGER, "clockbpf") || !is_bpf(vm_pager_part()))
+		return 17; /* (test_part's slot may hold clockbpf's part now) */
+	for (unsigned pg = 0; pg < PAGES; pg++)
+		if (*(volatile uint64_t *)(BASE + pg * 4096ULL) != want[pg])
+			return 18;
 	printf("vmcheck: downloaded part loaded at slot %lld, detached by a swap, loaded again at "
 	       "slot %lld under %s\n",
 	       (long long)p, (long long)q, vm_pager_current());

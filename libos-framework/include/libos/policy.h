@@ -120,6 +120,6 @@ const char *libos_policy_current(enum policy_kind kind);
  * only (libos-framework/policy_bpf.c).
  */
 #define POLICY_BPF_REGION_VA 0x00003e0000000000ULL
-int64_t policy_bpf_load(const struct policy_info *p);
+int64_t policy_bpf_load(const struct policy_info *p, void **region); /* *region: its page or NULL */
 /* Detach what policy_bpf_load returned (< 0: nothing): delete the cap, free the region. */
 void policy_bpf_unload(enum policy_kind kind, int64_t cap);

@@ -98,7 +98,9 @@ struct vm_stats {
 	uint64_t pager_cycles; /* cycles in the fault handler and the revocation upcall */
 	uint64_t revoke_asked; /* frames the kernel asked for */
 	uint64_t revoke_given; /* frames given back cooperatively */
-	uint64_t taken;	       /* frames taken by force */
+	uint64_t taken;	       /* frames taken by force (part_given included) */
+	uint64_t
+	    part_given; /* of them, clean ones the policy's downloaded chooser gave: no upcall */
 	uint64_t lost;	       /* of them, dirty: their data is gone */
 	uint64_t refetched;    /* clean pages taken by force and later refetched */
 	uint64_t swaps;	       /* policy swaps */
@@ -149,7 +151,9 @@ struct vm_machine {
 	 * the chosen policy's part at start and at a swap, and detaches the
 	 * old one first.
 	 */
-	int64_t (*part_load)(const struct policy_info *p);
+	int64_t (*part_load)(const struct policy_info *p, void **region);
+	/* Optional (with clean lists): slot's frame and its generation; an error if empty. */
+	int (*frame_ident)(int slot, uint64_t *frame, uint64_t *gen);
 	void (*part_unload)(enum policy_kind kind, int64_t cap);
 };
 
