@@ -44,6 +44,16 @@ static const struct pager_ops *ops;
 static struct policy_choice choice;
 static unsigned resident;
 static bool started, trace_mode;
+static int64_t part = -1; /* the policy's downloaded part (its capability), -1: none */
+/*
+ * The clean list the part reads (pager_impl.h struct pager_clean_list), or
+ * NULL: clean_at[id] is a page's index in it + 1 (0: not listed), clean_pg
+ * the page of each entry, clean_gen the generation of each page's frame.
+ */
+static volatile struct pager_clean_list *clean;
+static uint16_t clean_at[VM_PAGES_MAX], clean_pg[PAGER_CLEAN_MAX];
+static uint64_t clean_gen[VM_PAGES_MAX], clean_frame[VM_PAGES_MAX];
+static unsigned clean_n; /* the VM's own count: checked after the region is gone too */
 /*
  * In the VM (a fault, a revocation, a budget change, a swap): a revocation
  * upcall that comes meanwhile — a slice start interrupts like a signal, on
@@ -88,10 +98,14 @@ static void fence(void)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+static void clean_check(void);
+static void clean_del(struct vm_page *p);
+
 static void enter(void)
 {
 	busy = true;
 	fence();
+	clean_check();
 }
 
 static void serve_pending(void);
@@ -201,6 +215,7 @@ static void frame_lost(void)
  */
 static void page_taken(struct vm_page *p)
 {
+	clean_del(p);
 	if (p->flags & VMP_DIRTY) {
 		p->flags |= VMP_LOST;
 		st.lost++;
@@ -213,6 +228,82 @@ static void page_taken(struct vm_page *p)
 	p->slot = -1;
 	frame_lost();
 	hook_evicted(p);
+}
+
+/* ---- the clean list of a downloaded victim chooser ---- */
+
+/* List resident clean page p (its frame may be given back from now on). */
+static void clean_add(struct vm_page *p)
+{
+	uint64_t f, gen;
+	if (!clean || clean_at[p->id] || clean_n >= PAGER_CLEAN_MAX ||
+	    mach->frame_ident(p->slot, &f, &gen))
+		return;
+	unsigned i = clean_n;
+	clean->frame[i] = f;
+	clean_pg[i] = (uint16_t)p->id;
+	clean_gen[p->id] = gen;
+	clean_frame[p->id] = f;
+	clean_at[p->id] = (uint16_t)(i + 1);
+	fence();
+	clean->n = ++clean_n;
+	fence();
+}
+
+/* Unlist p: before it is written, evicted or freed (its frame is not given after this). */
+static void clean_del(struct vm_page *p)
+{
+	if (!clean_at[p->id])
+		return;
+	unsigned i = clean_at[p->id] - 1U, last = clean_n - 1;
+	clean_at[p->id] = 0;
+	/* The hole takes the last entry first (listed twice a moment: harmless), then n drops. */
+	clean_pg[i] = clean_pg[last];
+	if (i != last)
+		clean_at[clean_pg[i]] = (uint16_t)(i + 1);
+	clean_n = last;
+	if (clean) {
+		clean->frame[i] = clean_frame[clean_pg[i]];
+		fence();
+		clean->n = last;
+		fence();
+	}
+}
+
+static void page_taken(struct vm_page *p);
+
+/*
+ * The frames the chooser gave back: a listed page whose slot no longer
+ * holds its frame at its generation (emptied by the kernel, perhaps reused
+ * since). Clean, so taken as by force: refetched at the next touch.
+ */
+static void clean_check(void)
+{
+	for (unsigned i = clean_n; i-- > 0;) {
+		struct vm_page *p = &pages[clean_pg[i]];
+		uint64_t f, gen;
+		if (mach->frame_ident(p->slot, &f, &gen) || f != clean_frame[p->id] ||
+		    gen != clean_gen[p->id]) {
+			st.part_given++;
+			page_taken(p); /* unlists it: the last entry moves to i, checked already */
+		}
+	}
+}
+
+/* The list from the resident clean pages (a policy with one was chosen), or none. */
+static void clean_start(void *region)
+{
+	clean = NULL;
+	clean_n = 0;
+	for (unsigned i = 0; i < VM_PAGES_MAX; i++)
+		clean_at[i] = 0;
+	if (!region || !ops->clean_list || !mach->frame_ident)
+		return;
+	clean = region;
+	clean->n = 0;
+	for (unsigned i = 0; i < npages; i++)
+		if ((pages[i].flags & VMP_RESIDENT) && !(pages[i].flags & VMP_DIRTY))
+			clean_add(&pages[i]);
 }
 
 /* ---- regions and pages ---- */
@@ -275,6 +366,7 @@ void vm_scan(void)
 static int evict_page(struct vm_page *p)
 {
 	int slot = p->slot, err;
+	clean_del(p);
 	if (p->flags & VMP_DIRTY) {
 		if (!mach->swap_write)
 			vm_die(VM_EXIT_LOST, "a dirty page must be evicted but there is no swap",
@@ -308,6 +400,8 @@ static int frame_for_fault(bool *fresh)
 	if (resident < cfg.budget) {
 		/* With nothing to evict, wait out memory pressure (a revocation elsewhere). */
 		int64_t s = mach->frame_alloc(resident == 0);
+		if (s >= 0)
+			clean_check(); /* a slot the chooser emptied may be s now */
 		if (s >= 0) {
 			*fresh = true;
 			resident++;
@@ -407,6 +501,7 @@ static void fault(struct vm_page *p, bool write)
 		if (p->flags & VMP_RESIDENT) {
 			if (write && !(p->flags & VMP_DIRTY)) {
 				/* The first write to a page mapped read-only: now it is dirty. */
+				clean_del(p); /* before it can differ from its copy */
 				int err = mach->unmap(p->slot);
 				bool bound = err != 0;
 				if (!err)
@@ -437,6 +532,8 @@ static void fault(struct vm_page *p, bool write)
 			continue; /* the frame went before p had it: another */
 		st.faults++;
 		hook_added(p);
+		if (!(p->flags & VMP_DIRTY))
+			clean_add(p);
 		return;
 	}
 }
@@ -636,7 +733,22 @@ static int policy_start(const struct policy_choice *c)
 		return err;
 	}
 	choice = *c;
+	/* Its downloaded part with it: the old one (if any) is detached first. */
+	clean = NULL; /* the old region goes: the VM's own copy of the list stays */
+	if (mach->part_unload && part >= 0)
+		mach->part_unload(POLICY_PAGER, part);
+	clean_check(); /* what the old part gave before it was detached */
+	void *region = NULL;
+	part = mach->part_load ? mach->part_load(&o->info, &region) : -1;
+	if (part < 0)
+		part = -1;
+	clean_start(part >= 0 ? region : NULL);
 	return E_OK;
+}
+
+int64_t vm_pager_part(void)
+{
+	return part;
 }
 
 int vm_pager_swap(const char *spec)
@@ -710,6 +822,11 @@ void vm_stop(void)
 {
 	if (ops && ops->fini)
 		ops->fini();
+	clean = NULL;
+	if (mach && mach->part_unload && part >= 0)
+		mach->part_unload(POLICY_PAGER, part);
+	part = -1;
+	clean_n = 0;
 	ops = NULL;
 	started = trace_mode = busy = pending_taken = false;
 	pending_count = 0;

@@ -79,10 +79,23 @@ static int m_frame_number(int slot, uint64_t *frame)
 	return err;
 }
 /* A resident page's frame is always bound; the abort protocol removes the binding. */
+static int m_frame_ident(int slot, uint64_t *frame, uint64_t *gen)
+{
+	struct cap_info ci = { 0 };
+	int err = (int)sys_cap_inspect((uint64_t)slot, &ci);
+	if (!err && ci.type != OBJ_FRAME)
+		err = E_STALE;
+	*frame = ci.object;
+	*gen = ci.gen;
+	return err;
+}
+
 static bool m_frame_taken(int slot)
 {
 	struct cap_info ci = { 0 };
-	if (sys_cap_inspect((uint64_t)slot, &ci) || ci.bound_va)
+	if (sys_cap_inspect((uint64_t)slot, &ci))
+		return true; /* emptied: given back by the policy's downloaded chooser */
+	if (ci.bound_va)
 		return false;
 	(void)sys_cap_delete((uint64_t)slot); /* the stale root */
 	return true;
@@ -131,6 +144,9 @@ static struct vm_machine machine = {
 	.read_ad = m_read_ad,
 	.frame_number = m_frame_number,
 	.frame_taken = m_frame_taken,
+	.part_load = policy_bpf_load,
+	.frame_ident = m_frame_ident,
+	.part_unload = policy_bpf_unload,
 	.zero = m_zero,
 	.die = m_die,
 	.backing = "none",

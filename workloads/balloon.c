@@ -33,7 +33,9 @@ LIBOS_PROGRAM_PARAMS({ "role", "grower", "grower (starts the holder on core 1) o
 		     { "pages", "64", "the holder's region (pages, at most 64)" },
 		     { "rounds", "8", "requests the grower makes" },
 		     { "ask", "4", "frames asked for in each request" },
-		     { "gap_ms", "20", "time between requests" });
+		     { "gap_ms", "20", "time between requests" },
+		     { "write_every", "1",
+		       "the holder writes every Nth page (the rest it only reads: clean)" });
 
 #define BASE 0x700000000ULL
 #define PAGES_MAX 64
@@ -86,7 +88,7 @@ static int holder(bool coop)
 		printf("balloon: holder: vm: %s\n", err_name(err));
 		return HOLDER_VM;
 	}
-	uint64_t corrupt = 0, stamp = 1;
+	uint64_t corrupt = 0, stamp = 1, write_every = MAX(libos_arg_u64("write_every", 1), 1);
 	uint64_t deadline = libos_cycles() + 30 * libos_cycles_hz(); /* bounded, whatever happens */
 	for (bool done = false, last = false; !last;) {
 		struct vm_stats st;
@@ -105,7 +107,7 @@ static int holder(bool coop)
 				corrupt++;
 			if (lost_now[pg])
 				want[pg] = 0;
-			if (!done)
+			if (!done && pg % write_every == 0)
 				*p = want[pg] = stamp++;
 		}
 		if (!done)
@@ -126,6 +128,8 @@ static int holder(bool coop)
 	       (unsigned long long)st.revoke_asked, (unsigned long long)st.revoke_given,
 	       (unsigned long long)st.taken, (unsigned long long)st.lost, (unsigned long long)told,
 	       (unsigned long long)corrupt, vm_budget());
+	printf("balloon: holder: the downloaded chooser gave %llu clean frames with no upcall\n",
+	       (unsigned long long)st.part_given);
 	if (corrupt)
 		return HOLDER_CORRUPT;
 	if (told != st.lost)

@@ -11,6 +11,7 @@
 #include <exo/errors.h>
 #include <exo/kprintf.h>
 #include <exo/test.h>
+#include <exo/bpf.h>
 #include <libos/pager_impl.h>
 #include <libos/vm.h>
 #include <setjmp.h>
@@ -49,6 +50,9 @@ static struct {
 	bool take_other; /* take another frame than the call's */
 	bool tell_now;	 /* and the REVOKE_TAKEN upcall comes then, inside the VM */
 	unsigned takes;	 /* frames taken so far */
+	/* Downloaded parts (policy_bpf): live now, loaded so far, the next load refused. */
+	unsigned parts_live, part_loads;
+	bool part_refuse;
 	jmp_buf died;
 	int status;
 } m;
@@ -240,7 +244,29 @@ static noreturn_fn void f_die(int status)
 	longjmp(m.died, 1);
 }
 
+/* A policy's downloaded part, as policy_bpf_load would: a capability, or none. */
+static int64_t f_part_load(const struct policy_info *p, void **region)
+{
+	*region = NULL;
+	if (!p->bpf)
+		return E_NOENT;
+	if (m.part_refuse)
+		return E_INVAL; /* the verifier said no: the policy runs without it */
+	m.part_loads++;
+	m.parts_live++;
+	return 100 + m.part_loads;
+}
+static void f_part_unload(enum policy_kind kind, int64_t cap)
+{
+	if (kind != POLICY_PAGER || cap < 100 || !m.parts_live)
+		m.errors++;
+	else
+		m.parts_live--;
+}
+
 static const struct vm_machine sim = {
+	.part_load = f_part_load,
+	.part_unload = f_part_unload,
 	.frame_alloc = f_alloc,
 	.frame_free = f_free,
 	.map = f_map,
@@ -775,4 +801,70 @@ TEST(pager, regions_are_checked)
 	EXPECT_EQ(t, vm_fault(BASE + 64 * PG, false), E_NOENT);
 	EXPECT_EQ(t, vm_fault(BASE - PG, false), E_NOENT);
 	vm_stop();
+}
+
+/* ---- a policy with a downloaded part: loaded when chosen, detached when swapped out ---- */
+
+static struct vm_list part_fifo;
+static int part_init(const uint64_t *params, unsigned budget)
+{
+	part_fifo = (struct vm_list){ 0 };
+	return 0;
+}
+static void part_added(struct vm_page *p, uint64_t now)
+{
+	vm_list_push_tail(&part_fifo, p);
+}
+static unsigned part_victims(struct vm_page **out, unsigned want, uint64_t now)
+{
+	out[0] = part_fifo.head;
+	return part_fifo.head ? 1 : 0;
+}
+static void part_evicted(struct vm_page *p, uint64_t now)
+{
+	vm_list_remove(&part_fifo, p);
+}
+static const struct policy_bpf test_part_bpf = { .hook = BPF_HOOK_REVOKE };
+static const struct pager_ops test_part_pager = {
+	.info = { .kind = POLICY_PAGER,
+		  .name = "test_part",
+		  .description = "host test: FIFO with a downloaded part",
+		  .bpf = &test_part_bpf },
+	.init = part_init,
+	.added = part_added,
+	.victims = part_victims,
+	.evicted = part_evicted,
+};
+POLICY_REGISTER(test_part_pager);
+
+TEST(pager, downloaded_part_follows_the_policy)
+{
+	ASSERT_EQ(t, start("test_part", 2, 16), E_OK);
+	EXPECT_EQ(t, m.parts_live, 1);
+	EXPECT(t, vm_pager_part() >= 0);
+	touch(0, true, 1);
+	ASSERT_EQ(t, vm_pager_swap("fifo"), E_OK); /* swapped out: detached */
+	EXPECT_EQ(t, m.parts_live, 0);
+	EXPECT_EQ(t, vm_pager_part(), -1);
+	ASSERT_EQ(t, vm_pager_swap("test_part"), E_OK); /* chosen again: loaded again */
+	EXPECT_EQ(t, m.parts_live, 1);
+	EXPECT_EQ(t, m.part_loads, 2);
+	EXPECT_EQ(t, vm_pager_swap("opt"), E_NOTSUP); /* refused: test_part and its part stay */
+	EXPECT_STREQ(t, vm_pager_current(), "test_part");
+	EXPECT_EQ(t, m.parts_live, 1);
+	EXPECT(t, vm_pager_part() >= 0);
+	/* A refused part: the policy runs without it. */
+	ASSERT_EQ(t, vm_pager_swap("fifo"), E_OK);
+	m.part_refuse = true;
+	ASSERT_EQ(t, vm_pager_swap("test_part"), E_OK);
+	EXPECT_STREQ(t, vm_pager_current(), "test_part");
+	EXPECT_EQ(t, vm_pager_part(), -1);
+	EXPECT_EQ(t, m.parts_live, 0);
+	m.part_refuse = false;
+	ASSERT_EQ(t, vm_pager_swap("test_part"), E_OK);
+	EXPECT_EQ(t, m.parts_live, 1);
+	EXPECT_EQ(t, touch(0, false, 0), 1);
+	vm_stop(); /* the program ends: detached */
+	EXPECT_EQ(t, m.parts_live, 0);
+	EXPECT_EQ(t, m.errors, 0);
 }

@@ -78,6 +78,29 @@ struct pager_ops {
 	unsigned (*revoke)(struct vm_page **out, unsigned want, uint64_t deadline);
 	/* Optional: the policy is being swapped out (its pages were drained through evicted). */
 	void (*fini)(void);
+	/*
+	 * Its downloaded part (info.bpf, a revocation handler) reads the VM's
+	 * list of clean resident frames (struct pager_clean_list) in its
+	 * region, and may give any of them back with revoke_give.
+	 */
+	bool clean_list;
+};
+
+/*
+ * The clean list a pager's downloaded victim chooser reads (its region).
+ * The contract: the VM lists a resident page's frame only while its
+ * contents equal its swap copy (or zero) — it is mapped read-only, and
+ * the VM takes it off the list before mapping it writable, evicting it or
+ * freeing it — so any frame listed may be given back at any instant with
+ * nothing lost. The VM finds the frames given (their capability slots
+ * emptied by the kernel) at its next entry and after each allocation, and
+ * treats their pages as taken while clean: refetched at the next touch.
+ * Oldest listed first (a removal moves the last entry into the hole).
+ */
+#define PAGER_CLEAN_MAX 500
+struct pager_clean_list {
+	uint64_t n;			 /* entries in frame[] */
+	uint64_t frame[PAGER_CLEAN_MAX]; /* frame numbers */
 };
 
 /* The default pager policy, and what a program runs when it chose none. */

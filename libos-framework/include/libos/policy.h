@@ -30,12 +30,29 @@ struct policy_param {
 	const char *help; /* one line: what it means, with its unit */
 };
 
+/*
+ * A policy's downloaded part (docs/downloaded-code.md): a `clang -target
+ * bpf` object of the tree (libos/bpf.h BPF_OBJECT) that the framework
+ * loads at hook when the policy is chosen (at start and at a swap), and
+ * detaches (deletes its capability) when the policy is swapped out or the
+ * program ends. A refused load is printed with the verifier's rule and
+ * instruction, and the policy then runs without it.
+ */
+struct policy_bpf {
+	unsigned hook;	      /* BPF_HOOK_* */
+	const uint8_t *image; /* bpf_obj_NAME */
+	const uint64_t *size; /* &bpf_obj_NAME_size */
+	/* Fill the region (one page, zeroed) before the load; NULL: the part has no region. */
+	void (*fill)(void *region);
+};
+
 /* What every policy's ops table starts with. */
 struct policy_info {
 	enum policy_kind kind;
 	const char *name;	 /* unique within its kind */
 	const char *description; /* one line */
 	struct policy_param params[POLICY_PARAMS_MAX];
+	const struct policy_bpf *bpf; /* its downloaded part, or NULL */
 };
 
 /* A policy chosen with its parameters (values in the order of info->params). */
@@ -94,3 +111,15 @@ must_check int libos_policy_swap(enum policy_kind kind, const char *spec);
 
 /* The policy of kind this environment runs, as "name:param=value,..." ("" if none). */
 const char *libos_policy_current(enum policy_kind kind);
+
+/*
+ * Load p's downloaded part (p->bpf) at its hook, over a fresh region page
+ * mapped at POLICY_BPF_REGION_VA + kind * 4 KiB and filled by bpf->fill:
+ * the OBJ_BPF capability's slot; E_NOENT if p has none; or another negative
+ * error (the reason printed: the verifier's rule and instruction). In a program
+ * only (libos-framework/policy_bpf.c).
+ */
+#define POLICY_BPF_REGION_VA 0x00003e0000000000ULL
+int64_t policy_bpf_load(const struct policy_info *p, void **region); /* *region: its page or NULL */
+/* Detach what policy_bpf_load returned (< 0: nothing): delete the cap, free the region. */
+void policy_bpf_unload(enum policy_kind kind, int64_t cap);

@@ -84,6 +84,8 @@ void vm_scan(void);
 /* Swap the pager policy while running (libos_policy_swap(POLICY_PAGER, spec)). */
 must_check int vm_pager_swap(const char *spec);
 const char *vm_pager_current(void);
+/* The running pager policy's downloaded part: its OBJ_BPF capability's slot, or -1 (none). */
+int64_t vm_pager_part(void);
 
 struct vm_stats {
 	uint64_t faults;       /* page faults that brought a page in (misses) */
@@ -96,7 +98,9 @@ struct vm_stats {
 	uint64_t pager_cycles; /* cycles in the fault handler and the revocation upcall */
 	uint64_t revoke_asked; /* frames the kernel asked for */
 	uint64_t revoke_given; /* frames given back cooperatively */
-	uint64_t taken;	       /* frames taken by force */
+	uint64_t taken;	       /* frames taken by force (part_given included) */
+	uint64_t
+	    part_given; /* of them, clean ones the policy's downloaded chooser gave: no upcall */
 	uint64_t lost;	       /* of them, dirty: their data is gone */
 	uint64_t refetched;    /* clean pages taken by force and later refetched */
 	uint64_t swaps;	       /* policy swaps */
@@ -141,6 +145,16 @@ struct vm_machine {
 	bool swap_read_needs_map; /* swap_read copies through the mapping (mem), not DMA (disk) */
 	const char *backing;	  /* "disk", "mem", "none" */
 	noreturn_fn void (*die)(int status);
+	/*
+	 * Optional: load a policy's downloaded part (policy_bpf_load: its
+	 * capability, or a negative error: none) and detach it. The VM loads
+	 * the chosen policy's part at start and at a swap, and detaches the
+	 * old one first.
+	 */
+	int64_t (*part_load)(const struct policy_info *p, void **region);
+	/* Optional (with clean lists): slot's frame and its generation; an error if empty. */
+	int (*frame_ident)(int slot, uint64_t *frame, uint64_t *gen);
+	void (*part_unload)(enum policy_kind kind, int64_t cap);
 };
 
 /* Start on machine m with the pager policy c (vm_start builds both in a program). */
