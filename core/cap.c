@@ -351,37 +351,32 @@ int cap_delete(struct env *e, uint32_t slot)
 	return E_OK;
 }
 
-unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max)
+/* Is c the root capability of a frame a revocation may take? */
+static bool revocable_root(const struct cap *c)
 {
-	unsigned n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-		struct cap *c;
-		struct spinlock *l;
-		if (slot_lock(e, s, &c, &l) != E_OK)
-			continue;
-		if (c->type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) && ref_none(c->parent) &&
-		    !stale(c)) {
-			if (frames && n < max)
-				frames[n] = c->obj;
-			n++;
-		}
-		unlock(l);
-	}
-	return n;
+	return c->type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) && ref_none(c->parent) &&
+	       !stale(c);
 }
 
-unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot)
+/*
+ * Counts e's revocable frames, stopping as soon as the count passes limit;
+ * lists the first max in frames (when not NULL) and puts frame's slot in
+ * *slot (when not NULL) if frame is one of them. One walk serves the three
+ * questions below, each slot read under its lock.
+ */
+static uint64_t revocable_walk(struct env *e, uint64_t limit, uint64_t *frames, unsigned max,
+			       uint64_t frame, int *slot)
 {
-	unsigned n = 0;
-	*slot = -1;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+	uint64_t n = 0;
+	for (uint32_t s = 0; s < CAP_SLOTS && n <= limit; s++) {
 		struct cap *c;
 		struct spinlock *l;
 		if (slot_lock(e, s, &c, &l) != E_OK)
 			continue;
-		if (c->type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) && ref_none(c->parent) &&
-		    !stale(c)) {
-			if (c->obj == frame)
+		if (revocable_root(c)) {
+			if (frames && n < max)
+				frames[n] = c->obj;
+			if (slot && c->obj == frame)
 				*slot = (int)s;
 			n++;
 		}
@@ -390,20 +385,20 @@ unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot)
 	return n;
 }
 
+unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max)
+{
+	return (unsigned)revocable_walk(e, UINT64_MAX, frames, max, 0, NULL);
+}
+
+unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot)
+{
+	*slot = -1;
+	return (unsigned)revocable_walk(e, UINT64_MAX, NULL, 0, frame, slot);
+}
+
 bool cap_revocable_more_than(struct env *e, uint64_t k)
 {
-	uint64_t n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS && n <= k; s++) {
-		struct cap *c;
-		struct spinlock *l;
-		if (slot_lock(e, s, &c, &l) != E_OK)
-			continue;
-		if (c->type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) && ref_none(c->parent) &&
-		    !stale(c))
-			n++;
-		unlock(l);
-	}
-	return n > k;
+	return revocable_walk(e, k, NULL, 0, 0, NULL) > k;
 }
 
 bool cap_is_root_of(struct env *e, uint64_t slot, uint64_t frame, uint64_t gen, bool *revocable)
