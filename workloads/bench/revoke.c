@@ -16,7 +16,7 @@
  */
 #define OWNER_VA 0x50000000ULL
 #define SHARED_VA 0x4f000000ULL
-#define OWNER_MAX 150 /* frames the owner holds: 256 capability slots, ~50 for this image */
+#define OWNER_MAX 136 /* frames the owner holds: 256 capability slots, ~110 for this image and its tables */
 
 struct shared {
 	volatile uint64_t refill; /* batches asked for (the first at the start) */
