@@ -15,6 +15,8 @@ static struct endpoint endpoints[MAX_ENDPOINTS];
 
 static uint64_t sg_load(struct endpoint *ep) { return __atomic_load_n(&ep->sg, __ATOMIC_ACQUIRE); }
 
+/* *old is written on failure (the callers loop on it): not const. */
+// NOLINTNEXTLINE(readability-non-const-parameter)
 static bool sg_cas(struct endpoint *ep, uint64_t *old, uint64_t new)
 {
 	return __atomic_compare_exchange_n(&ep->sg, old, new, false, __ATOMIC_SEQ_CST,

@@ -126,55 +126,56 @@ static void print_arg(FILE *f, const struct trace *t, unsigned i)
 		const struct prog_arg *a = &t->src->arg[i];
 		switch (a->kind % ARG_KINDS) {
 		case ARG_SLOT:
-			fprintf(f, "s%llu", (unsigned long long)v);
+			(void)fprintf(f, "s%llu", (unsigned long long)v);
 			return;
 		case ARG_CONST:
-			fprintf(f, "%s", prog_consts[a->val % prog_nconsts].name);
+			(void)fprintf(f, "%s", prog_consts[a->val % prog_nconsts].name);
 			return;
 		case ARG_FRAME:
-			fprintf(f, "frame %llu", (unsigned long long)v);
+			(void)fprintf(f, "frame %llu", (unsigned long long)v);
 			return;
 		case ARG_OUT:
 			if (v == PROG_OUT_VA)
-				fprintf(f, "OUT");
+				(void)fprintf(f, "OUT");
 			else
-				fprintf(f, "OUT+0x%llx", (unsigned long long)(v - PROG_OUT_VA));
+				(void)fprintf(f, "OUT+0x%llx",
+					      (unsigned long long)(v - PROG_OUT_VA));
 			return;
 		}
 	}
 	if (v < 4096)
-		fprintf(f, "%llu", (unsigned long long)v);
+		(void)fprintf(f, "%llu", (unsigned long long)v);
 	else if (prog_const_name(v))
-		fprintf(f, "%s", prog_const_name(v));
+		(void)fprintf(f, "%s", prog_const_name(v));
 	else
-		fprintf(f, "0x%llx", (unsigned long long)v);
+		(void)fprintf(f, "0x%llx", (unsigned long long)v);
 }
 
 static void print_trace(FILE *f, const struct trace *t)
 {
 	if (t->op < 0)
-		fprintf(f, "setup  ");
+		(void)fprintf(f, "setup  ");
 	else
-		fprintf(f, "op %-3d ", t->op);
-	fprintf(f, "env%u: ", t->who);
+		(void)fprintf(f, "op %-3d ", t->op);
+	(void)fprintf(f, "env%u: ", t->who);
 	if (t->call->nr == PROG_NR_BAD) {
-		fprintf(f, "SYSCALL_%llu()", (unsigned long long)t->nr);
+		(void)fprintf(f, "SYSCALL_%llu()", (unsigned long long)t->nr);
 	} else {
-		fprintf(f, "%s(", t->call->name);
+		(void)fprintf(f, "%s(", t->call->name);
 		for (unsigned i = 0; i < PROG_ARGS && t->call->type[i] != T_NONE; i++) {
-			fprintf(f, i ? ", " : "");
+			(void)fprintf(f, i ? ", " : "");
 			print_arg(f, t, i);
 		}
-		fprintf(f, ")");
+		(void)fprintf(f, ")");
 	}
 	if (t->blocks)
-		fprintf(f, " skipped: it would wait (the host has no user mode)\n");
+		(void)fprintf(f, " skipped: it would wait (the host has no user mode)\n");
 	else if (t->skipped)
-		fprintf(f, " skipped: env %u is gone\n", t->env);
+		(void)fprintf(f, " skipped: env %u is gone\n", t->env);
 	else if (t->ret < 0)
-		fprintf(f, " -> %s\n", err_name((int)t->ret));
+		(void)fprintf(f, " -> %s\n", err_name((int)t->ret));
 	else
-		fprintf(f, " -> %lld\n", (long long)t->ret);
+		(void)fprintf(f, " -> %lld\n", (long long)t->ret);
 }
 
 /* FUZZ_DECODE: which frames changed hands in a call (page tables and all). */
@@ -204,15 +205,17 @@ static void print_frames(const struct pot_view *before)
 static noreturn_fn void fail(const char *fmt, ...)
 {
 	struct run *r = &the_run;
-	fprintf(stderr, "\ncap_fuzz: the program (env0 = id %u, env1 = id %u, env2 = id %u):\n",
-	        r->env[0], r->env[1], r->env[2]);
+	(void)fprintf(stderr,
+		      "\ncap_fuzz: the program (env0 = id %u, env1 = id %u, env2 = id %u):\n",
+		      r->env[0], r->env[1], r->env[2]);
 	for (unsigned i = 0; i < r->ntrace; i++)
 		print_trace(stderr, &r->trace[i]);
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "cap_fuzz: FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
+	(void)fprintf(stderr, "cap_fuzz: FAIL: ");
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): false positive, llvm-project#40656 */
+	(void)vfprintf(stderr, fmt, ap);
+	(void)fprintf(stderr, "\n");
 	va_end(ap);
 	abort();
 }
@@ -470,14 +473,15 @@ static int64_t exec(struct run *r, int op, const struct prog_op *src, unsigned w
 			print_trace(stdout, t);
 		return E_AGAIN;
 	}
+	const bool show = verbose; /* one value for both: before[] is filled only when shown */
 	struct pot_view before[NFRAMES];
-	for (uint64_t f = 0; verbose && f < NFRAMES; f++)
+	for (uint64_t f = 0; show && f < NFRAMES; f++)
 		before[f] = pot_get(f);
 	uint64_t flushes[NCORES];
 	tlb_flushes(flushes);
 	t->ret = invoke(t->env, nr, a);
 	settle();
-	if (verbose) {
+	if (show) {
 		print_trace(stdout, t);
 		print_frames(before);
 	}
@@ -811,7 +815,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	results = res && *res && strcmp(res, "0") != 0;
 	model_only = o && *o && strcmp(o, "0") != 0;
 	/* Line by line, in order with the kernel's console (write(2) straight to stdout). */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
 	return 0;
 }
 
@@ -843,8 +847,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (verbose)
 		printf("ok: %u operations, every oracle held\n", the_prog.n);
 	if (results)
-		fprintf(stderr, "cap_fuzz: results %016llx of %u calls\n",
-		        (unsigned long long)results_digest(r), r->ntrace);
+		(void)fprintf(stderr, "cap_fuzz: results %016llx of %u calls\n",
+			      (unsigned long long)results_digest(r), r->ntrace);
 	return 0;
 }
 

@@ -28,7 +28,8 @@ static bool fail(struct call *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->why, c->n, fmt, ap);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): false positive, llvm-project#40656 */
+	(void)vsnprintf(c->why, c->n, fmt, ap);
 	va_end(ap);
 	return false;
 }
@@ -173,6 +174,7 @@ static bool new_root(struct call *c, unsigned type, uint64_t obj, uint64_t gen)
 static bool chosen(struct call *c, unsigned type, uint64_t *obj)
 {
 	struct cap_info i;
+	*obj = 0; /* defined on failure too (the analyzer does not inline the variadic fail()) */
 	if (c->ret < 0 || c->ret >= CAP_SLOTS ||
 	    c->m->k.inspect(c->m->k.ctx, c->id, (uint32_t)c->ret, &i) != 0 || i.type != type)
 		return fail(c, "returned slot %lld, which does not hold the new capability",
@@ -276,6 +278,8 @@ static bool sys_map(struct call *c)
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
 		return j == JUDGE_ERROR_OK;
+	if (!p) /* cannot happen: a missing object made judge() require an error */
+		return fail(c, "model: sys_map performed without its object");
 	if (c->ret != 0)
 		return fail(c, "returned %lld, not 0", (long long)c->ret);
 	p->va = va;
@@ -360,6 +364,8 @@ static bool sys_cap_mint(struct call *c)
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
 		return j == JUDGE_ERROR_OK;
+	if (!p) /* cannot happen: a missing object made judge() require an error */
+		return fail(c, "model: sys_cap_mint performed without its object");
 	if (c->ret >= CAP_SLOTS || c->e->caps[c->ret].type)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
 	/* "Mint can only remove rights"; badge 0 keeps the parent's. */
@@ -403,6 +409,8 @@ static bool sys_cap_grant(struct call *c)
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
 		return j == JUDGE_ERROR_OK;
+	if (!p || !t) /* cannot happen: a missing object made judge() require an error */
+		return fail(c, "model: sys_cap_grant performed without its object");
 	if (c->ret >= CAP_SLOTS || t->caps[c->ret].type)
 		return fail(c, "returned slot %lld of env %u, which was not free",
 			    (long long)c->ret, tid);

@@ -147,7 +147,7 @@ static void op_decode(const uint8_t *b, struct prog_op *op)
 	op->env = b[0];
 	op->call = b[1];
 	for (int i = 0; i < PROG_ARGS; i++) {
-		const uint8_t *a = b + 2 + i * PROG_ARG_BYTES;
+		const uint8_t *a = b + 2 + (size_t)i * PROG_ARG_BYTES;
 		op->arg[i].kind = a[0];
 		op->arg[i].val = get64(a + 1);
 	}
@@ -158,7 +158,7 @@ static void op_encode(const struct prog_op *op, uint8_t *b)
 	b[0] = op->env;
 	b[1] = op->call;
 	for (int i = 0; i < PROG_ARGS; i++) {
-		uint8_t *a = b + 2 + i * PROG_ARG_BYTES;
+		uint8_t *a = b + 2 + (size_t)i * PROG_ARG_BYTES;
 		a[0] = op->arg[i].kind;
 		put64(a + 1, op->arg[i].val);
 	}

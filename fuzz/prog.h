@@ -43,7 +43,7 @@
 #define PROG_DISK_BLOCKS 64			   /* the machine's in-memory disk */
 #define PROG_OUT_VA  (USER_BASE + 0x100 * 4096ULL) /* each environment's out-parameter page */
 #define PROG_BPF_IMG_VA (PROG_OUT_VA + 2048)	   /* a BPF_LOAD image the set-up writes there */
-#define PROG_BPF_IMG_LEN (64ULL + 2 * 8 + 24 + 3 * 64) /* libos/bpf.h BPF_IMAGE_BYTES(2) */
+#define PROG_BPF_IMG_LEN (64ULL + 2ULL * 8 + 24 + 3ULL * 64) /* libos/bpf.h BPF_IMAGE_BYTES(2) */
 
 enum arg_kind { ARG_SLOT, ARG_RAW, ARG_CONST, ARG_OUT, ARG_FRAME, ARG_KINDS };
 #define ARG_SLOT_RECENT 0x100 /* ARG_SLOT value bit: count back from the newest slot */

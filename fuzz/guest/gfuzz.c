@@ -270,13 +270,13 @@ static void log_program(void)
 	size_t n = prog_encode(&g.prog, buf, sizeof(buf));
 	printf("gfuzz: prog %llu.%llu ops %u\n", (unsigned long long)g.core,
 	       (unsigned long long)g.progs, g.prog.n);
-	for (unsigned i = 0; i * PROG_OP_BYTES < n; i++) {
-		const uint8_t *b = buf + i * PROG_OP_BYTES;
+	for (unsigned i = 0; (size_t)i * PROG_OP_BYTES < n; i++) {
+		const uint8_t *b = buf + (size_t)i * PROG_OP_BYTES;
 		for (unsigned k = 0; k < PROG_OP_BYTES; k++) {
-			line[2 * k] = hex[b[k] >> 4];
+			line[(size_t)2 * k] = hex[b[k] >> 4];
 			line[2 * k + 1] = hex[b[k] & 15];
 		}
-		line[2 * PROG_OP_BYTES] = '\0';
+		line[sizeof(line) - 1] = '\0';
 		printf("gfuzz: op %llu.%llu.%u %s\n", (unsigned long long)g.core,
 		       (unsigned long long)g.progs, i, line);
 	}

@@ -78,21 +78,21 @@ static int revoke_two(struct test_ctx *t, unsigned mode, uint64_t *taken)
 
 TEST(revoke, cooperative_libos_returns_frames)
 {
-	uint64_t taken;
+	uint64_t taken = ~0ULL; /* revoke_two sets it (unless it fails first) */
 	EXPECT_EQ(t, revoke_two(t, 0, &taken), NFRAMES - 2); /* it gave two back itself */
 	EXPECT_EQ(t, taken, 0);
 }
 
 TEST(revoke, silent_libos_loses_them_at_the_deadline)
 {
-	uint64_t taken;
+	uint64_t taken = ~0ULL; /* revoke_two sets it (unless it fails first) */
 	EXPECT_EQ(t, revoke_two(t, 1, &taken), (NFRAMES - 2) + 16); /* taken, and told */
 	EXPECT_EQ(t, taken, 2);
 }
 
 TEST(revoke, libos_without_handler_loses_them_at_once)
 {
-	uint64_t taken;
+	uint64_t taken = ~0ULL; /* revoke_two sets it (unless it fails first) */
 	int st = revoke_two(t, 2, &taken);
 	EXPECT_EQ(t, st & 15, NFRAMES - 2);
 	EXPECT_EQ(t, taken, 2);
@@ -100,7 +100,7 @@ TEST(revoke, libos_without_handler_loses_them_at_once)
 
 TEST(revoke, hostile_returns_are_refused)
 {
-	uint64_t taken;
+	uint64_t taken = ~0ULL; /* revoke_two sets it (unless it fails first) */
 	EXPECT_EQ(t, revoke_two(t, 3, &taken), NFRAMES - 2); /* no bad return accepted (+32) */
 	EXPECT_EQ(t, taken, 0);
 }

@@ -190,7 +190,7 @@ bool snap_same(const struct snap *s, struct env *const *envs)
 {
 	snap_take(&snap_now, envs, s->nenv);
 	for (uint64_t f = 0; f < MEM_FRAMES; f++)
-		if (memcmp(&s->pot[f], &snap_now.pot[f], sizeof(s->pot[f]))) {
+		if (memcmp(&s->pot[f], &snap_now.pot[f], sizeof(s->pot[f])) != 0) {
 			kprintf(
 			    "snap: frame %llu changed: word 0x%llx -> 0x%llx, mapped_on 0x%llx -> "
 			    "0x%llx\n",
@@ -201,11 +201,11 @@ bool snap_same(const struct snap *s, struct env *const *envs)
 			return false;
 		}
 	for (unsigned i = 0; i < s->nenv; i++)
-		if (memcmp(&s->env[i], &snap_now.env[i], sizeof(s->env[i]))) {
+		if (memcmp(&s->env[i], &snap_now.env[i], sizeof(s->env[i])) != 0) {
 			kprintf("snap: env %u changed\n", envs[i] ? envs[i]->id : ~0u);
 			return false;
 		}
-	if (memcmp(s->out, snap_now.out, PAGE_SIZE)) {
+	if (memcmp(s->out, snap_now.out, PAGE_SIZE) != 0) {
 		kprintf("snap: user memory of the out page changed\n");
 		return false;
 	}

@@ -17,7 +17,7 @@
 #define MEM_FRAMES (MEM_BYTES / PAGE_SIZE)
 #define KERNEL_FRAMES 16 /* frames 0..15: stand-in for the image and the table */
 /* setup() also makes the message rings (a frame per ordered pair of cores), as the kernel does */
-#define RING_FRAMES (percpu_ncpus * (percpu_ncpus - 1))
+#define RING_FRAMES ((unsigned long long)percpu_ncpus * (percpu_ncpus - 1))
 #define FREE_FRAMES (MEM_FRAMES - KERNEL_FRAMES - RING_FRAMES) /* free after setup() */
 
 #define VA(i) (USER_BASE + (uint64_t)(i) * PAGE_SIZE)

@@ -705,7 +705,7 @@ TEST(env, sys_misc)
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_TIME, kernel_vas[0]), E_FAULT);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_TIME, OUT_VA + PAGE_SIZE - 4), E_FAULT);
 	/* Console: length limit, and the source must be mapped. */
-	memcpy(out, "env_test: hello from user memory\n", 33);
+	memcpy(out, "env_test: hello from user memory\n", 34); /* with its NUL */
 	EXPECT_EQ(t, SYS(e, SYS_CONSOLE_WRITE, OUT_VA, 33), 33);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_CONSOLE_WRITE, OUT_VA, 4097), E_RANGE);
 	FAILS_CLEANLY(t, envs, SYS(e, SYS_CONSOLE_WRITE, HOLE_VA, 1), E_FAULT);

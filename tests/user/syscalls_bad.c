@@ -893,7 +893,8 @@ static void expect_busy_while_asked(struct test_ctx *t)
 static uint64_t program_frame(void)
 {
 	for (unsigned slot = 0; slot < CAP_SLOTS; slot++) {
-		struct cap_info ci;
+		/* the kernel fills it on 0 (the analyzer cannot see that) */
+		struct cap_info ci = { 0 };
 		if (sys_cap_inspect(slot, &ci) == 0 && ci.type == OBJ_FRAME && ci.depth == 0 &&
 		    ci.bound_va == USER_BASE)
 			return ci.object;
