@@ -16,7 +16,8 @@
  */
 #define OWNER_VA 0x50000000ULL
 #define SHARED_VA 0x4f000000ULL
-#define OWNER_MAX 136 /* frames the owner holds: 256 capability slots, ~110 for this image and its tables */
+/* Frames the owner holds: 256 capability slots, ~110 for this image and its tables. */
+#define OWNER_MAX 136
 
 struct shared {
 	volatile uint64_t refill; /* batches asked for (the first at the start) */
