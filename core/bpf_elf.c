@@ -7,6 +7,7 @@
  * a global variable, which exocore does not have: refused.
  */
 #include <exo/bpf.h>
+#include <exo/elf64.h>
 #include <exo/errors.h>
 #include <exo/string.h>
 
@@ -16,25 +17,6 @@
 #define SHT_RELA 4
 #define SHT_REL 9
 #define SHF_EXECINSTR 0x4
-
-struct elf64_ehdr {
-	uint8_t ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_shdr {
-	uint32_t name, type;
-	uint64_t flags, addr, offset, size;
-	uint32_t link, info;
-	uint64_t addralign, entsize;
-};
-
-_Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header");
-_Static_assert(sizeof(struct elf64_shdr) == 64, "ELF64 section header");
 
 static int bad(struct bpf_verdict *v, const char *why)
 {

@@ -1,22 +1,9 @@
 /* A strict ELF64 loader for user images (see exo/image.h). */
 #include <exo/abi.h>
+#include <exo/elf64.h>
 #include <exo/errors.h>
 #include <exo/image.h>
 #include <exo/string.h>
-
-struct elf64_ehdr {
-	uint8_t ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
 
 #define PT_LOAD 1
 #define ET_EXEC 2
