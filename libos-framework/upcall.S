@@ -157,14 +157,8 @@ libos_thread_resume:
 	fxrstor	(%rsi)
 	RESUME 1
 
-/*
- * libos_ctx_restore(regs, fx): resume a context libos_ctx_save saved (its
- * callee-saved registers, stack and return address; rax = 1). As in
- * libos_thread_resume, crit is cleared last, on the resumed stack; the
- * target is in rcx by then, so a slice start between the two resumes it.
- */
-	.globl libos_ctx_restore
-libos_ctx_restore:
+/* The body both share: the saved registers, stack and FPU state back; rax = 1, target in rcx. */
+.macro CTX_LOAD
 	fxrstor	(%rsi)
 	movq	R_RBX(%rdi), %rbx
 	movq	R_RBP(%rdi), %rbp
@@ -175,6 +169,17 @@ libos_ctx_restore:
 	movq	R_RIP(%rdi), %rcx
 	movq	R_RSP(%rdi), %rsp
 	movl	$1, %eax
+.endm
+
+/*
+ * libos_ctx_restore(regs, fx): resume a context libos_ctx_save saved (its
+ * callee-saved registers, stack and return address; rax = 1). As in
+ * libos_thread_resume, crit is cleared last, on the resumed stack; the
+ * target is in rcx by then, so a slice start between the two resumes it.
+ */
+	.globl libos_ctx_restore
+libos_ctx_restore:
+	CTX_LOAD
 	movl	$0, libos_crit(%rip)
 	jmp	*%rcx
 
@@ -185,16 +190,7 @@ libos_ctx_restore:
  */
 	.globl libos_ctx_jump
 libos_ctx_jump:
-	fxrstor	(%rsi)
-	movq	R_RBX(%rdi), %rbx
-	movq	R_RBP(%rdi), %rbp
-	movq	R_R12(%rdi), %r12
-	movq	R_R13(%rdi), %r13
-	movq	R_R14(%rdi), %r14
-	movq	R_R15(%rdi), %r15
-	movq	R_RIP(%rdi), %rcx
-	movq	R_RSP(%rdi), %rsp
-	movl	$1, %eax
+	CTX_LOAD
 	jmp	*%rcx
 
 	.globl libos_resume
