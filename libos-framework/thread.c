@@ -49,6 +49,7 @@ static uint8_t fx_boot[512]
 static uint8_t idle_stack[IDLE_STACK_SIZE] __attribute__((aligned(16)));
 static uint64_t hz;
 static uint64_t swaps, misbehaved;
+static uint64_t busy_preempts; /* slice starts that found the framework busy */
 
 /* The policy hook running now, for the fault handler's message (NULL: none). */
 const char *libos_sched_hook;
@@ -59,6 +60,7 @@ uint8_t *libos_cur_fx = fx_boot;
 
 int libos_ctx_save(struct user_regs *regs, uint8_t *fx) __attribute__((returns_twice));
 noreturn_fn void libos_thread_resume(const struct user_regs *regs, const uint8_t *fx);
+noreturn_fn void libos_resume_fx(const struct user_regs *regs, const uint8_t *fx);
 noreturn_fn void libos_ctx_restore(const struct user_regs *regs, const uint8_t *fx);
 
 uint64_t libos_cycles(void)
@@ -296,9 +298,14 @@ noreturn_fn static void idle_loop(void *unused)
 void libos_threads_preempt(struct upcall_sched *us)
 {
 	if (libos_crit) {
-		/* In the framework: note it; leave() reschedules. */
+		/*
+		 * In the framework: note it; leave() reschedules. Resumed with
+		 * crit still held: clearing it here would let the next slice
+		 * start run the scheduler inside the section it interrupted.
+		 */
 		preempt_pending = true;
-		libos_thread_resume(&us->regs, libos_cur_fx);
+		busy_preempts++;
+		libos_resume_fx(&us->regs, libos_cur_fx);
 	}
 	enter();
 	current->regs = us->regs; /* upcall.S saved its FPU state in current->fx */
@@ -817,6 +824,10 @@ uint64_t libos_sched_swaps(void)
 uint64_t libos_sched_misbehaved(void)
 {
 	return misbehaved;
+}
+uint64_t libos_sched_busy_preempts(void)
+{
+	return busy_preempts;
 }
 
 /* ------------------------------------------------------------------ */

@@ -197,6 +197,16 @@ libos_ctx_jump:
 libos_resume:
 	RESUME 0
 
+/*
+ * libos_resume_fx(regs, fx): libos_resume with the FPU/SSE state restored
+ * first, and libos_crit left as it is: a slice start that found the
+ * framework busy resumes it still inside its critical section.
+ */
+	.globl libos_resume_fx
+libos_resume_fx:
+	fxrstor	(%rsi)
+	RESUME 0
+
 	.globl libos_fx_restore
 libos_fx_restore:
 	fxrstor	(%rdi)

@@ -10,6 +10,7 @@
 #include <libos/libos.h>
 #include <libos/policy.h>
 #include <libos/sched_impl.h>
+#include <libos/threads_impl.h>
 
 static void square(void *arg)
 {
@@ -393,6 +394,58 @@ static const struct sched_ops test_faulter = {
 POLICY_REGISTER(test_starver);
 POLICY_REGISTER(test_liar);
 POLICY_REGISTER(test_faulter);
+
+/*
+ * A policy whose init runs for 10 ms (several slice starts) inside the
+ * framework's swap, then refuses: it counts how far a spinning thread got
+ * meanwhile. Slice starts that find the framework busy must leave it busy:
+ * none of them may run another thread inside the swap.
+ */
+static volatile uint64_t spins, spins_during_init;
+static volatile bool slow_spin_stop;
+static int slow_init(const uint64_t *p)
+{
+	uint64_t s0 = spins, end = libos_cycles() + libos_cycles_hz() / 100;
+	while (libos_cycles() < end)
+		;
+	spins_during_init = spins - s0;
+	return E_BUSY;
+}
+static const struct sched_ops test_slowinit = {
+	.info = { .kind = POLICY_SCHED,
+		  .name = "test_slowinit",
+		  .description = "init spins, refuses" },
+	.init = slow_init,
+	.enqueue = nop_enqueue,
+	.dequeue = nop_dequeue,
+	.pick = starver_pick,
+};
+POLICY_REGISTER(test_slowinit);
+
+static void counting_spinner(void *arg)
+{
+	while (!slow_spin_stop)
+		spins++;
+}
+
+TEST(threads, slice_starts_inside_the_framework_run_no_other_thread)
+{
+	struct thread *x;
+	slow_spin_stop = false;
+	spins = 0;
+	spins_during_init = ~0ULL;
+	ASSERT_EQ(t, thread_create(&x, counting_spinner, NULL, NULL), 0);
+	while (spins == 0)
+		thread_yield();
+	uint64_t busy = libos_sched_busy_preempts();
+	EXPECT_EQ(t, libos_policy_swap(POLICY_SCHED, "test_slowinit"), E_BUSY);
+	/* Slice starts really came inside the swap (10 ms: about ten). */
+	EXPECT(t, libos_sched_busy_preempts() - busy >= 2);
+	EXPECT_EQ(t, spins_during_init, 0);
+	EXPECT_STREQ(t, libos_policy_current(POLICY_SCHED), "rr");
+	slow_spin_stop = true;
+	EXPECT_EQ(t, thread_join(x, NULL), 0);
+}
 
 static volatile bool ran;
 static void mark(void *arg)

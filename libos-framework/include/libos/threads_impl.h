@@ -23,6 +23,8 @@ int libos_sched_swap(const char *spec);
 const char *libos_sched_current(void);
 uint64_t libos_sched_swaps(void);
 uint64_t libos_sched_misbehaved(void);
+/* Slice starts that found the framework inside a critical section (each resumed it). */
+uint64_t libos_sched_busy_preempts(void);
 
 /* thread.c: the sched policy hook running now (NULL: none) and the policy's name. */
 extern const char *libos_sched_hook;
