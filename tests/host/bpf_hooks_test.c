@@ -10,6 +10,7 @@
 #include <arch/sim.h>
 #include <exo/abi.h>
 #include <exo/bpf.h>
+#include <exo/bpf_asm.h>
 #include <exo/bpf_hooks.h>
 #include <exo/env.h>
 #include <exo/errors.h>
@@ -28,33 +29,25 @@
 #define IMG_PAGES 9
 #define VERDICT_VA VA(0x120) /* not in the snapshot: a refusal writes its verdict here */
 
-#define I BPF_INSN
-#define EXIT I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-#define MOV_K(d, k) I(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
-#define MOV_X(d, s) I(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define LDX_DW(d, s, o) I(BPF_LDX | BPF_MEM | BPF_DW, d, s, o, 0)
-#define STX_DW(d, s, o) I(BPF_STX | BPF_MEM | BPF_DW, d, s, o, 0)
-#define CALL(id) I(BPF_JMP | BPF_CALL, 0, 0, 0, id)
-
 /* Predicate: run iff the region's first word is not 0. */
-static const struct bpf_insn p_region[] = { LDX_DW(0, 2, 0), EXIT };
-static const struct bpf_insn p_yes[] = { MOV_K(0, 1), EXIT };
+static const struct bpf_insn p_region[] = { A_LDX(BPF_DW, 0, 2, 0), A_EXIT() };
+static const struct bpf_insn p_yes[] = { A_MOV64_IMM(0, 1), A_EXIT() };
 /* Revocation handler: give back the frame the region's first word names. */
-static const struct bpf_insn p_give[] = { LDX_DW(1, 2, 0), CALL(BPF_HELPER_REVOKE_GIVE),
-					  MOV_K(0, 0), EXIT };
+static const struct bpf_insn p_give[] = { A_LDX(BPF_DW, 1, 2, 0), A_CALL(BPF_HELPER_REVOKE_GIVE),
+					  A_MOV64_IMM(0, 0), A_EXIT() };
 /* Message handler: word 0 holds a request: reply word0 + 1 in word 1, clear it, notify 1. */
 static const struct bpf_insn p_ping[] = {
-	MOV_X(6, 2),
-	MOV_K(0, 0),
-	LDX_DW(3, 6, 0),
-	I(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, 6, 0), /* no request: not ours */
-	I(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, 1),
-	STX_DW(6, 3, 8),
-	I(BPF_ST | BPF_MEM | BPF_DW, 6, 0, 0, 0),
-	MOV_K(1, 1),
-	CALL(BPF_HELPER_MSG_NOTIFY),
-	MOV_K(0, 1),
-	EXIT,
+	A_MOV64_REG(6, 2),
+	A_MOV64_IMM(0, 0),
+	A_LDX(BPF_DW, 3, 6, 0),
+	BPF_INSN(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, 6, 0), /* no request: not ours */
+	BPF_INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, 1),
+	A_STX(BPF_DW, 6, 3, 8),
+	BPF_INSN(BPF_ST | BPF_MEM | BPF_DW, 6, 0, 0, 0),
+	A_MOV64_IMM(1, 1),
+	A_CALL(BPF_HELPER_MSG_NOTIFY),
+	A_MOV64_IMM(0, 1),
+	A_EXIT(),
 };
 
 /*
@@ -176,17 +169,22 @@ TEST(bpf_hooks, refused_programs_name_rule_and_instruction)
 	if (!fixtures(t, &x))
 		return;
 	struct env *e = x.envs[0];
-	static const struct bpf_insn back[] = { MOV_K(0, 0), I(BPF_JMP | BPF_JA, 0, 0, -2, 0),
-						EXIT };
-	static const struct bpf_insn uninit[] = { MOV_X(0, 5), EXIT };
-	static const struct bpf_insn oob[] = { LDX_DW(0, 2, PAGE_SIZE - 4), EXIT };
-	static const struct bpf_insn ctx_wr[] = { MOV_K(3, 1), STX_DW(1, 3, 0), MOV_K(0, 0), EXIT };
-	static const struct bpf_insn helper[] = { MOV_K(1, 0), CALL(7), MOV_K(0, 0), EXIT };
-	static const struct bpf_insn div0[] = { MOV_K(0, 5),
-						I(BPF_ALU64 | BPF_DIV | BPF_K, 0, 0, 0, 0), EXIT };
-	static const struct bpf_insn leak[] = { MOV_X(0, 1), EXIT };
-	static const struct bpf_insn bad_op[] = { MOV_K(0, 0), I(0xff, 0, 0, 0, 0), EXIT };
-	static const struct bpf_insn rdonly[] = { MOV_K(3, 1), STX_DW(2, 3, 0), MOV_K(0, 0), EXIT };
+	static const struct bpf_insn back[] = { A_MOV64_IMM(0, 0),
+						BPF_INSN(BPF_JMP | BPF_JA, 0, 0, -2, 0), A_EXIT() };
+	static const struct bpf_insn uninit[] = { A_MOV64_REG(0, 5), A_EXIT() };
+	static const struct bpf_insn oob[] = { A_LDX(BPF_DW, 0, 2, PAGE_SIZE - 4), A_EXIT() };
+	static const struct bpf_insn ctx_wr[] = { A_MOV64_IMM(3, 1), A_STX(BPF_DW, 1, 3, 0),
+						  A_MOV64_IMM(0, 0), A_EXIT() };
+	static const struct bpf_insn helper[] = { A_MOV64_IMM(1, 0), A_CALL(7), A_MOV64_IMM(0, 0),
+						  A_EXIT() };
+	static const struct bpf_insn div0[] = { A_MOV64_IMM(0, 5),
+						BPF_INSN(BPF_ALU64 | BPF_DIV | BPF_K, 0, 0, 0, 0),
+						A_EXIT() };
+	static const struct bpf_insn leak[] = { A_MOV64_REG(0, 1), A_EXIT() };
+	static const struct bpf_insn bad_op[] = { A_MOV64_IMM(0, 0), BPF_INSN(0xff, 0, 0, 0, 0),
+						  A_EXIT() };
+	static const struct bpf_insn rdonly[] = { A_MOV64_IMM(3, 1), A_STX(BPF_DW, 2, 3, 0),
+						  A_MOV64_IMM(0, 0), A_EXIT() };
 	const struct {
 		const struct bpf_insn *p;
 		uint32_t n;
@@ -219,8 +217,8 @@ TEST(bpf_hooks, refused_programs_name_rule_and_instruction)
 	/* Too many instructions. */
 	static struct bpf_insn big[BPF_MAX_INSNS + 1];
 	for (unsigned i = 0; i < ARRAY_SIZE(big); i++)
-		big[i] = MOV_K(0, 1);
-	big[BPF_MAX_INSNS] = EXIT;
+		big[i] = A_MOV64_IMM(0, 1);
+	big[BPF_MAX_INSNS] = A_EXIT();
 	static uint8_t buf[BPF_IMAGE_BYTES(BPF_MAX_INSNS + 1)] __attribute__((aligned(8)));
 	uint64_t len = bpf_image_wrap(big, ARRAY_SIZE(big), buf, sizeof(buf));
 	EXPECT(t, len > 0 && len <= BPF_IMAGE_MAX && len <= IMG_PAGES * PAGE_SIZE);
@@ -287,8 +285,8 @@ TEST(bpf_hooks, wakeup_past_its_budget_is_no)
 	struct env *e = x.envs[0];
 	static struct bpf_insn longp[BPF_BUDGET_WAKEUP + 2];
 	for (unsigned i = 0; i < ARRAY_SIZE(longp) - 1; i++)
-		longp[i] = MOV_K(0, 1);
-	longp[ARRAY_SIZE(longp) - 1] = EXIT;
+		longp[i] = A_MOV64_IMM(0, 1);
+	longp[ARRAY_SIZE(longp) - 1] = A_EXIT();
 	static uint8_t buf[BPF_IMAGE_BYTES(BPF_BUDGET_WAKEUP + 2)] __attribute__((aligned(8)));
 	uint64_t len = bpf_image_wrap(longp, ARRAY_SIZE(longp), buf, sizeof(buf));
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE)

@@ -14,17 +14,10 @@
  * Exit status 0 when all hold; else the number of the first check that
  * failed. Every wait is bounded.
  */
+#include <exo/bpf_asm.h>
 #include <libos/bpf.h>
 #include <libos/libos.h>
 #include <libos/sched.h>
-
-#define I BPF_INSN
-#define EXIT I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-#define MOV_K(d, k) I(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
-#define MOV_X(d, s) I(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define LDX_DW(d, s, o) I(BPF_LDX | BPF_MEM | BPF_DW, d, s, o, 0)
-#define STX_DW(d, s, o) I(BPF_STX | BPF_MEM | BPF_DW, d, s, o, 0)
-#define CALL(id) I(BPF_JMP | BPF_CALL, 0, 0, 0, id)
 
 #define SHARED_VA 0x0000200000000000ULL /* the parent's page, shared with a child */
 #define REGION_VA 0x0000200000010000ULL /* a child's own region */
@@ -33,24 +26,24 @@
 #define PINGS 50
 
 /* Predicates: the region's word 0 (yes iff not 0); no, always. */
-static const struct bpf_insn p_word0[] = { LDX_DW(0, 2, 0), EXIT };
-static const struct bpf_insn p_no[] = { MOV_K(0, 0), EXIT };
+static const struct bpf_insn p_word0[] = { A_LDX(BPF_DW, 0, 2, 0), A_EXIT() };
+static const struct bpf_insn p_no[] = { A_MOV64_IMM(0, 0), A_EXIT() };
 /* Revocation handler: give back the frame the region's word 1 names. */
-static const struct bpf_insn p_give[] = { LDX_DW(1, 2, 8), CALL(BPF_HELPER_REVOKE_GIVE),
-					  MOV_K(0, 0), EXIT };
+static const struct bpf_insn p_give[] = { A_LDX(BPF_DW, 1, 2, 8), A_CALL(BPF_HELPER_REVOKE_GIVE),
+					  A_MOV64_IMM(0, 0), A_EXIT() };
 /* Message handler: a request in word 0 gets word0 + 1 in word 1, word 0 cleared, doorbell 1. */
 static const struct bpf_insn p_ping[] = {
-	MOV_X(6, 2),
-	MOV_K(0, 0),
-	LDX_DW(3, 6, 0),
-	I(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, 6, 0),
-	I(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, 1),
-	STX_DW(6, 3, 8),
-	I(BPF_ST | BPF_MEM | BPF_DW, 6, 0, 0, 0),
-	MOV_K(1, 1),
-	CALL(BPF_HELPER_MSG_NOTIFY),
-	MOV_K(0, 1),
-	EXIT,
+	A_MOV64_REG(6, 2),
+	A_MOV64_IMM(0, 0),
+	A_LDX(BPF_DW, 3, 6, 0),
+	BPF_INSN(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, 6, 0),
+	BPF_INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, 1),
+	A_STX(BPF_DW, 6, 3, 8),
+	BPF_INSN(BPF_ST | BPF_MEM | BPF_DW, 6, 0, 0, 0),
+	A_MOV64_IMM(1, 1),
+	A_CALL(BPF_HELPER_MSG_NOTIFY),
+	A_MOV64_IMM(0, 1),
+	A_EXIT(),
 };
 
 /* The worked example (tests/user/ping.bpf.c), built by clang -target bpf. */
@@ -143,8 +136,8 @@ static int child(uint64_t mode, uint64_t shared, uint64_t cap, bool clang)
 		} else {
 			static struct bpf_insn longp[BPF_BUDGET_WAKEUP + 2];
 			for (unsigned i = 0; i < BPF_BUDGET_WAKEUP + 1; i++)
-				longp[i] = MOV_K(0, 1);
-			longp[BPF_BUDGET_WAKEUP + 1] = EXIT;
+				longp[i] = A_MOV64_IMM(0, 1);
+			longp[BPF_BUDGET_WAKEUP + 1] = A_EXIT();
 			p = load(BPF_HOOK_WAKEUP, longp, BPF_BUDGET_WAKEUP + 2, BPF_NO_REGION, 0);
 		}
 		s[6] = (uint64_t)(p + 1000);
@@ -271,14 +264,16 @@ static int reap(struct kid *k, volatile uint64_t *s, bool stuck)
 /* Accepted and refused programs, through the call. */
 static int test_load(void)
 {
-	static const struct bpf_insn back[] = { MOV_K(0, 0), I(BPF_JMP | BPF_JA, 0, 0, -2, 0),
-						EXIT };
-	static const struct bpf_insn uninit[] = { MOV_X(0, 5), EXIT };
-	static const struct bpf_insn oob[] = { LDX_DW(0, 2, 4092), EXIT };
-	static const struct bpf_insn helper[] = { MOV_K(1, 0), CALL(9), MOV_K(0, 0), EXIT };
-	static const struct bpf_insn div0[] = { MOV_K(0, 5),
-						I(BPF_ALU64 | BPF_MOD | BPF_K, 0, 0, 0, 0), EXIT };
-	static const struct bpf_insn leak[] = { MOV_X(0, 2), EXIT };
+	static const struct bpf_insn back[] = { A_MOV64_IMM(0, 0),
+						BPF_INSN(BPF_JMP | BPF_JA, 0, 0, -2, 0), A_EXIT() };
+	static const struct bpf_insn uninit[] = { A_MOV64_REG(0, 5), A_EXIT() };
+	static const struct bpf_insn oob[] = { A_LDX(BPF_DW, 0, 2, 4092), A_EXIT() };
+	static const struct bpf_insn helper[] = { A_MOV64_IMM(1, 0), A_CALL(9), A_MOV64_IMM(0, 0),
+						  A_EXIT() };
+	static const struct bpf_insn div0[] = { A_MOV64_IMM(0, 5),
+						BPF_INSN(BPF_ALU64 | BPF_MOD | BPF_K, 0, 0, 0, 0),
+						A_EXIT() };
+	static const struct bpf_insn leak[] = { A_MOV64_REG(0, 2), A_EXIT() };
 	int64_t r = own_page(REGION_VA);
 	if (r < 0)
 		return 10;
@@ -361,8 +356,8 @@ static uint8_t big_img[BPF_IMAGE_BYTES(BPF_MAX_INSNS + 1)] __attribute__((aligne
 static int test_big(void)
 {
 	for (uint32_t i = 0; i <= BPF_MAX_INSNS; i++)
-		big[i] = MOV_K(0, (int32_t)i + 1);
-	big[BPF_MAX_INSNS - 1] = EXIT;
+		big[i] = A_MOV64_IMM(0, (int32_t)i + 1);
+	big[BPF_MAX_INSNS - 1] = A_EXIT();
 	uint64_t len = bpf_image_wrap(big, BPF_MAX_INSNS, big_img, sizeof(big_img));
 	uint64_t t0 = libos_cycles();
 	verdict = (struct bpf_load_verdict){ 0xffff, 0xffff };
@@ -371,8 +366,8 @@ static int test_big(void)
 	       verdict.rule, (unsigned long long)(libos_cycles() - t0));
 	if (len == 0 || p < 0 || verdict.rule != BPF_OK || sys_cap_delete((uint64_t)p) != 0)
 		return 22;
-	big[BPF_MAX_INSNS - 1] = MOV_K(0, 1);
-	big[BPF_MAX_INSNS] = EXIT;
+	big[BPF_MAX_INSNS - 1] = A_MOV64_IMM(0, 1);
+	big[BPF_MAX_INSNS] = A_EXIT();
 	len = bpf_image_wrap(big, BPF_MAX_INSNS + 1, big_img, sizeof(big_img));
 	verdict = (struct bpf_load_verdict){ 0xffff, 0xffff };
 	p = libos_bpf_load(BPF_HOOK_REVOKE, big_img, len, BPF_NO_REGION, 0, &verdict);
