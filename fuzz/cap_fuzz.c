@@ -229,9 +229,10 @@ static int k_inspect(void *ctx, uint32_t env, uint32_t slot, struct cap_info *ou
 
 static void k_slots_used(void *ctx, uint32_t env, uint8_t used[CAP_SLOTS])
 {
-	const struct cap *caps = env_lookup(env)->caps;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++)
-		used[s] = __atomic_load_n(&caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		const struct cap *c = cap_slot(env_lookup(env), s);
+		used[s] = c && __atomic_load_n(&c->type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	}
 }
 
 static bool k_env(void *ctx, uint32_t id, uint64_t *gen, unsigned *home)
