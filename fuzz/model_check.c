@@ -70,7 +70,7 @@ static void tally_children(struct model *m)
 	for_each_live(m, i)
 		memset(m->children[i], 0, sizeof(m->children[i]));
 	for_each_live(m, i) {
-		for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
 			const struct mcap *c = &m->env[i].caps[s];
 			if (c->type && !c->root && c->penv < MODEL_ENVS && m->env[c->penv].live)
 				m->children[c->penv][c->pslot]++;
@@ -83,9 +83,9 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 	const struct model_kernel *k = &m->k;
 	const struct menv *e = &m->env[id];
 	uint64_t bound = 0;
-	static uint8_t used[CAP_SLOTS];
+	static uint8_t used[MODEL_SLOTS];
 	k->slots_used(k->ctx, id, used);
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+	for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
 		bool mine = e->caps[s].type != OBJ_NONE, theirs = used[s];
 		if (!mine && !theirs)
 			continue;
