@@ -230,8 +230,11 @@ static void abort_request(struct env *e)
 		 * The kernel picks among the revocable frames, never below the
 		 * guarantee: the first in its table, listed a batch at a time.
 		 */
-		unsigned n = cap_revocable_frames(e, NULL, 0);
 		uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
+		/* More than g + count: count of them, without counting them all. */
+		unsigned n = cap_revocable_more_than(e, g + e->revoke_count)
+				 ? (unsigned)(g + e->revoke_count)
+				 : cap_revocable_frames(e, NULL, 0);
 		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0), taken = 0, k;
 		uint64_t mine[TAKE_BATCH];
 		uint32_t from = 0;
