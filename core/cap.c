@@ -64,7 +64,10 @@ struct cap *cap_slot(struct env *e, uint32_t slot)
  * The slot a reference names. References link filled slots only, whose
  * pages stay until their environment's table is cleared: never NULL.
  */
-static struct cap *at(struct cap_ref r) { return cap_slot(env_lookup(r.env), r.slot); }
+static struct cap *at(struct cap_ref r)
+{
+	return cap_slot(env_lookup(r.env), r.slot);
+}
 
 static uint8_t slot_type(const struct cap *c) { return __atomic_load_n(&c->type, __ATOMIC_ACQUIRE); }
 
@@ -244,7 +247,10 @@ bool cap_table_pin(struct env *e)
 	return false;
 }
 
-void cap_table_unpin(struct env *e) { __atomic_fetch_sub(&e->caps.readers, 1, __ATOMIC_SEQ_CST); }
+void cap_table_unpin(struct env *e)
+{
+	__atomic_fetch_sub(&e->caps.readers, 1, __ATOMIC_SEQ_CST);
+}
 
 /*
  * Claim a slot in an environment that may be being destroyed: after the
@@ -313,7 +319,10 @@ static void unlink_node(struct cap_ref node)
 
 int cap_reserve(struct env *e, uint32_t *slot) { return slot_claim(e, slot); }
 
-void cap_unreserve(struct env *e, uint32_t slot) { slot_release(e, slot, true); }
+void cap_unreserve(struct env *e, uint32_t slot)
+{
+	slot_release(e, slot, true);
+}
 
 void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t obj, uint64_t gen,
 		   unsigned rights, unsigned flags)
@@ -589,7 +598,8 @@ bool cap_is_root_of(struct env *e, uint64_t slot, uint64_t frame, uint64_t gen, 
 		return false;
 	bool yes = false;
 	if (slot_lock(e, (uint32_t)slot, &c, &l) == E_OK) {
-		yes = c->type == OBJ_FRAME && c->obj == frame && ref_none(c->parent) && c->gen == gen;
+		yes =
+		    c->type == OBJ_FRAME && c->obj == frame && ref_none(c->parent) && c->gen == gen;
 		*revocable = yes && (c->flags & CAP_F_REVOCABLE) && !stale(c);
 		unlock(l);
 	}
@@ -756,8 +766,9 @@ static unsigned check_index(struct env *e)
 		}
 		if (!t->page[p]) {
 			if (used) {
-				kprintf("check: env %u: page %u not allocated, slots 0x%llx claimed\n",
-					e->id, p, (unsigned long long)used);
+				kprintf(
+				    "check: env %u: page %u not allocated, slots 0x%llx claimed\n",
+				    e->id, p, (unsigned long long)used);
 				bad++;
 			}
 			continue;
@@ -766,15 +777,17 @@ static unsigned check_index(struct env *e)
 		struct pot_view v = pot_get(t->frame[p]);
 		if (v.state != POT_KERNEL || v.owner != e->id ||
 		    arch_phys_to_virt(pa_make(t->frame[p] * PAGE_SIZE)) != t->page[p]) {
-			kprintf("check: env %u: page %u: frame %llu is not a kernel frame charged to it\n",
+			kprintf("check: env %u: page %u: frame %llu is not a kernel frame charged "
+				"to it\n",
 				e->id, p, (unsigned long long)t->frame[p]);
 			bad++;
 		}
 		for (uint32_t i = 0; i < CAP_PAGE_SLOTS; i++)
 			claimed |= (uint64_t)(slot_type(&t->page[p][i]) != OBJ_NONE) << i;
 		if (claimed != used) {
-			kprintf("check: env %u: page %u: slots 0x%llx in use, the index says 0x%llx\n",
-				e->id, p, (unsigned long long)claimed, (unsigned long long)used);
+			kprintf(
+			    "check: env %u: page %u: slots 0x%llx in use, the index says 0x%llx\n",
+			    e->id, p, (unsigned long long)claimed, (unsigned long long)used);
 			bad++;
 		}
 	}

@@ -89,7 +89,8 @@ struct mbpf {
 };
 
 struct model {
-	uint16_t children[MODEL_ENVS][MODEL_SLOTS]; /* model_check's tally, rows of live envs only */
+	uint16_t children[MODEL_ENVS]
+			 [MODEL_SLOTS]; /* model_check's tally, rows of live envs only */
 	/* Environments and endpoints that have lived in this run: the ones a check must look at. */
 	uint32_t env_used[MODEL_ENVS], ep_used[MODEL_EPS];
 	unsigned nenv_used, nep_used;

@@ -315,21 +315,27 @@ static int eat_table(void)
 		last = s;
 	struct cap_info ci;
 	int64_t free0 = sys_frame_count();
-	uint64_t past[] = { (uint64_t)last + 1, (uint64_t)last + CAP_PAGE_SLOTS, CAP_SLOTS - 1,
-			    CAP_SLOTS, CAP_SLOTS + 1, (1ULL << 32) + 1, ~0ULL };
+	uint64_t past[] = { (uint64_t)last + 1,
+			    (uint64_t)last + CAP_PAGE_SLOTS,
+			    CAP_SLOTS - 1,
+			    CAP_SLOTS,
+			    CAP_SLOTS + 1,
+			    (1ULL << 32) + 1,
+			    ~0ULL };
 	int bad = 0;
 	for (unsigned i = 0; i < ARRAY_SIZE(past); i++)
-		bad += sys_cap_inspect(past[i], &ci) != E_BADSLOT || sys_cap_delete(past[i]) != E_BADSLOT;
+		bad += sys_cap_inspect(past[i], &ci) != E_BADSLOT ||
+		       sys_cap_delete(past[i]) != E_BADSLOT;
 	printf("hostile: table eater: slots up to %lld, then %lld; %d slot numbers not refused\n",
 	       (long long)last, (long long)s, bad);
-	return s != E_NOMEM				? 2
-	       : (last + 1) % CAP_PAGE_SLOTS != 0	? 3
-	       : last < 2 * CAP_PAGE_SLOTS		? 4 /* grown past one page at least */
+	return s != E_NOMEM				   ? 2
+	       : (last + 1) % CAP_PAGE_SLOTS != 0	   ? 3
+	       : last < 2 * CAP_PAGE_SLOTS		   ? 4 /* grown past one page at least */
 	       : sys_cap_inspect((uint64_t)last, &ci) != 0 ? 5
-	       : bad					? 6
+	       : bad					   ? 6
 	       : sys_cap_mint((uint64_t)f, CAP_R_READ, 0) != E_NOMEM ? 7
-	       : sys_frame_count() != free0		? 8
-						: 0;
+	       : sys_frame_count() != free0			     ? 8
+								     : 0;
 }
 
 /* ---- the parent ---- */
@@ -498,13 +504,14 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 	case 9: { /* capability tables grow page by page, each page charged, up to the limit */
 		int64_t free0 = sys_frame_count();
 		int64_t env = sys_env_create(kids_core);
-		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | TABLE_EATER, 0,
-				0, ENV_LIMITS(1, 0, 24)) == 0,
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | TABLE_EATER,
+				0, 0, ENV_LIMITS(1, 0, 24)) == 0,
 		      "start with limits");
 		int64_t st = wait_status(env, 30000);
 		CHECK(st == 0,
 		      "the table eater: %lld (2 not E_NOMEM, 3 not at a page boundary, 4 one page, "
-		      "5 its last slot, 6 a slot past its table, 7 refused once only, 8 frames moved)",
+		      "5 its last slot, 6 a slot past its table, 7 refused once only, 8 frames "
+		      "moved)",
 		      (long long)st);
 		CHECK(sys_env_destroy((uint64_t)env) == 0, "destroy");
 		CHECK(sys_debug_check() == 0, "the invariant checker");

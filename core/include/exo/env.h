@@ -97,7 +97,7 @@ struct env {
 	bool has_parent;
 	uint64_t quota_limit[QUOTA_KINDS]; /* at most this many... */
 	uint64_t quota_used[QUOTA_KINDS];  /* ...of these, its own and its descendants' */
-	struct cap_table caps; /* its capabilities (core/cap.c alone) */
+	struct cap_table caps;		   /* its capabilities (core/cap.c alone) */
 };
 
 /* The environment with this id, if allocated (any generation), else NULL. */
