@@ -231,9 +231,14 @@ static void abort_request(struct env *e)
 		 * guarantee: the first in its table, listed a batch at a time.
 		 */
 		uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
-		/* More than g + count: count of them, without counting them all. */
-		unsigned n = cap_revocable_more_than(e, g + e->revoke_count)
-				 ? (unsigned)(g + e->revoke_count)
+		/*
+		 * More than g + count (short of the table's size; the count is the
+		 * asker's, any value): count of them, without counting them all.
+		 */
+		uint64_t enough = e->revoke_count < CAP_SLOTS && g < CAP_SLOTS ? g + e->revoke_count
+									   : CAP_SLOTS;
+		unsigned n = enough < CAP_SLOTS && cap_revocable_more_than(e, enough)
+				 ? (unsigned)enough
 				 : cap_revocable_frames(e, NULL, 0);
 		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0), taken = 0, k;
 		uint64_t mine[TAKE_BATCH];
