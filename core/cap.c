@@ -114,6 +114,7 @@ void cap_table_init(struct env *e)
 	t->npages = 0;
 	for (unsigned p = 0; p < CAP_PAGES; p++) {
 		t->used[p] = 0;
+		t->revocable[p] = 0;
 		t->page[p] = NULL;
 		t->frame[p] = 0;
 	}
@@ -231,6 +232,7 @@ static void slot_release(struct env *e, uint32_t s, bool undo)
 	lock(&t->lock);
 	__atomic_store_n(&t->page[p][s % CAP_PAGE_SLOTS].type, OBJ_NONE, __ATOMIC_RELEASE);
 	uint64_t used = t->used[p] & ~BIT_OF(s);
+	__atomic_fetch_and(&t->revocable[p], ~BIT_OF(s), __ATOMIC_RELAXED);
 	__atomic_store_n(&t->used[p], used, __ATOMIC_RELAXED);
 	t->nonfull[PWORD(p)] |= PBIT(p);
 	if (undo && !used && (__atomic_load_n(&t->fresh[PWORD(p)], __ATOMIC_RELAXED) & PBIT(p)))
@@ -331,6 +333,9 @@ void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t ob
 			 .obj = obj, .gen = gen,
 			 .parent = CAP_REF_NONE, .first_child = CAP_REF_NONE,
 			 .next_sibling = CAP_REF_NONE, .prev_sibling = CAP_REF_NONE };
+	/* Marked before the type is published: a walk re-checks the slot anyway. */
+	if (type == OBJ_FRAME && (flags & CAP_F_REVOCABLE))
+		__atomic_fetch_or(&e->caps.revocable[PAGE_OF(slot)], BIT_OF(slot), __ATOMIC_RELAXED);
 	struct spinlock *l = tree_lock(type, obj);
 	lock(l);
 	slot_fill(e, slot, &c, (uint8_t)type);
@@ -540,9 +545,9 @@ static uint64_t revocable_walk(struct env *e, uint64_t limit, uint64_t *frames, 
 	uint32_t first = from ? *from : 0;
 	if (!cap_table_pin(e))
 		return 0; /* being destroyed: nothing to take */
-	/* The claimed slots only, from the index (a slot claimed meanwhile is re-checked). */
+	/* The revocable roots only, from the index (each re-checked under its lock). */
 	for (uint32_t p = PAGE_OF(first); p < CAP_PAGES && n <= limit; p++) {
-		uint64_t w = __atomic_load_n(&e->caps.used[p], __ATOMIC_RELAXED);
+		uint64_t w = __atomic_load_n(&e->caps.revocable[p], __ATOMIC_RELAXED);
 		if (p == PAGE_OF(first))
 			w &= ~(BIT_OF(first) - 1); /* not the slots below first */
 		for (; w && n <= limit; w &= w - 1) {
@@ -782,12 +787,26 @@ static unsigned check_index(struct env *e)
 				e->id, p, (unsigned long long)t->frame[p]);
 			bad++;
 		}
-		for (uint32_t i = 0; i < CAP_PAGE_SLOTS; i++)
-			claimed |= (uint64_t)(slot_type(&t->page[p][i]) != OBJ_NONE) << i;
+		uint64_t revocable = 0, marked = __atomic_load_n(&t->revocable[p], __ATOMIC_RELAXED);
+		for (uint32_t i = 0; i < CAP_PAGE_SLOTS; i++) {
+			const struct cap *c = &t->page[p][i];
+			uint8_t type = slot_type(c);
+			claimed |= (uint64_t)(type != OBJ_NONE) << i;
+			revocable |= (uint64_t)(type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) &&
+						ref_none(c->parent))
+				     << i;
+			if (type == CAP_RESERVED) /* a claim being filled may be marked already */
+				revocable |= marked & (1ULL << i);
+		}
 		if (claimed != used) {
 			kprintf(
 			    "check: env %u: page %u: slots 0x%llx in use, the index says 0x%llx\n",
 			    e->id, p, (unsigned long long)claimed, (unsigned long long)used);
+			bad++;
+		}
+		if (revocable != marked) {
+			kprintf("check: env %u: page %u: revocable roots 0x%llx, marked 0x%llx\n",
+				e->id, p, (unsigned long long)revocable, (unsigned long long)marked);
 			bad++;
 		}
 	}

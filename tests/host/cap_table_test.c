@@ -266,6 +266,11 @@ TEST(cap_table, the_checker_finds_a_wrong_index)
 	a->caps.npages++;
 	EXPECT(t, invariant_check() > 0);
 	a->caps.npages--;
+	a->caps.revocable[0] ^= 1; /* slot 0, a frame of its own, no longer marked revocable */
+	EXPECT(t, invariant_check() > 0);
+	a->caps.revocable[0] ^= 1 | 2; /* slot 1, a derived copy, marked */
+	EXPECT(t, invariant_check() > 0);
+	a->caps.revocable[0] ^= 2;
 	INV(t);
 	teardown(t, envs, 1);
 }

@@ -59,7 +59,9 @@ _Static_assert(CAP_PAGE_SLOTS == 64 && CAP_PAGES % 64 == 0, "one bitmap word per
  * freed when the environment is destroyed. A slot in a page not allocated
  * is simply empty. The index finds the lowest free slot without a scan:
  * one bitmap word per page (claimed slots) and a summary bit per page
- * (it has a free slot; an unallocated page has 64).
+ * (it has a free slot; an unallocated page has 64). A second word per page
+ * marks the revocable root frames (CAP_F_REVOCABLE), so the walks that
+ * look for them visit nothing else.
  *
  * Only core/cap.c reads or writes it (cap_slot is the one accessor others
  * use); the invariant checker checks the index and the pages against the
@@ -73,6 +75,7 @@ struct cap_table {
 	uint64_t nonfull[CAP_PAGES / 64]; /* bit p: page p has a free slot */
 	uint64_t used[CAP_PAGES];	  /* word p, bit i: slot 64p + i claimed or filled */
 	uint64_t fresh[CAP_PAGES / 64];	  /* bit p: page p grown by a claim not yet filled */
+	uint64_t revocable[CAP_PAGES];	  /* atomic, like used: a revocable root frame (or about to be) */
 	struct cap *page[CAP_PAGES];	  /* atomic: NULL until allocated */
 	uint64_t frame[CAP_PAGES];	  /* page p's frame number */
 };
