@@ -237,7 +237,8 @@ static void abort_request(struct env *e)
 		 */
 		uint64_t enough = e->revoke_count < CAP_SLOTS && g < CAP_SLOTS ? g + e->revoke_count
 									   : CAP_SLOTS;
-		unsigned n = enough < CAP_SLOTS && cap_revocable_more_than(e, enough)
+		/* No guarantee: no count needed, the listing below stops where they end. */
+		unsigned n = !g || (enough < CAP_SLOTS && cap_revocable_more_than(e, enough))
 				 ? (unsigned)enough
 				 : cap_revocable_frames(e, NULL, 0);
 		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0), taken = 0, k;
