@@ -335,7 +335,8 @@ void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t ob
 			 .next_sibling = CAP_REF_NONE, .prev_sibling = CAP_REF_NONE };
 	/* Marked before the type is published: a walk re-checks the slot anyway. */
 	if (type == OBJ_FRAME && (flags & CAP_F_REVOCABLE))
-		__atomic_fetch_or(&e->caps.revocable[PAGE_OF(slot)], BIT_OF(slot), __ATOMIC_RELAXED);
+		__atomic_fetch_or(&e->caps.revocable[PAGE_OF(slot)], BIT_OF(slot),
+				  __ATOMIC_RELAXED);
 	struct spinlock *l = tree_lock(type, obj);
 	lock(l);
 	slot_fill(e, slot, &c, (uint8_t)type);
@@ -638,21 +639,21 @@ void cap_table_clear(struct env *e)
 	lock(&t->lock);
 	__atomic_store_n(&t->closed, true, __ATOMIC_SEQ_CST);
 	unlock(&t->lock);
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-		struct cap *c = cap_slot(e, s);
-		uint8_t type;
-		if (!c) {
-			s |= CAP_PAGE_SLOTS - 1; /* no page: the next one */
-			continue;
+	/* The claimed slots (no claim adds one now; emptying one clears its bit). */
+	for (uint32_t p = 0; p < CAP_PAGES; p++) {
+		for (uint64_t w = __atomic_load_n(&t->used[p], __ATOMIC_RELAXED); w; w &= w - 1) {
+			uint32_t s = p * CAP_PAGE_SLOTS + (uint32_t)__builtin_ctzll(w);
+			struct cap *c = cap_slot(e, s);
+			uint8_t type;
+			/* A grant that claimed it before e began dying fills it, or backs out: wait. */
+			while ((type = slot_type(c)) == CAP_RESERVED)
+				percpu_wait_step(false);
+			if (type == OBJ_NONE)
+				continue;
+			while (cap_revoke(e, s) == E_AGAIN)
+				;
+			(void)cap_delete(e, s);
 		}
-		/* A grant that claimed a slot before e began dying fills it, or backs out: wait. */
-		while ((type = slot_type(c)) == CAP_RESERVED)
-			percpu_wait_step(false);
-		if (type == OBJ_NONE)
-			continue;
-		while (cap_revoke(e, s) == E_AGAIN)
-			;
-		(void)cap_delete(e, s);
 	}
 	/* Every slot empty, no claim possible; once pinned readers leave, the pages go. */
 	while (__atomic_load_n(&t->readers, __ATOMIC_SEQ_CST))
@@ -787,7 +788,8 @@ static unsigned check_index(struct env *e)
 				e->id, p, (unsigned long long)t->frame[p]);
 			bad++;
 		}
-		uint64_t revocable = 0, marked = __atomic_load_n(&t->revocable[p], __ATOMIC_RELAXED);
+		uint64_t revocable = 0,
+			 marked = __atomic_load_n(&t->revocable[p], __ATOMIC_RELAXED);
 		for (uint32_t i = 0; i < CAP_PAGE_SLOTS; i++) {
 			const struct cap *c = &t->page[p][i];
 			uint8_t type = slot_type(c);
@@ -806,7 +808,8 @@ static unsigned check_index(struct env *e)
 		}
 		if (revocable != marked) {
 			kprintf("check: env %u: page %u: revocable roots 0x%llx, marked 0x%llx\n",
-				e->id, p, (unsigned long long)revocable, (unsigned long long)marked);
+				e->id, p, (unsigned long long)revocable,
+				(unsigned long long)marked);
 			bad++;
 		}
 	}
@@ -825,20 +828,20 @@ unsigned cap_check_env(struct env *e)
 	lock(&e->caps.lock);
 	bad += check_index(e);
 	unlock(&e->caps.lock);
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-		struct cap *c = cap_slot(e, s);
-		if (!c) {
-			s |= CAP_PAGE_SLOTS - 1; /* no page: the next one */
-			continue;
+	/* The slots the index says are claimed (it was checked against them just now). */
+	for (uint32_t p = 0; p < CAP_PAGES; p++) {
+		for (uint64_t w = __atomic_load_n(&e->caps.used[p], __ATOMIC_RELAXED); w; w &= w - 1) {
+			uint32_t s = p * CAP_PAGE_SLOTS + (uint32_t)__builtin_ctzll(w);
+			struct cap *c = cap_slot(e, s);
+			uint8_t t = c ? slot_type(c) : OBJ_NONE;
+			if (t == OBJ_NONE || t == CAP_RESERVED)
+				continue;
+			struct spinlock *l = tree_lock(t, c->obj);
+			lock(l);
+			if (c->type == t)
+				bad += check_slot(e, s);
+			unlock(l);
 		}
-		uint8_t t = slot_type(c);
-		if (t == OBJ_NONE || t == CAP_RESERVED)
-			continue;
-		struct spinlock *l = tree_lock(t, c->obj);
-		lock(l);
-		if (c->type == t)
-			bad += check_slot(e, s);
-		unlock(l);
 	}
 	cap_table_unpin(e);
 	return bad;

@@ -235,8 +235,8 @@ static void abort_request(struct env *e)
 		 * More than g + count (short of the table's size; the count is the
 		 * asker's, any value): count of them, without counting them all.
 		 */
-		uint64_t enough = e->revoke_count < CAP_SLOTS && g < CAP_SLOTS ? g + e->revoke_count
-									   : CAP_SLOTS;
+		uint64_t enough =
+		    e->revoke_count < CAP_SLOTS && g < CAP_SLOTS ? g + e->revoke_count : CAP_SLOTS;
 		/* No guarantee: no count needed, the listing below stops where they end. */
 		unsigned n = !g || (enough < CAP_SLOTS && cap_revocable_more_than(e, enough))
 				 ? (unsigned)enough

@@ -229,9 +229,11 @@ static int k_inspect(void *ctx, uint32_t env, uint32_t slot, struct cap_info *ou
 
 static void k_slots_used(void *ctx, uint32_t env, uint8_t used[MODEL_SLOTS])
 {
-	for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
-		const struct cap *c = cap_slot(env_lookup(env), s);
-		used[s] = c && __atomic_load_n(&c->type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	for (uint32_t p = 0; p < MODEL_SLOTS / CAP_PAGE_SLOTS; p++) {
+		const struct cap *page = cap_slot(env_lookup(env), p * CAP_PAGE_SLOTS);
+		for (uint32_t i = 0; i < CAP_PAGE_SLOTS; i++) /* no page: all empty */
+			used[p * CAP_PAGE_SLOTS + i] =
+			    page && __atomic_load_n(&page[i].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
 	}
 }
 

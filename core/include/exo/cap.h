@@ -75,9 +75,10 @@ struct cap_table {
 	uint64_t nonfull[CAP_PAGES / 64]; /* bit p: page p has a free slot */
 	uint64_t used[CAP_PAGES];	  /* word p, bit i: slot 64p + i claimed or filled */
 	uint64_t fresh[CAP_PAGES / 64];	  /* bit p: page p grown by a claim not yet filled */
-	uint64_t revocable[CAP_PAGES];	  /* atomic, like used: a revocable root frame (or about to be) */
-	struct cap *page[CAP_PAGES];	  /* atomic: NULL until allocated */
-	uint64_t frame[CAP_PAGES];	  /* page p's frame number */
+	uint64_t
+	    revocable[CAP_PAGES]; /* atomic, like used: a revocable root frame (or about to be) */
+	struct cap *page[CAP_PAGES]; /* atomic: NULL until allocated */
+	uint64_t frame[CAP_PAGES];   /* page p's frame number */
 };
 
 /* A frame the environment allocated itself: revocable beyond its guarantee. */
