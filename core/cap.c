@@ -830,7 +830,8 @@ unsigned cap_check_env(struct env *e)
 	unlock(&e->caps.lock);
 	/* The slots the index says are claimed (it was checked against them just now). */
 	for (uint32_t p = 0; p < CAP_PAGES; p++) {
-		for (uint64_t w = __atomic_load_n(&e->caps.used[p], __ATOMIC_RELAXED); w; w &= w - 1) {
+		for (uint64_t w = __atomic_load_n(&e->caps.used[p], __ATOMIC_RELAXED); w;
+		     w &= w - 1) {
 			uint32_t s = p * CAP_PAGE_SLOTS + (uint32_t)__builtin_ctzll(w);
 			struct cap *c = cap_slot(e, s);
 			uint8_t t = c ? slot_type(c) : OBJ_NONE;
