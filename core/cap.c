@@ -11,13 +11,22 @@
  * up, what a capability holds beyond its slot — comes from the object-type
  * table (exo/obj.h): this file names no object's file. Environments are the
  * exception it cannot avoid: they hold the tables.
+ *
+ * The tables themselves (struct cap_table): pages of slots reached through
+ * cap_slot, and an index of claimed slots under the table's lock. A claim
+ * takes the lowest free slot (what docs/syscalls.md promises and the
+ * reference model checks), growing the table by a page when that slot's
+ * page is not there yet; emptying a slot gives it back to the index.
  */
+#include <arch/phys.h>
 #include <exo/cap.h>
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/kprintf.h>
 #include <exo/obj.h>
 #include <exo/plant.h>
+#include <exo/pot.h>
 #include <exo/spinlock.h>
 #include <ipi.h>
 
@@ -36,8 +45,29 @@ static void unlock(struct spinlock *l) NO_THREAD_SAFETY_ANALYSIS { spin_unlock(l
 static bool ref_none(struct cap_ref r) { return r.env == CAP_NO_SLOT; }
 static bool ref_eq(struct cap_ref a, struct cap_ref b) { return a.env == b.env && a.slot == b.slot; }
 
-/* The slot a reference names (the env table is static: never NULL for a valid id). */
-static struct cap *at(struct cap_ref r) { return &env_lookup(r.env)->caps[r.slot]; }
+/* Slot s's page, and its bit in that page's word of the index. */
+#define PAGE_OF(s) ((s) / CAP_PAGE_SLOTS)
+#define BIT_OF(s) (1ULL << ((s) % CAP_PAGE_SLOTS))
+/* Page p's bit in a per-page bitmap (nonfull, fresh). */
+#define PWORD(p) ((p) / 64)
+#define PBIT(p) (1ULL << ((p) % 64))
+
+struct cap *cap_slot(struct env *e, uint32_t slot)
+{
+	if (slot >= CAP_SLOTS)
+		return NULL;
+	struct cap *page = __atomic_load_n(&e->caps.page[PAGE_OF(slot)], __ATOMIC_ACQUIRE);
+	return page ? &page[slot % CAP_PAGE_SLOTS] : NULL;
+}
+
+/*
+ * The slot a reference names. References link filled slots only, whose
+ * pages stay until their environment's table is cleared: never NULL.
+ */
+static struct cap *at(struct cap_ref r)
+{
+	return cap_slot(env_lookup(r.env), r.slot);
+}
 
 static uint8_t slot_type(const struct cap *c) { return __atomic_load_n(&c->type, __ATOMIC_ACQUIRE); }
 
@@ -56,9 +86,9 @@ static bool stale(const struct cap *c) { return obj_gen(c->type, c->obj) != c->g
  */
 static int slot_lock(struct env *e, uint32_t slot, struct cap **cp, struct spinlock **lp)
 {
-	if (slot >= CAP_SLOTS)
-		return E_BADSLOT;
-	struct cap *c = &e->caps[slot];
+	struct cap *c = cap_slot(e, slot); /* checks the bound first */
+	if (!c)
+		return E_BADSLOT; /* past CAP_SLOTS, or in a page not allocated: empty */
 	for (;;) {
 		uint8_t type = slot_type(c);
 		if (type == OBJ_NONE || type == CAP_RESERVED)
@@ -75,18 +105,153 @@ static int slot_lock(struct env *e, uint32_t slot, struct cap **cp, struct spinl
 	}
 }
 
-/* Claim a free slot of e (atomically; no lock). E_NOMEM if the table is full. */
+void cap_table_init(struct env *e)
+{
+	struct cap_table *t = &e->caps;
+	t->lock = (struct spinlock)SPINLOCK_INIT;
+	t->closed = false;
+	t->readers = 0;
+	t->npages = 0;
+	for (unsigned p = 0; p < CAP_PAGES; p++) {
+		t->used[p] = 0;
+		t->revocable[p] = 0;
+		t->page[p] = NULL;
+		t->frame[p] = 0;
+	}
+	for (unsigned w = 0; w < CAP_PAGES / 64; w++) {
+		t->nonfull[w] = ~0ULL; /* every page has free slots, allocated or not */
+		t->fresh[w] = 0;
+	}
+}
+
+/*
+ * Allocate page p of e's table: a zeroed kernel frame (every slot empty),
+ * charged to e and its ancestors like a page table. Marked fresh: if the
+ * claim that grew it fails, the page goes with it. E_NOMEM: a limit, or no
+ * frame. Table lock held.
+ */
+static int page_grow(struct env *e, unsigned p)
+{
+	struct cap_table *t = &e->caps;
+	uint64_t frame, gen;
+	int err = quota_charge(e, QUOTA_PT_FRAMES, 1);
+	if (err)
+		return err;
+	if ((err = frame_alloc_any(e->id, true, &frame, &gen))) {
+		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
+		return err;
+	}
+	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	t->frame[p] = frame;
+	t->npages++;
+	__atomic_fetch_or(&t->fresh[PWORD(p)], PBIT(p), __ATOMIC_RELAXED);
+	/* Published after the zeroing: a reader that sees the page sees empty slots. */
+	__atomic_store_n(&t->page[p], (struct cap *)arch_phys_to_virt(pa_make(frame * PAGE_SIZE)),
+			 __ATOMIC_SEQ_CST);
+	return E_OK;
+}
+
+/* Give page p's frame back and uncharge it; nobody can reach the page. Table lock held. */
+static void page_free(struct env *e, unsigned p)
+{
+	struct cap_table *t = &e->caps;
+	uint64_t frame = t->frame[p];
+	__atomic_store_n(&t->page[p], NULL, __ATOMIC_RELEASE);
+	__atomic_fetch_and(&t->fresh[PWORD(p)], ~PBIT(p), __ATOMIC_RELAXED);
+	t->npages--;
+	/* Ours alone (kernel state, charged to e), so its generation cannot move. */
+	if (frame_free(frame, e->id, pot_get(frame).gen) == E_OK) {
+		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
+	}
+}
+
+/*
+ * A failed claim grew page p, which is empty again: free it, so the failed
+ * call changed nothing. Unless a pinned reader may be looking at it (Dekker
+ * with cap_table_pin: the page leaves the directory first): then it stays,
+ * empty and charged, as if a call had grown it. Table lock held.
+ */
+static void page_undo(struct env *e, unsigned p)
+{
+	struct cap_table *t = &e->caps;
+	struct cap *page = t->page[p];
+	__atomic_store_n(&t->page[p], NULL, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&t->readers, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&t->page[p], page, __ATOMIC_RELEASE);
+		__atomic_fetch_and(&t->fresh[PWORD(p)], ~PBIT(p), __ATOMIC_RELAXED);
+		return;
+	}
+	page_free(e, p);
+}
+
+/*
+ * Claim the lowest free slot of e (mark it CAP_RESERVED), growing the table
+ * if its page is not there yet. E_NOMEM: the table is full (CAP_SLOTS) or
+ * the page cannot be had; E_STALE: e is being destroyed.
+ */
 static int slot_claim(struct env *e, uint32_t *slot)
 {
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-		uint8_t expect = OBJ_NONE;
-		if (__atomic_compare_exchange_n(&e->caps[s].type, &expect, CAP_RESERVED, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-			*slot = s;
-			return E_OK;
-		}
+	struct cap_table *t = &e->caps;
+	int err = E_NOMEM;
+	lock(&t->lock);
+	/* Dying (or closed): no claim, and no page grown for nothing. */
+	if (__atomic_load_n(&t->closed, __ATOMIC_RELAXED) || !env_alive(e)) {
+		unlock(&t->lock);
+		return E_STALE;
 	}
-	return E_NOMEM;
+	for (unsigned w = 0; w < CAP_PAGES / 64; w++) {
+		if (!t->nonfull[w])
+			continue;
+		unsigned p = w * 64 + (unsigned)__builtin_ctzll(t->nonfull[w]);
+		if (!t->page[p] && (err = page_grow(e, p)))
+			break;
+		uint64_t used = t->used[p];
+		unsigned i = (unsigned)__builtin_ctzll(~used); /* nonfull: some bit is clear */
+		__atomic_store_n(&t->used[p], used | (1ULL << i), __ATOMIC_RELAXED);
+		if ((used | (1ULL << i)) == ~0ULL)
+			t->nonfull[w] &= ~PBIT(p);
+		__atomic_store_n(&t->page[p][i].type, CAP_RESERVED, __ATOMIC_RELEASE);
+		*slot = p * CAP_PAGE_SLOTS + i;
+		err = E_OK;
+		break;
+	}
+	unlock(&t->lock);
+	return err;
+}
+
+/*
+ * Empty claimed slot s (its type is written last... here: NONE, release)
+ * and give it back to the index. undo: the claim that made it failed (its
+ * page goes too if that claim grew it).
+ */
+static void slot_release(struct env *e, uint32_t s, bool undo)
+{
+	struct cap_table *t = &e->caps;
+	unsigned p = PAGE_OF(s);
+	lock(&t->lock);
+	__atomic_store_n(&t->page[p][s % CAP_PAGE_SLOTS].type, OBJ_NONE, __ATOMIC_RELEASE);
+	uint64_t used = t->used[p] & ~BIT_OF(s);
+	__atomic_fetch_and(&t->revocable[p], ~BIT_OF(s), __ATOMIC_RELAXED);
+	__atomic_store_n(&t->used[p], used, __ATOMIC_RELAXED);
+	t->nonfull[PWORD(p)] |= PBIT(p);
+	if (undo && !used && (__atomic_load_n(&t->fresh[PWORD(p)], __ATOMIC_RELAXED) & PBIT(p)))
+		page_undo(e, p);
+	unlock(&t->lock);
+}
+
+bool cap_table_pin(struct env *e)
+{
+	__atomic_fetch_add(&e->caps.readers, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&e->caps.closed, __ATOMIC_SEQ_CST))
+		return true;
+	cap_table_unpin(e);
+	return false;
+}
+
+void cap_table_unpin(struct env *e)
+{
+	__atomic_fetch_sub(&e->caps.readers, 1, __ATOMIC_SEQ_CST);
 }
 
 /*
@@ -101,15 +266,20 @@ static int slot_claim_alive(struct env *to, uint32_t *slot)
 	if (err)
 		return err;
 	if (!env_alive(to)) {
-		__atomic_store_n(&to->caps[*slot].type, OBJ_NONE, __ATOMIC_RELEASE);
+		slot_release(to, *slot, true);
 		return E_STALE;
 	}
 	return E_OK;
 }
 
-/* Fill a claimed slot and publish it (type last). Tree lock held. */
-static void slot_fill(struct cap *dst, const struct cap *src, uint8_t type)
+/* Fill claimed slot s of e and publish it (type last). Tree lock held. */
+static void slot_fill(struct env *e, uint32_t s, const struct cap *src, uint8_t type)
 {
+	struct cap *dst = cap_slot(e, s);
+	/* The first slot of a page a claim grew: filled, the page is the call's for good. */
+	if (s % CAP_PAGE_SLOTS == 0)
+		__atomic_fetch_and(&e->caps.fresh[PWORD(PAGE_OF(s))], ~PBIT(PAGE_OF(s)),
+				   __ATOMIC_RELAXED);
 	dst->rights = src->rights;
 	dst->depth = src->depth;
 	dst->flags = src->flags;
@@ -153,7 +323,7 @@ int cap_reserve(struct env *e, uint32_t *slot) { return slot_claim(e, slot); }
 
 void cap_unreserve(struct env *e, uint32_t slot)
 {
-	__atomic_store_n(&e->caps[slot].type, OBJ_NONE, __ATOMIC_RELEASE);
+	slot_release(e, slot, true);
 }
 
 void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t obj, uint64_t gen,
@@ -163,9 +333,13 @@ void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t ob
 			 .obj = obj, .gen = gen,
 			 .parent = CAP_REF_NONE, .first_child = CAP_REF_NONE,
 			 .next_sibling = CAP_REF_NONE, .prev_sibling = CAP_REF_NONE };
+	/* Marked before the type is published: a walk re-checks the slot anyway. */
+	if (type == OBJ_FRAME && (flags & CAP_F_REVOCABLE))
+		__atomic_fetch_or(&e->caps.revocable[PAGE_OF(slot)], BIT_OF(slot),
+				  __ATOMIC_RELAXED);
 	struct spinlock *l = tree_lock(type, obj);
 	lock(l);
-	slot_fill(&e->caps[slot], &c, (uint8_t)type);
+	slot_fill(e, slot, &c, (uint8_t)type);
 	unlock(l);
 }
 
@@ -242,7 +416,7 @@ static int derive(struct env *e, uint32_t slot, struct env *to, unsigned rights,
 	child.flags = 0;
 	child.first_child = CAP_REF_NONE;
 	child.bound_va = 0;
-	slot_fill(&to->caps[s], &child, c->type);
+	slot_fill(to, s, &child, c->type);
 	link_child((struct cap_ref){ e->id, slot }, (struct cap_ref){ to->id, s });
 	*new_slot = s;
 out:
@@ -287,8 +461,8 @@ int cap_grant(struct env *from, uint32_t slot, struct env *to, bool move, uint32
 	struct cap_ref parent = c->parent;
 	struct cap moved = *c;
 	unlink_node((struct cap_ref){ from->id, slot });
-	__atomic_store_n(&c->type, OBJ_NONE, __ATOMIC_RELEASE);
-	slot_fill(&to->caps[s], &moved, moved.type);
+	slot_release(from, slot, false);
+	slot_fill(to, s, &moved, moved.type);
 	link_child(parent, (struct cap_ref){ to->id, s });
 	*new_slot = s;
 out:
@@ -300,9 +474,10 @@ out:
 static void erase(struct cap_ref node)
 {
 	struct cap *c = at(node);
+	struct env *e = env_lookup(node.env);
 	if (c->bound_va)
-		obj_types[c->type]->unbind(env_lookup(node.env), c);
-	__atomic_store_n(&c->type, OBJ_NONE, __ATOMIC_RELEASE);
+		obj_types[c->type]->unbind(e, c);
+	slot_release(e, node.slot, false);
 }
 
 int cap_revoke(struct env *e, uint32_t slot)
@@ -365,51 +540,76 @@ static bool revocable_root(const struct cap *c)
  * questions below, each slot read under its lock.
  */
 static uint64_t revocable_walk(struct env *e, uint64_t limit, uint64_t *frames, unsigned max,
-			       uint64_t frame, int *slot)
+			       uint64_t frame, int *slot, uint32_t *from)
 {
 	uint64_t n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS && n <= limit; s++) {
-		struct cap *c;
-		struct spinlock *l;
-		if (slot_lock(e, s, &c, &l) != E_OK)
-			continue;
-		if (revocable_root(c)) {
-			if (frames && n < max)
-				frames[n] = c->obj;
-			if (slot && c->obj == frame)
-				*slot = (int)s;
-			n++;
+	uint32_t first = from ? *from : 0;
+	if (!cap_table_pin(e))
+		return 0; /* being destroyed: nothing to take */
+	/* The revocable roots only, from the index (each re-checked under its lock). */
+	for (uint32_t p = PAGE_OF(first); p < CAP_PAGES && n <= limit; p++) {
+		uint64_t w = __atomic_load_n(&e->caps.revocable[p], __ATOMIC_RELAXED);
+		if (p == PAGE_OF(first))
+			w &= ~(BIT_OF(first) - 1); /* not the slots below first */
+		for (; w && n <= limit; w &= w - 1) {
+			uint32_t s = p * CAP_PAGE_SLOTS + (uint32_t)__builtin_ctzll(w);
+			if (from)
+				*from = s + 1;
+			struct cap *c;
+			struct spinlock *l;
+			if (slot_lock(e, s, &c, &l) != E_OK)
+				continue;
+			if (revocable_root(c)) {
+				if (frames && n < max)
+					frames[n] = c->obj;
+				if (slot && c->obj == frame)
+					*slot = (int)s;
+				n++;
+			}
+			unlock(l);
 		}
-		unlock(l);
 	}
+	cap_table_unpin(e);
 	return n;
 }
 
 unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max)
 {
-	return (unsigned)revocable_walk(e, UINT64_MAX, frames, max, 0, NULL);
+	return (unsigned)revocable_walk(e, UINT64_MAX, frames, max, 0, NULL, NULL);
+}
+
+unsigned cap_revocable_list(struct env *e, uint32_t *from, uint64_t *frames, unsigned max)
+{
+	if (!max || *from >= CAP_SLOTS)
+		return 0;
+	return (unsigned)revocable_walk(e, max - 1, frames, max, 0, NULL, from);
 }
 
 unsigned cap_revocable_find(struct env *e, uint64_t frame, int *slot)
 {
 	*slot = -1;
-	return (unsigned)revocable_walk(e, UINT64_MAX, NULL, 0, frame, slot);
+	return (unsigned)revocable_walk(e, UINT64_MAX, NULL, 0, frame, slot, NULL);
 }
 
 bool cap_revocable_more_than(struct env *e, uint64_t k)
 {
-	return revocable_walk(e, k, NULL, 0, 0, NULL) > k;
+	return revocable_walk(e, k, NULL, 0, 0, NULL, NULL) > k;
 }
 
 bool cap_is_root_of(struct env *e, uint64_t slot, uint64_t frame, uint64_t gen, bool *revocable)
 {
 	struct cap *c;
 	struct spinlock *l;
-	if (slot >= CAP_SLOTS || slot_lock(e, (uint32_t)slot, &c, &l) != E_OK)
+	if (slot >= CAP_SLOTS || !cap_table_pin(e))
 		return false;
-	bool yes = c->type == OBJ_FRAME && c->obj == frame && ref_none(c->parent) && c->gen == gen;
-	*revocable = yes && (c->flags & CAP_F_REVOCABLE) && !stale(c);
-	unlock(l);
+	bool yes = false;
+	if (slot_lock(e, (uint32_t)slot, &c, &l) == E_OK) {
+		yes =
+		    c->type == OBJ_FRAME && c->obj == frame && ref_none(c->parent) && c->gen == gen;
+		*revocable = yes && (c->flags & CAP_F_REVOCABLE) && !stale(c);
+		unlock(l);
+	}
+	cap_table_unpin(e);
 	return yes;
 }
 
@@ -434,17 +634,35 @@ int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out)
 
 void cap_table_clear(struct env *e)
 {
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-		uint8_t t;
-		/* A grant that claimed a slot before e began dying fills it: wait. */
-		while ((t = slot_type(&e->caps[s])) == CAP_RESERVED)
-			percpu_wait_step(false);
-		if (t == OBJ_NONE)
-			continue;
-		while (cap_revoke(e, s) == E_AGAIN)
-			;
-		(void)cap_delete(e, s);
+	struct cap_table *t = &e->caps;
+	/* Closed: no claim from now on, so no page appears behind the walk. */
+	lock(&t->lock);
+	__atomic_store_n(&t->closed, true, __ATOMIC_SEQ_CST);
+	unlock(&t->lock);
+	/* The claimed slots (no claim adds one now; emptying one clears its bit). */
+	for (uint32_t p = 0; p < CAP_PAGES; p++) {
+		for (uint64_t w = __atomic_load_n(&t->used[p], __ATOMIC_RELAXED); w; w &= w - 1) {
+			uint32_t s = p * CAP_PAGE_SLOTS + (uint32_t)__builtin_ctzll(w);
+			struct cap *c = cap_slot(e, s);
+			uint8_t type;
+			/* A grant that claimed it before e began dying fills it, or backs out: wait. */
+			while ((type = slot_type(c)) == CAP_RESERVED)
+				percpu_wait_step(false);
+			if (type == OBJ_NONE)
+				continue;
+			while (cap_revoke(e, s) == E_AGAIN)
+				;
+			(void)cap_delete(e, s);
+		}
 	}
+	/* Every slot empty, no claim possible; once pinned readers leave, the pages go. */
+	while (__atomic_load_n(&t->readers, __ATOMIC_SEQ_CST))
+		percpu_wait_step(false);
+	lock(&t->lock);
+	for (unsigned p = 0; p < CAP_PAGES; p++)
+		if (t->page[p])
+			page_free(e, p);
+	unlock(&t->lock);
 }
 
 int cap_bind(struct env *e, uint32_t slot, uint64_t va, unsigned prot)
@@ -495,7 +713,7 @@ int cap_unbind(struct env *e, uint32_t slot)
 /* One slot's links and contents. Returns problems found (printed). */
 static unsigned check_slot(struct env *e, uint32_t s)
 {
-	struct cap *c = &e->caps[s];
+	struct cap *c = cap_slot(e, s);
 	struct cap_ref self = { e->id, s };
 	unsigned bad = 0;
 #define BAD(...)                                                                 \
@@ -534,19 +752,99 @@ static unsigned check_slot(struct env *e, uint32_t s)
 	return bad;
 }
 
+/*
+ * The table's pages and index against its slots: a claimed slot is
+ * exactly one whose type is not OBJ_NONE (both change under the table
+ * lock), a page is in the summary exactly when it has a free slot, a page
+ * not allocated has nothing claimed, and each page is a kernel frame
+ * charged to e. Table lock held.
+ */
+static unsigned check_index(struct env *e)
+{
+	struct cap_table *t = &e->caps;
+	unsigned bad = 0, pages = 0;
+	for (uint32_t p = 0; p < CAP_PAGES; p++) {
+		uint64_t used = t->used[p], claimed = 0;
+		if (!!(t->nonfull[PWORD(p)] & PBIT(p)) != (used != ~0ULL)) {
+			kprintf("check: env %u: page %u: the summary says %s\n", e->id, p,
+				used == ~0ULL ? "not full, it is full" : "full, it is not");
+			bad++;
+		}
+		if (!t->page[p]) {
+			if (used) {
+				kprintf(
+				    "check: env %u: page %u not allocated, slots 0x%llx claimed\n",
+				    e->id, p, (unsigned long long)used);
+				bad++;
+			}
+			continue;
+		}
+		pages++;
+		struct pot_view v = pot_get(t->frame[p]);
+		if (v.state != POT_KERNEL || v.owner != e->id ||
+		    arch_phys_to_virt(pa_make(t->frame[p] * PAGE_SIZE)) != t->page[p]) {
+			kprintf("check: env %u: page %u: frame %llu is not a kernel frame charged "
+				"to it\n",
+				e->id, p, (unsigned long long)t->frame[p]);
+			bad++;
+		}
+		uint64_t revocable = 0,
+			 marked = __atomic_load_n(&t->revocable[p], __ATOMIC_RELAXED);
+		for (uint32_t i = 0; i < CAP_PAGE_SLOTS; i++) {
+			const struct cap *c = &t->page[p][i];
+			uint8_t type = slot_type(c);
+			claimed |= (uint64_t)(type != OBJ_NONE) << i;
+			revocable |= (uint64_t)(type == OBJ_FRAME && (c->flags & CAP_F_REVOCABLE) &&
+						ref_none(c->parent))
+				     << i;
+			if (type == CAP_RESERVED) /* a claim being filled may be marked already */
+				revocable |= marked & (1ULL << i);
+		}
+		if (claimed != used) {
+			kprintf(
+			    "check: env %u: page %u: slots 0x%llx in use, the index says 0x%llx\n",
+			    e->id, p, (unsigned long long)claimed, (unsigned long long)used);
+			bad++;
+		}
+		if (revocable != marked) {
+			kprintf("check: env %u: page %u: revocable roots 0x%llx, marked 0x%llx\n",
+				e->id, p, (unsigned long long)revocable,
+				(unsigned long long)marked);
+			bad++;
+		}
+	}
+	if (pages != t->npages) {
+		kprintf("check: env %u: %u table pages, %u counted\n", e->id, pages, t->npages);
+		bad++;
+	}
+	return bad;
+}
+
 unsigned cap_check_env(struct env *e)
 {
 	unsigned bad = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
-		uint8_t t = slot_type(&e->caps[s]);
-		if (t == OBJ_NONE || t == CAP_RESERVED)
-			continue;
-		struct spinlock *l = tree_lock(t, e->caps[s].obj);
-		lock(l);
-		if (e->caps[s].type == t)
-			bad += check_slot(e, s);
-		unlock(l);
+	if (!cap_table_pin(e))
+		return 0; /* being destroyed: its table is going */
+	lock(&e->caps.lock);
+	bad += check_index(e);
+	unlock(&e->caps.lock);
+	/* The slots the index says are claimed (it was checked against them just now). */
+	for (uint32_t p = 0; p < CAP_PAGES; p++) {
+		for (uint64_t w = __atomic_load_n(&e->caps.used[p], __ATOMIC_RELAXED); w;
+		     w &= w - 1) {
+			uint32_t s = p * CAP_PAGE_SLOTS + (uint32_t)__builtin_ctzll(w);
+			struct cap *c = cap_slot(e, s);
+			uint8_t t = c ? slot_type(c) : OBJ_NONE;
+			if (t == OBJ_NONE || t == CAP_RESERVED)
+				continue;
+			struct spinlock *l = tree_lock(t, c->obj);
+			lock(l);
+			if (c->type == t)
+				bad += check_slot(e, s);
+			unlock(l);
+		}
 	}
+	cap_table_unpin(e);
 	return bad;
 }
 

@@ -32,9 +32,10 @@ static unsigned check_env_counts(struct env *e, uint64_t charged)
 		bad++;
 	}
 	uint64_t bound = 0;
-	for (unsigned s = 0; s < CAP_SLOTS; s++) {
-		const struct cap *c = &e->caps[s];
-		bound += c->type == OBJ_FRAME && c->bound_va;
+	for (uint32_t p = 0; p < CAP_PAGES; p++) {
+		const struct cap *page = cap_slot(e, p * CAP_PAGE_SLOTS);
+		for (uint32_t i = 0; page && i < CAP_PAGE_SLOTS; i++) /* no page: all empty */
+			bound += page[i].type == OBJ_FRAME && page[i].bound_va;
 	}
 	if (bound != e->mappings) {
 		kprintf("check: env %u: %llu mappings, %llu bound capabilities\n", e->id,

@@ -123,6 +123,7 @@ int env_create(unsigned home, struct env **out)
 		e->notify_bits = 0;
 		e->reap_queued = false;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
+		cap_table_init(e);
 		e->has_parent = false;
 		for (unsigned k = 0; k < QUOTA_KINDS; k++) {
 			e->quota_limit[k] = ~0ULL; /* none until a parent sets them at ENV_START */

@@ -37,12 +37,9 @@ static bool frame_revocable(struct env *e, uint64_t frame, uint64_t gen)
 	bool revocable;
 	if (cap_is_root_of(e, pot_root_hint(frame), frame, gen, &revocable) && revocable)
 		return true;
-	uint64_t mine[CAP_SLOTS];
-	unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
-	for (unsigned i = 0; i < n; i++)
-		if (mine[i] == frame)
-			return true;
-	return false;
+	int slot;
+	(void)cap_revocable_find(e, frame, &slot);
+	return slot >= 0;
 }
 
 _Static_assert(MAX_ENVS <= 64 * ARRAY_SIZE(((struct percpu *)0)->revoke_envs), "revoke_envs");
@@ -163,6 +160,9 @@ static int take_end(struct env *e, uint64_t frame, uint64_t gen)
 	return E_OK;
 }
 
+/* Frames taken by force between two shootdowns, at most. */
+#define TAKE_BATCH 64
+
 /*
  * Take up to want of frames[0..n) (from the end, as the kernel picks) by
  * force: step 1 for each, then one shootdown of every core any of them may
@@ -170,12 +170,11 @@ static int take_end(struct env *e, uint64_t frame, uint64_t gen)
  */
 static unsigned take_batch(struct env *e, const uint64_t *frames, unsigned n, unsigned want)
 {
-	enum { BATCH = 64 };
 	unsigned taken = 0;
 	while (n && taken < want) {
-		uint64_t batch[BATCH], gens[BATCH], cores = 0;
+		uint64_t batch[TAKE_BATCH], gens[TAKE_BATCH], cores = 0;
 		unsigned k = 0;
-		for (; n && k < BATCH && taken + k < want; n--) {
+		for (; n && k < TAKE_BATCH && taken + k < want; n--) {
 			uint64_t mapped_on;
 			if (take_begin(e, frames[n - 1], &gens[k], &mapped_on) == E_OK) {
 				batch[k++] = frames[n - 1];
@@ -227,12 +226,28 @@ static void abort_request(struct env *e)
 			kprintf("revoke: env %u: frame %llu was already gone\n", e->id,
 				(unsigned long long)e->revoke_frame);
 	} else {
-		/* The kernel picks among the revocable frames, never below the guarantee. */
-		uint64_t mine[CAP_SLOTS];
-		unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS);
+		/*
+		 * The kernel picks among the revocable frames, never below the
+		 * guarantee: the first in its table, listed a batch at a time.
+		 */
 		uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
-		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0);
-		e->revoke_count -= take_batch(e, mine, n, want);
+		/*
+		 * More than g + count (short of the table's size; the count is the
+		 * asker's, any value): count of them, without counting them all.
+		 */
+		uint64_t enough =
+		    e->revoke_count < CAP_SLOTS && g < CAP_SLOTS ? g + e->revoke_count : CAP_SLOTS;
+		/* No guarantee: no count needed, the listing below stops where they end. */
+		unsigned n = !g || (enough < CAP_SLOTS && cap_revocable_more_than(e, enough))
+				 ? (unsigned)enough
+				 : cap_revocable_frames(e, NULL, 0);
+		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0), taken = 0, k;
+		uint64_t mine[TAKE_BATCH];
+		uint32_t from = 0;
+		while (taken < want &&
+		       (k = cap_revocable_list(e, &from, mine, MIN(want - taken, TAKE_BATCH))))
+			taken += take_batch(e, mine, k, k);
+		e->revoke_count -= MIN(e->revoke_count, taken);
 	}
 	e->revoke_count = 0;
 	__atomic_store_n(&e->revoke_state, REV_NONE, __ATOMIC_RELEASE);

@@ -227,11 +227,14 @@ static int k_inspect(void *ctx, uint32_t env, uint32_t slot, struct cap_info *ou
 	return cap_inspect(env_lookup(env), slot, out);
 }
 
-static void k_slots_used(void *ctx, uint32_t env, uint8_t used[CAP_SLOTS])
+static void k_slots_used(void *ctx, uint32_t env, uint8_t used[MODEL_SLOTS])
 {
-	const struct cap *caps = env_lookup(env)->caps;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++)
-		used[s] = __atomic_load_n(&caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	for (uint32_t p = 0; p < MODEL_SLOTS / CAP_PAGE_SLOTS; p++) {
+		const struct cap *page = cap_slot(env_lookup(env), p * CAP_PAGE_SLOTS);
+		for (uint32_t i = 0; i < CAP_PAGE_SLOTS; i++) /* no page: all empty */
+			used[p * CAP_PAGE_SLOTS + i] =
+			    page && __atomic_load_n(&page[i].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	}
 }
 
 static bool k_env(void *ctx, uint32_t id, uint64_t *gen, unsigned *home)
@@ -531,7 +534,7 @@ static int64_t exec(struct run *r, int op, const struct prog_op *src, unsigned w
 /* The k-th most recent remembered slot of list entry who that holds type (0: any). */
 static bool recent_slot(struct run *r, unsigned who, unsigned type, uint64_t k, uint64_t *out)
 {
-	static uint32_t held[CAP_SLOTS];
+	static uint32_t held[MODEL_SLOTS];
 	unsigned n = r->nrecent[who] < RECENT ? r->nrecent[who] : RECENT;
 	for (unsigned pass = 0; pass < 2; pass++, type = OBJ_NONE)
 		for (unsigned i = 0, seen = 0; i < n; i++) {
@@ -555,7 +558,7 @@ static uint64_t resolve(struct run *r, unsigned who, const struct prog_arg *a)
 	uint32_t env = r->env[who];
 	switch (a->kind % ARG_KINDS) {
 	case ARG_SLOT: {
-		static uint32_t slots[CAP_SLOTS];
+		static uint32_t slots[MODEL_SLOTS];
 		unsigned type, n;
 		uint64_t k, s;
 		int recent;

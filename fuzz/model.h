@@ -33,6 +33,17 @@
 #define MODEL_NONE   0xffffffffu
 #define MODEL_RANGES 256 /* docs/syscalls.md BLOCK_ALLOC: "256 ranges allocated" */
 #define MODEL_REQS 128
+/*
+ * Capability slots the model follows per environment: the kernel's table
+ * holds CAP_SLOTS (8192), but an input makes at most SETUP_OPS + PROG_MAX_OPS
+ * (64) calls, each filling at most one slot, so no environment gets past
+ * slot 63 plus the set-up's. A slot number past MODEL_SLOTS is empty
+ * (E_BADSLOT, as past CAP_SLOTS); a kernel that fills one fails the model.
+ * The table grows by pages of CAP_PAGE_SLOTS, each a kernel frame charged
+ * to the environment: the model knows which of its pages exist.
+ */
+#define MODEL_SLOTS 256
+_Static_assert(MODEL_SLOTS % CAP_PAGE_SLOTS == 0 && MODEL_SLOTS <= CAP_SLOTS, "MODEL_SLOTS");
 
 struct model_config {
 	unsigned ncores;        /* cores, all online */
@@ -62,7 +73,7 @@ struct model_kernel {
 	/* The capability in (env, slot): 0, or E_BADSLOT when empty. */
 	int (*inspect)(void *ctx, uint32_t env, uint32_t slot, struct cap_info *out);
 	/* Cheap: which slots are in use (to skip the empty ones)? used[s] != 0. */
-	void (*slots_used)(void *ctx, uint32_t env, uint8_t used[CAP_SLOTS]);
+	void (*slots_used)(void *ctx, uint32_t env, uint8_t used[MODEL_SLOTS]);
 	/* Environment id: alive? Its generation and home core either way. */
 	bool (*env)(void *ctx, uint32_t id, uint64_t *gen, unsigned *home);
 	unsigned (*env_count)(void *ctx);
@@ -99,7 +110,7 @@ bool model_env_live(const struct model *m, uint32_t id);
 unsigned model_env_home(const struct model *m, uint32_t id);
 
 /* The occupied slots of env holding type (OBJ_NONE: any), ascending; returns how many. */
-unsigned model_slots(const struct model *m, uint32_t env, unsigned type, uint32_t out[CAP_SLOTS]);
+unsigned model_slots(const struct model *m, uint32_t env, unsigned type, uint32_t out[MODEL_SLOTS]);
 
 /*
  * Environment env made call nr(a) and the kernel returned ret. Judge ret

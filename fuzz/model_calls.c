@@ -87,7 +87,7 @@ static void must(struct call *c, int err)
  */
 static struct mcap *use(struct call *c, uint64_t slot, unsigned type, unsigned rights, bool fresh)
 {
-	if (slot >= CAP_SLOTS || !c->e->caps[slot].type) {
+	if (slot >= MODEL_SLOTS || !c->e->caps[slot].type) {
 		must(c, E_BADSLOT);
 		return NULL;
 	}
@@ -133,7 +133,7 @@ static bool in_user(uint64_t va, uint64_t n)
 static const struct mcap *binding(const struct menv *e, uint64_t va)
 {
 	uint64_t page = va & ~(PAGE - 1);
-	for (unsigned s = 0; s < CAP_SLOTS; s++)
+	for (unsigned s = 0; s < MODEL_SLOTS; s++)
 		if (e->caps[s].type == OBJ_FRAME && e->caps[s].va == page)
 			return &e->caps[s];
 	return NULL;
@@ -158,8 +158,9 @@ static bool user_ok(const struct menv *e, uint64_t va, uint64_t n, bool write)
  * chose. */
 static bool new_root(struct call *c, unsigned type, uint64_t obj, uint64_t gen)
 {
-	if (c->ret >= CAP_SLOTS || c->e->caps[c->ret].type)
+	if (c->ret >= MODEL_SLOTS || c->e->caps[c->ret].type)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
+	model_page_used(c->e, (uint64_t)c->ret);
 	c->e->caps[c->ret] = (struct mcap){ .type = (uint8_t)type,
 					    .rights = CAP_R_ALL,
 					    .root = true,
@@ -175,7 +176,7 @@ static bool chosen(struct call *c, unsigned type, uint64_t *obj)
 {
 	struct cap_info i;
 	*obj = 0; /* defined on failure too (the analyzer does not inline the variadic fail()) */
-	if (c->ret < 0 || c->ret >= CAP_SLOTS ||
+	if (c->ret < 0 || c->ret >= MODEL_SLOTS ||
 	    c->m->k.inspect(c->m->k.ctx, c->id, (uint32_t)c->ret, &i) != 0 || i.type != type)
 		return fail(c, "returned slot %lld, which does not hold the new capability",
 			    (long long)c->ret);
@@ -192,7 +193,7 @@ static bool sys_frame_alloc(struct call *c)
 	bool pressure = false;
 	if (flags & ~(uint64_t)FRAME_WAIT)
 		must(c, E_INVAL);
-	if (model_table_full(c->e))
+	if (model_no_slot(m, c->e))
 		must(c, E_NOMEM);
 	if (n == FRAME_ANY) {
 		/*
@@ -202,7 +203,7 @@ static bool sys_frame_alloc(struct call *c)
 		 * nothing anywhere is revocable". (FRAME_WAIT would wait: the
 		 * harness does not make that call, model_would_block.)
 		 */
-		if (!model_free_frames(m)) {
+		if (model_free_frames(m) <= model_needs_page(c->e)) { /* the table's page first */
 			pressure = model_most_beyond(m, c->id) > 0;
 			must(c, pressure ? E_AGAIN : E_NOMEM);
 		}
@@ -215,6 +216,9 @@ static bool sys_frame_alloc(struct call *c)
 		c->must |= BIT(E_PERM) | BIT(E_BUSY);
 	} else if (m->frame[n].owner != MODEL_NONE) {
 		must(c, E_BUSY);
+	} else if (model_needs_page(c->e)) {
+		/* The kernel takes any free frame for the table's new page first: perhaps n. */
+		c->may |= BIT(E_PERM) | BIT(E_BUSY);
 	}
 	int j = judge(c);
 	if (j == JUDGE_ERROR_OK && c->ret == E_AGAIN)
@@ -359,16 +363,17 @@ static bool sys_cap_mint(struct call *c)
 		if (p->depth + 1 > MAX_DEPTH)
 			must(c, E_RANGE);
 	}
-	if (model_table_full(c->e))
+	if (model_no_slot(c->m, c->e))
 		must(c, E_NOMEM);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
 		return j == JUDGE_ERROR_OK;
 	if (!p) /* cannot happen: a missing object made judge() require an error */
 		return fail(c, "model: sys_cap_mint performed without its object");
-	if (c->ret >= CAP_SLOTS || c->e->caps[c->ret].type)
+	if (c->ret >= MODEL_SLOTS || c->e->caps[c->ret].type)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
 	/* "Mint can only remove rights"; badge 0 keeps the parent's. */
+	model_page_used(c->e, (uint64_t)c->ret);
 	c->e->caps[c->ret] = (struct mcap){
 		.type = p->type,
 		.rights = (uint8_t)(rights & p->rights),
@@ -404,14 +409,14 @@ static bool sys_cap_grant(struct call *c)
 	 */
 	if (p && !move && p->depth + 1 > MAX_DEPTH)
 		must(c, E_RANGE);
-	if (t && model_table_full(t))
+	if (t && model_no_slot(m, t))
 		must(c, E_NOMEM);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
 		return j == JUDGE_ERROR_OK;
 	if (!p || !t) /* cannot happen: a missing object made judge() require an error */
 		return fail(c, "model: sys_cap_grant performed without its object");
-	if (c->ret >= CAP_SLOTS || t->caps[c->ret].type)
+	if (c->ret >= MODEL_SLOTS || t->caps[c->ret].type)
 		return fail(c, "returned slot %lld of env %u, which was not free",
 			    (long long)c->ret, tid);
 	struct mcap n = *p;
@@ -426,6 +431,7 @@ static bool sys_cap_grant(struct call *c)
 		n.va = 0;
 		n.prot = 0;
 	}
+	model_page_used(t, (uint64_t)c->ret);
 	t->caps[c->ret] = n;
 	return true;
 }
@@ -434,7 +440,7 @@ static bool sys_cap_revoke(struct call *c)
 {
 	struct model *m = c->m;
 	uint64_t slot = c->a[0];
-	if (slot >= CAP_SLOTS || !c->e->caps[slot].type) {
+	if (slot >= MODEL_SLOTS || !c->e->caps[slot].type) {
 		must(c, E_BADSLOT);
 		return judge(c) != JUDGE_BAD;
 	}
@@ -506,7 +512,7 @@ static bool sys_cap_revoke(struct call *c)
 static bool sys_cap_delete(struct call *c)
 {
 	uint64_t slot = c->a[0];
-	if (slot >= CAP_SLOTS || !c->e->caps[slot].type)
+	if (slot >= MODEL_SLOTS || !c->e->caps[slot].type)
 		must(c, E_BADSLOT);
 	else if (model_count_children(c->m, c->id, (uint32_t)slot))
 		must(c, E_BUSY);
@@ -522,7 +528,7 @@ static bool sys_cap_delete(struct call *c)
 static bool sys_cap_inspect(struct call *c)
 {
 	uint64_t slot = c->a[0], out = c->a[1];
-	if (slot >= CAP_SLOTS || !c->e->caps[slot].type)
+	if (slot >= MODEL_SLOTS || !c->e->caps[slot].type)
 		must(c, E_BADSLOT);
 	if (!user_ok(c->e, out, sizeof(struct cap_info), true))
 		must(c, E_FAULT);
@@ -545,7 +551,8 @@ static bool sys_env_create(struct call *c)
 	if (core >= m->cfg.ncores)
 		must(c, E_INVAL);
 	/* No frame for its page tables, no free environment, or a full table: E_NOMEM. */
-	if (model_table_full(c->e) || !model_free_frames(m) || model_live_envs(m) == MODEL_ENVS)
+	if (model_no_slot(m, c->e) || model_free_frames(m) <= model_needs_page(c->e) ||
+	    model_live_envs(m) == MODEL_ENVS)
 		must(c, E_NOMEM);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
@@ -653,7 +660,7 @@ static bool sys_slot_alloc(struct call *c)
 			must(c, E_BUSY);
 		}
 	}
-	if (model_table_full(c->e))
+	if (model_no_slot(m, c->e))
 		must(c, E_NOMEM);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
@@ -728,7 +735,7 @@ static bool sys_ep_create(struct call *c)
 	unsigned live = 0;
 	for (unsigned i = 0; i < MODEL_EPS; i++)
 		live += m->ep[i].live;
-	if (model_table_full(c->e) || live == MODEL_EPS)
+	if (model_no_slot(m, c->e) || live == MODEL_EPS)
 		must(c, E_NOMEM);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)
@@ -789,7 +796,7 @@ static bool take_frames(struct call *c, uint32_t victim, uint64_t frame, uint64_
 	for (unsigned i = 0; i < nt; i++) {
 		uint64_t f = taken[i];
 		uint32_t root = MODEL_NONE;
-		for (uint32_t s = 0; s < CAP_SLOTS && root == MODEL_NONE; s++)
+		for (uint32_t s = 0; s < MODEL_SLOTS && root == MODEL_NONE; s++)
 			if (v->caps[s].type == OBJ_FRAME && v->caps[s].root &&
 			    v->caps[s].obj == f && !model_stale(m, &v->caps[s]))
 				root = s;
@@ -905,7 +912,8 @@ static bool sys_notify(struct call *c)
 bool model_would_block(const struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6])
 {
 	return nr == SYS_FRAME_ALLOC && a[0] == FRAME_ANY && a[1] == FRAME_WAIT &&
-	       !model_table_full(&m->env[env]) && !model_free_frames(m) &&
+	       !model_no_slot(m, &m->env[env]) &&
+	       model_free_frames(m) <= model_needs_page(&m->env[env]) &&
 	       model_most_beyond(m, env) > 0;
 }
 
@@ -973,7 +981,7 @@ static bool sys_block_alloc(struct call *c)
 	} else if (count > n || (first != BLOCK_ANY && (first >= n || count > n - first))) {
 		must(c, E_RANGE);
 	} else {
-		if (model_table_full(c->e) || m->nranges == MODEL_RANGES)
+		if (model_no_slot(m, c->e) || m->nranges == MODEL_RANGES)
 			must(c, E_NOMEM);
 		if (first == BLOCK_ANY && first_gap(m, count) == ~0ULL)
 			must(c, E_NOMEM);
@@ -1146,7 +1154,7 @@ static bool sys_bpf_load(struct call *c)
 	unsigned live = 0;
 	for (unsigned i = 0; i < MODEL_BPF; i++)
 		live += m->bpf[i].live;
-	if (model_table_full(c->e) || live == MODEL_BPF)
+	if (model_no_slot(m, c->e) || live == MODEL_BPF)
 		must(c, E_NOMEM);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)

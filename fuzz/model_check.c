@@ -35,10 +35,10 @@ bool model_info_same(const struct cap_info *k, const struct cap_info *w, char *w
 #define FIELD(f)                                                                                   \
 	if (k->f != w->f) {                                                                        \
 		if (why)                                                                           \
-			snprintf(why, n,                                                           \
-				 "%s: " #f " is %llu (0x%llx), the model says %llu (0x%llx)",      \
-				 where, (unsigned long long)k->f, (unsigned long long)k->f,        \
-				 (unsigned long long)w->f, (unsigned long long)w->f);              \
+			(void)snprintf(                                                            \
+			    why, n, "%s: " #f " is %llu (0x%llx), the model says %llu (0x%llx)",   \
+			    where, (unsigned long long)k->f, (unsigned long long)k->f,             \
+			    (unsigned long long)w->f, (unsigned long long)w->f);                   \
 		return false;                                                                      \
 	}
 	FIELD(type)
@@ -59,7 +59,8 @@ bool model_differ(char *why, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): false positive, llvm-project#40656 */
+	(void)vsnprintf(why, n, fmt, ap);
 	va_end(ap);
 	return false;
 }
@@ -70,7 +71,7 @@ static void tally_children(struct model *m)
 	for_each_live(m, i)
 		memset(m->children[i], 0, sizeof(m->children[i]));
 	for_each_live(m, i) {
-		for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
 			const struct mcap *c = &m->env[i].caps[s];
 			if (c->type && !c->root && c->penv < MODEL_ENVS && m->env[c->penv].live)
 				m->children[c->penv][c->pslot]++;
@@ -83,9 +84,9 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 	const struct model_kernel *k = &m->k;
 	const struct menv *e = &m->env[id];
 	uint64_t bound = 0;
-	static uint8_t used[CAP_SLOTS];
+	static uint8_t used[MODEL_SLOTS];
 	k->slots_used(k->ctx, id, used);
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+	for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
 		bool mine = e->caps[s].type != OBJ_NONE, theirs = used[s];
 		if (!mine && !theirs)
 			continue;
@@ -99,7 +100,7 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 		model_info_of(m, id, s, &want, m->children[id][s]);
 		if (!model_info_same(&got, &want, NULL, 0, NULL)) {
 			char where[48]; /* named only when it is needed: this runs for every slot */
-			snprintf(where, sizeof(where), "env %u slot %u", id, s);
+			(void)snprintf(where, sizeof(where), "env %u slot %u", id, s);
 			return model_info_same(&got, &want, why, n, where);
 		}
 		if (!e->caps[s].va)

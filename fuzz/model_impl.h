@@ -40,8 +40,10 @@ struct menv {
 	uint64_t notify_maybe;	       /* bits a disk request may still OR in (sticky) */
 	uint64_t reposs[MODEL_REPOSS]; /* frames taken by force since the last REPOSS_READ */
 	unsigned nreposs;
-	struct mcap caps[CAP_SLOTS];
+	struct mcap caps[MODEL_SLOTS];
+	uint32_t pages; /* bit p: table page p exists (a slot of it was filled since creation) */
 };
+_Static_assert(MODEL_SLOTS / CAP_PAGE_SLOTS <= 32, "menv.pages");
 
 struct mframe {
 	uint32_t owner; /* MODEL_NONE: nobody */
@@ -87,7 +89,8 @@ struct mbpf {
 };
 
 struct model {
-	uint16_t children[MODEL_ENVS][CAP_SLOTS]; /* model_check's tally, rows of live envs only */
+	uint16_t children[MODEL_ENVS]
+			 [MODEL_SLOTS]; /* model_check's tally, rows of live envs only */
 	/* Environments and endpoints that have lived in this run: the ones a check must look at. */
 	uint32_t env_used[MODEL_ENVS], ep_used[MODEL_EPS];
 	unsigned nenv_used, nep_used;
@@ -125,6 +128,15 @@ int model_range_find(const struct model *m, uint64_t obj);
 
 /* No free slot in e's table? */
 bool model_table_full(const struct menv *e);
+
+/* Does e's lowest free slot lie in a table page not allocated yet (a frame for it first)? */
+bool model_needs_page(const struct menv *e);
+
+/* No slot to be had: a full table, or a page needed and no frame free for it. */
+bool model_no_slot(const struct model *m, const struct menv *e);
+
+/* Slot s of e was filled: its table page exists from now on. */
+void model_page_used(struct menv *e, uint64_t s);
 
 /* Frames nobody owns and the kernel does not hold (what FRAME_COUNT counts). */
 uint64_t model_free_frames(const struct model *m);

@@ -65,7 +65,7 @@ static volatile uint64_t pending_count, pending_frame, pending_deadline;
 static volatile bool pending_taken;
 static unsigned evictions_since_scan;
 static struct vm_stats st;
-static struct vm_page *drain[CAP_SLOTS]; /* resident pages: each holds a slot */
+static struct vm_page *drain[VM_PAGES_MAX]; /* resident pages: at most every page */
 
 struct pager_trace pager_trace;
 const char *libos_pager_hook;

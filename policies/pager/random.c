@@ -2,7 +2,7 @@
 #include <libos/pager_impl.h>
 
 #define IDX pv[0]
-#define RESIDENT_MAX CAP_SLOTS /* a resident page holds a capability slot */
+#define RESIDENT_MAX 512 /* the framework's pages at most (VM_PAGES_MAX in vm.c) */
 
 static struct vm_page *set[RESIDENT_MAX];
 static unsigned n;

@@ -92,6 +92,11 @@ TEST(hostile, quotas_stop_each_exhaustion_at_its_limit)
 	EXPECT_EQ(t, hostile(t, 7, cpu_id()), 0);
 }
 
+TEST(hostile, a_capability_table_grows_to_its_limit_and_no_further)
+{
+	EXPECT_EQ(t, hostile(t, 9, cpu_id()), 0);
+}
+
 /* Start bench (set=syscalls) on core; its environment. */
 static struct env *bench_on(struct test_ctx *t, unsigned core)
 {

@@ -22,14 +22,14 @@
 /* Frames e allocated itself (revocable) that it has mapped. */
 static unsigned mapped_frames(struct env *e)
 {
-	uint64_t mine[CAP_SLOTS];
-	unsigned n = MIN(cap_revocable_frames(e, mine, CAP_SLOTS), (unsigned)CAP_SLOTS), bound = 0;
+	unsigned bound = 0;
 	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
 		struct cap_info ci;
+		int root;
 		if (cap_inspect(e, s, &ci) != E_OK || ci.type != OBJ_FRAME || !ci.bound_va)
 			continue;
-		for (unsigned i = 0; i < n; i++)
-			bound += mine[i] == ci.object;
+		(void)cap_revocable_find(e, ci.object, &root);
+		bound += root >= 0;
 	}
 	return bound;
 }

@@ -729,9 +729,11 @@ static uint64_t splitmix(uint64_t *s)
 static uint32_t pick_slot(struct env *e, uint64_t *rng)
 {
 	uint32_t live[CAP_SLOTS], n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++)
-		if (__atomic_load_n(&e->caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE)
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		const struct cap *c = cap_slot(e, s);
+		if (c && __atomic_load_n(&c->type, __ATOMIC_ACQUIRE) != OBJ_NONE)
 			live[n++] = s;
+	}
 	if (n == 0 || splitmix(rng) % 16 == 0)
 		return (uint32_t)(splitmix(rng) % (CAP_SLOTS + 4));
 	return live[splitmix(rng) % n];

@@ -136,16 +136,18 @@ TEST(env, destroy_returns_every_frame)
 		EXPECT_EQ(t, mapped(e, far_vas[i]), obj_of(e, slots[i]));
 	}
 	INV(t);
-	EXPECT_EQ(t, e->frames_owned, 1 + FAR_TABLES + ARRAY_SIZE(far_vas));
+	/* ... and its capability table's first page (one kernel frame). */
+	EXPECT_EQ(t, e->frames_owned, 1 + FAR_TABLES + 1 + ARRAY_SIZE(far_vas));
+	EXPECT_EQ(t, e->caps.npages, 1);
 	EXPECT_EQ(t, e->mappings, ARRAY_SIZE(far_vas));
-	EXPECT_EQ(t, pot_count(POT_KERNEL) - kernel0, 2 + FAR_TABLES);
-	EXPECT_EQ(t, frame_free_count(), free1 - FAR_TABLES - ARRAY_SIZE(far_vas));
+	EXPECT_EQ(t, pot_count(POT_KERNEL) - kernel0, 2 + FAR_TABLES + 1);
+	EXPECT_EQ(t, frame_free_count(), free1 - FAR_TABLES - 1 - ARRAY_SIZE(far_vas));
 	/* A frame of e granted to b and mapped there: b's tables are b's. */
 	uint32_t gb;
 	ASSERT_EQ(t, cap_grant(e, (uint32_t)slots[0], b, false, &gb), E_OK);
 	ASSERT_EQ(t, cap_bind(b, gb, VA(5), PROT_R), E_OK);
 	uint64_t b_owned = b->frames_owned;
-	EXPECT_EQ(t, b_owned, 4);
+	EXPECT_EQ(t, b_owned, 5); /* its root, 3 tables for VA(5), its table's page */
 	INV(t);
 
 	/* Every frame charged to e, data or table, with its generation. */
@@ -178,7 +180,7 @@ TEST(env, destroy_returns_every_frame)
 	}
 	EXPECT_EQ(t, back, charged);
 	EXPECT_EQ(t, frame_free_count(), free0 - b_owned);
-	EXPECT_EQ(t, pot_count(POT_KERNEL) - kernel0, 1 + 3); /* b's root and tables for VA(5) */
+	EXPECT_EQ(t, pot_count(POT_KERNEL) - kernel0, 1 + 3 + 1); /* b's: as above */
 	/* b's copy was revoked with it, and unmapped on b's home core. */
 	EXPECT(t, empty(b, gb));
 	EXPECT_EQ(t, mapped(b, VA(5)), ~0ULL);

@@ -93,8 +93,10 @@ bool empty(struct env *e, uint32_t slot)
 unsigned caps_in(struct env *e)
 {
 	unsigned n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++)
-		n += __atomic_load_n(&e->caps[s].type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+		const struct cap *c = cap_slot(e, s);
+		n += c && __atomic_load_n(&c->type, __ATOMIC_ACQUIRE) != OBJ_NONE;
+	}
 	return n;
 }
 
@@ -176,7 +178,18 @@ void snap_take(struct snap *s, struct env *const *envs, unsigned n)
 			s->env[i].va[v] = mapped(e, snap_vas[v]);
 			s->env[i].prot[v] = prot_at(e, snap_vas[v]);
 		}
-		memcpy(s->env[i].caps, e->caps, sizeof(e->caps));
+		for (uint32_t p = 0; p < CAP_PAGES; p++) {
+			const struct cap *c = cap_slot(e, p * CAP_PAGE_SLOTS);
+			if (c)
+				memcpy(&s->env[i].caps[p * CAP_PAGE_SLOTS], c, PAGE_SIZE);
+			s->env[i].used[p] = e->caps.used[p];
+			s->env[i].frame[p] = c ? e->caps.frame[p] : 0;
+		}
+		for (unsigned w = 0; w < CAP_PAGES / 64; w++) {
+			s->env[i].nonfull[w] = e->caps.nonfull[w];
+			s->env[i].fresh[w] = e->caps.fresh[w];
+		}
+		s->env[i].npages = e->caps.npages;
 	}
 	if (n && envs[0] && mapped(envs[0], OUT_VA) != ~0ULL)
 		memcpy(s->out, frame_mem(mapped(envs[0], OUT_VA)), PAGE_SIZE);

@@ -104,7 +104,11 @@ struct snap {
 		uint64_t gen, frames_owned, mappings;
 		uint64_t va[SNAP_VAS];
 		unsigned prot[SNAP_VAS];
-		struct cap caps[CAP_SLOTS];
+		struct cap caps[CAP_SLOTS]; /* empty where no page is allocated */
+		/* The table's index and directory (not its lock: a ticket lock counts) */
+		uint32_t npages;
+		uint64_t used[CAP_PAGES], nonfull[CAP_PAGES / 64], fresh[CAP_PAGES / 64];
+		uint64_t frame[CAP_PAGES];
 	} env[SNAP_ENVS];
 	unsigned nenv, envs;
 	uint64_t free;

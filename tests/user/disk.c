@@ -49,17 +49,18 @@ static int64_t io_wait(uint64_t blocks, uint64_t block, unsigned frame, unsigned
 	return id < 0 ? id : sys_block_wait((uint64_t)id, BLOCK_WAIT_DONE);
 }
 
-/* What a bad call must leave as it was. */
+/* What a bad call must leave as it was: the slots this program uses (its table stays below). */
+#define SNAP_SLOTS 512
 struct snap {
 	uint64_t free_blocks;
-	uint32_t types[CAP_SLOTS];
+	uint32_t types[SNAP_SLOTS];
 };
 
 static void snap(struct snap *s)
 {
 	struct disk_info di;
 	s->free_blocks = sys_disk_info(&di) == 0 ? di.free_blocks : ~0ULL;
-	for (unsigned i = 0; i < CAP_SLOTS; i++) {
+	for (unsigned i = 0; i < SNAP_SLOTS; i++) {
 		struct cap_info ci;
 		s->types[i] = sys_cap_inspect(i, &ci) == 0 ? ci.type : 0;
 	}

@@ -28,6 +28,11 @@
  *                 child more than it has, and starts an ENV_EATER child
  *                 within its own limits; exits with what it got, packed
  *   ENV_EATER     creates environments until refused; exits with the count
+ *   TABLE_EATER   started with a kernel-frame limit: mints capabilities until
+ *                 refused, its table growing page by page; exits 0 if the
+ *                 refusal was E_NOMEM at a page boundary, every slot number
+ *                 past its table and past CAP_SLOTS empty (E_BADSLOT), and
+ *                 nothing changed by the refused call
  */
 #include <libos/libos.h>
 
@@ -44,8 +49,11 @@ enum {
 	HOG,
 	LEAF,
 	LIMITED,
-	ENV_EATER
+	ENV_EATER,
+	TABLE_EATER
 };
+
+static int eat_table(void);
 
 #define HOLD 4		      /* frames a child holds for a revocation */
 #define BASE 0x70000000ULL    /* where it maps them */
@@ -291,8 +299,43 @@ static int child(unsigned mode, uint64_t core)
 		int64_t envs[16];
 		return eat_envs(envs, 16);
 	}
+	case TABLE_EATER:
+		return eat_table();
 	}
 	return 99;
+}
+
+/* TABLE_EATER (above): its exit status says which check failed. */
+static int eat_table(void)
+{
+	int64_t f = sys_frame_alloc(FRAME_ANY), s = 0, last = -1;
+	if (f < 0)
+		return 1;
+	while ((s = sys_cap_mint((uint64_t)f, CAP_R_READ, 0)) >= 0)
+		last = s;
+	struct cap_info ci;
+	int64_t free0 = sys_frame_count();
+	uint64_t past[] = { (uint64_t)last + 1,
+			    (uint64_t)last + CAP_PAGE_SLOTS,
+			    CAP_SLOTS - 1,
+			    CAP_SLOTS,
+			    CAP_SLOTS + 1,
+			    (1ULL << 32) + 1,
+			    ~0ULL };
+	int bad = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(past); i++)
+		bad += sys_cap_inspect(past[i], &ci) != E_BADSLOT ||
+		       sys_cap_delete(past[i]) != E_BADSLOT;
+	printf("hostile: table eater: slots up to %lld, then %lld; %d slot numbers not refused\n",
+	       (long long)last, (long long)s, bad);
+	return s != E_NOMEM				   ? 2
+	       : (last + 1) % CAP_PAGE_SLOTS != 0	   ? 3
+	       : last < 2 * CAP_PAGE_SLOTS		   ? 4 /* grown past one page at least */
+	       : sys_cap_inspect((uint64_t)last, &ci) != 0 ? 5
+	       : bad					   ? 6
+	       : sys_cap_mint((uint64_t)f, CAP_R_READ, 0) != E_NOMEM ? 7
+	       : sys_frame_count() != free0			     ? 8
+								     : 0;
 }
 
 /* ---- the parent ---- */
@@ -452,6 +495,24 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 				ENV_LIMITS(8, 4, 1024)) == 0,
 		      "start with limits");
 		CHECK(wait_status(env, 60000) == 0, "the hog");
+		CHECK(sys_env_destroy((uint64_t)env) == 0, "destroy");
+		CHECK(sys_debug_check() == 0, "the invariant checker");
+		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+		      (long long)sys_frame_count(), (long long)free0);
+		break;
+	}
+	case 9: { /* capability tables grow page by page, each page charged, up to the limit */
+		int64_t free0 = sys_frame_count();
+		int64_t env = sys_env_create(kids_core);
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | TABLE_EATER,
+				0, 0, ENV_LIMITS(1, 0, 24)) == 0,
+		      "start with limits");
+		int64_t st = wait_status(env, 30000);
+		CHECK(st == 0,
+		      "the table eater: %lld (2 not E_NOMEM, 3 not at a page boundary, 4 one page, "
+		      "5 its last slot, 6 a slot past its table, 7 refused once only, 8 frames "
+		      "moved)",
+		      (long long)st);
 		CHECK(sys_env_destroy((uint64_t)env) == 0, "destroy");
 		CHECK(sys_debug_check() == 0, "the invariant checker");
 		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",

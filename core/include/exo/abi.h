@@ -113,7 +113,8 @@ enum grant_flags {
 /*
  * ENV_START's limits word (its sixth argument; 0: none, the parent's bound
  * alone): environments it and its descendants may create, endpoints and
- * page-table frames they may hold. Each at most the parent's own (E_RANGE).
+ * kernel frames they may hold (page tables and capability-table pages).
+ * Each at most the parent's own (E_RANGE).
  */
 #define ENV_LIMITS(envs, endpoints, pt_frames)                                                     \
 	((uint64_t)(envs) | (uint64_t)(endpoints) << 16 | (uint64_t)(pt_frames) << 32)
@@ -121,7 +122,13 @@ enum grant_flags {
 #define ENV_LIMIT_ENDPOINTS(w) (((w) >> 16) & 0xffff)
 #define ENV_LIMIT_PT_FRAMES(w) ((w) >> 32)
 #define SLOT_ANY (~0ULL) /* "any free slot" for SYS_SLOT_ALLOC */
-#define CAP_SLOTS 256
+/*
+ * Capability slots an environment may hold, at most: its table grows on
+ * demand by pages of CAP_PAGE_SLOTS slots, each a kernel frame charged to
+ * it and its ancestors under ENV_LIMITS' third limit (docs/kernel.md).
+ */
+#define CAP_SLOTS 8192
+#define CAP_PAGE_SLOTS 64
 /*
  * SYS_ENV_START's arguments: words, each ending in a NUL (key=value by
  * convention), at most ENV_ARGS_MAX bytes in all. The program finds them at

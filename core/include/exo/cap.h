@@ -1,6 +1,8 @@
 /*
  * Capabilities (docs/design.md "Kernel objects and capabilities"). Each
- * environment has a table of CAP_SLOTS slots; a capability holds an object
+ * environment has a table of up to CAP_SLOTS slots, in pages of
+ * CAP_PAGE_SLOTS allocated when first needed (struct cap_table below); a
+ * capability holds an object
  * type and id, rights, a badge, and the object's generation when it was
  * made. Capabilities derived from one another (mint, grant-copy) form one
  * derivation tree per object, linked through the slots themselves, so revoke
@@ -8,8 +10,10 @@
  *
  * Concurrency: every capability of one object is guarded by that object's
  * tree lock (a striped lock keyed by type and id); slot allocation in a
- * table uses an atomic claim. No operation holds two tree locks. Lock order:
- * tree lock, then the environment's lock (its address space).
+ * table takes the table's lock (a leaf, below any tree lock). No operation
+ * holds two tree locks. Lock order: tree lock, then the environment's lock
+ * (its address space) or the table's lock; the table's lock, then the
+ * quota lock.
  *
  * Every function validates everything before it changes anything (decode,
  * then perform): on error nothing has changed.
@@ -17,6 +21,7 @@
 #pragma once
 
 #include <exo/abi.h>
+#include <exo/spinlock.h>
 #include <exo/types.h>
 
 struct env;
@@ -40,6 +45,41 @@ struct cap {
 	uint64_t bound_va; /* frame caps: the one va this cap maps, 0 if none */
 };
 #define CAP_RESERVED 0xff
+
+/* A table page is one frame of CAP_PAGE_SLOTS capabilities. */
+#define CAP_PAGES (CAP_SLOTS / CAP_PAGE_SLOTS)
+_Static_assert(sizeof(struct cap) * CAP_PAGE_SLOTS == PAGE_SIZE, "a table page is a frame");
+_Static_assert(CAP_PAGE_SLOTS == 64 && CAP_PAGES % 64 == 0, "one bitmap word per page");
+
+/*
+ * An environment's capability table (seL4's CNode, Zircon's handle table):
+ * a directory of pages, each a kernel frame allocated (zeroed: every slot
+ * empty) the first time a claim needs one of its slots, charged to the
+ * environment and its ancestors as a kernel frame (QUOTA_PT_FRAMES), and
+ * freed when the environment is destroyed. A slot in a page not allocated
+ * is simply empty. The index finds the lowest free slot without a scan:
+ * one bitmap word per page (claimed slots) and a summary bit per page
+ * (it has a free slot; an unallocated page has 64). A second word per page
+ * marks the revocable root frames (CAP_F_REVOCABLE), so the walks that
+ * look for them visit nothing else.
+ *
+ * Only core/cap.c reads or writes it (cap_slot is the one accessor others
+ * use); the invariant checker checks the index and the pages against the
+ * slots (cap_check_env).
+ */
+struct cap_table {
+	struct spinlock lock; /* guards the index, the directory and closed */
+	bool closed;	      /* atomic: the environment is being destroyed: no claim */
+	uint32_t readers;     /* atomic: other cores reading the pages (cap_table_pin) */
+	uint32_t npages;      /* pages allocated */
+	uint64_t nonfull[CAP_PAGES / 64]; /* bit p: page p has a free slot */
+	uint64_t used[CAP_PAGES];	  /* word p, bit i: slot 64p + i claimed or filled */
+	uint64_t fresh[CAP_PAGES / 64];	  /* bit p: page p grown by a claim not yet filled */
+	uint64_t
+	    revocable[CAP_PAGES]; /* atomic, like used: a revocable root frame (or about to be) */
+	struct cap *page[CAP_PAGES]; /* atomic: NULL until allocated */
+	uint64_t frame[CAP_PAGES];   /* page p's frame number */
+};
 
 /* A frame the environment allocated itself: revocable beyond its guarantee. */
 #define CAP_F_REVOCABLE 1u
@@ -101,6 +141,13 @@ must_check int cap_delete(struct env *e, uint32_t slot);
 unsigned cap_revocable_frames(struct env *e, uint64_t *frames, unsigned max);
 
 /*
+ * Up to max of them, in slot order, from slot *from on (a walk in chunks
+ * for a caller with no room for them all); *from moves past the last one
+ * listed. Returns how many were listed.
+ */
+unsigned cap_revocable_list(struct env *e, uint32_t *from, uint64_t *frames, unsigned max);
+
+/*
  * The same count in one walk with the slot of frame's root capability among
  * them (*slot = -1 if frame is not one of e's revocable frames): what a
  * downloaded revocation handler's frees are checked against.
@@ -120,8 +167,30 @@ bool cap_is_root_of(struct env *e, uint64_t slot, uint64_t frame, uint64_t gen, 
 /* Describe slot for user space (no generation check: stale caps can be inspected). */
 must_check int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out);
 
-/* Delete every capability of e, revoking descendants first (env teardown). */
+/*
+ * The slot's capability, or NULL if slot is past CAP_SLOTS or its page is
+ * not allocated (an empty slot). The one way to reach a slot from outside
+ * core/cap.c; its contents are read as cap.c's rules say (under the tree
+ * lock, or its type alone with acquire).
+ */
+struct cap *cap_slot(struct env *e, uint32_t slot);
+
+/* An empty table with no pages (env_create). */
+void cap_table_init(struct env *e);
+
+/*
+ * Delete every capability of e, revoking descendants first, then free its
+ * table's pages (env teardown; e is dying: claims in it fail with E_STALE).
+ */
 void cap_table_clear(struct env *e);
+
+/*
+ * Read e's table from a core that does not own e (a revocation request's
+ * checks): false if e is being destroyed (its pages may go). Between a true
+ * and cap_table_unpin, the pages stay.
+ */
+bool cap_table_pin(struct env *e);
+void cap_table_unpin(struct env *e);
 
 /* Bind/unbind a frame cap to a va (the mapping itself is the caller's, under the tree lock). */
 must_check int cap_bind(struct env *e, uint32_t slot, uint64_t va, unsigned prot);

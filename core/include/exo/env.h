@@ -26,7 +26,7 @@
  * What an environment causes the kernel to hold, charged to it and to each
  * of its ancestors (the environments whose ENV_CREATE made it and them):
  * environments created (not itself), endpoints whose calls run in it,
- * page-table frames. Each is at most its limit, which a parent sets at
+ * kernel frames (page tables and capability-table pages: QUOTA_PT_FRAMES). Each is at most its limit, which a parent sets at
  * ENV_START, at most its own (so a subtree never holds more than its root
  * was allowed). Environments the kernel makes have no limit.
  */
@@ -97,7 +97,7 @@ struct env {
 	bool has_parent;
 	uint64_t quota_limit[QUOTA_KINDS]; /* at most this many... */
 	uint64_t quota_used[QUOTA_KINDS];  /* ...of these, its own and its descendants' */
-	struct cap caps[CAP_SLOTS];
+	struct cap_table caps;		   /* its capabilities (core/cap.c alone) */
 };
 
 /* The environment with this id, if allocated (any generation), else NULL. */
