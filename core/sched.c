@@ -142,7 +142,9 @@ uint64_t sched_run_slices(uint64_t max)
 	for (;;) {
 		xcall_serve(); /* operations other cores asked of this one */
 		drain_inbox(c);
-		env_reap();
+		(void)env_reap();
+		/* A step of a destroy of something homed here: bounded, between slices. */
+		bool dying = env_dying_poll();
 		revoke_poll(); /* deadlines, and owners that cannot answer */
 		disk_poll();   /* finished disk requests: their notifications */
 		struct env *e = NULL;
@@ -184,6 +186,8 @@ uint64_t sched_run_slices(uint64_t max)
 		/* Blocked in a call: its time runs the innermost callee (slice donation). */
 		while (e && e->calling)
 			e = e->calling->owner;
+		if (!e && dying)
+			continue; /* nothing to run: idle time finishes the destroy */
 		if (!e || (max && new_slice && slices == max)) {
 			/* A wakeup predicate said no: idle a slice at most, then ask it again. */
 			if (bpf_hook_wakeup_recheck())
