@@ -491,6 +491,16 @@ static bool destroy_step(struct env *e)
 	return true;
 }
 
+struct destroy_stats destroy_stats;
+
+static void stat_max(uint64_t *at, uint64_t v)
+{
+	uint64_t old = __atomic_load_n(at, __ATOMIC_RELAXED);
+	while (v > old &&
+	       !__atomic_compare_exchange_n(at, &old, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 bool env_dying(const struct env *e) { return __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE) != 0; }
 
 /* Run one step of e if its destroy is ticket's (0: any) and no other core runs one. */
@@ -506,8 +516,14 @@ static bool try_step(struct env *e, uint64_t ticket)
 	/* Again under the flag: the destroy may have ended, the entry been reused. */
 	t = __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE);
 	bool ran = t && (!ticket || t == ticket);
-	if (ran)
-		(void)destroy_step(e);
+	if (ran) {
+		/* Only the step changes e's count now: its roots are its own to delete. */
+		uint64_t owned = e->frames_owned, t0 = arch_cycles();
+		bool gone = destroy_step(e);
+		stat_max(&destroy_stats.most_cycles, arch_cycles() - t0);
+		stat_max(&destroy_stats.most_freed, owned - (gone ? 0 : e->frames_owned));
+		__atomic_fetch_add(&destroy_stats.steps, 1, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&e->dying_busy, 0, __ATOMIC_RELEASE);
 	return ran;
 }

@@ -168,6 +168,16 @@ must_check int env_end_at(struct env *e, uint64_t gen, uint64_t *ticket);
 bool env_dying_help(uint64_t ticket);
 bool env_dying_poll(void);
 
+/*
+ * What the steps did since the last reset, for tests and figures: how many
+ * ran, the most frames (data and page tables) one gave back, and the most
+ * cycles one took (under -icount: instructions). Updated atomically.
+ */
+struct destroy_stats {
+	uint64_t steps, most_freed, most_cycles;
+};
+extern struct destroy_stats destroy_stats;
+
 /* Is e being destroyed in steps (its frames still charged to it)? */
 bool env_dying(const struct env *e);
 
