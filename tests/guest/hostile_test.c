@@ -92,6 +92,12 @@ TEST(hostile, quotas_stop_each_exhaustion_at_its_limit)
 	EXPECT_EQ(t, hostile(t, 7, cpu_id()), 0);
 }
 
+TEST(hostile, a_tree_of_running_environments_destroyed_in_steps)
+{
+	EXPECT_EQ(t, hostile(t, 9, cpu_id()), 0);
+	EXPECT_EQ(t, hostile(t, 9, other()), 0);
+}
+
 /* Start bench (set=syscalls) on core; its environment. */
 static struct env *bench_on(struct test_ctx *t, unsigned core)
 {
@@ -117,7 +123,8 @@ static bool bench_wait(struct env *b)
 /*
  * The other core's figures with and without a hostile neighbour: bench
  * (set=syscalls) on cpu1 alone, then again while this core runs the limited
- * exhaustions (quotas, the hog with limits) over and over. Figures only: the
+ * exhaustions (quotas, the hog with limits) and destroys of a tree of
+ * running environments (in steps), over and over. Figures only: the
  * EXOJSON lines of the two runs (env tags differ) are compared by hand
  * (issue 17's closing note); the test fails only if the neighbour fails.
  */
@@ -145,7 +152,8 @@ TEST(hostile, a_neighbour_on_another_core_keeps_its_figures)
 	unsigned rounds = 0;
 	loose = true;
 	while (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != ENV_EXITED && rounds < 200) {
-		EXPECT_EQ(t, hostile(t, rounds % 2 ? 8 : 7, cpu_id()), 0);
+		static const unsigned cases[] = { 7, 8, 9 }; /* quotas, the hog, a tree destroyed */
+		EXPECT_EQ(t, hostile(t, cases[rounds % 3], cpu_id()), 0);
 		rounds++;
 	}
 	loose = false;

@@ -28,6 +28,12 @@
  *                 child more than it has, and starts an ENV_EATER child
  *                 within its own limits; exits with what it got, packed
  *   ENV_EATER     creates environments until refused; exits with the count
+ *   TREE          a node of a tree (depth in bits 20..23): maps frames 2 MiB
+ *                 apart (a page table each), mints a copy of each, starts
+ *                 TREE_WIDTH children one level down on its core, yields
+ *   DESTROYER     destroys the environment its capability (the slot in bits
+ *                 32..47) names: exits 0 if it did, 1 if it was gone (E_STALE)
+ *   GRANTER       grants a frame into that environment until E_STALE; exits 0
  */
 #include <libos/libos.h>
 
@@ -44,8 +50,14 @@ enum {
 	HOG,
 	LEAF,
 	LIMITED,
-	ENV_EATER
+	ENV_EATER,
+	TREE,
+	DESTROYER,
+	GRANTER
 };
+#define TREE_WIDTH 2
+#define TREE_DEPTH(arg) (((arg) >> 20) & 0xf)
+#define HELPER_SLOT(arg) (((arg) >> 32) & 0xffff)
 
 #define HOLD 4		      /* frames a child holds for a revocation */
 #define BASE 0x70000000ULL    /* where it maps them */
@@ -229,7 +241,45 @@ static int hog(uint64_t core)
 	return sys_debug_check() == 0 ? 0 : 1;
 }
 
-static int child(unsigned mode, uint64_t core)
+static int tree_node(unsigned depth, uint64_t core)
+{
+	for (uint64_t i = 0; i < HOLD; i++) {
+		int64_t f = sys_frame_alloc(FRAME_ANY);
+		if (f < 0 || sys_map((uint64_t)f, SPREAD + i * (2ULL << 20), PROT_R | PROT_W) ||
+		    sys_cap_mint((uint64_t)f, CAP_R_ALL, 0) < 0)
+			return 101;
+	}
+	for (unsigned w = 0; depth && w < TREE_WIDTH; w++) {
+		/* Refused once its destroy has begun: then it is ended anyway. */
+		int64_t env = sys_env_create(core);
+		if (env >= 0)
+			(void)sys_env_start((uint64_t)env, libos_self_prog,
+					    CHILD | TREE | (uint64_t)(depth - 1) << 20);
+	}
+	for (;;)
+		sys_yield();
+}
+
+/* Grant a frame into the environment slot names until it is gone. */
+static int granter(uint64_t slot)
+{
+	int64_t f = sys_frame_alloc(FRAME_ANY), err = 0, in = 0;
+	if (f < 0)
+		return 101;
+	for (uint64_t end = now_ms() + 30000; now_ms() < end;) {
+		err = sys_cap_grant((uint64_t)f, slot, GRANT_COPY);
+		if (err == E_STALE)
+			break;
+		in += err >= 0;
+		sys_yield(); /* E_NOMEM (its table full) too: it is destroyed soon */
+	}
+	while (sys_cap_revoke((uint64_t)f) == E_AGAIN)
+		;
+	printf("hostile: granter: %lld grants in, then %lld\n", (long long)in, (long long)err);
+	return err == E_STALE && sys_frame_free((uint64_t)f) == 0 ? 0 : 102;
+}
+
+static int child(unsigned mode, uint64_t core, uint64_t arg)
 {
 	switch (mode) {
 	case SPIN:
@@ -291,6 +341,15 @@ static int child(unsigned mode, uint64_t core)
 		int64_t envs[16];
 		return eat_envs(envs, 16);
 	}
+	case TREE:
+		return tree_node(TREE_DEPTH(arg), core);
+	case DESTROYER: {
+		spin_ms(arg & 0x100 ? 1 : 0); /* now and then a moment later than the parent */
+		int64_t err = sys_env_destroy(HELPER_SLOT(arg));
+		return err == 0 ? 0 : err == E_STALE ? 1 : 100 + (int)-err;
+	}
+	case GRANTER:
+		return granter(HELPER_SLOT(arg));
 	}
 	return 99;
 }
@@ -400,10 +459,72 @@ static void overcommit_guarantees(void)
 	CHECK(sys_env_destroy((uint64_t)a) == 0 && sys_env_destroy((uint64_t)b) == 0, "destroy");
 }
 
+/* A helper child with a copy of the capability to env (*slot: where it is), not started. */
+static int64_t helper(int64_t env, int64_t *slot)
+{
+	int64_t h = sys_env_create(kids_core);
+	CHECK(h >= 0, "helper env_create: %lld", (long long)h);
+	*slot = sys_cap_grant((uint64_t)env, (uint64_t)h, GRANT_COPY);
+	CHECK(*slot >= 0, "helper grant: %lld", (long long)*slot);
+	return h;
+}
+
+static void helper_start(int64_t h, unsigned mode, int64_t slot, uint64_t extra)
+{
+	int64_t err =
+	    sys_env_start((uint64_t)h, libos_self_prog, CHILD | mode | extra | (uint64_t)slot << 32);
+	CHECK(err == 0, "helper env_start: %lld", (long long)err);
+}
+
+/*
+ * A tree of running environments (TREE, depth 3) destroyed at once: by
+ * ENV_DESTROY, raced by a second ENV_DESTROY of the same top from another
+ * core and by grants into it; exactly one destroy wins, every grant after
+ * the destroy began is refused, and every frame comes back.
+ */
+static void destroy_tree(unsigned round)
+{
+	int64_t free0 = sys_frame_count(), low = free0;
+	int64_t top = spawn(TREE | 3ULL << 20);
+	/* Built when the free count has stood still for a while (1 + 2 + 4 + 8 nodes). */
+	for (uint64_t end = now_ms() + 20000, still = now_ms(); now_ms() < end;) {
+		sys_yield();
+		int64_t n = sys_frame_count();
+		if (n != low)
+			still = now_ms();
+		low = n;
+		if (now_ms() - still > 300)
+			break;
+	}
+	int64_t ds, gs, d = helper(top, &ds), g = helper(top, &gs);
+	helper_start(g, GRANTER, gs, 0);
+	helper_start(d, DESTROYER, ds, round % 2 ? 0x100 : 0);
+	/* The helpers start (on our core: in these yields; on the other: now) around our call. */
+	for (uint64_t end = now_ms() + round % 3; now_ms() <= end;)
+		sys_yield();
+	uint64_t t0 = now_ms();
+	int64_t err = sys_env_destroy((uint64_t)top);
+	uint64_t ms = now_ms() - t0;
+	int64_t dst = wait_status(d, 30000), gst = wait_status(g, 30000);
+	CHECK((err == 0 && dst == 1) || (err == E_STALE && dst == 0),
+	      "tree: one destroy wins: ours %lld, the other's exit %lld", (long long)err,
+	      (long long)dst);
+	CHECK(gst == 0, "tree: the granter: %lld", (long long)gst);
+	CHECK(sys_env_destroy((uint64_t)d) == 0 && sys_env_destroy((uint64_t)g) == 0, "helpers");
+	CHECK(sys_cap_delete((uint64_t)top) == 0, "the stale capability");
+	for (uint64_t end = now_ms() + 10000; sys_frame_count() != free0 && now_ms() < end;)
+		sys_yield();
+	printf("hostile: tree: %lld frames, destroyed in %llu ms by %s\n", (long long)(free0 - low),
+	       (unsigned long long)ms, err == 0 ? "us" : "the other");
+	CHECK(sys_debug_check() == 0, "the invariant checker");
+	CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+	      (long long)sys_frame_count(), (long long)free0);
+}
+
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
 	if (arg & CHILD)
-		return child((unsigned)(arg & 0xff), core);
+		return child((unsigned)(arg & 0xff), core, arg);
 	kids_core = (arg >> 8) & 0xff;
 	loose = (arg >> 24) & 1;
 	switch (arg & 0xff) {
@@ -458,6 +579,10 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		      (long long)sys_frame_count(), (long long)free0);
 		break;
 	}
+	case 9: /* a tree of running environments destroyed, raced by a destroy and grants */
+		for (unsigned round = 0; round < 3 && !failed; round++)
+			destroy_tree(round);
+		break;
 	case 6: /* guarantees past what exists */
 		overcommit_guarantees();
 		break;
