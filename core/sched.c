@@ -119,9 +119,16 @@ static struct env *next_in_list(struct percpu *c)
  */
 static bool sched_upcall(struct env *e, unsigned core, uint64_t slot)
 {
-	/* Preempted inside its scheduler: resume that, do not nest a second upcall on its stack. */
+	/*
+	 * Preempted inside its scheduler: resume that, do not nest a second
+	 * upcall on its stack. Inside its fault handler too: the fault may have
+	 * come in the scheduler, which then still uses its stack below the
+	 * handler's frame (and a fault handler's interrupted context is the
+	 * handler's to resume, not the scheduler's to switch away from).
+	 */
 	uint64_t sp = arch_uctx_sp(&e->uctx);
-	if (sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size)
+	if ((sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size) ||
+	    (sp > e->fault_stack && sp <= e->fault_stack + e->fault_stack_size))
 		return true;
 	struct upcall_sched us = { .core = core, .slot = slot, .slice_ns = slice_ns };
 	arch_uctx_to_user(&e->uctx, &us.regs);

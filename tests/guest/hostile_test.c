@@ -92,6 +92,11 @@ TEST(hostile, quotas_stop_each_exhaustion_at_its_limit)
 	EXPECT_EQ(t, hostile(t, 7, cpu_id()), 0);
 }
 
+TEST(hostile, a_preempted_fault_handler_inside_the_scheduler_is_not_reentered)
+{
+	EXPECT_EQ(t, hostile(t, 10, cpu_id()), 0);
+}
+
 TEST(hostile, a_tree_of_running_environments_destroyed_in_steps)
 {
 	EXPECT_EQ(t, hostile(t, 9, cpu_id()), 0);

@@ -34,6 +34,11 @@
  *   DESTROYER     destroys the environment its capability (the slot in bits
  *                 32..47) names: exits 0 if it did, 1 if it was gone (E_STALE)
  *   GRANTER       grants a frame into that environment until E_STALE; exits 0
+ *   SCHED_FAULT_NEST  its scheduler handler faults (a page not mapped) and
+ *                 its fault handler runs across slices before it maps the
+ *                 page: no scheduler upcall may come on top (on the stack
+ *                 the interrupted scheduler still uses); exits 0, 1 if the
+ *                 scheduler was re-entered, 2 if too few faults were seen
  */
 #include <libos/libos.h>
 
@@ -53,7 +58,8 @@ enum {
 	ENV_EATER,
 	TREE,
 	DESTROYER,
-	GRANTER
+	GRANTER,
+	SCHED_FAULT_NEST
 };
 #define TREE_WIDTH 2
 #define TREE_DEPTH(arg) (((arg) >> 20) & 0xf)
@@ -135,6 +141,38 @@ static void on_revoke_nest(struct upcall_revoke *ur)
 		if (held[i] >= 0 && sys_frame_free((uint64_t)held[i]) == 0)
 			held[i] = -1;
 	__atomic_sub_fetch(&depth_revoke, 1, __ATOMIC_SEQ_CST);
+}
+
+/* SCHED_FAULT_NEST: each scheduler upcall touches a page its fault handler maps, slowly. */
+#define FNEST_PAGE (NOWHERE + 0x100000ULL)
+static volatile unsigned fnest_faults;
+static volatile int64_t fnest_frame = -1;
+
+static void on_sched_fnest(struct upcall_sched *us)
+{
+	if (__atomic_add_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST) > 1)
+		nested = 1;
+	sched_calls++;
+	if (fnest_faults < 8) {
+		(void)*(volatile uint64_t *)FNEST_PAGE; /* faults: the handler maps it */
+		/* Mapped now: give it back, so the next upcall faults again. */
+		if (fnest_frame >= 0 && sys_frame_free((uint64_t)fnest_frame) == 0)
+			fnest_frame = -1;
+	}
+	__atomic_sub_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool on_fault_fnest(struct upcall_fault *uf)
+{
+	if (uf->vector != 14 || ALIGN_DOWN(uf->addr, 4096) != FNEST_PAGE || fnest_frame >= 0)
+		return false;
+	fnest_faults++;
+	spin_ms(5); /* several slices: preempted inside the fault handler */
+	int64_t f = sys_frame_alloc(FRAME_ANY);
+	if (f < 0 || sys_map((uint64_t)f, FNEST_PAGE, PROT_R) != 0)
+		return false;
+	fnest_frame = f;
+	return true;
 }
 
 /* A LEAF: frames until refused, each mapped in a page table of its own. Exits with the count. */
@@ -343,6 +381,15 @@ static int child(unsigned mode, uint64_t core, uint64_t arg)
 	}
 	case TREE:
 		return tree_node(TREE_DEPTH(arg), core);
+	case SCHED_FAULT_NEST:
+		if (libos_set_fault_handler(on_fault_fnest) != 0)
+			return 101;
+		libos_set_sched_handler(on_sched_fnest);
+		for (uint64_t end = now_ms() + 20000; now_ms() < end && fnest_faults < 8;)
+			spin_ms(1);
+		printf("hostile: fault-nest: %u faults, %u scheduler upcalls\n", fnest_faults,
+		       sched_calls);
+		return nested ? 1 : fnest_faults < 8 ? 2 : 0;
 	case DESTROYER: {
 		spin_ms(arg & 0x100 ? 1 : 0); /* now and then a moment later than the parent */
 		int64_t err = sys_env_destroy(HELPER_SLOT(arg));
@@ -579,6 +626,10 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		      (long long)sys_frame_count(), (long long)free0);
 		break;
 	}
+	case 10: /* a fault in the scheduler handler, its fault handler preempted */
+		for (int i = 0; i < 3 && !failed; i++)
+			expect_end(SCHED_FAULT_NEST, false, 0);
+		break;
 	case 9: /* a tree of running environments destroyed, raced by a destroy and grants */
 		for (unsigned round = 0; round < 3 && !failed; round++)
 			destroy_tree(round);
