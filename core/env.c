@@ -189,6 +189,49 @@ void env_unmap(struct env *e, uint64_t va)
 	tlb_flush_core(e->home);
 }
 
+unsigned env_pt_reclaim(struct env *e, unsigned max)
+{
+	paddr_t pages[PT_RECLAIM_MAX];
+	/*
+	 * The step flag, as a destroy step takes it: no step can free e's
+	 * tables, or end it, until these are given back. Held by a step: e is
+	 * dying, and its tables go anyway.
+	 */
+	uint32_t no = 0;
+	if (!__atomic_compare_exchange_n(&e->dying_busy, &no, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return 0;
+	unsigned n = 0;
+	uint64_t owned = __atomic_load_n(&e->frames_owned, __ATOMIC_RELAXED);
+	uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
+	max = (unsigned)MIN(MIN(max, PT_RECLAIM_MAX), owned > g ? owned - g : 0);
+	/* Alive: its address space is set up (and stays, the flag held). */
+	if (max && env_alive(e)) {
+		/* Under the lock: no walk (uaccess, a map) runs through the tables meanwhile. */
+		spin_lock(&e->lock);
+		n = arch_aspace_trim(&e->as, pages, max);
+		spin_unlock(&e->lock);
+	}
+	if (n) {
+		/* The home core's walker may hold the unlinked tables: flushed before reuse. */
+		tlb_flush_core(e->home);
+		for (unsigned i = 0; i < n; i++)
+			pt_free(e, pages[i]);
+	}
+	__atomic_store_n(&e->dying_busy, 0, __ATOMIC_RELEASE);
+	return n;
+}
+
+unsigned env_pt_reclaim_any(unsigned max)
+{
+	for (unsigned i = 0; i < MAX_ENVS; i++) {
+		unsigned n = env_pt_reclaim(&env_table[i], max);
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
 /* Loader callback: fresh frames for one segment, each a root cap in e, bound at its va. */
 struct load_ctx {
 	struct env *e;

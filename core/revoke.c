@@ -234,6 +234,8 @@ static void abort_request(struct env *e)
 		unsigned want = (unsigned)MIN(e->revoke_count, n > g ? n - g : 0);
 		e->revoke_count -= take_batch(e, mine, n, want);
 	}
+	/* The page tables the takes left empty (and any others) go too, above its guarantee. */
+	(void)env_pt_reclaim(e, PT_RECLAIM_MAX);
 	e->revoke_count = 0;
 	__atomic_store_n(&e->revoke_state, REV_NONE, __ATOMIC_RELEASE);
 }

@@ -163,8 +163,9 @@ static bool pressure_revoke(struct env *e)
  * FRAME_ALLOC. Decode: the frame number and the flags. Perform: take a slot
  * of the table, then the frame (both one atomic claim each, either of which
  * another core may beat us to); then fill the slot, which cannot fail. With
- * no frame free (FRAME_ANY), nothing has changed and the call waits
- * instead: frame_wait.
+ * no frame free (FRAME_ANY), nothing has changed: some environment's empty
+ * page tables are reclaimed (env_pt_reclaim_any) and perform runs once
+ * more; if none were, the call waits instead: frame_wait.
  */
 struct frame_alloc_inv {
 	uint64_t n;   /* the frame, or FRAME_ANY */
@@ -224,6 +225,11 @@ static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 	if (err)
 		return err;
 	int64_t ret = perform_frame_alloc(e, &inv);
+	/* No frame free: page tables that map nothing go first, then one more try. */
+	if (inv.no_free && env_pt_reclaim_any(PT_RECLAIM_MAX)) {
+		inv.no_free = false;
+		ret = perform_frame_alloc(e, &inv);
+	}
 	return inv.no_free ? frame_wait(e, inv.wait) : ret;
 }
 

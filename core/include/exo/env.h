@@ -222,6 +222,19 @@ void env_doom(struct env *e, uint64_t gen);
  */
 uint64_t env_reap(void);
 
+/*
+ * Page-table frames under pressure (docs/kernel.md, "Page tables under
+ * pressure"). env_pt_reclaim: give back up to max (at most PT_RECLAIM_MAX)
+ * of e's page-table pages that map nothing (arch_aspace_trim, under e's
+ * lock), after a TLB shootdown of e's home core, but never so many that e
+ * holds fewer frames, data and tables, than its guarantee. Returns how
+ * many; any core. env_pt_reclaim_any: the same over the live environments
+ * in id order until one gives some back.
+ */
+#define PT_RECLAIM_MAX 16
+unsigned env_pt_reclaim(struct env *e, unsigned max);
+unsigned env_pt_reclaim_any(unsigned max);
+
 /* Map/unmap for cap_bind (cap.c): frame at va in e's address space. */
 must_check int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot);
 void env_unmap(struct env *e, uint64_t va);
