@@ -65,7 +65,11 @@ static int pt_alloc(void *ctx, paddr_t *out)
 	int err = quota_charge(e, QUOTA_PT_FRAMES, 1);
 	if (err)
 		return err;
-	if ((err = frame_alloc_any(e->id, true, &frame, &gen))) {
+	err = frame_alloc_any(e->id, true, &frame, &gen);
+	/* No frame free: empty tables go (not e's: its lock is held), then once more. */
+	if (err == E_NOMEM && env_pt_reclaim_any(PT_RECLAIM_MAX))
+		err = frame_alloc_any(e->id, true, &frame, &gen);
+	if (err) {
 		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
 		return err;
 	}
@@ -73,6 +77,7 @@ static int pt_alloc(void *ctx, paddr_t *out)
 	*out = pa_make(frame * PAGE_SIZE);
 	return E_OK;
 }
+
 
 static void pt_free(void *ctx, paddr_t page)
 {
@@ -206,9 +211,12 @@ unsigned env_pt_reclaim(struct env *e, unsigned max)
 	uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
 	max = (unsigned)MIN(MIN(max, PT_RECLAIM_MAX), owned > g ? owned - g : 0);
 	/* Alive: its address space is set up (and stays, the flag held). */
-	if (max && env_alive(e)) {
-		/* Under the lock: no walk (uaccess, a map) runs through the tables meanwhile. */
-		spin_lock(&e->lock);
+	/*
+	 * Under the lock: no walk (uaccess, a map) runs through the tables
+	 * meanwhile. Only if free: a map that needs a table comes here holding
+	 * its own environment's lock (pt_alloc), so waiting could deadlock.
+	 */
+	if (max && env_alive(e) && spin_trylock(&e->lock)) {
 		n = arch_aspace_trim(&e->as, pages, max);
 		spin_unlock(&e->lock);
 	}

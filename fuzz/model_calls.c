@@ -548,8 +548,12 @@ static bool sys_env_create(struct call *c)
 	uint64_t core = c->a[0];
 	if (core >= m->cfg.ncores)
 		must(c, E_INVAL);
-	/* No frame for its page tables, no free environment, or a full table: E_NOMEM. */
-	if (model_table_full(c->e) || !model_free_frames(m) || model_live_envs(m) == MODEL_ENVS)
+	/*
+	 * No frame for its page tables (none free, no empty table to reclaim),
+	 * no free environment, or a full table: E_NOMEM.
+	 */
+	if (model_table_full(c->e) || (!model_free_frames(m) && !model_pt_reclaimable(m)) ||
+	    model_live_envs(m) == MODEL_ENVS)
 		must(c, E_NOMEM);
 	int j = judge(c);
 	if (j != JUDGE_PERFORM)

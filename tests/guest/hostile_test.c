@@ -97,6 +97,11 @@ TEST(hostile, a_preempted_fault_handler_inside_the_scheduler_is_not_reentered)
 	EXPECT_EQ(t, hostile(t, 10, cpu_id()), 0);
 }
 
+TEST(hostile, page_tables_built_to_a_quota_are_reclaimed_under_pressure)
+{
+	EXPECT_EQ(t, hostile(t, 11, cpu_id()), 0);
+}
+
 TEST(hostile, a_tree_of_running_environments_destroyed_in_steps)
 {
 	EXPECT_EQ(t, hostile(t, 9, cpu_id()), 0);

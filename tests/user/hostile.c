@@ -34,6 +34,11 @@
  *   DESTROYER     destroys the environment its capability (the slot in bits
  *                 32..47) names: exits 0 if it did, 1 if it was gone (E_STALE)
  *   GRANTER       grants a frame into that environment until E_STALE; exits 0
+ *   PT_BUILDER    (started with a page-table quota) maps one frame 2 MiB apart,
+ *                 unmapping it each time, until the quota refuses a table;
+ *                 then tries a new place now and then: that works only once
+ *                 the kernel reclaimed empty tables (under another's memory
+ *                 pressure); exits 0 then, 2 if it never did
  *   SCHED_FAULT_NEST  its scheduler handler faults (a page not mapped) and
  *                 its fault handler runs across slices before it maps the
  *                 page: no scheduler upcall may come on top (on the stack
@@ -59,7 +64,8 @@ enum {
 	TREE,
 	DESTROYER,
 	GRANTER,
-	SCHED_FAULT_NEST
+	SCHED_FAULT_NEST,
+	PT_BUILDER
 };
 #define TREE_WIDTH 2
 #define TREE_DEPTH(arg) (((arg) >> 20) & 0xf)
@@ -298,6 +304,34 @@ static int tree_node(unsigned depth, uint64_t core)
 		sys_yield();
 }
 
+static int pt_builder(void)
+{
+	int64_t f = sys_frame_alloc(FRAME_ANY), err;
+	uint64_t i = 0;
+	if (f < 0)
+		return 101;
+	while ((err = sys_map((uint64_t)f, SPREAD + i * (2ULL << 20), PROT_R)) == 0) {
+		i++;
+		if (sys_unmap((uint64_t)f))
+			return 102;
+	}
+	if (err != E_NOMEM)
+		return 103;
+	printf("hostile: builder: %llu maps, then its page-table quota\n", (unsigned long long)i);
+	/* At its limit a new place needs a new table: it works once empty ones were reclaimed. */
+	for (uint64_t end = now_ms() + 60000; now_ms() < end;) {
+		sys_yield();
+		err = sys_map((uint64_t)f, SPREAD + ++i * (2ULL << 20), PROT_R);
+		if (err == E_STALE && (f = sys_frame_alloc(FRAME_ANY)) < 0)
+			return 104; /* its frame was taken by force: another (memory is back then) */
+		if (err == 0) {
+			printf("hostile: builder: mapped again, its tables reclaimed\n");
+			return 0;
+		}
+	}
+	return 2;
+}
+
 /* Grant a frame into the environment slot names until it is gone. */
 static int granter(uint64_t slot)
 {
@@ -381,6 +415,8 @@ static int child(unsigned mode, uint64_t core, uint64_t arg)
 	}
 	case TREE:
 		return tree_node(TREE_DEPTH(arg), core);
+	case PT_BUILDER:
+		return pt_builder();
 	case SCHED_FAULT_NEST:
 		if (libos_set_fault_handler(on_fault_fnest) != 0)
 			return 101;
@@ -630,6 +666,32 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		for (int i = 0; i < 3 && !failed; i++)
 			expect_end(SCHED_FAULT_NEST, false, 0);
 		break;
+	case 11: { /* page tables built to a quota, left empty, reclaimed under a hog's pressure */
+		int64_t free0 = sys_frame_count(), low = free0;
+		int64_t b = sys_env_create(kids_core);
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)b, libos_self_prog, CHILD | PT_BUILDER, 0,
+				0, ENV_LIMITS(1, 1, 48)) == 0,
+		      "start the builder");
+		for (uint64_t end = now_ms() + 20000, still = now_ms(); now_ms() < end;) {
+			sys_yield();
+			int64_t n = sys_frame_count();
+			if (n != low)
+				still = now_ms();
+			low = n;
+			if (now_ms() - still > 300)
+				break; /* built */
+		}
+		int64_t hog_env = spawn(HOG);
+		CHECK(wait_status(hog_env, 60000) == 0, "the hog");
+		CHECK(sys_env_destroy((uint64_t)hog_env) == 0, "destroy the hog");
+		int64_t st = wait_status(b, 60000);
+		CHECK(st == 0, "the builder: %lld (2: its tables were never reclaimed)", (long long)st);
+		CHECK(sys_env_destroy((uint64_t)b) == 0, "destroy the builder");
+		CHECK(sys_debug_check() == 0, "the invariant checker");
+		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+		      (long long)sys_frame_count(), (long long)free0);
+		break;
+	}
 	case 9: /* a tree of running environments destroyed, raced by a destroy and grants */
 		for (unsigned round = 0; round < 3 && !failed; round++)
 			destroy_tree(round);
