@@ -78,7 +78,6 @@ static int pt_alloc(void *ctx, paddr_t *out)
 	return E_OK;
 }
 
-
 static void pt_free(void *ctx, paddr_t page)
 {
 	struct env *e = ctx;
@@ -373,7 +372,10 @@ void env_doom(struct env *e, uint64_t gen)
 	c->reap = e;
 }
 
-static uint64_t ticket_new(void) { return __atomic_fetch_add(&next_ticket, 1, __ATOMIC_RELAXED); }
+static uint64_t ticket_new(void)
+{
+	return __atomic_fetch_add(&next_ticket, 1, __ATOMIC_RELAXED);
+}
 
 uint64_t env_reap(void)
 {
@@ -552,7 +554,10 @@ static void stat_max(uint64_t *at, uint64_t v)
 		;
 }
 
-bool env_dying(const struct env *e) { return __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE) != 0; }
+bool env_dying(const struct env *e)
+{
+	return __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* Run one step of e if its destroy is ticket's (0: any) and no other core runs one. */
 static bool try_step(struct env *e, uint64_t ticket)

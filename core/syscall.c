@@ -432,7 +432,10 @@ static int64_t sys_cap_revoke(struct env *e, const uint64_t *a)
 }
 
 /* Does e run this call from user mode, so that syscall_restart can resume it? */
-static bool from_user(struct env *e) { return this_cpu()->current == e; }
+static bool from_user(struct env *e)
+{
+	return this_cpu()->current == e;
+}
 
 static int64_t sys_cap_delete(struct env *e, const uint64_t *a)
 {
@@ -588,9 +591,8 @@ static bool destroy_restarted(struct env *e, const uint64_t *a)
 {
 	struct cap_info ci;
 	return e->destroy_wait && a[0] == e->destroy_wait_slot &&
-	       cap_inspect(e, (uint32_t)MIN(a[0], CAP_SLOTS), &ci) == E_OK &&
-	       ci.type == OBJ_ENV && ci.object == e->destroy_wait_obj &&
-	       ci.gen == e->destroy_wait_gen;
+	       cap_inspect(e, (uint32_t)MIN(a[0], CAP_SLOTS), &ci) == E_OK && ci.type == OBJ_ENV &&
+	       ci.object == e->destroy_wait_obj && ci.gen == e->destroy_wait_gen;
 }
 
 static int64_t sys_env_destroy(struct env *e, const uint64_t *a)

@@ -228,8 +228,8 @@ static bool sys_frame_alloc(struct call *c)
 		return fail(c, "allocated frame %llu, not the frame %llu asked for",
 			    (unsigned long long)f, (unsigned long long)n);
 	/* A page table given back under pressure is free now (which one: the kernel's pick). */
-	if (f < m->cfg.kernel_frames || f >= m->cfg.nframes ||
-	    (m->frame[f].table && !reclaim) || m->frame[f].owner != MODEL_NONE)
+	if (f < m->cfg.kernel_frames || f >= m->cfg.nframes || (m->frame[f].table && !reclaim) ||
+	    m->frame[f].owner != MODEL_NONE)
 		return fail(c, "allocated frame %llu, which was not free", (unsigned long long)f);
 	if (m->frame[f].table)
 		m->frame[f].gen++; /* freeing the table moved its generation on */

@@ -18,9 +18,9 @@
 #include "support.h"
 
 #define WIDTH 3
-#define DEPTH 3			 /* 3 + 9 + 27 environments under the top one */
+#define DEPTH 3 /* 3 + 9 + 27 environments under the top one */
 #define TREE_MAX 64
-#define NODE_FRAMES 4		 /* each mapped 2 MiB apart: a page table each */
+#define NODE_FRAMES 4 /* each mapped 2 MiB apart: a page table each */
 #define SPREAD (2ULL << 20)
 
 static struct env *tree[TREE_MAX];
@@ -36,9 +36,8 @@ static struct env *node(struct test_ctx *t, struct env *parent, unsigned depth)
 		return NULL;
 	tree[ntree] = c;
 	tree_gen[ntree++] = c->gen;
-	if (parent && !EXPECT_EQ(t, cap_insert_root(parent, OBJ_ENV, c->id, c->gen, CAP_R_ALL,
-						    &slot),
-				 E_OK))
+	if (parent &&
+	    !EXPECT_EQ(t, cap_insert_root(parent, OBJ_ENV, c->id, c->gen, CAP_R_ALL, &slot), E_OK))
 		return NULL;
 	for (unsigned i = 0; i < NODE_FRAMES; i++) {
 		int64_t f = SYS(c, SYS_FRAME_ALLOC, FRAME_ANY);
@@ -57,7 +56,8 @@ static struct env *node(struct test_ctx *t, struct env *parent, unsigned depth)
 /* Is tree[i] still the environment the tree made (not begun, not destroyed)? */
 static bool tree_alive(unsigned i)
 {
-	return env_alive(tree[i]) && __atomic_load_n(&tree[i]->gen, __ATOMIC_ACQUIRE) == tree_gen[i];
+	return env_alive(tree[i]) &&
+	       __atomic_load_n(&tree[i]->gen, __ATOMIC_ACQUIRE) == tree_gen[i];
 }
 
 TEST(destroy, a_deep_tree_in_bounded_steps)
@@ -116,13 +116,15 @@ TEST(destroy, a_deep_tree_in_bounded_steps)
 		bool alive = tree_alive(i);
 		int err = alive ? cap_grant(owner, (uint32_t)f, tree[i], false, &x) : E_STALE;
 		if (!alive)
-			EXPECT_EQ(t, cap_grant(owner, (uint32_t)f, tree[i], false, &x) == E_OK, false);
+			EXPECT_EQ(t, cap_grant(owner, (uint32_t)f, tree[i], false, &x) == E_OK,
+				  false);
 		granted += err == E_OK;
 		refused += !alive;
 	}
 	kprintf("destroy.a_deep_tree_in_bounded_steps: %u environments, %u steps, at most %llu "
 		"frames freed by one, %u raced destroys, %u grants in, %u refused\n",
-		ntree, steps, (unsigned long long)destroy_stats.most_freed, raced, granted, refused);
+		ntree, steps, (unsigned long long)destroy_stats.most_freed, raced, granted,
+		refused);
 	EXPECT(t, steps > ntree);
 	/* Every step, here and on the other cores' idle loops, within its bound. */
 	EXPECT(t, destroy_stats.most_freed <= DESTROY_STEP_UNITS);

@@ -554,8 +554,8 @@ static int64_t helper(int64_t env, int64_t *slot)
 
 static void helper_start(int64_t h, unsigned mode, int64_t slot, uint64_t extra)
 {
-	int64_t err =
-	    sys_env_start((uint64_t)h, libos_self_prog, CHILD | mode | extra | (uint64_t)slot << 32);
+	int64_t err = sys_env_start((uint64_t)h, libos_self_prog,
+				    CHILD | mode | extra | (uint64_t)slot << 32);
 	CHECK(err == 0, "helper env_start: %lld", (long long)err);
 }
 
@@ -685,7 +685,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		CHECK(wait_status(hog_env, 60000) == 0, "the hog");
 		CHECK(sys_env_destroy((uint64_t)hog_env) == 0, "destroy the hog");
 		int64_t st = wait_status(b, 60000);
-		CHECK(st == 0, "the builder: %lld (2: its tables were never reclaimed)", (long long)st);
+		CHECK(st == 0, "the builder: %lld (2: its tables were never reclaimed)",
+		      (long long)st);
 		CHECK(sys_env_destroy((uint64_t)b) == 0, "destroy the builder");
 		CHECK(sys_debug_check() == 0, "the invariant checker");
 		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",

@@ -102,10 +102,10 @@ struct env {
 	uint32_t dying_slot;   /* the next capability slot the destroy clears (stepper only) */
 	uint32_t dying_busy;   /* atomic: a core is running a step of it (never reset by create) */
 	/* the ENV_DESTROY this environment waits on (its own calls, home core only) */
-	uint64_t destroy_wait;		 /* that destroy's ticket, 0: none */
-	uint64_t destroy_wait_slot;	 /* the slot it named... */
-	uint64_t destroy_wait_obj;	 /* ...the environment the capability there names... */
-	uint64_t destroy_wait_gen;	 /* ...and the capability's generation */
+	uint64_t destroy_wait;	    /* that destroy's ticket, 0: none */
+	uint64_t destroy_wait_slot; /* the slot it named... */
+	uint64_t destroy_wait_obj;  /* ...the environment the capability there names... */
+	uint64_t destroy_wait_gen;  /* ...and the capability's generation */
 	struct cap caps[CAP_SLOTS];
 };
 
