@@ -99,6 +99,11 @@ TEST(hostile, a_preempted_fault_handler_inside_the_scheduler_is_not_reentered)
 
 TEST(hostile, page_tables_built_to_a_quota_are_reclaimed_under_pressure)
 {
+	/* The hog's leaves stop at MAX_LEAVES: only in a small memory (the [hostile] run) do they exhaust it. */
+	if (frame_free_count() > (96ULL << 20) / PAGE_SIZE) {
+		kprintf("hostile: page tables under pressure need at most 96 MiB free: skipped\n");
+		return;
+	}
 	EXPECT_EQ(t, hostile(t, 11, cpu_id()), 0);
 }
 

@@ -205,7 +205,7 @@ static uint64_t *pt_lookup(paddr_t root, uint64_t va, int *err)
 
 int arch_unmap(struct arch_aspace *as, vaddr_t va, paddr_t *old)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	uint64_t *e = pt_lookup(as->root, va_raw(va), &err);
 	if (!e)
 		return err;
@@ -216,7 +216,7 @@ int arch_unmap(struct arch_aspace *as, vaddr_t va, paddr_t *old)
 
 int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa, unsigned *prot)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	const uint64_t *e = pt_lookup(as->root, va_raw(va), &err);
 	if (!e)
 		return err;
@@ -229,7 +229,7 @@ int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa, unsigned *
 
 int arch_read_clear_ad(struct arch_aspace *as, vaddr_t va, unsigned *ad)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	uint64_t *e = pt_lookup(as->root, va_raw(va), &err);
 	if (!e)
 		return err;

@@ -266,7 +266,7 @@ int arch_map(struct arch_aspace *as, const struct arch_pt_alloc *a, vaddr_t va, 
 
 int arch_unmap(struct arch_aspace *as, vaddr_t va, paddr_t *old)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	uint64_t *e = pt_leaf(as->root, va_raw(va), &err);
 	if (!e)
 		return err;
@@ -280,7 +280,7 @@ int arch_unmap(struct arch_aspace *as, vaddr_t va, paddr_t *old)
 
 int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa, unsigned *prot)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	const uint64_t *e = pt_leaf(as->root, va_raw(va), &err);
 	if (!e)
 		return err;
@@ -294,7 +294,7 @@ int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa, unsigned *
 
 int arch_read_clear_ad(struct arch_aspace *as, vaddr_t va, unsigned *ad)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	uint64_t *e = pt_leaf(as->root, va_raw(va), &err);
 	if (!e)
 		return err;
