@@ -35,7 +35,7 @@ TEST(ptreclaim, memory_pressure_takes_empty_page_tables_back)
 	ASSERT(t, f >= 0);
 	int64_t err = 0;
 	unsigned maps = 0;
-	for (uint64_t i = 0; i < 4 * PT_LIMIT; i++) {
+	for (uint64_t i = 0; i < 4ULL * PT_LIMIT; i++) {
 		if ((err = SYS(b, SYS_MAP, f, USER_BASE + i * SPREAD, PROT_R)))
 			break;
 		maps++;
