@@ -30,11 +30,16 @@
 
 static struct env env_table[MAX_ENVS];
 
-static int destroy_one(struct env *e);
+/* Destroys in steps: tickets name them; how many environments are dying now. */
+static uint64_t next_ticket = 1; /* atomic */
+static uint64_t dying_count;	 /* atomic */
+/* own, per core: the ticket of the destroy a step runs, for what env_reap begins meanwhile */
+static uint64_t reap_ticket[MAX_CPUS];
+
+static int destroy_begin(struct env *e, uint64_t gen, uint64_t ticket);
 static void quota_set_limits(struct env *e, uint64_t limits, uint64_t old[QUOTA_KINDS]);
 static void quota_restore_limits(struct env *e, const uint64_t old[QUOTA_KINDS]);
 static void quota_release(struct env *e);
-static int destroy_one_at(struct env *e, uint64_t gen);
 
 struct env *env_lookup(uint32_t id) { return id < MAX_ENVS ? &env_table[id] : NULL; }
 
@@ -60,7 +65,11 @@ static int pt_alloc(void *ctx, paddr_t *out)
 	int err = quota_charge(e, QUOTA_PT_FRAMES, 1);
 	if (err)
 		return err;
-	if ((err = frame_alloc_any(e->id, true, &frame, &gen))) {
+	err = frame_alloc_any(e->id, true, &frame, &gen);
+	/* No frame free: empty tables go (not e's: its lock is held), then once more. */
+	if (err == E_NOMEM && env_pt_reclaim_any(PT_RECLAIM_MAX))
+		err = frame_alloc_any(e->id, true, &frame, &gen);
+	if (err) {
 		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
 		return err;
 	}
@@ -122,6 +131,7 @@ int env_create(unsigned home, struct env **out)
 		e->doomed = false;
 		e->notify_bits = 0;
 		e->reap_queued = false;
+		e->destroy_wait = 0;
 		e->lock = (struct spinlock)SPINLOCK_INIT;
 		cap_table_init(e);
 		e->has_parent = false;
@@ -182,6 +192,52 @@ void env_unmap(struct env *e, uint64_t va)
 	spin_unlock(&e->lock);
 	/* Only the home core ever runs e, so only its TLB can hold the entry. */
 	tlb_flush_core(e->home);
+}
+
+unsigned env_pt_reclaim(struct env *e, unsigned max)
+{
+	paddr_t pages[PT_RECLAIM_MAX];
+	/*
+	 * The step flag, as a destroy step takes it: no step can free e's
+	 * tables, or end it, until these are given back. Held by a step: e is
+	 * dying, and its tables go anyway.
+	 */
+	uint32_t no = 0;
+	if (!__atomic_compare_exchange_n(&e->dying_busy, &no, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return 0;
+	unsigned n = 0;
+	uint64_t owned = __atomic_load_n(&e->frames_owned, __ATOMIC_RELAXED);
+	uint64_t g = __atomic_load_n(&e->guarantee, __ATOMIC_RELAXED);
+	max = (unsigned)MIN(MIN(max, PT_RECLAIM_MAX), owned > g ? owned - g : 0);
+	/* Alive: its address space is set up (and stays, the flag held). */
+	/*
+	 * Under the lock: no walk (uaccess, a map) runs through the tables
+	 * meanwhile. Only if free: a map that needs a table comes here holding
+	 * its own environment's lock (pt_alloc), so waiting could deadlock.
+	 */
+	if (max && env_alive(e) && spin_trylock(&e->lock)) {
+		n = arch_aspace_trim(&e->as, pages, max);
+		spin_unlock(&e->lock);
+	}
+	if (n) {
+		/* The home core's walker may hold the unlinked tables: flushed before reuse. */
+		tlb_flush_core(e->home);
+		for (unsigned i = 0; i < n; i++)
+			pt_free(e, pages[i]);
+	}
+	__atomic_store_n(&e->dying_busy, 0, __ATOMIC_RELEASE);
+	return n;
+}
+
+unsigned env_pt_reclaim_any(unsigned max)
+{
+	for (unsigned i = 0; i < MAX_ENVS; i++) {
+		unsigned n = env_pt_reclaim(&env_table[i], max);
+		if (n)
+			return n;
+	}
+	return 0;
 }
 
 /* Loader callback: fresh frames for one segment, each a root cap in e, bound at its va. */
@@ -317,54 +373,86 @@ void env_doom(struct env *e, uint64_t gen)
 	c->reap = e;
 }
 
-void env_reap(void)
+static uint64_t ticket_new(void)
+{
+	return __atomic_fetch_add(&next_ticket, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t env_reap(void)
 {
 	struct percpu *c = this_cpu();
+	/* Inside a step, what it doomed joins that destroy; else one new ticket for them all. */
+	uint64_t t = reap_ticket[c->id], begun = 0;
 	struct env *e;
 	while ((e = c->reap)) {
 		c->reap = e->reap_next;
 		__atomic_store_n(&e->reap_queued, false, __ATOMIC_RELEASE);
-		/* E_BUSY: it runs; its home core destroys it when it stops (doomed). */
-		(void)destroy_one(e);
+		if (!t)
+			t = ticket_new();
+		/* E_BUSY: it runs; its home core begins its destroy when it stops (doomed). */
+		if (destroy_begin(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE), t) == E_OK)
+			begun = t;
 	}
+	return begun;
 }
 
 int env_destroy(struct env *e) { return env_destroy_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE)); }
 
+/* Run ticket's destroy to its end here (a kernel caller with nothing to resume later). */
+static void dying_finish(uint64_t ticket)
+{
+	while (!env_dying_help(ticket))
+		percpu_wait_step(false); /* another core runs a step of it */
+}
+
 int env_destroy_at(struct env *e, uint64_t gen)
 {
-	int err = destroy_one_at(e, gen);
-	env_reap(); /* what its capabilities doomed, one after another */
+	uint64_t t = ticket_new();
+	int err = destroy_begin(e, gen, t);
+	if (!err)
+		dying_finish(t);
+	dying_finish(env_reap()); /* what was doomed before */
 	return err;
 }
 
-int env_end_at(struct env *e, uint64_t gen)
+int env_end_at(struct env *e, uint64_t gen, uint64_t *ticket)
 {
-	int err = env_destroy_at(e, gen);
-	if (err != E_BUSY || __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != ENV_RUNNABLE ||
-	    __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen)
-		return err; /* destroyed, gone, or starting (a moment) */
-	/*
-	 * It runs, on this its home core: between two of its slices, since we
-	 * are in the kernel here. Stop it now and destroy it. A call it serves
-	 * ends (its caller resumes with E_STALE), as at an exit.
-	 */
-	if (!e->calling && e != this_cpu()->current) {
-		pct_abandon(e);
-		if (sched_stop(e, 128 + 9) == E_OK)
-			return env_destroy_at(e, gen);
+	uint64_t t = ticket_new();
+	*ticket = 0;
+	int err = destroy_begin(e, gen, t);
+	if (err == E_BUSY && __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == ENV_RUNNABLE &&
+	    __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == gen) {
+		/*
+		 * It runs, on this its home core: between two of its slices, since
+		 * we are in the kernel here. Stop it now and destroy it. A call it
+		 * serves ends (its caller resumes with E_STALE), as at an exit.
+		 */
+		if (!e->calling && e != this_cpu()->current) {
+			pct_abandon(e);
+			if (sched_stop(e, 128 + 9) == E_OK)
+				err = destroy_begin(e, gen, t);
+		}
+		if (err == E_BUSY) {
+			/* Blocked in a call, or in a syscall of its own: ended at its next pass through the run loop. */
+			env_doom(e, gen);
+			return E_OK;
+		}
 	}
-	/* Blocked in a call, or in a syscall of its own: ended at its next pass through the run loop. */
-	env_doom(e, gen);
+	if (err)
+		return err;
+	/* The first step here; the caller waits on the rest (or the run loop does it). */
+	*ticket = env_dying_help(t) ? 0 : t;
 	return E_OK;
 }
 
-static int destroy_one(struct env *e)
-{
-	return destroy_one_at(e, __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE));
-}
-
-static int destroy_one_at(struct env *e, uint64_t gen)
+/*
+ * Begin destroying e at generation gen under ticket: from here it cannot
+ * run, be scheduled, receive a grant or be looked up alive, and every
+ * capability to it is stale. Bounded: its time slots, endpoints; the rest
+ * is env_dying_step's. E_STALE: gone or reused; E_BUSY: it runs or is
+ * being started.
+ */
+static int destroy_begin(struct env *e, uint64_t gen, uint64_t ticket)
 {
 	/* Only an environment that is not running (or queued) anywhere is destroyed. */
 	uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
@@ -384,19 +472,142 @@ static int destroy_one_at(struct env *e, uint64_t gen)
 	/* Its time slots and endpoints too, wherever the capabilities to them are held. */
 	slice_release_env(e);
 	ep_release_env(e);
-	cap_table_clear(e);
-	disk_env_gone(e->id, gen); /* its disk requests: every frame they named is gone */
+	e->dying_slot = 0;
+	__atomic_fetch_add(&dying_count, 1, __ATOMIC_RELAXED);
+	/* Published last: a stepper that sees the ticket sees the rest. */
+	__atomic_store_n(&e->dying_ticket, ticket, __ATOMIC_RELEASE);
+	return E_OK;
+}
+
+/* dying_slot past the last capability: the disk was told, the page tables go. */
+#define DYING_TABLES (CAP_SLOTS + 1)
+
+/*
+ * One step of e's destroy, at most DESTROY_STEP_UNITS units: a revoke
+ * batch or a delete of one of its capabilities, or one page-table page
+ * (empty slots cost nothing but the look). The caller holds e->dying_busy.
+ * Each step leaves e consistent (what the invariant checker sees). True
+ * when e is gone (its table entry free).
+ */
+static bool destroy_step(struct env *e)
+{
+	unsigned units = DESTROY_STEP_UNITS;
+	uint64_t *rt = &reap_ticket[cpu_id()];
+	*rt = __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE);
+	while (e->dying_slot < CAP_SLOTS && units) {
+		uint32_t s = e->dying_slot;
+		uint8_t t = __atomic_load_n(&e->caps[s].type, __ATOMIC_ACQUIRE);
+		if (t == CAP_RESERVED)
+			break; /* a grant that claimed it before e began dying fills it: next step */
+		if (t == OBJ_NONE) {
+			e->dying_slot++;
+			continue;
+		}
+		units--;
+		if (cap_revoke(e, s) == E_AGAIN)
+			continue; /* descendants left: the next unit goes on */
+		(void)cap_delete(e, s);
+		e->dying_slot++;
+	}
+	(void)env_reap(); /* the environments those deletions doomed: begun under this ticket */
+	*rt = 0;
+	if (e->dying_slot < CAP_SLOTS)
+		return false;
+	uint64_t gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) - 1; /* the one destroyed */
+	if (e->dying_slot == CAP_SLOTS) {
+		disk_env_gone(e->id, gen); /* its disk requests: every frame they named is gone */
+		e->dying_slot = DYING_TABLES;
+	}
 	/* Every binding went with its capability; arch_aspace_destroy insists. */
 	KASSERT(e->mappings == 0);
+	if (!units)
+		return false;
+	/*
+	 * Its page tables, deepest first. No core can cache them: e runs nowhere
+	 * now, and the core that ran it last left its tables (a CR3 load) since.
+	 */
+	paddr_t pages[DESTROY_STEP_UNITS];
+	unsigned n = arch_aspace_trim(&e->as, pages, units);
+	for (unsigned i = 0; i < n; i++)
+		pt_free(e, pages[i]);
+	if (n == units)
+		return false; /* perhaps more */
 	struct arch_pt_alloc a = pt_allocator(e);
-	arch_aspace_destroy(&e->as, &a);
+	arch_aspace_destroy(&e->as, &a); /* the root alone is left */
 	if (e->frames_owned)
 		kprintf("env %u: destroyed with %llu frames still charged\n", e->id,
 			(unsigned long long)e->frames_owned);
 	quota_release(e);
 	e->canary = 0;
+	__atomic_store_n(&e->dying_ticket, 0, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&dying_count, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->state, ENV_FREE, __ATOMIC_RELEASE);
-	return E_OK;
+	return true;
+}
+
+struct destroy_stats destroy_stats;
+
+/* at is written, by the compare-exchange (which clang-tidy does not see). */
+static void stat_max(uint64_t *at, uint64_t v) // NOLINT(readability-non-const-parameter)
+{
+	uint64_t old = __atomic_load_n(at, __ATOMIC_RELAXED);
+	while (v > old &&
+	       !__atomic_compare_exchange_n(at, &old, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+bool env_dying(const struct env *e)
+{
+	return __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Run one step of e if its destroy is ticket's (0: any) and no other core runs one. */
+static bool try_step(struct env *e, uint64_t ticket)
+{
+	uint64_t t = __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE);
+	if (!t || (ticket && t != ticket))
+		return false;
+	uint32_t no = 0;
+	if (!__atomic_compare_exchange_n(&e->dying_busy, &no, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return false;
+	/* Again under the flag: the destroy may have ended, the entry been reused. */
+	t = __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE);
+	bool ran = t && (!ticket || t == ticket);
+	if (ran) {
+		/* Only the step changes e's count now: its roots are its own to delete. */
+		uint64_t owned = e->frames_owned, t0 = arch_cycles();
+		bool gone = destroy_step(e);
+		stat_max(&destroy_stats.most_cycles, arch_cycles() - t0);
+		stat_max(&destroy_stats.most_freed, owned - (gone ? 0 : e->frames_owned));
+		__atomic_fetch_add(&destroy_stats.steps, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&e->dying_busy, 0, __ATOMIC_RELEASE);
+	return ran;
+}
+
+bool env_dying_help(uint64_t ticket)
+{
+	if (!ticket)
+		return true;
+	for (unsigned i = 0; i < MAX_ENVS; i++)
+		if (try_step(&env_table[i], ticket))
+			break;
+	for (unsigned i = 0; i < MAX_ENVS; i++)
+		if (__atomic_load_n(&env_table[i].dying_ticket, __ATOMIC_ACQUIRE) == ticket)
+			return false;
+	return true;
+}
+
+bool env_dying_poll(void)
+{
+	if (!__atomic_load_n(&dying_count, __ATOMIC_RELAXED))
+		return false;
+	unsigned me = cpu_id();
+	for (unsigned i = 0; i < MAX_ENVS; i++)
+		if (env_table[i].home == me && try_step(&env_table[i], 0))
+			return true;
+	return false;
 }
 
 /* The object-type table's row for environments (exo/obj.h). */

@@ -119,9 +119,16 @@ static struct env *next_in_list(struct percpu *c)
  */
 static bool sched_upcall(struct env *e, unsigned core, uint64_t slot)
 {
-	/* Preempted inside its scheduler: resume that, do not nest a second upcall on its stack. */
+	/*
+	 * Preempted inside its scheduler: resume that, do not nest a second
+	 * upcall on its stack. Inside its fault handler too: the fault may have
+	 * come in the scheduler, which then still uses its stack below the
+	 * handler's frame (and a fault handler's interrupted context is the
+	 * handler's to resume, not the scheduler's to switch away from).
+	 */
 	uint64_t sp = arch_uctx_sp(&e->uctx);
-	if (sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size)
+	if ((sp > e->sched_stack && sp <= e->sched_stack + e->sched_stack_size) ||
+	    (sp > e->fault_stack && sp <= e->fault_stack + e->fault_stack_size))
 		return true;
 	struct upcall_sched us = { .core = core, .slot = slot, .slice_ns = slice_ns };
 	arch_uctx_to_user(&e->uctx, &us.regs);
@@ -142,7 +149,9 @@ uint64_t sched_run_slices(uint64_t max)
 	for (;;) {
 		xcall_serve(); /* operations other cores asked of this one */
 		drain_inbox(c);
-		env_reap();
+		(void)env_reap();
+		/* A step of a destroy of something homed here: bounded, between slices. */
+		bool dying = env_dying_poll();
 		revoke_poll(); /* deadlines, and owners that cannot answer */
 		disk_poll();   /* finished disk requests: their notifications */
 		struct env *e = NULL;
@@ -184,6 +193,8 @@ uint64_t sched_run_slices(uint64_t max)
 		/* Blocked in a call: its time runs the innermost callee (slice donation). */
 		while (e && e->calling)
 			e = e->calling->owner;
+		if (!e && dying)
+			continue; /* nothing to run: idle time finishes the destroy */
 		if (!e || (max && new_slice && slices == max)) {
 			/* A wakeup predicate said no: idle a slice at most, then ask it again. */
 			if (bpf_hook_wakeup_recheck())

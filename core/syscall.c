@@ -51,6 +51,7 @@
 #include <exo/syscall.h>
 #include <exo/uaccess.h>
 #include <exo/xcall.h>
+#include <ipi.h>
 #include <percpu.h>
 
 #define CONSOLE_MAX 4096 /* bytes per SYS_CONSOLE_WRITE */
@@ -162,8 +163,9 @@ static bool pressure_revoke(struct env *e)
  * FRAME_ALLOC. Decode: the frame number and the flags. Perform: take a slot
  * of the table, then the frame (both one atomic claim each, either of which
  * another core may beat us to); then fill the slot, which cannot fail. With
- * no frame free (FRAME_ANY), nothing has changed and the call waits
- * instead: frame_wait.
+ * no frame free (FRAME_ANY), nothing has changed: some environment's empty
+ * page tables are reclaimed (env_pt_reclaim_any) and perform runs once
+ * more; if none were, the call waits instead: frame_wait.
  */
 struct frame_alloc_inv {
 	uint64_t n;   /* the frame, or FRAME_ANY */
@@ -223,6 +225,11 @@ static int64_t sys_frame_alloc(struct env *e, const uint64_t *a)
 	if (err)
 		return err;
 	int64_t ret = perform_frame_alloc(e, &inv);
+	/* No frame free: page tables that map nothing go first, then one more try. */
+	if (inv.no_free && env_pt_reclaim_any(PT_RECLAIM_MAX)) {
+		inv.no_free = false;
+		ret = perform_frame_alloc(e, &inv);
+	}
 	return inv.no_free ? frame_wait(e, inv.wait) : ret;
 }
 
@@ -424,10 +431,23 @@ static int64_t sys_cap_revoke(struct env *e, const uint64_t *a)
 	return cap_revoke(e, (uint32_t)MIN(a[0], CAP_SLOTS));
 }
 
+/* Does e run this call from user mode, so that syscall_restart can resume it? */
+static bool from_user(struct env *e)
+{
+	return this_cpu()->current == e;
+}
+
 static int64_t sys_cap_delete(struct env *e, const uint64_t *a)
 {
 	int err = cap_delete(e, (uint32_t)MIN(a[0], CAP_SLOTS));
-	env_reap(); /* an environment whose root capability this was */
+	/*
+	 * An environment whose root capability this was: its destroy begins
+	 * and takes a first step here; its home core's run loop does the rest
+	 * (a caller with no user context to resume waits for it here).
+	 */
+	uint64_t ticket = env_reap();
+	while (!env_dying_help(ticket) && !from_user(e))
+		percpu_wait_step(false); /* another core runs a step of it */
 	return err;
 }
 
@@ -534,7 +554,9 @@ static int64_t sys_env_start(struct env *e, const uint64_t *a)
 
 /*
  * ENV_DESTROY. Decode: the env cap with CTRL, not the caller. Perform: its
- * home core destroys it (E_BUSY: running; E_STALE: gone meanwhile).
+ * home core begins the destroy (stopping it if it runs; E_STALE: gone
+ * meanwhile) and takes a first step; the caller then waits for the rest,
+ * one bounded step per kernel entry (destroy_wait).
  */
 static int decode_env_destroy(struct env *e, const uint64_t *a, struct env **child, uint64_t *gen)
 {
@@ -546,16 +568,52 @@ static int decode_env_destroy(struct env *e, const uint64_t *a, struct env **chi
 	return E_OK;
 }
 
+/*
+ * The rest of an ENV_DESTROY: one step of its destroy, and while steps
+ * remain the call is left to run again when the caller is resumed
+ * (syscall_restart), so that no kernel entry runs more than a step. A
+ * caller with no user context to resume (the host harness, kernel tests)
+ * waits here. E_OK once the whole destroy is done.
+ */
+static int64_t destroy_wait(struct env *e)
+{
+	while (!env_dying_help(e->destroy_wait)) {
+		if (from_user(e))
+			syscall_restart(e);
+		percpu_wait_step(false); /* another core runs a step of it */
+	}
+	e->destroy_wait = 0;
+	return E_OK;
+}
+
+/* Is this ENV_DESTROY the restart of the one e waits on (its capability now stale)? */
+static bool destroy_restarted(struct env *e, const uint64_t *a)
+{
+	struct cap_info ci;
+	return e->destroy_wait && a[0] == e->destroy_wait_slot &&
+	       cap_inspect(e, (uint32_t)MIN(a[0], CAP_SLOTS), &ci) == E_OK && ci.type == OBJ_ENV &&
+	       ci.object == e->destroy_wait_obj && ci.gen == e->destroy_wait_gen;
+}
+
 static int64_t sys_env_destroy(struct env *e, const uint64_t *a)
 {
+	if (destroy_restarted(e, a))
+		return destroy_wait(e);
 	struct env *child;
 	uint64_t gen;
 	int err = decode_env_destroy(e, a, &child, &gen);
 	if (err)
 		return err;
 	const uint64_t x[5] = { child->id, gen };
-	uint64_t out[2];
-	return xcall(child->home, XC_ENV_DESTROY, x, out);
+	uint64_t out[2] = { 0, 0 };
+	err = (int)xcall(child->home, XC_ENV_DESTROY, x, out);
+	if (err || !out[0])
+		return err;
+	e->destroy_wait = out[0];
+	e->destroy_wait_slot = a[0];
+	e->destroy_wait_obj = child->id;
+	e->destroy_wait_gen = gen;
+	return destroy_wait(e);
 }
 
 /* ENV_STATUS: a read; decode is the lookup. */

@@ -74,7 +74,7 @@ static int64_t perform(enum xc_op op, const uint64_t *a, uint64_t out[2])
 	case XC_ENV_DESTROY:
 		if (!(e = env_lookup((uint32_t)MIN(a[0], UINT32_MAX))))
 			return E_STALE;
-		return env_end_at(e, a[1]);
+		return env_end_at(e, a[1], &out[0]);
 	case XC_CAP_GRANT:
 		/* The source waits in its call; the target must be the one the caller named. */
 		if (!(e = env_lookup((uint32_t)MIN(a[0], UINT32_MAX))) || !(to = env_at(a[2], a[3])))

@@ -133,6 +133,41 @@ uint64_t model_beyond_guarantee(const struct model *m, uint32_t id)
 	return n > m->env[id].guarantee ? n - m->env[id].guarantee : 0;
 }
 
+/* Tables id needs for its bindings: its root, and one per region at each level below. */
+static uint64_t pt_needed(const struct model *m, uint32_t id)
+{
+	static const unsigned shift[3] = { 39, 30, 21 };
+	uint64_t need = 1;
+	const struct mcap *caps = m->env[id].caps;
+	for (unsigned l = 0; l < 3; l++)
+		for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
+			if (caps[s].type != OBJ_FRAME || !caps[s].va)
+				continue;
+			bool first = true; /* the first binding in its region counts it */
+			for (uint32_t r = 0; r < s && first; r++)
+				first = !(caps[r].type == OBJ_FRAME && caps[r].va &&
+					  caps[r].va >> shift[l] == caps[s].va >> shift[l]);
+			need += first;
+		}
+	return need;
+}
+
+bool model_pt_reclaimable(const struct model *m)
+{
+	for_each_live(m, i) {
+		uint64_t tables = 0, owned = 0;
+		for (uint64_t f = m->cfg.kernel_frames; f < m->cfg.nframes; f++) {
+			tables += m->frame[f].table && m->frame[f].table_owner == i;
+			owned += m->frame[f].owner == i;
+		}
+		/* Its capability table's pages are kernel frames of it too, never reclaimed. */
+		uint64_t cap_pages = (uint64_t)__builtin_popcount(m->env[i].pages);
+		if (tables > pt_needed(m, i) + cap_pages && owned + tables > m->env[i].guarantee)
+			return true;
+	}
+	return false;
+}
+
 /*
  * The most revocable frames beyond its guarantee an environment other than
  * the caller holds. Docs ambiguous: "the kernel asks the environment
@@ -344,6 +379,7 @@ void model_init(struct model *m, const struct model_config *cfg, const struct mo
 		uint32_t owner;
 		m->frame[f].owner = MODEL_NONE;
 		m->frame[f].table = k->frame(k->ctx, f, &owner, &m->frame[f].gen) == MF_KERNEL;
+		m->frame[f].table_owner = m->frame[f].table ? owner : MODEL_NONE;
 		m->frame[f].fixed = m->frame[f].table && owner == MODEL_NONE;
 	}
 	for (unsigned c = 0; c < cfg->ncores; c++)
@@ -370,6 +406,7 @@ void model_observe(struct model *m)
 			continue;
 		uint32_t owner;
 		m->frame[f].table = m->k.frame(m->k.ctx, f, &owner, &m->frame[f].gen) == MF_KERNEL;
+		m->frame[f].table_owner = m->frame[f].table ? owner : MODEL_NONE;
 	}
 }
 

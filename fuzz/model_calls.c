@@ -190,7 +190,7 @@ static bool sys_frame_alloc(struct call *c)
 {
 	struct model *m = c->m;
 	uint64_t n = c->a[0], flags = c->a[1];
-	bool pressure = false;
+	bool pressure = false, reclaim = false;
 	if (flags & ~(uint64_t)FRAME_WAIT)
 		must(c, E_INVAL);
 	if (model_no_slot(m, c->e))
@@ -203,7 +203,9 @@ static bool sys_frame_alloc(struct call *c)
 		 * nothing anywhere is revocable". (FRAME_WAIT would wait: the
 		 * harness does not make that call, model_would_block.)
 		 */
-		if (model_free_frames(m) <= model_needs_page(c->e)) { /* the table's page first */
+		/* No frame for the data once the table's page (if it needs one) has its frame. */
+		if (model_free_frames(m) <= model_needs_page(c->e) &&
+		    !(reclaim = model_pt_reclaimable(m))) {
 			pressure = model_most_beyond(m, c->id) > 0;
 			must(c, pressure ? E_AGAIN : E_NOMEM);
 		}
@@ -231,9 +233,13 @@ static bool sys_frame_alloc(struct call *c)
 	if (n != FRAME_ANY && f != n)
 		return fail(c, "allocated frame %llu, not the frame %llu asked for",
 			    (unsigned long long)f, (unsigned long long)n);
-	if (f < m->cfg.kernel_frames || f >= m->cfg.nframes || m->frame[f].table ||
+	/* A page table given back under pressure is free now (which one: the kernel's pick). */
+	if (f < m->cfg.kernel_frames || f >= m->cfg.nframes || (m->frame[f].table && !reclaim) ||
 	    m->frame[f].owner != MODEL_NONE)
 		return fail(c, "allocated frame %llu, which was not free", (unsigned long long)f);
+	if (m->frame[f].table)
+		m->frame[f].gen++; /* freeing the table moved its generation on */
+	m->frame[f].table = false;
 	m->frame[f].owner = c->id;
 	return new_root(c, OBJ_FRAME, f, m->frame[f].gen);
 }
@@ -550,8 +556,13 @@ static bool sys_env_create(struct call *c)
 	uint64_t core = c->a[0];
 	if (core >= m->cfg.ncores)
 		must(c, E_INVAL);
-	/* No frame for its page tables, no free environment, or a full table: E_NOMEM. */
-	if (model_no_slot(m, c->e) || model_free_frames(m) <= model_needs_page(c->e) ||
+	/*
+	 * No frame for its page tables (none free once the table's page has
+	 * its frame, no empty table to reclaim), no free environment, or a
+	 * full table: E_NOMEM.
+	 */
+	if (model_no_slot(m, c->e) ||
+	    (model_free_frames(m) <= model_needs_page(c->e) && !model_pt_reclaimable(m)) ||
 	    model_live_envs(m) == MODEL_ENVS)
 		must(c, E_NOMEM);
 	int j = judge(c);
@@ -914,7 +925,7 @@ bool model_would_block(const struct model *m, uint32_t env, uint64_t nr, const u
 	return nr == SYS_FRAME_ALLOC && a[0] == FRAME_ANY && a[1] == FRAME_WAIT &&
 	       !model_no_slot(m, &m->env[env]) &&
 	       model_free_frames(m) <= model_needs_page(&m->env[env]) &&
-	       model_most_beyond(m, env) > 0;
+	       !model_pt_reclaimable(m) && model_most_beyond(m, env) > 0;
 }
 
 /* ---- the exported disk (docs/disk.md, docs/syscalls.md calls 34-38) ---- */

@@ -49,6 +49,7 @@ struct mframe {
 	uint32_t owner; /* MODEL_NONE: nobody */
 	uint64_t gen;
 	bool table; /* the kernel holds it (its image, or a page table): not allocatable */
+	uint32_t table_owner; /* a page table: the environment it is charged to */
 	bool fixed; /* the kernel's own for good (its image, its message rings) */
 };
 
@@ -154,6 +155,17 @@ unsigned model_live_envs(const struct model *m);
  * they can be taken.
  */
 uint64_t model_beyond_guarantee(const struct model *m, uint32_t id);
+
+/*
+ * Page tables under pressure (docs/kernel.md): with no frame free, the
+ * kernel gives back page tables that map nothing of an environment holding
+ * more frames, data and tables, than its guarantee. The model does not
+ * predict tables, but it knows the bindings: an environment needs its root
+ * and one table per distinct 512 GiB, 1 GiB and 2 MiB region it has bound
+ * something in; the tables observed beyond that map nothing. Is there an
+ * environment with such tables to give back?
+ */
+bool model_pt_reclaimable(const struct model *m);
 
 /*
  * The most revocable frames beyond its guarantee an environment other than

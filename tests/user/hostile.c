@@ -33,6 +33,22 @@
  *                 refusal was E_NOMEM at a page boundary, every slot number
  *                 past its table and past CAP_SLOTS empty (E_BADSLOT), and
  *                 nothing changed by the refused call
+ *   TREE          a node of a tree (depth in bits 20..23): maps frames 2 MiB
+ *                 apart (a page table each), mints a copy of each, starts
+ *                 TREE_WIDTH children one level down on its core, yields
+ *   DESTROYER     destroys the environment its capability (the slot in bits
+ *                 32..47) names: exits 0 if it did, 1 if it was gone (E_STALE)
+ *   GRANTER       grants a frame into that environment until E_STALE; exits 0
+ *   PT_BUILDER    (started with a page-table quota) maps one frame 2 MiB apart,
+ *                 unmapping it each time, until the quota refuses a table;
+ *                 then tries a new place now and then: that works only once
+ *                 the kernel reclaimed empty tables (under another's memory
+ *                 pressure); exits 0 then, 2 if it never did
+ *   SCHED_FAULT_NEST  its scheduler handler faults (a page not mapped) and
+ *                 its fault handler runs across slices before it maps the
+ *                 page: no scheduler upcall may come on top (on the stack
+ *                 the interrupted scheduler still uses); exits 0, 1 if the
+ *                 scheduler was re-entered, 2 if too few faults were seen
  */
 #include <libos/libos.h>
 
@@ -50,8 +66,16 @@ enum {
 	LEAF,
 	LIMITED,
 	ENV_EATER,
-	TABLE_EATER
+	TABLE_EATER,
+	TREE,
+	DESTROYER,
+	GRANTER,
+	SCHED_FAULT_NEST,
+	PT_BUILDER
 };
+#define TREE_WIDTH 2
+#define TREE_DEPTH(arg) (((arg) >> 20) & 0xf)
+#define HELPER_SLOT(arg) (((arg) >> 32) & 0xffff)
 
 static int eat_table(void);
 
@@ -131,6 +155,38 @@ static void on_revoke_nest(struct upcall_revoke *ur)
 		if (held[i] >= 0 && sys_frame_free((uint64_t)held[i]) == 0)
 			held[i] = -1;
 	__atomic_sub_fetch(&depth_revoke, 1, __ATOMIC_SEQ_CST);
+}
+
+/* SCHED_FAULT_NEST: each scheduler upcall touches a page its fault handler maps, slowly. */
+#define FNEST_PAGE (NOWHERE + 0x100000ULL)
+static volatile unsigned fnest_faults;
+static volatile int64_t fnest_frame = -1;
+
+static void on_sched_fnest(struct upcall_sched *us)
+{
+	if (__atomic_add_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST) > 1)
+		nested = 1;
+	sched_calls++;
+	if (fnest_faults < 8) {
+		(void)*(volatile uint64_t *)FNEST_PAGE; /* faults: the handler maps it */
+		/* Mapped now: give it back, so the next upcall faults again. */
+		if (fnest_frame >= 0 && sys_frame_free((uint64_t)fnest_frame) == 0)
+			fnest_frame = -1;
+	}
+	__atomic_sub_fetch(&depth_sched, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool on_fault_fnest(struct upcall_fault *uf)
+{
+	if (uf->vector != 14 || ALIGN_DOWN(uf->addr, 4096) != FNEST_PAGE || fnest_frame >= 0)
+		return false;
+	fnest_faults++;
+	spin_ms(5); /* several slices: preempted inside the fault handler */
+	int64_t f = sys_frame_alloc(FRAME_ANY);
+	if (f < 0 || sys_map((uint64_t)f, FNEST_PAGE, PROT_R) != 0)
+		return false;
+	fnest_frame = f;
+	return true;
 }
 
 /* A LEAF: frames until refused, each mapped in a page table of its own. Exits with the count. */
@@ -237,7 +293,73 @@ static int hog(uint64_t core)
 	return sys_debug_check() == 0 ? 0 : 1;
 }
 
-static int child(unsigned mode, uint64_t core)
+static int tree_node(unsigned depth, uint64_t core)
+{
+	for (uint64_t i = 0; i < HOLD; i++) {
+		int64_t f = sys_frame_alloc(FRAME_ANY);
+		if (f < 0 || sys_map((uint64_t)f, SPREAD + i * (2ULL << 20), PROT_R | PROT_W) ||
+		    sys_cap_mint((uint64_t)f, CAP_R_ALL, 0) < 0)
+			return 101;
+	}
+	for (unsigned w = 0; depth && w < TREE_WIDTH; w++) {
+		/* Refused once its destroy has begun: then it is ended anyway. */
+		int64_t env = sys_env_create(core);
+		if (env >= 0)
+			(void)sys_env_start((uint64_t)env, libos_self_prog,
+					    CHILD | TREE | (uint64_t)(depth - 1) << 20);
+	}
+	for (;;)
+		sys_yield();
+}
+
+static int pt_builder(void)
+{
+	int64_t f = sys_frame_alloc(FRAME_ANY), err;
+	uint64_t i = 0;
+	if (f < 0)
+		return 101;
+	while ((err = sys_map((uint64_t)f, SPREAD + i * (2ULL << 20), PROT_R)) == 0) {
+		i++;
+		if (sys_unmap((uint64_t)f))
+			return 102;
+	}
+	if (err != E_NOMEM)
+		return 103;
+	printf("hostile: builder: %llu maps, then its page-table quota\n", (unsigned long long)i);
+	/* At its limit a new place needs a new table: it works once empty ones were reclaimed. */
+	for (uint64_t end = now_ms() + 60000; now_ms() < end;) {
+		sys_yield();
+		err = sys_map((uint64_t)f, SPREAD + ++i * (2ULL << 20), PROT_R);
+		if (err == E_STALE && (f = sys_frame_alloc(FRAME_ANY)) < 0)
+			return 104; /* its frame was taken by force: another (memory is back then) */
+		if (err == 0) {
+			printf("hostile: builder: mapped again, its tables reclaimed\n");
+			return 0;
+		}
+	}
+	return 2;
+}
+
+/* Grant a frame into the environment slot names until it is gone. */
+static int granter(uint64_t slot)
+{
+	int64_t f = sys_frame_alloc(FRAME_ANY), err = 0, in = 0;
+	if (f < 0)
+		return 101;
+	for (uint64_t end = now_ms() + 30000; now_ms() < end;) {
+		err = sys_cap_grant((uint64_t)f, slot, GRANT_COPY);
+		if (err == E_STALE)
+			break;
+		in += err >= 0;
+		sys_yield(); /* E_NOMEM (its table full) too: it is destroyed soon */
+	}
+	while (sys_cap_revoke((uint64_t)f) == E_AGAIN)
+		;
+	printf("hostile: granter: %lld grants in, then %lld\n", (long long)in, (long long)err);
+	return err == E_STALE && sys_frame_free((uint64_t)f) == 0 ? 0 : 102;
+}
+
+static int child(unsigned mode, uint64_t core, uint64_t arg)
 {
 	switch (mode) {
 	case SPIN:
@@ -301,6 +423,26 @@ static int child(unsigned mode, uint64_t core)
 	}
 	case TABLE_EATER:
 		return eat_table();
+	case TREE:
+		return tree_node(TREE_DEPTH(arg), core);
+	case PT_BUILDER:
+		return pt_builder();
+	case SCHED_FAULT_NEST:
+		if (libos_set_fault_handler(on_fault_fnest) != 0)
+			return 101;
+		libos_set_sched_handler(on_sched_fnest);
+		for (uint64_t end = now_ms() + 20000; now_ms() < end && fnest_faults < 8;)
+			spin_ms(1);
+		printf("hostile: fault-nest: %u faults, %u scheduler upcalls\n", fnest_faults,
+		       sched_calls);
+		return nested ? 1 : fnest_faults < 8 ? 2 : 0;
+	case DESTROYER: {
+		spin_ms(arg & 0x100 ? 1 : 0); /* now and then a moment later than the parent */
+		int64_t err = sys_env_destroy(HELPER_SLOT(arg));
+		return err == 0 ? 0 : err == E_STALE ? 1 : 100 + (int)-err;
+	}
+	case GRANTER:
+		return granter(HELPER_SLOT(arg));
 	}
 	return 99;
 }
@@ -443,10 +585,72 @@ static void overcommit_guarantees(void)
 	CHECK(sys_env_destroy((uint64_t)a) == 0 && sys_env_destroy((uint64_t)b) == 0, "destroy");
 }
 
+/* A helper child with a copy of the capability to env (*slot: where it is), not started. */
+static int64_t helper(int64_t env, int64_t *slot)
+{
+	int64_t h = sys_env_create(kids_core);
+	CHECK(h >= 0, "helper env_create: %lld", (long long)h);
+	*slot = sys_cap_grant((uint64_t)env, (uint64_t)h, GRANT_COPY);
+	CHECK(*slot >= 0, "helper grant: %lld", (long long)*slot);
+	return h;
+}
+
+static void helper_start(int64_t h, unsigned mode, int64_t slot, uint64_t extra)
+{
+	int64_t err = sys_env_start((uint64_t)h, libos_self_prog,
+				    CHILD | mode | extra | (uint64_t)slot << 32);
+	CHECK(err == 0, "helper env_start: %lld", (long long)err);
+}
+
+/*
+ * A tree of running environments (TREE, depth 3) destroyed at once: by
+ * ENV_DESTROY, raced by a second ENV_DESTROY of the same top from another
+ * core and by grants into it; exactly one destroy wins, every grant after
+ * the destroy began is refused, and every frame comes back.
+ */
+static void destroy_tree(unsigned round)
+{
+	int64_t free0 = sys_frame_count(), low = free0;
+	int64_t top = spawn(TREE | 3ULL << 20);
+	/* Built when the free count has stood still for a while (1 + 2 + 4 + 8 nodes). */
+	for (uint64_t end = now_ms() + 20000, still = now_ms(); now_ms() < end;) {
+		sys_yield();
+		int64_t n = sys_frame_count();
+		if (n != low)
+			still = now_ms();
+		low = n;
+		if (now_ms() - still > 300)
+			break;
+	}
+	int64_t ds, gs, d = helper(top, &ds), g = helper(top, &gs);
+	helper_start(g, GRANTER, gs, 0);
+	helper_start(d, DESTROYER, ds, round % 2 ? 0x100 : 0);
+	/* The helpers start (on our core: in these yields; on the other: now) around our call. */
+	for (uint64_t end = now_ms() + round % 3; now_ms() <= end;)
+		sys_yield();
+	uint64_t t0 = now_ms();
+	int64_t err = sys_env_destroy((uint64_t)top);
+	uint64_t ms = now_ms() - t0;
+	int64_t dst = wait_status(d, 30000), gst = wait_status(g, 30000);
+	CHECK((err == 0 && dst == 1) || (err == E_STALE && dst == 0),
+	      "tree: one destroy wins: ours %lld, the other's exit %lld", (long long)err,
+	      (long long)dst);
+	CHECK(gst == 0, "tree: the granter: %lld", (long long)gst);
+	CHECK(sys_env_destroy((uint64_t)d) == 0 && sys_env_destroy((uint64_t)g) == 0, "helpers");
+	CHECK(sys_cap_delete((uint64_t)top) == 0, "the stale capability");
+	for (uint64_t end = now_ms() + 10000; sys_frame_count() != free0 && now_ms() < end;)
+		sys_yield();
+	printf("hostile: tree: %lld frames, destroyed in %llu ms by %s\n", (long long)(free0 - low),
+	       (unsigned long long)ms, err == 0 ? "us" : "the other");
+	CHECK(sys_debug_check() == 0, "the invariant checker");
+	CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+	      (long long)sys_frame_count(), (long long)free0);
+}
+
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
 	if (arg & CHILD)
-		return child((unsigned)(arg & 0xff), core);
+		return child((unsigned)(arg & 0xff), core, arg);
 	kids_core = (arg >> 8) & 0xff;
 	loose = (arg >> 24) & 1;
 	switch (arg & 0xff) {
@@ -501,7 +705,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		      (long long)sys_frame_count(), (long long)free0);
 		break;
 	}
-	case 9: { /* capability tables grow page by page, each page charged, up to the limit */
+	case 12: { /* capability tables grow page by page, each page charged, up to the limit */
 		int64_t free0 = sys_frame_count();
 		int64_t env = sys_env_create(kids_core);
 		CHECK(sys_call6(SYS_ENV_START, (uint64_t)env, libos_self_prog, CHILD | TABLE_EATER,
@@ -519,6 +723,41 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 		      (long long)sys_frame_count(), (long long)free0);
 		break;
 	}
+	case 10: /* a fault in the scheduler handler, its fault handler preempted */
+		for (int i = 0; i < 3 && !failed; i++)
+			expect_end(SCHED_FAULT_NEST, false, 0);
+		break;
+	case 11: { /* page tables built to a quota, left empty, reclaimed under a hog's pressure */
+		int64_t free0 = sys_frame_count(), low = free0;
+		int64_t b = sys_env_create(kids_core);
+		CHECK(sys_call6(SYS_ENV_START, (uint64_t)b, libos_self_prog, CHILD | PT_BUILDER, 0,
+				0, ENV_LIMITS(1, 1, 48)) == 0,
+		      "start the builder");
+		for (uint64_t end = now_ms() + 20000, still = now_ms(); now_ms() < end;) {
+			sys_yield();
+			int64_t n = sys_frame_count();
+			if (n != low)
+				still = now_ms();
+			low = n;
+			if (now_ms() - still > 300)
+				break; /* built */
+		}
+		int64_t hog_env = spawn(HOG);
+		CHECK(wait_status(hog_env, 60000) == 0, "the hog");
+		CHECK(sys_env_destroy((uint64_t)hog_env) == 0, "destroy the hog");
+		int64_t st = wait_status(b, 60000);
+		CHECK(st == 0, "the builder: %lld (2: its tables were never reclaimed)",
+		      (long long)st);
+		CHECK(sys_env_destroy((uint64_t)b) == 0, "destroy the builder");
+		CHECK(sys_debug_check() == 0, "the invariant checker");
+		CHECK(loose || sys_frame_count() == free0, "%lld frames free, %lld before",
+		      (long long)sys_frame_count(), (long long)free0);
+		break;
+	}
+	case 9: /* a tree of running environments destroyed, raced by a destroy and grants */
+		for (unsigned round = 0; round < 3 && !failed; round++)
+			destroy_tree(round);
+		break;
 	case 6: /* guarantees past what exists */
 		overcommit_guarantees();
 		break;

@@ -136,6 +136,39 @@ void arch_aspace_destroy(struct arch_aspace *as, const struct arch_pt_alloc *a)
 	pt_free(a, pa_raw(as->root), LEVELS - 1, 0);
 }
 
+/*
+ * Unlink empty tables below the table at pa (level > 0) into pages, while
+ * fewer than max are taken. True if the table maps nothing afterwards.
+ */
+static bool pt_trim(uint64_t pa, unsigned level, paddr_t *pages, unsigned max, unsigned *n)
+{
+	uint64_t *t = pt_table(pa);
+	unsigned lim = ENTRIES;
+	bool empty = true;
+	for (unsigned i = 0; i < lim; i++) {
+		uint64_t e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
+		if (!(e & PTE_P))
+			continue;
+		/* Past the budget a table is only looked at, not descended into. */
+		if (level > 0 && *n < max && pt_trim(e & PTE_ADDR, level - 1, pages, max, n) &&
+		    *n < max) {
+			/* A walker that still caches the old entry is the caller's shootdown. */
+			__atomic_store_n(&t[i], 0, __ATOMIC_RELAXED);
+			pages[(*n)++] = pa_make(e & PTE_ADDR);
+			continue;
+		}
+		empty = false;
+	}
+	return empty;
+}
+
+unsigned arch_aspace_trim(struct arch_aspace *as, paddr_t *pages, unsigned max)
+{
+	unsigned n = 0;
+	(void)pt_trim(pa_raw(as->root), LEVELS - 1, pages, max, &n);
+	return n;
+}
+
 int arch_map(struct arch_aspace *as, const struct arch_pt_alloc *a, vaddr_t va, paddr_t pa,
              unsigned prot)
 {
@@ -172,7 +205,7 @@ static uint64_t *pt_lookup(paddr_t root, uint64_t va, int *err)
 
 int arch_unmap(struct arch_aspace *as, vaddr_t va, paddr_t *old)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	uint64_t *e = pt_lookup(as->root, va_raw(va), &err);
 	if (!e)
 		return err;
@@ -183,7 +216,7 @@ int arch_unmap(struct arch_aspace *as, vaddr_t va, paddr_t *old)
 
 int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa, unsigned *prot)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	const uint64_t *e = pt_lookup(as->root, va_raw(va), &err);
 	if (!e)
 		return err;
@@ -196,7 +229,7 @@ int arch_query(const struct arch_aspace *as, vaddr_t va, paddr_t *pa, unsigned *
 
 int arch_read_clear_ad(struct arch_aspace *as, vaddr_t va, unsigned *ad)
 {
-	int err;
+	int err = E_NOENT; /* the walk sets it; the analyzer cannot tell */
 	uint64_t *e = pt_lookup(as->root, va_raw(va), &err);
 	if (!e)
 		return err;

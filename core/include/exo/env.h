@@ -97,6 +97,15 @@ struct env {
 	bool has_parent;
 	uint64_t quota_limit[QUOTA_KINDS]; /* at most this many... */
 	uint64_t quota_used[QUOTA_KINDS];  /* ...of these, its own and its descendants' */
+	/* a destroy in steps (env_dying_step): state ENV_DYING with dying_ticket set */
+	uint64_t dying_ticket; /* atomic: nonzero while its destroy runs: that destroy's ticket */
+	uint32_t dying_slot;   /* the next capability slot the destroy clears (stepper only) */
+	uint32_t dying_busy;   /* atomic: a core is running a step of it (never reset by create) */
+	/* the ENV_DESTROY this environment waits on (its own calls, home core only) */
+	uint64_t destroy_wait;	    /* that destroy's ticket, 0: none */
+	uint64_t destroy_wait_slot; /* the slot it named... */
+	uint64_t destroy_wait_obj;  /* ...the environment the capability there names... */
+	uint64_t destroy_wait_gen;  /* ...and the capability's generation */
 	struct cap_table caps;		   /* its capabilities (core/cap.c alone) */
 };
 
@@ -132,13 +141,45 @@ must_check int env_start_at(struct env *e, uint64_t gen, unsigned prog, uint64_t
 must_check int env_destroy_at(struct env *e, uint64_t gen);
 
 /*
- * ENV_DESTROY's perform, on e's home core: env_destroy_at, and if e is
- * running, stop it first (exit status 128 + 9) and destroy it; if it is
- * blocked in a protected call (or in a syscall of its own on this core),
- * doom it: the run loop stops it at its next pass and env_reap destroys it.
- * E_OK in both cases; E_STALE (gone), E_BUSY (being started).
+ * ENV_DESTROY's perform, on e's home core: begin destroying e (if it is
+ * running, stop it first, exit status 128 + 9) and run one step of it
+ * (env_dying_step); *ticket is the destroy's ticket while steps remain,
+ * else 0. If e is blocked in a protected call (or in a syscall of its own
+ * on this core), doom it: the run loop stops it at its next pass and
+ * env_reap begins its destroy (*ticket 0: nothing to wait on). E_OK in
+ * these cases; E_STALE (gone), E_BUSY (being started).
  */
-must_check int env_end_at(struct env *e, uint64_t gen);
+must_check int env_end_at(struct env *e, uint64_t gen, uint64_t *ticket);
+
+/*
+ * Destroys run in steps, seL4's preemption points: beginning one (state
+ * ENV_DYING, generation bumped: it cannot run, be scheduled, receive a
+ * grant or be found alive) is a bounded amount of work, and so is each
+ * step, which clears at most DESTROY_STEP_UNITS capability operations or
+ * page-table pages. The environments whose root capabilities a destroy
+ * deletes are destroyed under the same ticket.
+ *
+ * env_dying_help: one step of a destroy with this ticket (on any core);
+ * true when none is left. env_dying_poll: one step of a destroy of an
+ * environment homed on this core (its run loop's background work); true
+ * if there was one.
+ */
+#define DESTROY_STEP_UNITS 8
+bool env_dying_help(uint64_t ticket);
+bool env_dying_poll(void);
+
+/*
+ * What the steps did since the last reset, for tests and figures: how many
+ * ran, the most frames (data and page tables) one gave back, and the most
+ * cycles one took (under -icount: instructions). Updated atomically.
+ */
+struct destroy_stats {
+	uint64_t steps, most_freed, most_cycles;
+};
+extern struct destroy_stats destroy_stats;
+
+/* Is e being destroyed in steps (its frames still charged to it)? */
+bool env_dying(const struct env *e);
 
 /*
  * Quotas. quota_charge: n more of kind for e and every ancestor, or
@@ -160,21 +201,39 @@ must_check int quota_fits(const struct env *parent, uint64_t limits);
 /*
  * Destroy e: delete its capabilities (revoking what was derived from them),
  * free every frame it owned, its tables, and its table entry (generation
- * bumped); then destroy what that doomed (env_reap). E_BUSY unless e is
- * created-not-started or exited.
+ * bumped), and what that doomed — all of it before returning (the steps
+ * run here one after another: for kernel callers, tests and the host
+ * harness). E_BUSY unless e is created-not-started or exited.
  */
 must_check int env_destroy(struct env *e);
 
 /*
  * e's root capability (minted at generation gen) is gone: destroy e as soon
- * as it is not running — at once by env_reap on this core, or by its home
+ * as it is not running — begun by env_reap on this core, or by its home
  * core when it stops or exits. Never recursive: capability teardown only
- * queues, env_reap destroys one environment after another.
+ * queues, env_reap begins destroys, and steps carry them out.
  */
 void env_doom(struct env *e, uint64_t gen);
 
-/* Destroy the environments queued on this core by env_doom (those still running are left to their home core). */
-void env_reap(void);
+/*
+ * Begin destroying the environments queued on this core by env_doom (those
+ * still running are left to their home core), all under one ticket — the
+ * running step's, inside one. Returns that ticket if one was begun, else 0.
+ */
+uint64_t env_reap(void);
+
+/*
+ * Page-table frames under pressure (docs/kernel.md, "Page tables under
+ * pressure"). env_pt_reclaim: give back up to max (at most PT_RECLAIM_MAX)
+ * of e's page-table pages that map nothing (arch_aspace_trim, under e's
+ * lock), after a TLB shootdown of e's home core, but never so many that e
+ * holds fewer frames, data and tables, than its guarantee. Returns how
+ * many; any core. env_pt_reclaim_any: the same over the live environments
+ * in id order until one gives some back.
+ */
+#define PT_RECLAIM_MAX 16
+unsigned env_pt_reclaim(struct env *e, unsigned max);
+unsigned env_pt_reclaim_any(unsigned max);
 
 /* Map/unmap for cap_bind (cap.c): frame at va in e's address space. */
 must_check int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot);

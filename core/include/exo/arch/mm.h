@@ -51,6 +51,16 @@ must_check int arch_aspace_init(struct arch_aspace *as, const struct arch_pt_all
 void arch_aspace_destroy(struct arch_aspace *as, const struct arch_pt_alloc *a);
 
 /*
+ * Unlink up to max table pages of the user half that map nothing (no
+ * present entry; deepest first, so a table emptied by unlinking its last
+ * child goes too; never the root), and put their addresses in pages.
+ * Returns how many. The pages stay allocated: the caller shoots down every
+ * core on which as may be active, then gives them back (a->free or its
+ * own). Reads at most (max + LEVELS) tables, so its cost is bounded by max.
+ */
+unsigned arch_aspace_trim(struct arch_aspace *as, paddr_t *pages, unsigned max);
+
+/*
  * Map the 4 KiB page at va to frame pa with prot (enum mmu_prot): user
  * access only with MMU_USER, writes only with MMU_WRITE, instruction fetch
  * only with MMU_EXEC; reads are always allowed (a present page is always
