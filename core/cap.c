@@ -139,7 +139,7 @@ static int page_grow(struct env *e, unsigned p)
 		return err;
 	if ((err = frame_alloc_any(e->id, true, &frame, &gen))) {
 		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
-		return err;
+		return err == E_NOMEM ? E_AGAIN : err; /* E_AGAIN: no frame free (slot_claim) */
 	}
 	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	t->frame[p] = frame;
@@ -190,7 +190,7 @@ static void page_undo(struct env *e, unsigned p)
  * if its page is not there yet. E_NOMEM: the table is full (CAP_SLOTS) or
  * the page cannot be had; E_STALE: e is being destroyed.
  */
-static int slot_claim(struct env *e, uint32_t *slot)
+static int slot_claim_why(struct env *e, uint32_t *slot, bool *no_frame)
 {
 	struct cap_table *t = &e->caps;
 	int err = E_NOMEM;
@@ -204,8 +204,11 @@ static int slot_claim(struct env *e, uint32_t *slot)
 		if (!t->nonfull[w])
 			continue;
 		unsigned p = w * 64 + (unsigned)__builtin_ctzll(t->nonfull[w]);
-		if (!t->page[p] && (err = page_grow(e, p)))
+		if (!t->page[p] && (err = page_grow(e, p))) {
+			*no_frame = err == E_AGAIN;
+			err = E_NOMEM;
 			break;
+		}
 		uint64_t used = t->used[p];
 		unsigned i = (unsigned)__builtin_ctzll(~used); /* nonfull: some bit is clear */
 		__atomic_store_n(&t->used[p], used | (1ULL << i), __ATOMIC_RELAXED);
@@ -218,6 +221,12 @@ static int slot_claim(struct env *e, uint32_t *slot)
 	}
 	unlock(&t->lock);
 	return err;
+}
+
+static int slot_claim(struct env *e, uint32_t *slot)
+{
+	bool no_frame = false;
+	return slot_claim_why(e, slot, &no_frame);
 }
 
 /*
@@ -320,6 +329,12 @@ static void unlink_node(struct cap_ref node)
 }
 
 int cap_reserve(struct env *e, uint32_t *slot) { return slot_claim(e, slot); }
+
+int cap_reserve_why(struct env *e, uint32_t *slot, bool *no_frame)
+{
+	*no_frame = false;
+	return slot_claim_why(e, slot, no_frame);
+}
 
 void cap_unreserve(struct env *e, uint32_t slot)
 {
@@ -632,37 +647,29 @@ int cap_inspect(struct env *e, uint32_t slot, struct cap_info *out)
 	return E_OK;
 }
 
-void cap_table_clear(struct env *e)
+void cap_table_close(struct env *e)
 {
 	struct cap_table *t = &e->caps;
-	/* Closed: no claim from now on, so no page appears behind the walk. */
 	lock(&t->lock);
 	__atomic_store_n(&t->closed, true, __ATOMIC_SEQ_CST);
 	unlock(&t->lock);
-	/* The claimed slots (no claim adds one now; emptying one clears its bit). */
-	for (uint32_t p = 0; p < CAP_PAGES; p++) {
-		for (uint64_t w = __atomic_load_n(&t->used[p], __ATOMIC_RELAXED); w; w &= w - 1) {
-			uint32_t s = p * CAP_PAGE_SLOTS + (uint32_t)__builtin_ctzll(w);
-			struct cap *c = cap_slot(e, s);
-			uint8_t type;
-			/* A grant that claimed it before e began dying fills it, or backs out: wait. */
-			while ((type = slot_type(c)) == CAP_RESERVED)
-				percpu_wait_step(false);
-			if (type == OBJ_NONE)
-				continue;
-			while (cap_revoke(e, s) == E_AGAIN)
-				;
-			(void)cap_delete(e, s);
-		}
-	}
+}
+
+bool cap_table_release(struct env *e, unsigned *units)
+{
+	struct cap_table *t = &e->caps;
 	/* Every slot empty, no claim possible; once pinned readers leave, the pages go. */
 	while (__atomic_load_n(&t->readers, __ATOMIC_SEQ_CST))
 		percpu_wait_step(false);
 	lock(&t->lock);
-	for (unsigned p = 0; p < CAP_PAGES; p++)
-		if (t->page[p])
+	for (unsigned p = 0; p < CAP_PAGES && *units && t->npages; p++)
+		if (t->page[p]) {
 			page_free(e, p);
+			--*units;
+		}
+	bool done = t->npages == 0;
 	unlock(&t->lock);
+	return done;
 }
 
 int cap_bind(struct env *e, uint32_t slot, uint64_t va, unsigned prot)

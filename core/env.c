@@ -472,6 +472,7 @@ static int destroy_begin(struct env *e, uint64_t gen, uint64_t ticket)
 	/* Its time slots and endpoints too, wherever the capabilities to them are held. */
 	slice_release_env(e);
 	ep_release_env(e);
+	cap_table_close(e);
 	e->dying_slot = 0;
 	__atomic_fetch_add(&dying_count, 1, __ATOMIC_RELAXED);
 	/* Published last: a stepper that sees the ticket sees the rest. */
@@ -496,7 +497,12 @@ static bool destroy_step(struct env *e)
 	*rt = __atomic_load_n(&e->dying_ticket, __ATOMIC_ACQUIRE);
 	while (e->dying_slot < CAP_SLOTS && units) {
 		uint32_t s = e->dying_slot;
-		uint8_t t = __atomic_load_n(&e->caps[s].type, __ATOMIC_ACQUIRE);
+		struct cap *c = cap_slot(e, s);
+		if (!c) { /* a page never grown: all its slots are empty */
+			e->dying_slot = ALIGN_UP(s + 1, CAP_PAGE_SLOTS);
+			continue;
+		}
+		uint8_t t = __atomic_load_n(&c->type, __ATOMIC_ACQUIRE);
 		if (t == CAP_RESERVED)
 			break; /* a grant that claimed it before e began dying fills it: next step */
 		if (t == OBJ_NONE) {
@@ -515,6 +521,8 @@ static bool destroy_step(struct env *e)
 		return false;
 	uint64_t gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) - 1; /* the one destroyed */
 	if (e->dying_slot == CAP_SLOTS) {
+		if (!cap_table_release(e, &units))
+			return false; /* every slot empty: its table's pages go, a unit each */
 		disk_env_gone(e->id, gen); /* its disk requests: every frame they named is gone */
 		e->dying_slot = DYING_TABLES;
 	}

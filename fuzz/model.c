@@ -152,8 +152,12 @@ static uint64_t pt_needed(const struct model *m, uint32_t id)
 	return need;
 }
 
-bool model_pt_reclaimable(const struct model *m)
+/* Tables one reclaim takes at most (docs/kernel.md, "Page tables under pressure"). */
+#define MODEL_PT_RECLAIM 16
+
+uint64_t model_pt_reclaim_count(const struct model *m)
 {
+	/* The kernel's env_pt_reclaim_any: the first environment (in id order) with any. */
 	for_each_live(m, i) {
 		uint64_t tables = 0, owned = 0;
 		for (uint64_t f = m->cfg.kernel_frames; f < m->cfg.nframes; f++) {
@@ -161,11 +165,12 @@ bool model_pt_reclaimable(const struct model *m)
 			owned += m->frame[f].owner == i;
 		}
 		/* Its capability table's pages are kernel frames of it too, never reclaimed. */
-		uint64_t cap_pages = (uint64_t)__builtin_popcount(m->env[i].pages);
-		if (tables > pt_needed(m, i) + cap_pages && owned + tables > m->env[i].guarantee)
-			return true;
+		uint64_t keep = pt_needed(m, i) + (uint64_t)__builtin_popcount(m->env[i].pages);
+		uint64_t g = m->env[i].guarantee;
+		if (tables > keep && owned + tables > g)
+			return MIN(MIN((uint64_t)MODEL_PT_RECLAIM, tables - keep), owned + tables - g);
 	}
-	return false;
+	return 0;
 }
 
 /*

@@ -193,21 +193,27 @@ static bool sys_frame_alloc(struct call *c)
 	bool pressure = false, reclaim = false;
 	if (flags & ~(uint64_t)FRAME_WAIT)
 		must(c, E_INVAL);
-	if (model_no_slot(m, c->e))
+	if (model_table_full(c->e) || (n != FRAME_ANY && model_no_slot(m, c->e)))
 		must(c, E_NOMEM);
 	if (n == FRAME_ANY) {
 		/*
-		 * Memory pressure: with no free frame the kernel asks the
-		 * environment holding the most revocable frames beyond its
+		 * Memory pressure: with no free frame for the data and, if the
+		 * table needs a new page, for that page, empty page tables are
+		 * reclaimed first (one environment's, model_pt_reclaim_count),
+		 * and the call is tried once more. Short still, the kernel asks
+		 * the environment holding the most revocable frames beyond its
 		 * guarantee for one and answers E_AGAIN; E_NOMEM "only when
 		 * nothing anywhere is revocable". (FRAME_WAIT would wait: the
 		 * harness does not make that call, model_would_block.)
 		 */
-		/* No frame for the data once the table's page (if it needs one) has its frame. */
-		if (model_free_frames(m) <= model_needs_page(c->e) &&
-		    !(reclaim = model_pt_reclaimable(m))) {
-			pressure = model_most_beyond(m, c->id) > 0;
-			must(c, pressure ? E_AGAIN : E_NOMEM);
+		uint64_t want = 1 + model_needs_page(c->e), free = model_free_frames(m);
+		if (free < want) {
+			uint64_t k = model_pt_reclaim_count(m);
+			reclaim = k > 0;
+			if (free + k < want) {
+				pressure = model_most_beyond(m, c->id) > 0;
+				must(c, pressure ? E_AGAIN : E_NOMEM);
+			}
 		}
 	} else if (n >= m->cfg.nframes) {
 		must(c, E_RANGE);
@@ -562,7 +568,7 @@ static bool sys_env_create(struct call *c)
 	 * full table: E_NOMEM.
 	 */
 	if (model_no_slot(m, c->e) ||
-	    (model_free_frames(m) <= model_needs_page(c->e) && !model_pt_reclaimable(m)) ||
+	    (model_free_frames(m) <= model_needs_page(c->e) && !model_pt_reclaim_count(m)) ||
 	    model_live_envs(m) == MODEL_ENVS)
 		must(c, E_NOMEM);
 	int j = judge(c);
@@ -923,9 +929,10 @@ static bool sys_notify(struct call *c)
 bool model_would_block(const struct model *m, uint32_t env, uint64_t nr, const uint64_t a[6])
 {
 	return nr == SYS_FRAME_ALLOC && a[0] == FRAME_ANY && a[1] == FRAME_WAIT &&
-	       !model_no_slot(m, &m->env[env]) &&
-	       model_free_frames(m) <= model_needs_page(&m->env[env]) &&
-	       !model_pt_reclaimable(m) && model_most_beyond(m, env) > 0;
+	       !model_table_full(&m->env[env]) &&
+	       model_free_frames(m) + model_pt_reclaim_count(m) <
+		   1 + model_needs_page(&m->env[env]) &&
+	       model_most_beyond(m, env) > 0;
 }
 
 /* ---- the exported disk (docs/disk.md, docs/syscalls.md calls 34-38) ---- */

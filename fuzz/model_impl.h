@@ -165,7 +165,8 @@ uint64_t model_beyond_guarantee(const struct model *m, uint32_t id);
  * something in; the tables observed beyond that map nothing. Is there an
  * environment with such tables to give back?
  */
-bool model_pt_reclaimable(const struct model *m);
+/* Empty page tables the kernel would reclaim under pressure now (env_pt_reclaim_any). */
+uint64_t model_pt_reclaim_count(const struct model *m);
 
 /*
  * The most revocable frames beyond its guarantee an environment other than

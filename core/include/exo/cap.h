@@ -103,6 +103,8 @@ must_check int cap_insert_root(struct env *e, enum obj_type type, uint64_t obj, 
  * which cannot fail — or give it back unused.
  */
 must_check int cap_reserve(struct env *e, uint32_t *slot);
+/* cap_reserve, saying (*no_frame) whether an E_NOMEM was a new table page finding no frame free. */
+must_check int cap_reserve_why(struct env *e, uint32_t *slot, bool *no_frame);
 void cap_fill_root(struct env *e, uint32_t slot, enum obj_type type, uint64_t obj, uint64_t gen,
 		   unsigned rights, unsigned flags);
 void cap_unreserve(struct env *e, uint32_t slot);
@@ -179,10 +181,14 @@ struct cap *cap_slot(struct env *e, uint32_t slot);
 void cap_table_init(struct env *e);
 
 /*
- * Delete every capability of e, revoking descendants first, then free its
- * table's pages (env teardown; e is dying: claims in it fail with E_STALE).
+ * A destroy in steps (core/env.c): cap_table_close when it begins (claims
+ * in e fail with E_STALE from then on), then the stepper deletes every
+ * capability (cap_slot: NULL for a page never grown), then
+ * cap_table_release frees the table's pages once no pinned reader is
+ * left, one per unit of *units (decremented); true once none is left.
  */
-void cap_table_clear(struct env *e);
+void cap_table_close(struct env *e);
+bool cap_table_release(struct env *e, unsigned *units);
 
 /*
  * Read e's table from a core that does not own e (a revocation request's
