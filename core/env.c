@@ -522,7 +522,7 @@ static bool destroy_step(struct env *e)
 	uint64_t gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) - 1; /* the one destroyed */
 	if (e->dying_slot == CAP_SLOTS) {
 		if (!cap_table_release(e, &units))
-			return false; /* every slot empty: its table's pages go, a unit each */
+			return false;	   /* every slot empty: its table's pages go, a unit each */
 		disk_env_gone(e->id, gen); /* its disk requests: every frame they named is gone */
 		e->dying_slot = DYING_TABLES;
 	}

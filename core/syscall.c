@@ -189,7 +189,8 @@ static int64_t perform_frame_alloc(struct env *e, struct frame_alloc_inv *inv)
 	uint32_t slot;
 	uint64_t frame, gen;
 	bool no_frame;
-	int err = cap_reserve_why(e, &slot, &no_frame); /* first: a full table must not cost a frame */
+	int err =
+	    cap_reserve_why(e, &slot, &no_frame); /* first: a full table must not cost a frame */
 	if (err) {
 		/* Its table's new page found no frame: memory pressure, as for the frame itself. */
 		inv->no_free = no_frame && inv->n == FRAME_ANY;

@@ -168,7 +168,8 @@ uint64_t model_pt_reclaim_count(const struct model *m)
 		uint64_t keep = pt_needed(m, i) + (uint64_t)__builtin_popcount(m->env[i].pages);
 		uint64_t g = m->env[i].guarantee;
 		if (tables > keep && owned + tables > g)
-			return MIN(MIN((uint64_t)MODEL_PT_RECLAIM, tables - keep), owned + tables - g);
+			return MIN(MIN((uint64_t)MODEL_PT_RECLAIM, tables - keep),
+				   owned + tables - g);
 	}
 	return 0;
 }
