@@ -6,6 +6,9 @@
 #define PERCPU_USER_RSP 24
 #define PERCPU_UREGS 32
 #define PERCPU_TSS 40
+#define PERCPU_ID 144
+#define PERCPU_CURRENT 328
+#define PERCPU_PREEMPT 1420
 
 #define UCTX_RAX 0
 #define UCTX_RDI 8

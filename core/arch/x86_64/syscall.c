@@ -1,6 +1,7 @@
 /* syscall/sysret set-up, and the C side of entering user mode. */
 #include <arch/context.h>
 #include <arch/x86.h>
+#include <exo/panic.h>
 #include <percpu.h>
 
 #define EFER_SCE (1u << 0)
@@ -21,4 +22,11 @@ void arch_syscall_init(void)
 	wrmsr(MSR_KERNEL_GS_BASE, 0); /* the user's GS base, swapped in at user entry */
 }
 
-struct arch_uctx *arch_user_regs(void) { return this_cpu()->arch.uregs; }
+struct arch_uctx *arch_user_regs(void)
+{
+	struct arch_uctx *r = this_cpu()->arch.uregs;
+	/* NULL: a call on the entry's fast path, which saved no whole context (syscall_fast_set). */
+	if (!r)
+		panic("arch_user_regs: call on the fast path needs its context");
+	return r;
+}
