@@ -195,6 +195,9 @@ void percpu_idle_until(bool (*done)(void *arg), void *arg)
 		percpu_hook.run(); /* environments homed here, until none is runnable */
 		if (done && done(arg))
 			return;
+		/* Background work, a piece at a time: then look for real work again. */
+		if (percpu_hook.idle_work())
+			continue;
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
 		chan_poll();
