@@ -989,7 +989,9 @@ int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
  * switch, a restart (FRAME_ALLOC with FRAME_WAIT, BLOCK_WAIT). They read
  * and save the caller's whole context (arch_user_regs), so the entry builds
  * it for them. The entry's fast path for the others saves only what C may
- * clobber and the arguments, and leaves arch_user_regs() NULL.
+ * clobber and the arguments, and leaves arch_user_regs() NULL. FRAME_ALLOC
+ * leaves only with FRAME_WAIT: without it, the entry (user.S) takes the
+ * fast path for it too.
  */
 #define SYS_BIT(nr) (1ULL << (nr))
 #define SYS_LEAVING                                                                                \

@@ -166,7 +166,7 @@ TEST(abi, registers_kept_across_every_call_kind)
 	expect_call(t, SYS_COUNT, (uint64_t[6]){ 0 }, E_NOTSUP);
 	expect_call(t, 63, (uint64_t[6]){ 0 }, E_NOTSUP);
 	expect_call(t, 1000, (uint64_t[6]){ 0 }, E_NOTSUP);
-	/* The slow path: errors, a frame allocated and freed, yields that run the server. */
+	/* The slow path: errors, yields that run the server. */
 	expect_call(t, SYS_YIELD_TO, (uint64_t[6]){ 999 }, E_BADSLOT);
 	expect_call(t, SYS_PCT_CALL, (uint64_t[6]){ 999 }, E_BADSLOT);
 	expect_call(t, SYS_PCT_REPLY, (uint64_t[6]){ 0 }, E_NOENT);
@@ -178,6 +178,11 @@ TEST(abi, registers_kept_across_every_call_kind)
 	expect_call(t, SYS_YIELD, (uint64_t[6]){ junk, junk }, 0);
 	expect_call(t, SYS_YIELD_TO, (uint64_t[6]){ (uint64_t)server }, 0);
 	gpr_call(SYS_FRAME_ALLOC, (uint64_t[6]){ FRAME_ANY, 0, junk }, &in, &out);
+	ASSERT(t, (int64_t)out.rax >= 0);
+	expect_kept(t, &in, &out, true);
+	expect_call(t, SYS_FRAME_FREE, (uint64_t[6]){ out.rax }, 0);
+	/* With FRAME_WAIT it takes the slow path (it may wait); without, the fast one (above). */
+	gpr_call(SYS_FRAME_ALLOC, (uint64_t[6]){ FRAME_ANY, FRAME_WAIT, junk }, &in, &out);
 	ASSERT(t, (int64_t)out.rax >= 0);
 	expect_kept(t, &in, &out, true);
 	expect_call(t, SYS_FRAME_FREE, (uint64_t[6]){ out.rax }, 0);

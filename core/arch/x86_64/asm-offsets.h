@@ -28,3 +28,7 @@
 #define UCTX_RIP 120
 #define UCTX_RSP 128
 #define UCTX_RFLAGS 136
+
+/* exo/abi.h values user.S tests; syscall.c checks them. */
+#define SYS_FRAME_ALLOC_NR 5
+#define FRAME_WAIT_FLAG 1

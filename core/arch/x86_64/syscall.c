@@ -9,6 +9,11 @@
 #define MSR_LSTAR 0xc0000082
 #define MSR_FMASK 0xc0000084
 
+#include "asm-offsets.h"
+
+_Static_assert(SYS_FRAME_ALLOC_NR == SYS_FRAME_ALLOC && FRAME_WAIT_FLAG == FRAME_WAIT,
+	       "user.S's FRAME_ALLOC test");
+
 extern char syscall_entry[];
 
 void arch_syscall_init(void)

@@ -83,8 +83,8 @@ syscall_entry:
 	cmpq	$64, %rax
 	jae	.Lslow
 	btq	%rax, syscall_fast_set(%rip)
-	jnc	.Lslow
-
+	jnc	.Lslow_or_alloc
+.Lfast:
 	/*
 	 * The fast path: the same struct arch_uctx, but only the arguments, rip,
 	 * rflags and rbp in it. The C code keeps rbx and r12-r15 (the ABI), so
@@ -155,6 +155,12 @@ syscall_entry:
 	cli
 	jmp	.Lslow_return
 
+.Lslow_or_alloc:
+	/* FRAME_ALLOC leaves only to wait (FRAME_WAIT, in its second argument). */
+	cmpq	$SYS_FRAME_ALLOC_NR, %rax
+	jne	.Lslow
+	testq	$FRAME_WAIT_FLAG, %rsi
+	jz	.Lfast
 .Lslow:
 	/* struct arch_uctx (arch/context.h), built downwards from rflags to rax */
 	pushq	%r11				/* rflags */
