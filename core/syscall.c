@@ -608,6 +608,8 @@ static void perform_upcall_set(struct env *e, uint64_t kind, uint64_t entry, uin
 		[UPCALL_SCHED] = { &e->sched_entry, &e->sched_stack, &e->sched_stack_size },
 		[UPCALL_REVOKE] = { &e->revoke_entry, &e->revoke_stack, &e->revoke_stack_size },
 	};
+	if (kind == UPCALL_FAULT)
+		env_fault_unpin(e); /* the fault frame moves: pinned again at the next fault */
 	*slots[kind][0] = entry;
 	*slots[kind][1] = entry ? base : 0;
 	*slots[kind][2] = entry ? size : 0;

@@ -69,15 +69,47 @@ void idt_load(void)
 /* The frame a fatal trap left, for arch_dump_registers/backtrace (debug.c). */
 extern struct trap_frame *panic_frame[MAX_CPUS];
 
-/* The user registers a trap frame holds, in the ABI's layout. */
-static struct user_regs frame_regs(const struct trap_frame *f)
+/* The fault and the registers a trap frame holds, in the ABI's layout, written to u. */
+static void fault_write(struct upcall_fault *u, const struct trap_frame *f, uint64_t cr2)
 {
-	return (struct user_regs){
-		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
-		.rdi = f->rdi, .rbp = f->rbp, .r8 = f->r8, .r9 = f->r9, .r10 = f->r10,
-		.r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14, .r15 = f->r15,
-		.rip = f->rip, .rsp = f->rsp, .rflags = f->rflags,
+	u->vector = f->vector;
+	u->error = f->error;
+	u->addr = cr2;
+	u->regs = (struct user_regs){
+		.rax = f->rax,
+		.rbx = f->rbx,
+		.rcx = f->rcx,
+		.rdx = f->rdx,
+		.rsi = f->rsi,
+		.rdi = f->rdi,
+		.rbp = f->rbp,
+		.r8 = f->r8,
+		.r9 = f->r9,
+		.r10 = f->r10,
+		.r11 = f->r11,
+		.r12 = f->r12,
+		.r13 = f->r13,
+		.r14 = f->r14,
+		.r15 = f->r15,
+		.rip = f->rip,
+		.rsp = f->rsp,
+		.rflags = f->rflags,
 	};
+}
+
+/*
+ * Write the fault frame through e's pin (exo/env.h), if it has one: no walk,
+ * no lock. fault_pin_busy tells whoever unpins (another core unmapping the
+ * page) to wait until the write is done. False: no pin.
+ */
+static bool fault_write_pinned(struct env *e, const struct trap_frame *f, uint64_t cr2)
+{
+	__atomic_store_n(&e->fault_pin_busy, 1, __ATOMIC_SEQ_CST);
+	struct upcall_fault *u = __atomic_load_n(&e->fault_pin, __ATOMIC_SEQ_CST);
+	if (u)
+		fault_write(u, f, cr2);
+	__atomic_store_n(&e->fault_pin_busy, 0, __ATOMIC_RELEASE);
+	return u != NULL;
 }
 
 /*
@@ -88,6 +120,11 @@ static struct user_regs frame_regs(const struct trap_frame *f)
  * entering the kernel. False if it cannot be delivered: no handler, a fault
  * inside the handler (its stack pointer is on the exception stack), or an
  * exception stack that is not mapped writable.
+ *
+ * The frame's page is checked by a walk at the first fault and pinned
+ * (uaccess_fault_pin): later faults write through the pin until the page
+ * is unmapped (env_unmap unpins) or the stack is set again. A frame that
+ * crosses a page goes through the checked copy every time.
  */
 static bool deliver_fault(struct env *e, struct trap_frame *f, uint64_t cr2, const char **why)
 {
@@ -99,12 +136,18 @@ static bool deliver_fault(struct env *e, struct trap_frame *f, uint64_t cr2, con
 		*why = "fault inside its fault handler";
 		return false;
 	}
-	struct upcall_fault uf = { .vector = f->vector, .error = f->error, .addr = cr2,
-				   .regs = frame_regs(f) };
-	uint64_t frame = ALIGN_DOWN(e->fault_stack + e->fault_stack_size - sizeof(uf), 16);
-	if (copy_to_user(e, frame, &uf, sizeof(uf)) != E_OK) {
-		*why = "its exception stack is not mapped writable";
-		return false;
+	uint64_t frame =
+	    ALIGN_DOWN(e->fault_stack + e->fault_stack_size - sizeof(struct upcall_fault), 16);
+	if (!fault_write_pinned(e, f, cr2) &&
+	    (uaccess_fault_pin(e, frame, sizeof(struct upcall_fault)) != E_OK ||
+	     !fault_write_pinned(e, f, cr2))) {
+		/* Not pinnable (unmapped, read-only, across two pages) or unpinned meanwhile. */
+		struct upcall_fault uf;
+		fault_write(&uf, f, cr2);
+		if (copy_to_user(e, frame, &uf, sizeof(uf)) != E_OK) {
+			*why = "its exception stack is not mapped writable";
+			return false;
+		}
 	}
 	f->rip = e->fault_entry;
 	f->rsp = frame - 8; /* as after a call: the handler's frame is 16-byte aligned */
