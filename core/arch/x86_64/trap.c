@@ -69,32 +69,42 @@ void idt_load(void)
 /* The frame a fatal trap left, for arch_dump_registers/backtrace (debug.c). */
 extern struct trap_frame *panic_frame[MAX_CPUS];
 
-/* The fault and the registers a trap frame holds, in the ABI's layout, written to u. */
-static void fault_write(struct upcall_fault *u, const struct trap_frame *f, uint64_t cr2)
+/*
+ * The fault and the registers a trap frame holds, in the ABI's layout,
+ * written to u: field by field, each a load and a store.
+ */
+static inline void fault_write(struct upcall_fault *u, const struct trap_frame *f, uint64_t cr2)
 {
 	u->vector = f->vector;
 	u->error = f->error;
 	u->addr = cr2;
-	u->regs = (struct user_regs){
-		.rax = f->rax,
-		.rbx = f->rbx,
-		.rcx = f->rcx,
-		.rdx = f->rdx,
-		.rsi = f->rsi,
-		.rdi = f->rdi,
-		.rbp = f->rbp,
-		.r8 = f->r8,
-		.r9 = f->r9,
-		.r10 = f->r10,
-		.r11 = f->r11,
-		.r12 = f->r12,
-		.r13 = f->r13,
-		.r14 = f->r14,
-		.r15 = f->r15,
-		.rip = f->rip,
-		.rsp = f->rsp,
-		.rflags = f->rflags,
-	};
+	u->regs.rax = f->rax;
+	u->regs.rbx = f->rbx;
+	u->regs.rcx = f->rcx;
+	u->regs.rdx = f->rdx;
+	u->regs.rsi = f->rsi;
+	u->regs.rdi = f->rdi;
+	u->regs.rbp = f->rbp;
+	u->regs.r8 = f->r8;
+	u->regs.r9 = f->r9;
+	u->regs.r10 = f->r10;
+	u->regs.r11 = f->r11;
+	u->regs.r12 = f->r12;
+	u->regs.r13 = f->r13;
+	u->regs.r14 = f->r14;
+	u->regs.r15 = f->r15;
+	u->regs.rip = f->rip;
+	u->regs.rsp = f->rsp;
+	u->regs.rflags = f->rflags;
+}
+
+/* The checked copy of the frame to uva (off the fast path: its buffer needs a stack canary). */
+static __attribute__((noinline)) int fault_write_copy(struct env *e, uint64_t uva,
+						      const struct trap_frame *f, uint64_t cr2)
+{
+	struct upcall_fault uf;
+	fault_write(&uf, f, cr2);
+	return copy_to_user(e, uva, &uf, sizeof(uf));
 }
 
 /*
@@ -142,9 +152,7 @@ static bool deliver_fault(struct env *e, struct trap_frame *f, uint64_t cr2, con
 	    (uaccess_fault_pin(e, frame, sizeof(struct upcall_fault)) != E_OK ||
 	     !fault_write_pinned(e, f, cr2))) {
 		/* Not pinnable (unmapped, read-only, across two pages) or unpinned meanwhile. */
-		struct upcall_fault uf;
-		fault_write(&uf, f, cr2);
-		if (copy_to_user(e, frame, &uf, sizeof(uf)) != E_OK) {
+		if (fault_write_copy(e, frame, f, cr2) != E_OK) {
 			*why = "its exception stack is not mapped writable";
 			return false;
 		}
@@ -207,8 +215,12 @@ static void exception(struct trap_frame *f)
 }
 
 void trap_dispatch(struct trap_frame *f);
-/* An interrupt taken in user mode is about to return there: the scheduler may take over. */
-static void user_return_point(const struct trap_frame *f)
+/*
+ * An interrupt taken in user mode is about to return there: the scheduler
+ * may take over. Not inlined: its context on the stack would cost
+ * trap_dispatch a stack canary on every trap.
+ */
+static __attribute__((noinline)) void user_return_point(const struct trap_frame *f)
 {
 	struct arch_uctx u = {
 		.rax = f->rax,
