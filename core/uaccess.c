@@ -132,6 +132,7 @@ int uaccess_fault_pin(struct env *e, uint64_t uva, size_t n)
 		return E_FAULT;
 	}
 	e->fault_pin_page = page;
+	e->fault_pin_uva = uva;
 	__atomic_store_n(&e->fault_pin, (uint8_t *)arch_phys_to_virt(pa) + (uva - page),
 			 __ATOMIC_RELEASE);
 	spin_unlock(&e->lock);

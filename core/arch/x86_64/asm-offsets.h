@@ -32,3 +32,11 @@
 /* exo/abi.h values user.S tests; syscall.c checks them. */
 #define SYS_FRAME_ALLOC_NR 5
 #define FRAME_WAIT_FLAG 1
+
+/* struct env's fault fields (entry.S's trap_user_fault); trap.c checks them. */
+#define ENV_FAULT_ENTRY 736
+#define ENV_FAULT_STACK 744
+#define ENV_FAULT_STACK_SIZE 752
+#define ENV_FAULT_PIN 760
+#define ENV_FAULT_PIN_UVA 768
+#define ENV_FAULT_PIN_BUSY 784

@@ -66,6 +66,19 @@ void idt_load(void)
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
+/* entry.S's trap_user_fault reaches these by fixed offsets (asm-offsets.h). */
+#include "asm-offsets.h"
+_Static_assert(offsetof(struct env, fault_entry) == ENV_FAULT_ENTRY, "asm offset");
+_Static_assert(offsetof(struct env, fault_stack) == ENV_FAULT_STACK, "asm offset");
+_Static_assert(offsetof(struct env, fault_stack_size) == ENV_FAULT_STACK_SIZE, "asm offset");
+_Static_assert(offsetof(struct env, fault_pin) == ENV_FAULT_PIN, "asm offset");
+_Static_assert(offsetof(struct env, fault_pin_uva) == ENV_FAULT_PIN_UVA, "asm offset");
+_Static_assert(offsetof(struct env, fault_pin_busy) == ENV_FAULT_PIN_BUSY, "asm offset");
+_Static_assert(sizeof(((struct env *)0)->fault_pin_busy) == 4, "entry.S: a long");
+_Static_assert(offsetof(struct upcall_fault, regs.rax) == 24 &&
+		   offsetof(struct upcall_fault, regs.rflags) == 160,
+	       "entry.S writes struct upcall_fault by offset");
+
 /* The frame a fatal trap left, for arch_dump_registers/backtrace (debug.c). */
 extern struct trap_frame *panic_frame[MAX_CPUS];
 

@@ -78,6 +78,7 @@ struct env {
 	 * no write lands after the page is gone.
 	 */
 	void *fault_pin;	 /* atomic: struct upcall_fault *, or NULL */
+	uint64_t fault_pin_uva;	 /* the same slot's user address (set before fault_pin) */
 	uint64_t fault_pin_page; /* under lock: its user page */
 	uint32_t fault_pin_busy; /* atomic */
 	uint64_t sched_entry;	/* UPCALL_SCHED entry, 0: slices resume uctx directly */
