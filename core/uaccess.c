@@ -125,7 +125,7 @@ int uaccess_fault_pin(struct env *e, uint64_t uva, size_t n)
 	uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE);
 	if (ALIGN_DOWN(uva + n - 1, PAGE_SIZE) != page)
 		return E_RANGE;
-	paddr_t pa;
+	paddr_t pa = pa_make(0);
 	spin_lock(&e->lock);
 	if (!pages_ok_keep(e, uva, n, true, &pa, 1)) {
 		spin_unlock(&e->lock);

@@ -543,7 +543,7 @@ TEST(frame, concurrent_alloc_free_never_double_hands)
 		uint64_t free0 = frame_free_count();
 		for (unsigned c = 0; c < CONC_CORES; c++)
 			sim_start(c, conc_core, &conc);
-		int err = sim_run(10 * 1000 * 1000);
+		int err = sim_run(10ULL * 1000 * 1000);
 		uint64_t free1 = frame_free_count();
 		uint64_t counts = pot_count(POT_FREE) + pot_count(POT_OWNED) +
 				  pot_count(POT_KERNEL) + pot_count(POT_REVOKING);

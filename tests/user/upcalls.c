@@ -73,7 +73,7 @@ TEST(upcall, ud_bp_de_gp_skipped)
 
 TEST(upcall, every_register_survives)
 {
-	uint64_t out[14];
+	uint64_t out[14] = { 0 };
 	__asm__ volatile(
 		"movq $0x1111, %%rax\n\t movq $0x2222, %%rbx\n\t movq $0x3333, %%rcx\n\t"
 		"movq $0x4444, %%rdx\n\t movq $0x5555, %%rsi\n\t movq $0x8888, %%r8\n\t"
