@@ -143,9 +143,10 @@ bool frame_zero_ahead(void)
 			zero_frame(f); /* interrupts off: a claimer of f waits this long at most */
 			pot_zero_end(f);
 			zp->frame[zp->n++] = f;
+			/* More only after a frame was found: a core with none free sleeps. */
+			more = zp->n < zero_target;
 			break;
 		}
-		more = zp->n < zero_target;
 	}
 	arch_irq_restore(flags);
 	return more;

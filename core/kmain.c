@@ -424,8 +424,8 @@ void kernel_main(struct boot_info *bi)
 	}
 	/* Pre-zeroed frames (exo/frame.h): each core fills its pool when idle; this one now. */
 	frame_zero_ahead_enable(percpu_ncpus);
-	while (frame_zero_ahead())
-		;
+	for (unsigned i = 0; i < 4 * FRAME_ZERO_POOL_MAX; i++)
+		(void)frame_zero_ahead(); /* false for a chunk with no free frame, or once full */
 	kprintf("frame: %u frames zeroed ahead on cpu0\n", frame_zero_pool_count());
 
 	if (opt.panic_test)

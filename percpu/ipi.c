@@ -195,9 +195,6 @@ void percpu_idle_until(bool (*done)(void *arg), void *arg)
 		percpu_hook.run(); /* environments homed here, until none is runnable */
 		if (done && done(arg))
 			return;
-		/* Background work, a piece at a time: then look for real work again. */
-		if (percpu_hook.idle_work())
-			continue;
 		/* Check with interrupts off, then sti;hlt: a wake-up IPI cannot be lost. */
 		arch_irq_disable();
 		chan_poll();
@@ -210,6 +207,11 @@ void percpu_idle_until(bool (*done)(void *arg), void *arg)
 			arch_irq_enable();
 			fn(me->call_arg);
 			__atomic_store_n(&me->call_fn, NULL, __ATOMIC_RELEASE);
+			continue;
+		}
+		/* Nothing else to do: background work, a piece at a time, then look again. */
+		if (percpu_hook.idle_work()) {
+			arch_irq_enable();
 			continue;
 		}
 		if (done)

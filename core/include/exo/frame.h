@@ -43,8 +43,10 @@ must_check int frame_free(uint64_t frame, uint32_t owner, uint64_t gen);
 void frame_zero_ahead_enable(unsigned ncpus);
 
 /*
- * Zero one free frame into this core's pool (its idle loop calls it);
- * true if the pool wants more. Does nothing before frame_zero_ahead_enable.
+ * Zero one free frame into this core's pool (its idle loop calls it, when
+ * nothing else is to be done); true if it did and the pool wants more:
+ * false when full, or when one scanned chunk of the table had no free
+ * frame (the core may sleep). Does nothing before frame_zero_ahead_enable.
  */
 bool frame_zero_ahead(void);
 
