@@ -10,6 +10,7 @@
  *     page is mapped without a live capability behind it;
  *   - the exported disk's ranges and requests (disk.c).
  */
+#include <arch/phys.h>
 #include <exo/bpf_hooks.h>
 #include <exo/cap.h>
 #include <exo/disk.h>
@@ -45,6 +46,21 @@ static unsigned check_env_counts(struct env *e, uint64_t charged)
 	return bad;
 }
 
+/* A frame of a pre-zeroed pool: mapped nowhere, and (once zeroed) zero. */
+static unsigned check_pooled(uint64_t f, struct pot_view v)
+{
+	const uint64_t *w = arch_phys_to_virt(pa_make(f * PAGE_SIZE));
+	uint64_t or = 0;
+	if (v.owner == POT_POOL)
+		for (unsigned i = 0; i < PAGE_SIZE / sizeof(*w); i++)
+			or |= w[i];
+	if (!v.mapped_on && ! or)
+		return 0;
+	kprintf("check: pooled frame %llu mapped on 0x%llx, not zero (0x%llx)\n",
+		(unsigned long long)f, (unsigned long long)v.mapped_on, (unsigned long long) or);
+	return 1;
+}
+
 unsigned invariant_check_env(struct env *e)
 {
 	uint64_t charged = 0;
@@ -74,6 +90,10 @@ unsigned invariant_check(void)
 		}
 		if (v.owner == POT_NO_OWNER)
 			continue; /* the kernel's own */
+		if (v.state == POT_KERNEL && (v.owner == POT_POOL || v.owner == POT_ZEROING)) {
+			bad += check_pooled(f, v); /* free, in a pre-zeroed pool */
+			continue;
+		}
 		struct env *e = env_lookup(v.owner);
 		if (!e || (!env_alive(e) && !env_dying(e))) {
 			kprintf("check: frame %llu charged to env %u, which is not alive\n",

@@ -123,6 +123,9 @@ int env_create(unsigned home, struct env **out)
 		e->revoke_entry = e->revoke_stack = e->revoke_stack_size = 0;
 		e->run_next = NULL;
 		e->fault_entry = e->fault_stack = e->fault_stack_size = 0;
+		e->fault_pin = NULL;
+		e->fault_pin_page = 0;
+		e->fault_pin_busy = 0;
 		e->sched_entry = e->sched_stack = e->sched_stack_size = 0;
 		for (unsigned c = 0; c < MAX_CPUS; c++)
 			e->cpu_cycles[c] = 0;
@@ -183,12 +186,23 @@ int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot)
 	return err;
 }
 
+void env_fault_unpin(struct env *e)
+{
+	__atomic_store_n(&e->fault_pin, NULL, __ATOMIC_SEQ_CST);
+	/* A write through the old pin may be under way on the home core: it is short. */
+	while (__atomic_load_n(&e->fault_pin_busy, __ATOMIC_SEQ_CST))
+		arch_cpu_relax();
+}
+
 void env_unmap(struct env *e, uint64_t va)
 {
 	paddr_t old;
 	spin_lock(&e->lock);
 	if (arch_unmap(&e->as, va_make(va), &old) == E_OK)
 		e->mappings--;
+	/* The pinned fault frame's page: no write goes there from now on. */
+	if (__atomic_load_n(&e->fault_pin, __ATOMIC_RELAXED) && e->fault_pin_page == va)
+		env_fault_unpin(e);
 	spin_unlock(&e->lock);
 	/* Only the home core ever runs e, so only its TLB can hold the entry. */
 	tlb_flush_core(e->home);

@@ -32,6 +32,7 @@ static const struct percpu_hooks core_hooks = {
 	.message = message,
 	.reset = xcall_reset,
 	.ring_frame = ring_frame,
+	.idle_work = frame_zero_ahead,
 };
 
 void core_hooks_register(void)

@@ -12,6 +12,7 @@
 #include <exo/disk.h>
 #include <exo/env.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hooks.h>
 #include <exo/image.h>
 #include <exo/kprintf.h>
@@ -421,6 +422,11 @@ void kernel_main(struct boot_info *bi)
 		chan_figure(true, opt.ipi_rounds);
 		shootdown_figures(MIN(opt.ipi_rounds, (uint64_t)200));
 	}
+	/* Pre-zeroed frames (exo/frame.h): each core fills its pool when idle; this one now. */
+	frame_zero_ahead_enable(percpu_ncpus);
+	for (unsigned i = 0; i < 4 * FRAME_ZERO_POOL_MAX; i++)
+		(void)frame_zero_ahead(); /* false for a chunk with no free frame, or once full */
+	kprintf("frame: %u frames zeroed ahead on cpu0\n", frame_zero_pool_count());
 
 	if (opt.panic_test)
 		panic("panic_test=yes: panicking on purpose");

@@ -1,4 +1,5 @@
 /* The page-ownership table (see exo/pot.h). */
+#include <arch/cpu.h>
 #include <exo/boot.h>
 #include <exo/errors.h>
 #include <exo/pot.h>
@@ -83,25 +84,63 @@ uint64_t pot_root_hint(uint64_t frame)
 				  : POT_NO_HINT;
 }
 
-int pot_claim(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen)
+int pot_claim_zeroed(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen, bool *zeroed)
 {
 	if (PLANTED(PLANT_FRAME_BOUNDS) ? frame > pot_frames : frame >= pot_frames)
 		return E_RANGE;
 	uint64_t w = __atomic_load_n(&pot[frame].word, __ATOMIC_ACQUIRE);
 	for (;;) {
 		struct pot_view v = word_view(w);
-		if (v.state == POT_KERNEL)
+		if (v.state == POT_KERNEL && v.owner == POT_ZEROING) {
+			/* Another core is zeroing it for its pool, interrupts off: a page's time. */
+			arch_cpu_relax();
+			w = __atomic_load_n(&pot[frame].word, __ATOMIC_ACQUIRE);
+			continue;
+		}
+		bool pooled = v.state == POT_KERNEL && v.owner == POT_POOL;
+		if (v.state == POT_KERNEL && !pooled)
 			return E_PERM;
-		if (v.state != POT_FREE)
+		if (v.state != POT_FREE && !pooled)
 			return E_BUSY;
 		uint64_t nw = word_make(kernel ? POT_KERNEL : POT_OWNED, owner, v.gen);
 		/* On failure w is reloaded: someone changed the entry first; look again. */
 		if (__atomic_compare_exchange_n(&pot[frame].word, &w, nw, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE)) {
 			*gen = v.gen;
+			*zeroed = pooled;
 			return E_OK;
 		}
 	}
+}
+
+int pot_claim(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen)
+{
+	bool zeroed;
+	return pot_claim_zeroed(frame, owner, kernel, gen, &zeroed);
+}
+
+int pot_zero_begin(uint64_t frame)
+{
+	if (frame >= pot_frames)
+		return E_RANGE;
+	uint64_t w = __atomic_load_n(&pot[frame].word, __ATOMIC_ACQUIRE);
+	struct pot_view v = word_view(w);
+	if (v.state != POT_FREE)
+		return E_BUSY;
+	uint64_t nw = word_make(POT_KERNEL, POT_ZEROING, v.gen);
+	return __atomic_compare_exchange_n(&pot[frame].word, &w, nw, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE)
+		   ? E_OK
+		   : E_BUSY;
+}
+
+void pot_zero_end(uint64_t frame)
+{
+	uint64_t w = __atomic_load_n(&pot[frame].word, __ATOMIC_ACQUIRE);
+	struct pot_view v = word_view(w);
+	/* Nobody else changes a POT_ZEROING entry: a plain release store publishes the zeroes. */
+	__atomic_store_n(&pot[frame].word, word_make(POT_KERNEL, POT_POOL, v.gen),
+			 __ATOMIC_RELEASE);
 }
 
 int pot_release(uint64_t frame, uint32_t owner, uint64_t gen)
@@ -139,6 +178,17 @@ uint64_t pot_count(enum pot_state state)
 	uint64_t n = 0;
 	for (uint64_t f = 0; f < pot_frames; f++)
 		n += word_view(__atomic_load_n(&pot[f].word, __ATOMIC_RELAXED)).state == state;
+	return n;
+}
+
+uint64_t pot_count_free(void)
+{
+	uint64_t n = 0;
+	for (uint64_t f = 0; f < pot_frames; f++) {
+		struct pot_view v = word_view(__atomic_load_n(&pot[f].word, __ATOMIC_RELAXED));
+		n += v.state == POT_FREE ||
+		     (v.state == POT_KERNEL && (v.owner == POT_POOL || v.owner == POT_ZEROING));
+	}
 	return n;
 }
 

@@ -57,8 +57,6 @@
 #define CONSOLE_MAX 4096 /* bytes per SYS_CONSOLE_WRITE */
 #define READ_AD_MAX 512	 /* pages per SYS_READ_AD */
 
-typedef int64_t (*sys_fn)(struct env *e, const uint64_t *a);
-
 /*
  * CONSOLE_WRITE. Decode copies it all (a page unmapped meanwhile by another
  * core is E_FAULT with nothing printed); perform prints, and cannot fail.
@@ -673,6 +671,8 @@ static void perform_upcall_set(struct env *e, uint64_t kind, uint64_t entry, uin
 		[UPCALL_SCHED] = { &e->sched_entry, &e->sched_stack, &e->sched_stack_size },
 		[UPCALL_REVOKE] = { &e->revoke_entry, &e->revoke_stack, &e->revoke_stack_size },
 	};
+	if (kind == UPCALL_FAULT)
+		env_fault_unpin(e); /* the fault frame moves: pinned again at the next fault */
 	*slots[kind][0] = entry;
 	*slots[kind][1] = entry ? base : 0;
 	*slots[kind][2] = entry ? size : 0;
@@ -999,7 +999,7 @@ static int64_t sys_notify_take(struct env *e, const uint64_t *a)
 	return (int64_t)(__atomic_exchange_n(&e->notify_bits, 0, __ATOMIC_ACQ_REL) & INT64_MAX);
 }
 
-static const sys_fn sys_table[SYS_COUNT] = {
+const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_CONSOLE_WRITE] = sys_console_write,
 	[SYS_CORE_ID] = sys_core_id,
 	[SYS_TIME] = sys_time,
@@ -1044,10 +1044,27 @@ static const sys_fn sys_table[SYS_COUNT] = {
 
 int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
 {
-	if (nr >= SYS_COUNT || !sys_table[nr])
+	if (nr >= SYS_COUNT || !syscall_table[nr])
 		return E_NOTSUP;
-	return sys_table[nr](e, a);
+	return syscall_table[nr](e, a);
 }
+
+/*
+ * The calls that may leave through another context: yield, exit, a PCT
+ * switch, a restart (FRAME_ALLOC with FRAME_WAIT, BLOCK_WAIT). They read
+ * and save the caller's whole context (arch_user_regs), so the entry builds
+ * it for them. The entry's fast path for the others saves only what C may
+ * clobber and the arguments, and leaves arch_user_regs() NULL. FRAME_ALLOC
+ * leaves only with FRAME_WAIT: without it, the entry (user.S) takes the
+ * fast path for it too.
+ */
+#define SYS_BIT(nr) (1ULL << (nr))
+#define SYS_LEAVING                                                                                \
+	(SYS_BIT(SYS_YIELD) | SYS_BIT(SYS_EXIT) | SYS_BIT(SYS_FRAME_ALLOC) |                       \
+	 SYS_BIT(SYS_YIELD_TO) | SYS_BIT(SYS_PCT_CALL) | SYS_BIT(SYS_PCT_REPLY) |                  \
+	 SYS_BIT(SYS_BLOCK_WAIT))
+_Static_assert(SYS_COUNT <= 64, "syscall_fast_set is one word");
+const uint64_t syscall_fast_set = (SYS_BIT(SYS_COUNT) - 1) & ~SYS_LEAVING;
 
 int64_t syscall_dispatch(struct arch_uctx *r)
 {

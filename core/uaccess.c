@@ -117,3 +117,24 @@ int uaccess_check(struct env *e, uint64_t uva, size_t n, bool write)
 	spin_unlock(&e->lock);
 	return ok ? E_OK : E_FAULT;
 }
+
+int uaccess_fault_pin(struct env *e, uint64_t uva, size_t n)
+{
+	if (!range_ok(uva, n) || n == 0)
+		return E_FAULT;
+	uint64_t page = ALIGN_DOWN(uva, PAGE_SIZE);
+	if (ALIGN_DOWN(uva + n - 1, PAGE_SIZE) != page)
+		return E_RANGE;
+	paddr_t pa = pa_make(0);
+	spin_lock(&e->lock);
+	if (!pages_ok_keep(e, uva, n, true, &pa, 1)) {
+		spin_unlock(&e->lock);
+		return E_FAULT;
+	}
+	e->fault_pin_page = page;
+	e->fault_pin_uva = uva;
+	__atomic_store_n(&e->fault_pin, (uint8_t *)arch_phys_to_virt(pa) + (uva - page),
+			 __ATOMIC_RELEASE);
+	spin_unlock(&e->lock);
+	return E_OK;
+}

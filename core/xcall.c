@@ -8,12 +8,13 @@
 #include <percpu.h>
 
 /*
- * queue[dst][src]: the request src waits on, until dst serves it; queued[dst]
+ * queue[dst][src]: the request src waits on, until dst serves it; xcall_queued[dst]
  * bit src says it is there. A core has one request outstanding at a time,
  * so one entry per sender is enough.
  */
 static struct chan_msg queue[MAX_CPUS][MAX_CPUS];
-static uint64_t queued[MAX_CPUS];	  /* atomic: set in chan_poll, cleared by the server */
+/* atomic: set in chan_poll, cleared by the server; the syscall fast path (user.S) reads it too */
+uint64_t xcall_queued[MAX_CPUS];
 static uint64_t served[MAX_CPUS];	  /* own: requests served */
 static bool serving[MAX_CPUS];		  /* own: xcall_serve is running (no nesting) */
 
@@ -30,7 +31,7 @@ void xcall_receive(const struct chan_msg *m)
 	unsigned me = cpu_id();
 	if (m->type == CHAN_REQ) {
 		queue[me][m->from] = *m;
-		__atomic_fetch_or(&queued[me], 1ULL << m->from, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&xcall_queued[me], 1ULL << m->from, __ATOMIC_RELEASE);
 		return;
 	}
 	struct waiter *w = &waiters[me];
@@ -42,7 +43,10 @@ void xcall_receive(const struct chan_msg *m)
 	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 }
 
-bool xcall_pending(void) { return __atomic_load_n(&queued[cpu_id()], __ATOMIC_ACQUIRE) != 0; }
+bool xcall_pending(void)
+{
+	return __atomic_load_n(&xcall_queued[cpu_id()], __ATOMIC_ACQUIRE) != 0;
+}
 
 uint64_t xcall_served(unsigned core) { return served[core]; }
 
@@ -104,10 +108,10 @@ void xcall_serve(void)
 		return; /* a safe point reached while serving: the outer loop goes on */
 	serving[me] = true;
 	uint64_t q;
-	while ((q = __atomic_load_n(&queued[me], __ATOMIC_ACQUIRE))) {
+	while ((q = __atomic_load_n(&xcall_queued[me], __ATOMIC_ACQUIRE))) {
 		unsigned src = (unsigned)__builtin_ctzll(q);
 		struct chan_msg req = queue[me][src];
-		__atomic_fetch_and(&queued[me], ~(1ULL << src), __ATOMIC_RELEASE);
+		__atomic_fetch_and(&xcall_queued[me], ~(1ULL << src), __ATOMIC_RELEASE);
 		struct chan_msg rep = { .type = CHAN_REPLY, .w = { req.w[0] } };
 		uint64_t out[2] = { 0, 0 };
 		rep.w[1] = (uint64_t)perform((enum xc_op)req.w[1], &req.w[2], out);
@@ -141,7 +145,7 @@ int64_t xcall(unsigned home, enum xc_op op, const uint64_t a[5], uint64_t out[2]
 void xcall_reset(void)
 {
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
-		queued[c] = served[c] = 0;
+		xcall_queued[c] = served[c] = 0;
 		serving[c] = false;
 		waiters[c] = (struct waiter){ 0 };
 	}

@@ -209,6 +209,11 @@ void percpu_idle_until(bool (*done)(void *arg), void *arg)
 			__atomic_store_n(&me->call_fn, NULL, __ATOMIC_RELEASE);
 			continue;
 		}
+		/* Nothing else to do: background work, a piece at a time, then look again. */
+		if (percpu_hook.idle_work()) {
+			arch_irq_enable();
+			continue;
+		}
 		if (done)
 			arch_timer_oneshot(WAIT_RECHECK_NS);
 		__atomic_fetch_add(&me->halts, 1, __ATOMIC_RELAXED);

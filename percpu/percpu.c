@@ -57,6 +57,7 @@ static const struct percpu_hooks no_hooks = {
 	.message = drop_message,
 	.reset = no_op,
 	.ring_frame = no_ring_frame,
+	.idle_work = none_pending,
 };
 
 struct percpu_hooks percpu_hook = {
@@ -66,9 +67,13 @@ struct percpu_hooks percpu_hook = {
 	.message = drop_message,
 	.reset = no_op,
 	.ring_frame = no_ring_frame,
+	.idle_work = none_pending,
 };
 
 void percpu_set_hooks(const struct percpu_hooks *h)
 {
 	percpu_hook = h ? *h : no_hooks;
+	if (!percpu_hook.idle_work)
+		percpu_hook.idle_work =
+		    none_pending; /* optional: nothing to do in the background */
 }

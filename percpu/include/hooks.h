@@ -28,6 +28,8 @@ struct percpu_hooks {
 	void (*reset)(void);
 	/* A zeroed frame, owned by no environment, for a message ring (E_NOMEM). */
 	int (*ring_frame)(uint64_t *frame);
+	/* A short piece of background work (zeroing a frame ahead); true if more is left. */
+	bool (*idle_work)(void);
 };
 
 /* Register core/'s hooks (NULL: none). Before any core waits or polls. */

@@ -200,6 +200,8 @@ TEST(user, exceptions_handled_at_user_level)
 	EXPECT_EQ(t, run_here(t, "upcalls", 0), 0);
 	EXPECT_EQ(t, run_here(t, "upcalls", 1), 128 + 14); /* the handler's own #PF */
 	EXPECT_EQ(t, run_here(t, "upcalls", 2), 128 + 6);  /* #UD with no usable stack */
+	EXPECT_EQ(t, run_here(t, "upcalls", 3), 128 + 6);  /* its pinned stack unmapped */
+	EXPECT_EQ(t, run_here(t, "upcalls", 4), 128 + 6);  /* ... and mapped read-only */
 	EXPECT_EQ(t, frame_free_count(), before);
 	EXPECT_EQ(t, invariant_check(), 0);
 }

@@ -17,6 +17,7 @@
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/pot.h>
+#include <exo/syscall.h>
 #include <exo/test.h>
 #include <string.h>
 
@@ -542,7 +543,7 @@ TEST(frame, concurrent_alloc_free_never_double_hands)
 		uint64_t free0 = frame_free_count();
 		for (unsigned c = 0; c < CONC_CORES; c++)
 			sim_start(c, conc_core, &conc);
-		int err = sim_run(10 * 1000 * 1000);
+		int err = sim_run(10ULL * 1000 * 1000);
 		uint64_t free1 = frame_free_count();
 		uint64_t counts = pot_count(POT_FREE) + pot_count(POT_OWNED) +
 				  pot_count(POT_KERNEL) + pot_count(POT_REVOKING);
@@ -578,4 +579,74 @@ TEST(frame, concurrent_alloc_free_never_double_hands)
 	/* The cores did run out of memory and did collide on named frames. */
 	EXPECT(t, nomems > 0);
 	EXPECT(t, busies > 0);
+}
+
+/* The frames the table has in pre-zeroed pools now. */
+static uint64_t pooled(void)
+{
+	uint64_t n = 0;
+	for (uint64_t f = 0; f < MAP_FRAMES; f++) {
+		struct pot_view v = pot_get(f);
+		n += v.state == POT_KERNEL && v.owner == POT_POOL;
+	}
+	return n;
+}
+
+TEST(frame, zero_ahead_pool_hands_out_zero_frames_and_hides_none)
+{
+	if (!fake_setup(t))
+		return;
+	for (uint64_t f = 0; f < MAP_FRAMES; f++)
+		memset(frame_mem(f), 0xa5, PAGE_SIZE);
+	/* Off: nothing is zeroed ahead. */
+	EXPECT(t, !frame_zero_ahead());
+	frame_zero_ahead_enable(1);
+	unsigned target = FAKE_FREE / 16;
+	/* false also for a scanned chunk with no free frame (a hole): go on past those */
+	for (unsigned steps = 0; steps < 10000 && frame_zero_pool_count() < target; steps++)
+		(void)frame_zero_ahead();
+	EXPECT(t, !frame_zero_ahead()); /* full */
+	EXPECT_EQ(t, frame_zero_pool_count(), target);
+	EXPECT_EQ(t, pooled(), target);
+	/* Still free to everyone: counted as free, and claimable by name. */
+	EXPECT_EQ(t, frame_free_count(), FAKE_FREE);
+	EXPECT_EQ(t, pot_count(POT_FREE), FAKE_FREE - target);
+	EXPECT_EQ(t, invariant_check(), 0);
+	uint64_t byname = MAP_FRAMES, gen;
+	for (uint64_t f = 0; f < MAP_FRAMES && byname == MAP_FRAMES; f++)
+		if (pot_get(f).state == POT_KERNEL && pot_get(f).owner == POT_POOL)
+			byname = f;
+	ASSERT(t, byname < MAP_FRAMES);
+	EXPECT(t, frame_is(byname, 0));
+	ASSERT_EQ(t, frame_alloc_at(byname, A, false, &gen), E_OK);
+	EXPECT_EQ(t, pot_get(byname).owner, A);
+	/* Dirty it and free it: it goes back dirty and FREE, not into a pool. */
+	memset(frame_mem(byname), 0x77, PAGE_SIZE);
+	ASSERT_EQ(t, frame_free(byname, A, gen), E_OK);
+	EXPECT_EQ(t, pot_get(byname).state, POT_FREE);
+	/* Every frame alloc_any hands out is zero; none is hidden in the pool. */
+	uint64_t f, g, n = 0, dirty = 0;
+	while (frame_alloc_any(B, false, &f, &g) == E_OK) {
+		dirty += !frame_is(f, 0);
+		n++;
+	}
+	EXPECT_EQ(t, dirty, 0);
+	EXPECT_EQ(t, n, FAKE_FREE);
+	EXPECT_EQ(t, pooled(), 0);
+	EXPECT_EQ(t, frame_free_count(), 0);
+	/* A pooled frame that is not zero is a broken invariant the checker names. */
+	frame_zero_ahead_enable(0);
+	ASSERT(t, fake_setup(t));
+	frame_zero_ahead_enable(1);
+	(void)frame_zero_ahead();
+	for (f = 0; f < MAP_FRAMES; f++)
+		if (pot_get(f).state == POT_KERNEL && pot_get(f).owner == POT_POOL)
+			break;
+	ASSERT(t, f < MAP_FRAMES);
+	frame_mem(f)[100] = 1;
+	EXPECT_EQ(t, invariant_check(), 1);
+	frame_mem(f)[100] = 0;
+	EXPECT_EQ(t, invariant_check(), 0);
+	frame_zero_ahead_enable(0);
+	(void)fake_setup(t);
 }

@@ -717,3 +717,24 @@ TEST(env, sys_misc)
 	INV(t);
 	teardown(t, envs, 1);
 }
+
+/*
+ * The entry's fast path (user.S) calls syscall_table[nr] for every nr in
+ * syscall_fast_set: each must have a handler, and none may be a call that
+ * leaves through another context (those read arch_user_regs()).
+ */
+TEST(syscall, fast_set_has_handlers_and_no_leaving_call)
+{
+	for (unsigned nr = 0; nr < 64; nr++) {
+		if (!(syscall_fast_set & (1ULL << nr)))
+			continue;
+		EXPECT(t, nr < SYS_COUNT);
+		EXPECT(t, nr < SYS_COUNT && syscall_table[nr] != NULL);
+	}
+	static const unsigned leaving[] = { SYS_YIELD,	   SYS_EXIT,	 SYS_FRAME_ALLOC,
+					    SYS_YIELD_TO,  SYS_PCT_CALL, SYS_PCT_REPLY,
+					    SYS_BLOCK_WAIT };
+	for (unsigned i = 0; i < sizeof(leaving) / sizeof(leaving[0]); i++)
+		EXPECT_EQ(t, syscall_fast_set & (1ULL << leaving[i]), 0);
+	EXPECT(t, syscall_fast_set & (1ULL << SYS_CORE_ID));
+}

@@ -7,6 +7,8 @@
 #include <exo/test.h>
 #include <libos/libos.h>
 
+#include "gpr.h"
+
 #define OP_ADD 1
 #define OP_BUSY 2   /* a[1]: an endpoint of the blocked client: must be E_BUSY */
 #define OP_EXIT 3   /* end inside the call: the caller gets E_STALE */
@@ -88,6 +90,131 @@ TEST(pct, bad_inputs)
 	}
 	EXPECT_EQ(t, sys_cap_delete((uint64_t)idle), 0);
 	EXPECT_EQ(t, sys_debug_check(), 0);
+}
+
+/* Run call nr with arguments a[0..5] (a[5] in r12 too) and a pattern in every other register. */
+static void gpr_call(uint64_t nr, const uint64_t a[6], struct gpr *in, struct gpr *out)
+{
+	*in = (struct gpr){ .rax = nr,
+			    .rbx = 0xb0b0b0b0b0b0b0b0,
+			    .rcx = 0xc0c0c0c0c0c0c0c0,
+			    .rdx = a[2],
+			    .rsi = a[1],
+			    .rdi = a[0],
+			    .rbp = 0xbebebebebebebebe,
+			    .r8 = a[4],
+			    .r9 = a[5],
+			    .r10 = a[3],
+			    .r11 = 0x1111111111111111,
+			    .r12 = 0x1212121212121212,
+			    .r13 = 0x1313131313131313,
+			    .r14 = 0x1414141414141414,
+			    .r15 = 0x1515151515151515 };
+	gpr_syscall(in, out);
+}
+
+/*
+ * What the ABI promises after a call: every register but rax, rcx and r11
+ * as it was (args: also the argument registers and r12; a PCT call
+ * replaces those), rcx the return address, r11 the flags. So no register
+ * can carry anything of the kernel's.
+ */
+static void expect_kept(struct test_ctx *t, const struct gpr *in, const struct gpr *out, bool args)
+{
+	EXPECT_EQ(t, out->rbx, in->rbx);
+	EXPECT_EQ(t, out->rbp, in->rbp);
+	EXPECT_EQ(t, out->rdi, in->rdi);
+	EXPECT_EQ(t, out->r13, in->r13);
+	EXPECT_EQ(t, out->r14, in->r14);
+	EXPECT_EQ(t, out->r15, in->r15);
+	EXPECT_EQ(t, out->rcx, (uint64_t)gpr_syscall_ret);
+	EXPECT_EQ(t, out->r11 & ~0x10000ULL, out->rflags & ~0x10000ULL); /* RF aside */
+	if (args) {
+		EXPECT_EQ(t, out->rsi, in->rsi);
+		EXPECT_EQ(t, out->rdx, in->rdx);
+		EXPECT_EQ(t, out->r10, in->r10);
+		EXPECT_EQ(t, out->r8, in->r8);
+		EXPECT_EQ(t, out->r9, in->r9);
+		EXPECT_EQ(t, out->r12, in->r12);
+	}
+}
+
+/* A call that returns to its caller: every register kept, rax the result. */
+static void expect_call(struct test_ctx *t, uint64_t nr, const uint64_t a[6], int64_t ret)
+{
+	struct gpr in, out;
+	gpr_call(nr, a, &in, &out);
+	EXPECT_EQ(t, (int64_t)out.rax, ret);
+	expect_kept(t, &in, &out, true);
+}
+
+TEST(abi, registers_kept_across_every_call_kind)
+{
+	const uint64_t junk = 0xdeadbeefcafe0000;
+	/* The entry's fast path (syscall_fast_set), results and errors. */
+	expect_call(t, SYS_CORE_ID,
+		    (uint64_t[6]){ junk, junk + 1, junk + 2, junk + 3, junk + 4, junk + 5 },
+		    (int64_t)my_core);
+	expect_call(t, SYS_TIME, (uint64_t[6]){ 0xffffffff80100000ULL }, E_FAULT);
+	static struct cap_info ci;
+	expect_call(t, SYS_CAP_INSPECT, (uint64_t[6]){ 999, (uint64_t)&ci }, E_BADSLOT);
+	expect_call(t, SYS_NOTIFY_TAKE, (uint64_t[6]){ 0 }, 0);
+	expect_call(t, SYS_DEBUG_CHECK, (uint64_t[6]){ 0 }, 0);
+	expect_call(t, SYS_CONSOLE_WRITE, (uint64_t[6]){ (uint64_t) "abi\n", 4 }, 4);
+	expect_call(t, SYS_FRAME_FREE, (uint64_t[6]){ 999 }, E_BADSLOT);
+	/* Unknown numbers: below 64 (a clear bit in the set) and past it, both the slow path. */
+	expect_call(t, SYS_COUNT, (uint64_t[6]){ 0 }, E_NOTSUP);
+	expect_call(t, 63, (uint64_t[6]){ 0 }, E_NOTSUP);
+	expect_call(t, 1000, (uint64_t[6]){ 0 }, E_NOTSUP);
+	/* The slow path: errors, yields that run the server. */
+	expect_call(t, SYS_YIELD_TO, (uint64_t[6]){ 999 }, E_BADSLOT);
+	expect_call(t, SYS_PCT_CALL, (uint64_t[6]){ 999 }, E_BADSLOT);
+	expect_call(t, SYS_PCT_REPLY, (uint64_t[6]){ 0 }, E_NOENT);
+	struct gpr in, out;
+	gpr_call(SYS_BLOCK_WAIT, (uint64_t[6]){ junk, junk }, &in, &out);
+	EXPECT(t,
+	       (int64_t)out.rax == E_INVAL || (int64_t)out.rax == E_NOTSUP); /* E_NOTSUP: no disk */
+	expect_kept(t, &in, &out, true);
+	expect_call(t, SYS_YIELD, (uint64_t[6]){ junk, junk }, 0);
+	expect_call(t, SYS_YIELD_TO, (uint64_t[6]){ (uint64_t)server }, 0);
+	gpr_call(SYS_FRAME_ALLOC, (uint64_t[6]){ FRAME_ANY, 0, junk }, &in, &out);
+	ASSERT(t, (int64_t)out.rax >= 0);
+	expect_kept(t, &in, &out, true);
+	expect_call(t, SYS_FRAME_FREE, (uint64_t[6]){ out.rax }, 0);
+	/* With FRAME_WAIT it takes the slow path (it may wait); without, the fast one (above). */
+	gpr_call(SYS_FRAME_ALLOC, (uint64_t[6]){ FRAME_ANY, FRAME_WAIT, junk }, &in, &out);
+	ASSERT(t, (int64_t)out.rax >= 0);
+	expect_kept(t, &in, &out, true);
+	expect_call(t, SYS_FRAME_FREE, (uint64_t[6]){ out.rax }, 0);
+	/* A PCT call: the server's reply in the argument registers, the rest kept. */
+	gpr_call(SYS_PCT_CALL, (uint64_t[6]){ (uint64_t)ep, OP_ADD, 1, 2, 3, 4 }, &in, &out);
+	EXPECT_EQ(t, out.rax, 0);
+	expect_kept(t, &in, &out, false);
+	EXPECT_EQ(t, out.rsi, 0);
+	EXPECT_EQ(t, out.rdx, 1 + 2 + 3 + 4 + in.r12);
+	EXPECT_EQ(t, out.r10, 0);
+	EXPECT_EQ(t, out.r8, my_core);
+	EXPECT_EQ(t, out.r9 + out.r12, 0x99);
+	/*
+	 * Fast calls while slices end: some end inside a call, whose context is
+	 * then completed and saved (user.S .Lfast_leave) and the server runs.
+	 */
+	struct sys_time t0, t1;
+	EXPECT_EQ(t, sys_time(&t0), 0);
+	unsigned bad = 0;
+	for (unsigned i = 0; i < 20000; i++) {
+		gpr_call(SYS_CORE_ID, (uint64_t[6]){ i, i + 1, i + 2, i + 3, i + 4, i + 5 }, &in,
+			 &out);
+		bad += out.rax != my_core || out.rbx != in.rbx || out.rbp != in.rbp ||
+		       out.rdi != in.rdi || out.rsi != in.rsi || out.rdx != in.rdx ||
+		       out.r8 != in.r8 || out.r9 != in.r9 || out.r10 != in.r10 ||
+		       out.r12 != in.r12 || out.r13 != in.r13 || out.r14 != in.r14 ||
+		       out.r15 != in.r15 || out.rcx != (uint64_t)gpr_syscall_ret;
+	}
+	EXPECT_EQ(t, sys_time(&t1), 0);
+	EXPECT_EQ(t, bad, 0);
+	printf("abi: 20000 fast calls in %llu us\n",
+	       (unsigned long long)((t1.cycles - t0.cycles) / (t0.cycles_hz / 1000000)));
 }
 
 TEST(pct, busy_and_abandoned_calls)

@@ -103,6 +103,7 @@ void set_syscalls(const struct bench_run *r); /* syscalls.c */
 void set_scaling(const struct bench_run *r);  /* syscalls.c */
 void set_upcalls(const struct bench_run *r);  /* upcalls.c */
 void set_revoke(const struct bench_run *r);   /* revoke.c */
+void set_spread(const struct bench_run *r);   /* revoke.c */
 void set_switch(const struct bench_run *r);   /* switch.c */
 void set_bpf(const struct bench_run *r);      /* bpf.c */
 /* set=revoke's figure: mode 0 cooperative owner, 1 no handler, 2 downloaded handler. */
@@ -112,4 +113,5 @@ noreturn_fn void role_sleeper(void);	      /* bpf.c */
 noreturn_fn void role_receiver(void);	      /* bpf.c */
 noreturn_fn void role_pinger(void);	      /* bpf.c */
 noreturn_fn void role_owner(void);	      /* revoke.c */
+noreturn_fn void role_sharer(void);	      /* revoke.c */
 noreturn_fn void role_switcher(void);	      /* switch.c */

@@ -12,6 +12,9 @@
  *                 environments yielding to each other (upcalls.c);
  *   set=revoke    revocation of one frame, and operations on another core's
  *                 environments (revoke.c; smp 2 for the remote figures);
+ *   set=spread    revocation (abort) of one frame and of 16 from an owner
+ *                 whose frames are mapped on 1, 2, 4 and 8 cores: by
+ *                 sharers holding copies of its capabilities (revoke.c);
  *   set=switch    the timer-driven slice switch (switch.c);
  *   set=bpf       downloaded code against the paths it saves: a wakeup
  *                 predicate's no against a switch, a revocation answered in
@@ -27,13 +30,15 @@
 
 #include "bench.h"
 
-LIBOS_PROGRAM_PARAMS({ "set", "syscalls", "syscalls, scaling, upcalls, revoke, switch or bpf" },
+LIBOS_PROGRAM_PARAMS({ "set", "syscalls",
+		       "syscalls, scaling, upcalls, revoke, switch, bpf or spread" },
 		     { "rounds", "10000", "samples per figure (1..20000)" },
 		     { "cores", "1", "cores running it at once (recorded in the figures)" },
 		     { "role", NULL, "internal: a partner's role" },
 		     { "mode", "0", "internal: owner: 0 cooperative, 1 no handler" },
 		     { "shared", NULL, "internal: the partner's slot of the shared page" },
-		     { "frames", "0", "internal: owner: frames to hold" });
+		     { "frames", "0", "internal: owner: frames to hold" },
+		     { "index", "0", "internal: sharer: which one" });
 
 uint64_t samples[MAX_ROUNDS];
 unsigned failures;
@@ -101,6 +106,7 @@ static const struct {
 } sets[] = {
 	{ "syscalls", set_syscalls }, { "scaling", set_scaling }, { "upcalls", set_upcalls },
 	{ "revoke", set_revoke },     { "switch", set_switch },	  { "bpf", set_bpf },
+	{ "spread", set_spread },
 };
 
 int main(uint64_t arg, uint64_t env_id, uint64_t core)
@@ -112,6 +118,8 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 				sys_yield();
 		if (eq(role, "owner"))
 			role_owner();
+		if (eq(role, "sharer"))
+			role_sharer();
 		if (eq(role, "switcher"))
 			role_switcher();
 		if (eq(role, "sleeper"))

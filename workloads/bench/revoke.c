@@ -21,12 +21,22 @@
 /* Frames it holds for the largest batch (its table grows to ~4,230 of CAP_SLOTS). */
 #define BATCH_MAX 4096
 
+/* set=spread: sharers on other cores, and the frames each maps (a few: one page holds it all). */
+#define SPREAD_MAX 8
+#define SPREAD_FRAMES 16
+#define SHARER_VA 0x51000000ULL
+
 struct shared {
 	volatile uint64_t refill; /* batches asked for (the first at the start) */
 	volatile uint64_t filled; /* batches the owner holds: == refill when it is ready */
 	volatile uint64_t bad;	  /* the owner failed to set up */
 	volatile uint64_t stop;	  /* the owner is to exit */
 	volatile uint64_t frame[OWNER_MAX]; /* the first frames it holds, by number */
+	/* set=spread: the owner grants each frame to every sharer, which maps it */
+	volatile uint64_t nsharers;				/* sharers (0: set=revoke) */
+	volatile int64_t sharer_env[SPREAD_MAX];		/* in the owner's table */
+	volatile int64_t share_slot[SPREAD_MAX][SPREAD_FRAMES]; /* in each sharer's table */
+	volatile uint64_t mapped[SPREAD_MAX];			/* the batch each has mapped */
 };
 _Static_assert(sizeof(struct shared) <= 4096, "the shared page");
 
@@ -56,8 +66,11 @@ static bool owner_fill(struct shared *sh, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct cap_info ci = { 0 };
-		if (i < nowned && owned[i] >= 0)
+		if (i < nowned && owned[i] >= 0) {
+			(void)sys_cap_revoke(
+			    (uint64_t)owned[i]); /* the sharers' copies (set=spread) */
 			(void)sys_cap_delete((uint64_t)owned[i]);
+		}
 		int64_t s = sys_frame_alloc(FRAME_ANY);
 		owned[i] = s;
 		if (s < 0 || sys_map((uint64_t)s, OWNER_VA + i * 4096ULL, PROT_R | PROT_W) != 0 ||
@@ -66,6 +79,13 @@ static bool owner_fill(struct shared *sh, unsigned n)
 		*(volatile uint64_t *)(OWNER_VA + i * 4096ULL) = i;
 		if (i < OWNER_MAX)
 			sh->frame[i] = ci.object;
+		for (unsigned j = 0; j < sh->nsharers && i < SPREAD_FRAMES; j++) {
+			int64_t c =
+			    sys_cap_grant((uint64_t)s, (uint64_t)sh->sharer_env[j], GRANT_COPY);
+			if (c < 0)
+				return false;
+			sh->share_slot[j][i] = c;
+		}
 	}
 	nowned = n;
 	uint64_t taken[64];
@@ -97,6 +117,41 @@ noreturn_fn void role_owner(void)
 		sys_yield();
 	}
 	sys_exit(sh->bad ? 1 : 0);
+}
+
+/*
+ * role=sharer (set=spread): index= which sharer. Maps every frame the owner
+ * granted it for the batch, writes each (a live TLB entry on this core),
+ * says so, and waits for the next batch.
+ */
+noreturn_fn void role_sharer(void)
+{
+	unsigned me = (unsigned)MIN(libos_arg_u64("index", 0), SPREAD_MAX - 1);
+	struct shared *sh = (struct shared *)SHARED_VA;
+	if (sys_map(libos_arg_u64("shared", CAP_SLOTS), SHARED_VA, PROT_R | PROT_W) != 0)
+		sys_exit(1);
+	while (!sh->stop) {
+		uint64_t batch = sh->filled;
+		/*
+		 * The last batch's copies are gone from this table: revoked (the
+		 * owner's refill revokes each root first), or taken with their
+		 * frame. Their slots may hold this batch's copies now.
+		 */
+		if (batch != sh->mapped[me] && batch == sh->refill) {
+			for (unsigned i = 0; i < SPREAD_FRAMES; i++) {
+				uint64_t va = SHARER_VA + i * 4096ULL;
+				if (sys_map((uint64_t)sh->share_slot[me][i], va, PROT_R | PROT_W) !=
+				    0)
+					sh->bad = 1;
+				else
+					*(volatile uint64_t *)va += 1;
+			}
+			sh->mapped[me] = batch;
+		}
+		__asm__ volatile("pause");
+		sys_yield();
+	}
+	sys_exit(0);
 }
 
 /* While waiting on the owner: give it this core if it lives here, else spin politely. */
@@ -270,6 +325,130 @@ static void revoke_batch_figure(const struct bench_run *r, uint64_t home, uint64
 	CHECK(sys_unmap((uint64_t)f));
 	CHECK(sys_cap_revoke((uint64_t)f));
 	CHECK(sys_frame_free((uint64_t)f));
+}
+
+/*
+ * set=spread: revocation from an owner (this core, no handler: abort) whose
+ * SPREAD_FRAMES frames are mapped on `cores` cores: by itself, and by a
+ * sharer on each of cores 1..cores-1 through a copy of each root capability
+ * the owner granted it. REVOKE_ASK(FRAME_ANY, count) timed until count
+ * frames are free again: every binding is gone (one per core) and every
+ * core's TLB shot down. Refilled and mapped everywhere before each sample,
+ * outside the timing.
+ */
+static void revoke_spread_figure(const struct bench_run *r, unsigned cores, uint64_t count)
+{
+	uint64_t core = r->core, rounds = MIN(r->rounds, (uint64_t)BATCH_ROUNDS);
+	int64_t o = sys_env_create(core), sharer[SPREAD_MAX] = { 0 };
+	CHECK(o);
+	int64_t f = sys_frame_alloc(FRAME_ANY);
+	CHECK(f);
+	CHECK(sys_map((uint64_t)f, SHARED_VA, PROT_R | PROT_W));
+	struct shared *sh = (struct shared *)SHARED_VA;
+	sh->filled = sh->bad = sh->stop = 0;
+	sh->refill = 0;
+	sh->nsharers = cores - 1;
+	for (unsigned j = 0; j + 1 < cores; j++) {
+		sharer[j] = sys_env_create((core + 1 + j) % SPREAD_MAX);
+		CHECK(sharer[j]);
+		sh->mapped[j] = 0;
+		sh->sharer_env[j] = sys_cap_grant((uint64_t)sharer[j], (uint64_t)o, GRANT_COPY);
+		CHECK(sh->sharer_env[j]);
+		int64_t in_s = sys_cap_grant((uint64_t)f, (uint64_t)sharer[j], GRANT_COPY);
+		CHECK(in_s);
+		CHECK(start_partner(r, sharer[j], "role=sharer shared=%lld index=%u",
+				    (long long)in_s, j));
+	}
+	int64_t in_o = sys_cap_grant((uint64_t)f, (uint64_t)o, GRANT_COPY);
+	CHECK(in_o);
+	CHECK(start_partner(r, o, "role=owner mode=1 shared=%lld frames=%u", (long long)in_o,
+			    SPREAD_FRAMES));
+	uint64_t k = 0;
+	for (uint64_t j = 0; j < rounds + 2; j++) {
+		if (j == 2)
+			PROF_BEGIN();
+		PROF_PAUSE();
+		sh->refill = j + 1;
+		bool ready = false;
+		while (!ready && !sh->bad && sys_env_status((uint64_t)o) == E_AGAIN) {
+			let_owner_run(core, core);
+			ready = sh->filled == sh->refill;
+			for (unsigned s = 0; s + 1 < cores; s++)
+				ready = ready && sh->mapped[s] == sh->refill;
+		}
+		if (!ready) {
+			printf("bench: revoke_spread_abort: batch %llu not mapped on %u cores\n",
+			       (unsigned long long)sh->refill, cores);
+			failures++;
+			break;
+		}
+		int64_t before = sys_frame_count(), err;
+		PROF_RESUME();
+		uint64_t t0 = rdtsc(), t;
+		while ((err = sys_call6(SYS_REVOKE_ASK, (uint64_t)o, FRAME_ANY, count, 0, 0, 0)) ==
+		       E_BUSY)
+			let_owner_run(core, core);
+		for (;;) {
+			let_owner_run(core, core);
+			t = rdtsc() - t0;
+			PROF_PAUSE();
+			bool done = err || sys_frame_count() >= before + (int64_t)count;
+			PROF_RESUME();
+			if (done)
+				break;
+		}
+		if (err) {
+			printf("bench: revoke_spread_abort: REVOKE_ASK: %lld\n", (long long)err);
+			failures++;
+			break;
+		}
+		if (j >= 2)
+			samples[k++] = t;
+	}
+	char extra[80];
+	ksnprintf(extra, sizeof(extra), ",\"frames\":%llu,\"cores_mapped\":%u",
+		  (unsigned long long)count, cores);
+	report_x(r, "revoke_spread_abort", k, extra);
+	sh->stop = 1;
+	while (sys_env_status((uint64_t)o) == E_AGAIN)
+		let_owner_run(core, core);
+	for (unsigned j = 0; j + 1 < cores; j++) {
+		while (sys_env_status((uint64_t)sharer[j]) == E_AGAIN)
+			__asm__ volatile("pause");
+		CHECK(sys_env_destroy((uint64_t)sharer[j]));
+	}
+	CHECK(sys_env_destroy((uint64_t)o));
+	CHECK(sys_cap_delete((uint64_t)o));
+	/* Only now: the owner's copies of the sharers' capabilities went with it. */
+	for (unsigned j = 0; j + 1 < cores; j++)
+		CHECK(sys_cap_delete((uint64_t)sharer[j]));
+	CHECK(sys_unmap((uint64_t)f));
+	CHECK(sys_cap_revoke((uint64_t)f));
+	CHECK(sys_frame_free((uint64_t)f));
+}
+
+/* Cores online, up to SPREAD_MAX: an environment can be created on each. */
+static unsigned cores_online(void)
+{
+	unsigned n = 1;
+	for (; n < SPREAD_MAX; n++) {
+		int64_t p = sys_env_create(n);
+		if (p == E_INVAL)
+			break;
+		CHECK(p);
+		CHECK(sys_env_destroy((uint64_t)p));
+		CHECK(sys_cap_delete((uint64_t)p));
+	}
+	return n;
+}
+
+void set_spread(const struct bench_run *r)
+{
+	unsigned online = cores_online();
+	for (unsigned cores = 1; cores <= online; cores *= 2) {
+		revoke_spread_figure(r, cores, 1);
+		revoke_spread_figure(r, cores, SPREAD_FRAMES);
+	}
 }
 
 void set_revoke(const struct bench_run *r)

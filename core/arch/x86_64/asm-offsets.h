@@ -6,6 +6,9 @@
 #define PERCPU_USER_RSP 24
 #define PERCPU_UREGS 32
 #define PERCPU_TSS 40
+#define PERCPU_ID 144
+#define PERCPU_CURRENT 328
+#define PERCPU_PREEMPT 1420
 
 #define UCTX_RAX 0
 #define UCTX_RDI 8
@@ -25,3 +28,15 @@
 #define UCTX_RIP 120
 #define UCTX_RSP 128
 #define UCTX_RFLAGS 136
+
+/* exo/abi.h values user.S tests; syscall.c checks them. */
+#define SYS_FRAME_ALLOC_NR 5
+#define FRAME_WAIT_FLAG 1
+
+/* struct env's fault fields (entry.S's trap_user_fault); trap.c checks them. */
+#define ENV_FAULT_ENTRY 736
+#define ENV_FAULT_STACK 744
+#define ENV_FAULT_STACK_SIZE 752
+#define ENV_FAULT_PIN 760
+#define ENV_FAULT_PIN_UVA 768
+#define ENV_FAULT_PIN_BUSY 784

@@ -5,6 +5,8 @@
  * trap_dispatch(frame). swapgs when the trap came from user mode, so %gs
  * always points at the core's struct percpu inside the kernel.
  */
+#include "asm-offsets.h"
+
 	.text
 
 .macro STUB vec, has_error
@@ -14,7 +16,11 @@ trap_stub_\vec:
 	pushq	$0
 	.endif
 	pushq	$\vec
+	.if \vec < 32 && \vec != 2 && \vec != 8 && \vec != 18
+	jmp	trap_user_fault		/* an exception an environment may handle itself */
+	.else
 	jmp	trap_common
+	.endif
 .endm
 
 	STUB 0, 0
@@ -273,6 +279,104 @@ trap_stub_\vec:
 	STUB 253, 0
 	STUB 254, 0
 	STUB 255, 0
+
+/*
+ * An exception from user mode, delivered to the environment's fault handler
+ * through its pinned fault frame (exo/env.h fault_pin; trap.c's
+ * deliver_fault is the same in C, and the path for everything this one
+ * does not take): no trap frame, no C. The checks are deliver_fault's: a
+ * handler, the stack pointer not on the exception stack, a pin. The frame
+ * is written with fault_pin_busy set (env_fault_unpin waits on it), then
+ * the trap returns into the handler: rip its entry, rsp below the frame,
+ * rdi the frame, TF and DF clear. Anything else: trap_common.
+ *
+ * Stack after the three pushes below: rcx, rbx, rax, vector, error, then
+ * the CPU's rip, cs, rflags, rsp, ss.
+ */
+#define F_VEC 24
+#define F_ERR 32
+#define F_RIP 40
+#define F_CS 48
+#define F_RFLAGS 56
+#define F_RSP 64
+trap_user_fault:
+	testb	$3, 24(%rsp)		/* CS: from the kernel, the usual path */
+	jz	trap_common
+	swapgs
+	pushq	%rax
+	pushq	%rbx
+	pushq	%rcx
+	movq	%gs:PERCPU_CURRENT, %rbx
+	testq	%rbx, %rbx
+	jz	.Luf_slow
+	cmpq	$0, ENV_FAULT_ENTRY(%rbx)
+	je	.Luf_slow
+	/* a fault inside the handler: fault_stack < rsp <= fault_stack + size */
+	movq	F_RSP(%rsp), %rax
+	subq	ENV_FAULT_STACK(%rbx), %rax
+	decq	%rax
+	cmpq	ENV_FAULT_STACK_SIZE(%rbx), %rax
+	jb	.Luf_slow
+	movl	$1, %eax
+	xchgl	%eax, ENV_FAULT_PIN_BUSY(%rbx)	/* busy, then read the pin (Dekker) */
+	movq	ENV_FAULT_PIN(%rbx), %rax
+	testq	%rax, %rax
+	jz	.Luf_unbusy_slow
+	/* struct upcall_fault (exo/abi.h): vector, error, addr, then struct user_regs */
+	movq	F_VEC(%rsp), %rcx
+	movq	%rcx, 0(%rax)
+	cmpq	$14, %rcx
+	movq	F_ERR(%rsp), %rcx
+	movq	%rcx, 8(%rax)
+	movl	$0, %ecx
+	jne	1f
+	movq	%cr2, %rcx
+1:	movq	%rcx, 16(%rax)
+	movq	16(%rsp), %rcx		/* rax */
+	movq	%rcx, 24(%rax)
+	movq	8(%rsp), %rcx		/* rbx */
+	movq	%rcx, 32(%rax)
+	movq	0(%rsp), %rcx		/* rcx */
+	movq	%rcx, 40(%rax)
+	movq	%rdx, 48(%rax)
+	movq	%rsi, 56(%rax)
+	movq	%rdi, 64(%rax)
+	movq	%rbp, 72(%rax)
+	movq	%r8, 80(%rax)
+	movq	%r9, 88(%rax)
+	movq	%r10, 96(%rax)
+	movq	%r11, 104(%rax)
+	movq	%r12, 112(%rax)
+	movq	%r13, 120(%rax)
+	movq	%r14, 128(%rax)
+	movq	%r15, 136(%rax)
+	movq	F_RIP(%rsp), %rcx
+	movq	%rcx, 144(%rax)
+	movq	F_RSP(%rsp), %rcx
+	movq	%rcx, 152(%rax)
+	movq	F_RFLAGS(%rsp), %rcx
+	movq	%rcx, 160(%rax)
+	movl	$0, ENV_FAULT_PIN_BUSY(%rbx)	/* written: the page may go now */
+	/* into the handler, as deliver_fault sets it up */
+	movq	ENV_FAULT_PIN_UVA(%rbx), %rdi
+	leaq	-8(%rdi), %rcx
+	movq	%rcx, F_RSP(%rsp)
+	movq	ENV_FAULT_ENTRY(%rbx), %rcx
+	movq	%rcx, F_RIP(%rsp)
+	andq	$~0x500, F_RFLAGS(%rsp)	/* TF, DF */
+	popq	%rcx
+	popq	%rbx
+	popq	%rax
+	addq	$16, %rsp		/* vector and error code */
+	swapgs
+	iretq
+.Luf_unbusy_slow:
+	movl	$0, ENV_FAULT_PIN_BUSY(%rbx)
+.Luf_slow:
+	popq	%rcx
+	popq	%rbx
+	popq	%rax
+	swapgs				/* trap_common swaps again */
 
 trap_common:
 	testb	$3, 24(%rsp)		/* CS of the interrupted context */

@@ -114,6 +114,11 @@ _Static_assert(offsetof(struct percpu, arch.kstack) == PERCPU_KSTACK, "asm offse
 _Static_assert(offsetof(struct percpu, arch.user_rsp) == PERCPU_USER_RSP, "asm offset");
 _Static_assert(offsetof(struct percpu, arch.uregs) == PERCPU_UREGS, "asm offset");
 _Static_assert(offsetof(struct percpu, arch.tss) == PERCPU_TSS, "asm offset");
+_Static_assert(offsetof(struct percpu, id) == PERCPU_ID, "asm offset");
+_Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT, "asm offset");
+_Static_assert(offsetof(struct percpu, preempt) == PERCPU_PREEMPT, "asm offset");
+_Static_assert(sizeof(((struct percpu *)0)->preempt) == 1, "user.S tests it as a byte");
+_Static_assert(sizeof(((struct percpu *)0)->id) == 4, "user.S loads it as a long");
 _Static_assert(offsetof(struct arch_uctx, rax) == UCTX_RAX, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rdi) == UCTX_RDI, "asm offset");
 _Static_assert(offsetof(struct arch_uctx, rsi) == UCTX_RSI, "asm offset");

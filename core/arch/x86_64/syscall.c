@@ -1,12 +1,18 @@
 /* syscall/sysret set-up, and the C side of entering user mode. */
 #include <arch/context.h>
 #include <arch/x86.h>
+#include <exo/panic.h>
 #include <percpu.h>
 
 #define EFER_SCE (1u << 0)
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
 #define MSR_FMASK 0xc0000084
+
+#include "asm-offsets.h"
+
+_Static_assert(SYS_FRAME_ALLOC_NR == SYS_FRAME_ALLOC && FRAME_WAIT_FLAG == FRAME_WAIT,
+	       "user.S's FRAME_ALLOC test");
 
 extern char syscall_entry[];
 
@@ -21,4 +27,11 @@ void arch_syscall_init(void)
 	wrmsr(MSR_KERNEL_GS_BASE, 0); /* the user's GS base, swapped in at user entry */
 }
 
-struct arch_uctx *arch_user_regs(void) { return this_cpu()->arch.uregs; }
+struct arch_uctx *arch_user_regs(void)
+{
+	struct arch_uctx *r = this_cpu()->arch.uregs;
+	/* NULL: a call on the entry's fast path, which saved no whole context (syscall_fast_set). */
+	if (!r)
+		panic("arch_user_regs: call on the fast path needs its context");
+	return r;
+}

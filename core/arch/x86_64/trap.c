@@ -66,18 +66,73 @@ void idt_load(void)
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
+/* entry.S's trap_user_fault reaches these by fixed offsets (asm-offsets.h). */
+#include "asm-offsets.h"
+_Static_assert(offsetof(struct env, fault_entry) == ENV_FAULT_ENTRY, "asm offset");
+_Static_assert(offsetof(struct env, fault_stack) == ENV_FAULT_STACK, "asm offset");
+_Static_assert(offsetof(struct env, fault_stack_size) == ENV_FAULT_STACK_SIZE, "asm offset");
+_Static_assert(offsetof(struct env, fault_pin) == ENV_FAULT_PIN, "asm offset");
+_Static_assert(offsetof(struct env, fault_pin_uva) == ENV_FAULT_PIN_UVA, "asm offset");
+_Static_assert(offsetof(struct env, fault_pin_busy) == ENV_FAULT_PIN_BUSY, "asm offset");
+_Static_assert(sizeof(((struct env *)0)->fault_pin_busy) == 4, "entry.S: a long");
+_Static_assert(offsetof(struct upcall_fault, regs.rax) == 24 &&
+		   offsetof(struct upcall_fault, regs.rflags) == 160,
+	       "entry.S writes struct upcall_fault by offset");
+
 /* The frame a fatal trap left, for arch_dump_registers/backtrace (debug.c). */
 extern struct trap_frame *panic_frame[MAX_CPUS];
 
-/* The user registers a trap frame holds, in the ABI's layout. */
-static struct user_regs frame_regs(const struct trap_frame *f)
+/*
+ * The fault and the registers a trap frame holds, in the ABI's layout,
+ * written to u: field by field, each a load and a store.
+ */
+static inline void fault_write(struct upcall_fault *u, const struct trap_frame *f, uint64_t cr2)
 {
-	return (struct user_regs){
-		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
-		.rdi = f->rdi, .rbp = f->rbp, .r8 = f->r8, .r9 = f->r9, .r10 = f->r10,
-		.r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14, .r15 = f->r15,
-		.rip = f->rip, .rsp = f->rsp, .rflags = f->rflags,
-	};
+	u->vector = f->vector;
+	u->error = f->error;
+	u->addr = cr2;
+	u->regs.rax = f->rax;
+	u->regs.rbx = f->rbx;
+	u->regs.rcx = f->rcx;
+	u->regs.rdx = f->rdx;
+	u->regs.rsi = f->rsi;
+	u->regs.rdi = f->rdi;
+	u->regs.rbp = f->rbp;
+	u->regs.r8 = f->r8;
+	u->regs.r9 = f->r9;
+	u->regs.r10 = f->r10;
+	u->regs.r11 = f->r11;
+	u->regs.r12 = f->r12;
+	u->regs.r13 = f->r13;
+	u->regs.r14 = f->r14;
+	u->regs.r15 = f->r15;
+	u->regs.rip = f->rip;
+	u->regs.rsp = f->rsp;
+	u->regs.rflags = f->rflags;
+}
+
+/* The checked copy of the frame to uva (off the fast path: its buffer needs a stack canary). */
+static __attribute__((noinline)) int fault_write_copy(struct env *e, uint64_t uva,
+						      const struct trap_frame *f, uint64_t cr2)
+{
+	struct upcall_fault uf;
+	fault_write(&uf, f, cr2);
+	return copy_to_user(e, uva, &uf, sizeof(uf));
+}
+
+/*
+ * Write the fault frame through e's pin (exo/env.h), if it has one: no walk,
+ * no lock. fault_pin_busy tells whoever unpins (another core unmapping the
+ * page) to wait until the write is done. False: no pin.
+ */
+static bool fault_write_pinned(struct env *e, const struct trap_frame *f, uint64_t cr2)
+{
+	__atomic_store_n(&e->fault_pin_busy, 1, __ATOMIC_SEQ_CST);
+	struct upcall_fault *u = __atomic_load_n(&e->fault_pin, __ATOMIC_SEQ_CST);
+	if (u)
+		fault_write(u, f, cr2);
+	__atomic_store_n(&e->fault_pin_busy, 0, __ATOMIC_RELEASE);
+	return u != NULL;
 }
 
 /*
@@ -88,6 +143,11 @@ static struct user_regs frame_regs(const struct trap_frame *f)
  * entering the kernel. False if it cannot be delivered: no handler, a fault
  * inside the handler (its stack pointer is on the exception stack), or an
  * exception stack that is not mapped writable.
+ *
+ * The frame's page is checked by a walk at the first fault and pinned
+ * (uaccess_fault_pin): later faults write through the pin until the page
+ * is unmapped (env_unmap unpins) or the stack is set again. A frame that
+ * crosses a page goes through the checked copy every time.
  */
 static bool deliver_fault(struct env *e, struct trap_frame *f, uint64_t cr2, const char **why)
 {
@@ -99,12 +159,16 @@ static bool deliver_fault(struct env *e, struct trap_frame *f, uint64_t cr2, con
 		*why = "fault inside its fault handler";
 		return false;
 	}
-	struct upcall_fault uf = { .vector = f->vector, .error = f->error, .addr = cr2,
-				   .regs = frame_regs(f) };
-	uint64_t frame = ALIGN_DOWN(e->fault_stack + e->fault_stack_size - sizeof(uf), 16);
-	if (copy_to_user(e, frame, &uf, sizeof(uf)) != E_OK) {
-		*why = "its exception stack is not mapped writable";
-		return false;
+	uint64_t frame =
+	    ALIGN_DOWN(e->fault_stack + e->fault_stack_size - sizeof(struct upcall_fault), 16);
+	if (!fault_write_pinned(e, f, cr2) &&
+	    (uaccess_fault_pin(e, frame, sizeof(struct upcall_fault)) != E_OK ||
+	     !fault_write_pinned(e, f, cr2))) {
+		/* Not pinnable (unmapped, read-only, across two pages) or unpinned meanwhile. */
+		if (fault_write_copy(e, frame, f, cr2) != E_OK) {
+			*why = "its exception stack is not mapped writable";
+			return false;
+		}
 	}
 	f->rip = e->fault_entry;
 	f->rsp = frame - 8; /* as after a call: the handler's frame is 16-byte aligned */
@@ -164,8 +228,12 @@ static void exception(struct trap_frame *f)
 }
 
 void trap_dispatch(struct trap_frame *f);
-/* An interrupt taken in user mode is about to return there: the scheduler may take over. */
-static void user_return_point(const struct trap_frame *f)
+/*
+ * An interrupt taken in user mode is about to return there: the scheduler
+ * may take over. Not inlined: its context on the stack would cost
+ * trap_dispatch a stack canary on every trap.
+ */
+static __attribute__((noinline)) void user_return_point(const struct trap_frame *f)
 {
 	struct arch_uctx u = {
 		.rax = f->rax,

@@ -10,7 +10,10 @@
  * syscall entry: swapgs, switch to arch.kstack, build a struct arch_uctx on
  * the stack (arch/context.h order), call syscall_dispatch(regs) whose return
  * value goes to the user's rax, restore, sysretq. rcx/r11 hold the user's
- * rip/rflags as the instruction defines.
+ * rip/rflags as the instruction defines. Calls that never leave through
+ * another context (syscall_fast_set) take a shorter path below: a partial
+ * context, the handler called straight from syscall_table, and only the
+ * caller-saved registers loaded back.
  */
 #include "asm-offsets.h"
 
@@ -76,6 +79,89 @@ syscall_entry:
 1:	swapgs
 	movq	%rsp, %gs:PERCPU_USER_RSP
 	movq	%gs:PERCPU_KSTACK, %rsp
+	/* A call in syscall_fast_set never leaves through another context. */
+	cmpq	$64, %rax
+	jae	.Lslow
+	btq	%rax, syscall_fast_set(%rip)
+	jnc	.Lslow_or_alloc
+.Lfast:
+	/*
+	 * The fast path: the same struct arch_uctx, but only the arguments, rip,
+	 * rflags and rbp in it. The C code keeps rbx and r12-r15 (the ABI), so
+	 * only the caller-saved registers are loaded back: the arguments from
+	 * the frame, rcx/r11 from rip/rflags, rax the result. No register
+	 * returns anything of the kernel's. arch_user_regs() is NULL meanwhile.
+	 */
+	pushq	%r11				/* rflags */
+	subq	$8, %rsp			/* rsp: written only if the call must leave */
+	pushq	%rcx				/* rip */
+	subq	$56, %rsp			/* r15 r14 r13 r11 rbp rcx rbx */
+	pushq	%r12
+	pushq	%r9
+	pushq	%r8
+	pushq	%r10
+	pushq	%rdx
+	pushq	%rsi
+	pushq	%rdi
+	pushq	%rax
+	movq	%rbp, UCTX_RBP(%rsp)
+	movq	$0, %gs:PERCPU_UREGS
+	movq	%gs:PERCPU_CURRENT, %rdi	/* handler(current, arguments) */
+	leaq	UCTX_RDI(%rsp), %rsi
+	xorl	%ebp, %ebp			/* ends the kernel's frame-pointer chain */
+	sti
+	call	*syscall_table(,%rax,8)
+	cli
+	/* syscall_dispatch's test: the slice is over, or another core waits. */
+	cmpb	$0, %gs:PERCPU_PREEMPT
+	jne	.Lfast_leave
+	movl	%gs:PERCPU_ID, %ecx
+	cmpq	$0, xcall_queued(,%rcx,8)
+	jne	.Lfast_leave
+	movq	UCTX_RBP(%rsp), %rbp
+	movq	UCTX_RDI(%rsp), %rdi
+	movq	UCTX_RSI(%rsp), %rsi
+	movq	UCTX_RDX(%rsp), %rdx
+	movq	UCTX_R10(%rsp), %r10
+	movq	UCTX_R8(%rsp), %r8
+	movq	UCTX_R9(%rsp), %r9
+	movq	UCTX_RIP(%rsp), %rcx
+	movq	UCTX_RFLAGS(%rsp), %r11
+	movq	%gs:PERCPU_USER_RSP, %rsp
+	swapgs
+	sysretq
+
+	/*
+	 * The call is done but this core must leave user mode: complete the
+	 * context as the slow path would have it (rbx, r12-r15 still the
+	 * user's) and go through sched_preempt_point, which saves it.
+	 */
+.Lfast_leave:
+	movq	%rax, UCTX_RAX(%rsp)		/* the result */
+	movq	%rbx, UCTX_RBX(%rsp)
+	movq	UCTX_RIP(%rsp), %rcx
+	movq	%rcx, UCTX_RCX(%rsp)
+	movq	UCTX_RFLAGS(%rsp), %r11
+	movq	%r11, UCTX_R11(%rsp)
+	movq	%r13, UCTX_R13(%rsp)
+	movq	%r14, UCTX_R14(%rsp)
+	movq	%r15, UCTX_R15(%rsp)
+	movq	%gs:PERCPU_USER_RSP, %rcx
+	movq	%rcx, UCTX_RSP(%rsp)
+	movq	%rsp, %gs:PERCPU_UREGS
+	movq	%rsp, %rdi
+	sti
+	call	sched_preempt_point		/* returns only if there was nothing to do */
+	cli
+	jmp	.Lslow_return
+
+.Lslow_or_alloc:
+	/* FRAME_ALLOC leaves only to wait (FRAME_WAIT, in its second argument). */
+	cmpq	$SYS_FRAME_ALLOC_NR, %rax
+	jne	.Lslow
+	testq	$FRAME_WAIT_FLAG, %rsi
+	jz	.Lfast
+.Lslow:
 	/* struct arch_uctx (arch/context.h), built downwards from rflags to rax */
 	pushq	%r11				/* rflags */
 	pushq	%gs:PERCPU_USER_RSP		/* rsp */
@@ -102,6 +188,7 @@ syscall_entry:
 	call	syscall_dispatch
 	cli
 	movq	%rax, UCTX_RAX(%rsp)		/* the result */
+.Lslow_return:
 	popq	%rax
 	popq	%rdi
 	popq	%rsi

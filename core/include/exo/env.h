@@ -68,6 +68,19 @@ struct env {
 	uint64_t fault_entry;	/* UPCALL_FAULT entry, 0: faults end the environment */
 	uint64_t fault_stack;	/* its exception stack: [fault_stack, + fault_stack_size) */
 	uint64_t fault_stack_size;
+	/*
+	 * The pinned fault frame (docs/time-and-upcalls.md): the kernel alias
+	 * of the slot at the top of the exception stack, found by one
+	 * page-table walk and trusted while that page stays mapped writable.
+	 * Set by the home core under lock; cleared under lock by env_unmap of
+	 * the page, UPCALL_SET and env_create. fault_pin_busy is 1 while the
+	 * home core writes through it: whoever clears the pin waits for 0, so
+	 * no write lands after the page is gone.
+	 */
+	void *fault_pin;	 /* atomic: struct upcall_fault *, or NULL */
+	uint64_t fault_pin_uva;	 /* the same slot's user address (set before fault_pin) */
+	uint64_t fault_pin_page; /* under lock: its user page */
+	uint32_t fault_pin_busy; /* atomic */
 	uint64_t sched_entry;	/* UPCALL_SCHED entry, 0: slices resume uctx directly */
 	uint64_t sched_stack, sched_stack_size;
 	uint64_t cpu_cycles[MAX_CPUS]; /* cycles run, per core (written by that core) */
@@ -238,6 +251,9 @@ unsigned env_pt_reclaim_any(unsigned max);
 /* Map/unmap for cap_bind (cap.c): frame at va in e's address space. */
 must_check int env_map(struct env *e, uint64_t va, uint64_t frame, unsigned prot);
 void env_unmap(struct env *e, uint64_t va);
+
+/* Clear e's fault-frame pin and wait out a write through it (e's lock held, or e's home core). */
+void env_fault_unpin(struct env *e);
 
 /*
  * Notify environment id (at generation gen) with bits: on its home core the

@@ -27,6 +27,16 @@ enum pot_state {
 
 #define POT_OWNER_BITS 22
 #define POT_NO_OWNER ((1u << POT_OWNER_BITS) - 1)
+/*
+ * Two owners no environment has, for POT_KERNEL frames of the pre-zeroed
+ * pools (exo/frame.h): POT_ZEROING, being zeroed by a core (interrupts
+ * off, one page), then POT_POOL, zeroed and waiting in a pool. Both count
+ * as free (pot_count_free), and pot_claim takes a POT_POOL frame as it
+ * takes a free one (it waits out POT_ZEROING): to everyone else they are
+ * free frames.
+ */
+#define POT_POOL (POT_NO_OWNER - 1)
+#define POT_ZEROING (POT_NO_OWNER - 2)
 #define POT_GEN_BITS 40
 
 struct pot_entry {
@@ -72,6 +82,16 @@ struct pot_view pot_get(uint64_t frame);
  */
 must_check int pot_claim(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen);
 
+/* pot_claim, and *zeroed: whether the frame came from a pool (POT_POOL: already zero). */
+must_check int pot_claim_zeroed(uint64_t frame, uint32_t owner, bool kernel, uint64_t *gen,
+				bool *zeroed);
+
+/* FREE -> POT_ZEROING (this core zeroes it next). E_BUSY: not free; E_RANGE. */
+must_check int pot_zero_begin(uint64_t frame);
+
+/* POT_ZEROING -> POT_POOL: the frame is zero now (after pot_zero_begin only). */
+void pot_zero_end(uint64_t frame);
+
 /*
  * OWNED/KERNEL by owner at generation gen -> FREE, generation + 1.
  * E_RANGE: frame >= nframes; E_PERM: owned by someone else or not owned;
@@ -100,3 +120,6 @@ uint64_t pot_root_hint(uint64_t frame);
 
 /* Count frames by state (for tests and the invariant checker). */
 uint64_t pot_count(enum pot_state state);
+
+/* Free frames: POT_FREE, and POT_KERNEL with owner POT_POOL or POT_ZEROING. */
+uint64_t pot_count_free(void);

@@ -15,6 +15,19 @@ struct env;
  */
 int64_t syscall_dispatch(struct arch_uctx *regs);
 
+/* A call's handler: e the caller, a[0..ARCH_UCTX_NARGS-1] its arguments. */
+typedef int64_t (*syscall_fn)(struct env *e, const uint64_t *a);
+
+/* Every call's handler by number (NULL: none); the entry's fast path calls it directly. */
+extern const syscall_fn syscall_table[SYS_COUNT];
+
+/*
+ * Bit nr set: call nr has a handler and never leaves through another
+ * context, so the entry takes its fast path (user.S). The others are the
+ * only ones that may use arch_user_regs().
+ */
+extern const uint64_t syscall_fast_set;
+
 /* Leave the call, nothing changed, to run again when the caller is resumed. */
 static inline __attribute__((always_inline)) noreturn_fn void syscall_restart(struct env *e)
 {

@@ -25,3 +25,11 @@ must_check int copy_to_user_locked(struct env *e, uint64_t uva, const void *src,
 
 /* Would a copy of n bytes to (write) or from uva succeed now? E_FAULT if not. */
 must_check int uaccess_check(struct env *e, uint64_t uva, size_t n, bool write);
+
+/*
+ * Pin e's fault frame (exo/env.h fault_pin) at [uva, uva + n): one walk, and
+ * if that lies in one page mapped for the user writable, its kernel alias
+ * becomes e->fault_pin (under e's lock). E_FAULT: not mapped writable, or
+ * outside user space; E_RANGE: it crosses a page (then nothing is pinned).
+ */
+must_check int uaccess_fault_pin(struct env *e, uint64_t uva, size_t n);
