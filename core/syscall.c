@@ -1051,7 +1051,8 @@ int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
 
 /*
  * The calls that may leave through another context: yield, exit, a PCT
- * switch, a restart (FRAME_ALLOC with FRAME_WAIT, BLOCK_WAIT). They read
+ * switch, a restart (FRAME_ALLOC with FRAME_WAIT, BLOCK_WAIT, ENV_DESTROY
+ * waiting for its steps). They read
  * and save the caller's whole context (arch_user_regs), so the entry builds
  * it for them. The entry's fast path for the others saves only what C may
  * clobber and the arguments, and leaves arch_user_regs() NULL. FRAME_ALLOC
@@ -1062,7 +1063,7 @@ int64_t syscall_invoke(struct env *e, uint64_t nr, const uint64_t a[6])
 #define SYS_LEAVING                                                                                \
 	(SYS_BIT(SYS_YIELD) | SYS_BIT(SYS_EXIT) | SYS_BIT(SYS_FRAME_ALLOC) |                       \
 	 SYS_BIT(SYS_YIELD_TO) | SYS_BIT(SYS_PCT_CALL) | SYS_BIT(SYS_PCT_REPLY) |                  \
-	 SYS_BIT(SYS_BLOCK_WAIT))
+	 SYS_BIT(SYS_BLOCK_WAIT) | SYS_BIT(SYS_ENV_DESTROY))
 _Static_assert(SYS_COUNT <= 64, "syscall_fast_set is one word");
 const uint64_t syscall_fast_set = (SYS_BIT(SYS_COUNT) - 1) & ~SYS_LEAVING;
 
