@@ -57,10 +57,19 @@ bool model_stale(const struct model *m, const struct mcap *c)
 
 bool model_table_full(const struct menv *e)
 {
+	if (e->top < CAP_SLOTS)
+		return false;
 	for (unsigned s = 0; s < CAP_SLOTS; s++)
 		if (!e->caps[s].type)
 			return false;
 	return true;
+}
+
+struct mcap *model_fill(struct menv *e, uint32_t s)
+{
+	if (s >= e->top)
+		e->top = s + 1;
+	return &e->caps[s];
 }
 
 uint64_t model_free_frames(const struct model *m)
@@ -147,6 +156,7 @@ void model_new_env(struct model *m, uint32_t id, unsigned home)
 	e->home = home;
 	e->guarantee = e->notify = e->notify_maybe = 0;
 	e->nreposs = 0;
+	e->top = 0;
 	memset(e->caps, 0, sizeof(e->caps));
 }
 
@@ -161,7 +171,7 @@ static bool is_child(const struct mcap *c, uint32_t env, uint32_t slot)
 bool model_first_child(const struct model *m, uint32_t env, uint32_t slot, struct ref *out)
 {
 	for_each_live(m, i) {
-		for (uint32_t s = 0; s < CAP_SLOTS; s++)
+		for (uint32_t s = 0; s < m->env[i].top; s++)
 			if (is_child(&m->env[i].caps[s], env, slot)) {
 				*out = (struct ref){i, s};
 				return true;
@@ -174,7 +184,7 @@ unsigned model_count_children(const struct model *m, uint32_t env, uint32_t slot
 {
 	unsigned n = 0;
 	for_each_live(m, i)
-		for (uint32_t s = 0; s < CAP_SLOTS; s++)
+		for (uint32_t s = 0; s < m->env[i].top; s++)
 			n += is_child(&m->env[i].caps[s], env, slot);
 	return n;
 }
@@ -184,7 +194,7 @@ unsigned model_descendants(const struct model *m, uint32_t env, uint32_t slot, s
 			   unsigned n, unsigned max)
 {
 	for_each_live(m, i) {
-		for (uint32_t s = 0; s < CAP_SLOTS; s++)
+		for (uint32_t s = 0; s < m->env[i].top; s++)
 			if (is_child(&m->env[i].caps[s], env, slot) && n < max) {
 				out[n++] = (struct ref){i, s};
 				n = model_descendants(m, i, s, out, n, max);
@@ -277,7 +287,7 @@ void model_destroy(struct model *m, uint32_t id)
 	if (!x->live)
 		return;
 	x->gen++;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++)
+	for (uint32_t s = 0; s < x->top; s++)
 		if (x->caps[s].type)
 			model_delete_tree(m, id, s);
 	set_live(m, id, false);
@@ -388,7 +398,7 @@ unsigned model_env_count(const struct model *m)
 unsigned model_slots(const struct model *m, uint32_t env, unsigned type, uint32_t out[CAP_SLOTS])
 {
 	unsigned n = 0;
-	for (uint32_t s = 0; s < CAP_SLOTS; s++) {
+	for (uint32_t s = 0; s < m->env[env].top; s++) {
 		uint8_t t = m->env[env].caps[s].type;
 		if (t && (type == OBJ_NONE || t == type))
 			out[n++] = s;

@@ -40,6 +40,12 @@ struct menv {
 	uint64_t notify_maybe;	       /* bits a disk request may still OR in (sticky) */
 	uint64_t reposs[MODEL_REPOSS]; /* frames taken by force since the last REPOSS_READ */
 	unsigned nreposs;
+	/*
+	 * One past the highest slot filled since creation: caps[top..] are
+	 * empty, so the model's scans stop there (the comparison with the
+	 * kernel still looks at every slot the kernel has in use).
+	 */
+	uint32_t top;
 	struct mcap caps[CAP_SLOTS];
 };
 
@@ -125,6 +131,9 @@ int model_range_find(const struct model *m, uint64_t obj);
 
 /* No free slot in e's table? */
 bool model_table_full(const struct menv *e);
+
+/* Slot s of e is about to be filled (every new capability goes through here). */
+struct mcap *model_fill(struct menv *e, uint32_t s);
 
 /* Frames nobody owns and the kernel does not hold (what FRAME_COUNT counts). */
 uint64_t model_free_frames(const struct model *m);
