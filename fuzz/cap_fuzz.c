@@ -80,9 +80,9 @@
 #define MAX_STEPS    20000000ULL
 #define CALL_TIMEOUT (1ULL << 32) /* cycles core 1 may take for one call */
 #define SETUP_OPS    16
-#define FILL_MAX     (2 * CAP_SLOTS + 16) /* calls one FILL makes at most */
-#define FILL_BUDGET  (4 * FILL_MAX)      /* and all of a program's FILLs */
-#define TRACE_MAX    (SETUP_OPS + PROG_MAX_OPS + FILL_BUDGET)
+#define FILL_MAX (2 * CAP_SLOTS + 16) /* calls one FILL makes at most */
+#define FILL_BUDGET (4 * FILL_MAX)    /* and all of a program's FILLs */
+#define TRACE_MAX (SETUP_OPS + PROG_MAX_OPS + FILL_BUDGET)
 
 static struct pot_entry pot_table[NFRAMES];
 
@@ -628,23 +628,23 @@ static const struct prog_call *call_named(uint64_t nr);
  * tables.
  */
 static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
-                 const struct prog_call *c, const uint64_t arg[6])
+		 const struct prog_call *c, const uint64_t arg[6])
 {
 	struct trace *t = &r->trace[r->ntrace++];
-	*t = (struct trace){.op = i,
-	                    .who = who,
-	                    .env = r->env[who],
-	                    .call = c,
-	                    .src = op,
-	                    .nr = c->nr,
-	                    .a = {arg[0], arg[1]}};
+	*t = (struct trace){ .op = i,
+			     .who = who,
+			     .env = r->env[who],
+			     .call = c,
+			     .src = op,
+			     .nr = c->nr,
+			     .a = { arg[0], arg[1] } };
 	if (verbose)
 		print_trace(stdout, t);
 	unsigned kind = (unsigned)(arg[0] % PROG_FILL_KINDS);
 	uint64_t core = arg[1] % NCORES;
 	r->filling = true;
 	for (unsigned n = 0; n < FILL_MAX && r->filled < FILL_BUDGET; n++, r->filled++) {
-		uint64_t nr, a[6] = {0};
+		uint64_t nr, a[6] = { 0 };
 		switch (kind) {
 		case PROG_FILL_CAPS: {
 			static uint32_t held[CAP_SLOTS];

@@ -161,12 +161,12 @@ static bool new_root(struct call *c, unsigned type, uint64_t obj, uint64_t gen)
 	if (c->ret >= CAP_SLOTS || c->e->caps[c->ret].type)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
 	*model_fill(c->e, (uint32_t)c->ret) = (struct mcap){ .type = (uint8_t)type,
-					    .rights = CAP_R_ALL,
-					    .root = true,
-					    .obj = obj,
-					    .gen = gen,
-					    .penv = MODEL_NONE,
-					    .pslot = MODEL_NONE };
+							     .rights = CAP_R_ALL,
+							     .root = true,
+							     .obj = obj,
+							     .gen = gen,
+							     .penv = MODEL_NONE,
+							     .pslot = MODEL_NONE };
 	return true;
 }
 

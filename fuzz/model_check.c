@@ -89,10 +89,11 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 	for (uint32_t s = e->top; s < CAP_SLOTS; s++) {
 		struct cap_info got;
 		if (used[s] && k->inspect(k->ctx, id, s, &got) == 0)
-			return model_differ(why, n,
-					    "env %u slot %u: the kernel has a capability, the model "
-					    "none",
-					    id, s);
+			return model_differ(
+			    why, n,
+			    "env %u slot %u: the kernel has a capability, the model "
+			    "none",
+			    id, s);
 	}
 	for (uint32_t s = 0; s < e->top; s++) {
 		bool mine = e->caps[s].type != OBJ_NONE, theirs = used[s];
