@@ -664,6 +664,7 @@ static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
 	unsigned kind = (unsigned)(arg[0] % PROG_FILL_KINDS);
 	uint64_t core = arg[1] % NCORES;
 	r->filling = true;
+	int64_t made[2] = { 0 }; /* PROG_FILL_DISK: the block range's slot and the frame's */
 	for (unsigned n = 0; n < FILL_MAX && r->filled < FILL_BUDGET; n++, r->filled++) {
 		uint64_t nr, a[6] = { 0 };
 		switch (kind) {
@@ -694,13 +695,31 @@ static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
 			nr = SYS_ENV_CREATE;
 			a[0] = core;
 			break;
+		case PROG_FILL_DISK:
+			if (n == 0) {
+				nr = SYS_BLOCK_ALLOC;
+				a[0] = BLOCK_ANY;
+				a[1] = 1;
+			} else if (n == 1) {
+				nr = SYS_FRAME_ALLOC;
+				a[0] = FRAME_ANY;
+			} else {
+				nr = SYS_BLOCK_IO;
+				a[0] = (uint64_t)made[0];
+				a[2] = (uint64_t)made[1];
+				a[3] = BLOCK_READ;
+			}
+			break;
 		default:
 			nr = SYS_FRAME_ALLOC;
 			a[0] = FRAME_ANY;
 			break;
 		}
-		if (exec(r, i, NULL, who, call_named(nr), nr, a) < 0)
+		int64_t ret = exec(r, i, NULL, who, call_named(nr), nr, a);
+		if (ret < 0)
 			break;
+		if (n < 2)
+			made[n] = ret;
 	}
 done:
 	r->filling = false;

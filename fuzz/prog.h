@@ -140,6 +140,7 @@ enum prog_fill {
 	PROG_FILL_EPS,	  /* EP_CREATE(ENV_SELF, ...): endpoints (or the capability table) */
 	PROG_FILL_ENVS,	  /* ENV_CREATE(core): environments (or frames, or slots) */
 	PROG_FILL_FRAMES, /* FRAME_ALLOC(FRAME_ANY, 0): memory (E_NOMEM or E_AGAIN) */
+	PROG_FILL_DISK,	  /* BLOCK_ALLOC, FRAME_ALLOC, then BLOCK_IO reads: outstanding requests */
 	PROG_FILL_KINDS
 };
 
