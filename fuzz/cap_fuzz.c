@@ -669,12 +669,17 @@ static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
 		uint64_t nr, a[6] = { 0 };
 		switch (kind) {
 		case PROG_FILL_CAPS: {
+			/*
+			 * A tree of fan-out 8 rather than 250 siblings: the checks
+			 * walk a parent's child list for each child.
+			 */
 			static uint32_t held[CAP_SLOTS];
+			unsigned nheld = 0;
 			if (!model_env_live(m, r->env[who]) ||
-			    model_slots(m, r->env[who], OBJ_NONE, held) == 0)
+			    (nheld = model_slots(m, r->env[who], OBJ_NONE, held)) == 0)
 				goto done;
 			nr = SYS_CAP_MINT;
-			a[0] = held[0];
+			a[0] = held[(nheld - 1) / 8];
 			a[1] = CAP_R_ALL;
 			break;
 		}

@@ -390,7 +390,15 @@ static unsigned pick_call(struct rng *r)
 			if (prog_calls[i].nr == nr)
 				return i;
 	}
-	return (unsigned)below(r, prog_ncalls);
+	/*
+	 * FILL makes hundreds of calls (a table's worth): about one pick in
+	 * sixteen that lands on it keeps it, so that full tables are
+	 * explored without most inputs paying for them.
+	 */
+	unsigned i = (unsigned)below(r, prog_ncalls);
+	while (prog_calls[i].nr == PROG_NR_FILL && !chance(r, 6))
+		i = (unsigned)below(r, prog_ncalls);
+	return i;
 }
 
 int prog_is_slot_type(unsigned t)
