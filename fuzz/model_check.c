@@ -35,10 +35,10 @@ bool model_info_same(const struct cap_info *k, const struct cap_info *w, char *w
 #define FIELD(f)                                                                                   \
 	if (k->f != w->f) {                                                                        \
 		if (why)                                                                           \
-			(void)snprintf(why, n,                                                     \
-				 "%s: " #f " is %llu (0x%llx), the model says %llu (0x%llx)",      \
-				 where, (unsigned long long)k->f, (unsigned long long)k->f,        \
-				 (unsigned long long)w->f, (unsigned long long)w->f);              \
+			(void)snprintf(                                                            \
+			    why, n, "%s: " #f " is %llu (0x%llx), the model says %llu (0x%llx)",   \
+			    where, (unsigned long long)k->f, (unsigned long long)k->f,             \
+			    (unsigned long long)w->f, (unsigned long long)w->f);                   \
 		return false;                                                                      \
 	}
 	FIELD(type)
