@@ -22,7 +22,9 @@
  * the reference model catches alone. FUZZ_RESULTS=1 prints, per input, a
  * digest of every call's environment and result on stderr, which must not
  * depend on the inputs run before it (tools/fuzz-smoke replays in two
- * orders and compares).
+ * orders and compares). FUZZ_CORRUPT=N damages the kernel's state where
+ * nothing is in use, after the set-up (see corrupt()): the oracles must
+ * fail the input (tools/fuzz-smoke checks they do).
  *
  * Pure: the kernel's state is rebuilt per input (sim_init: the per-core
  * state, zeroed memory and stacks; pot_init: the ownership table;
@@ -78,7 +80,9 @@
 #define MAX_STEPS    20000000ULL
 #define CALL_TIMEOUT (1ULL << 32) /* cycles core 1 may take for one call */
 #define SETUP_OPS    16
-#define TRACE_MAX    (SETUP_OPS + PROG_MAX_OPS)
+#define FILL_MAX (2 * MODEL_SLOTS + 16) /* calls one FILL makes at most */
+#define FILL_BUDGET (4 * FILL_MAX)    /* and all of a program's FILLs */
+#define TRACE_MAX (SETUP_OPS + PROG_MAX_OPS + FILL_BUDGET)
 
 static struct pot_entry pot_table[NFRAMES];
 
@@ -106,6 +110,8 @@ struct run {
 	struct trace trace[TRACE_MAX];
 	unsigned ntrace;
 	uint64_t kernel_frames; /* the image and the message rings */
+	unsigned filled;	/* calls FILL has made (FILL_BUDGET at most) */
+	bool filling;		/* in a FILL: the state is compared after its last call */
 	bool done;
 };
 
@@ -115,6 +121,7 @@ static bool verbose;
 static bool results; /* FUZZ_RESULTS=1: a digest of every call's result, per input (purity) */
 static bool
     model_only; /* FUZZ_MODEL_ONLY=1: no invariant_check(), to see what the model alone catches */
+static unsigned corruption; /* FUZZ_CORRUPT=N: damage an unused entry after the set-up */
 #define m model_instance
 
 /* ---- printing a program ---- */
@@ -346,6 +353,27 @@ static const struct model_kernel kview = {
 	.bpf_gen = k_bpf_gen,
 };
 
+/*
+ * libFuzzer's 8-bit edge counters (the fuzz build's inline-8bit-counters;
+ * absent, so NULL, in the coverage build). The set-up is the same for
+ * every input: its edges (about 800 counters) tell inputs apart no more
+ * than the empty program does, yet libFuzzer looks each one up as a
+ * feature after every run (its frequency table for entropic scheduling:
+ * the largest cost outside the harness). forget_setup_coverage() drops
+ * them once the set-up is done, leaving about 700 per input instead of
+ * 1,100; what the program and the teardown do is counted as before, the
+ * set-up's code included when they run it again.
+ */
+extern uint8_t __start___sancov_cntrs[] __attribute__((weak));
+extern uint8_t __stop___sancov_cntrs[] __attribute__((weak));
+
+static void forget_setup_coverage(void)
+{
+	if (__start___sancov_cntrs && __stop___sancov_cntrs > __start___sancov_cntrs)
+		memset(__start___sancov_cntrs, 0,
+		       (size_t)(__stop___sancov_cntrs - __start___sancov_cntrs));
+}
+
 /* ---- running one call ---- */
 
 struct xcall {
@@ -522,8 +550,8 @@ static int64_t exec(struct run *r, int op, const struct prog_op *src, unsigned w
 		if (cap_inspect(env_lookup(t->env), (uint32_t)t->ret, &i) == E_OK)
 			r->env[r->nenv++] = (uint32_t)i.object;
 	}
-	/* The set-up is the same every time: its state is compared once, after it. */
-	if (op < 0)
+	/* The set-up is the same every time: its state is compared once, after it; so is a FILL's. */
+	if (op < 0 || r->filling)
 		return t->ret;
 	check_kernel();
 	if (!model_check(m, false, why, sizeof(why)))
@@ -613,6 +641,111 @@ static unsigned choose(void *ctx, const struct sim_choice *c)
 	return (unsigned)prog_rand(ctx);
 }
 
+static const struct prog_call *call_named(uint64_t nr);
+
+/*
+ * The FILL pseudo-call (prog.h): who makes one kind of object until the
+ * kernel refuses — the table's limit — or FILL_MAX calls. Each call is
+ * judged by the model (its return code, and the call performed in the
+ * model), like the set-up's; the whole state is compared, and the kernel
+ * checked, after the last, the refusal. The program then runs on full
+ * tables.
+ */
+static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
+		 const struct prog_call *c, const uint64_t arg[6])
+{
+	struct trace *t = &r->trace[r->ntrace++];
+	*t = (struct trace){ .op = i,
+			     .who = who,
+			     .env = r->env[who],
+			     .call = c,
+			     .src = op,
+			     .nr = c->nr,
+			     .a = { arg[0], arg[1] } };
+	if (verbose)
+		print_trace(stdout, t);
+	unsigned kind = (unsigned)(arg[0] % PROG_FILL_KINDS);
+	uint64_t core = arg[1] % NCORES;
+	r->filling = true;
+	int64_t made[2] = { 0 }; /* PROG_FILL_DISK: the block range's slot and the frame's */
+	for (unsigned n = 0; n < FILL_MAX && r->filled < FILL_BUDGET; n++, r->filled++) {
+		uint64_t nr, a[6] = { 0 };
+		/*
+		 * The model follows MODEL_SLOTS slots of each table (the kernel's
+		 * grows to CAP_SLOTS): a fill stops before the caller's table could
+		 * pass them (a new capability takes the lowest free slot).
+		 */
+		static uint32_t in_use[MODEL_SLOTS];
+		if (model_env_live(m, r->env[who]) &&
+		    model_slots(m, r->env[who], OBJ_NONE, in_use) >= MODEL_SLOTS - 1)
+			goto done;
+		switch (kind) {
+		case PROG_FILL_CAPS: {
+			/*
+			 * A tree of fan-out 8 rather than 250 siblings: the checks
+			 * walk a parent's child list for each child.
+			 */
+			static uint32_t held[MODEL_SLOTS];
+			unsigned nheld = 0;
+			if (!model_env_live(m, r->env[who]) ||
+			    (nheld = model_slots(m, r->env[who], OBJ_NONE, held)) == 0)
+				goto done;
+			nr = SYS_CAP_MINT;
+			a[0] = held[(nheld - 1) / 8];
+			a[1] = CAP_R_ALL;
+			break;
+		}
+		case PROG_FILL_TSLOTS:
+			nr = SYS_SLOT_ALLOC;
+			a[0] = core;
+			a[1] = SLOT_ANY;
+			a[2] = ENV_SELF;
+			break;
+		case PROG_FILL_EPS:
+			nr = SYS_EP_CREATE;
+			a[0] = ENV_SELF;
+			a[1] = PROG_OUT_VA;
+			a[2] = PROG_OUT_VA;
+			a[3] = PAGE_SIZE;
+			break;
+		case PROG_FILL_ENVS:
+			nr = SYS_ENV_CREATE;
+			a[0] = core;
+			break;
+		case PROG_FILL_DISK:
+			if (n == 0) {
+				nr = SYS_BLOCK_ALLOC;
+				a[0] = BLOCK_ANY;
+				a[1] = 1;
+			} else if (n == 1) {
+				nr = SYS_FRAME_ALLOC;
+				a[0] = FRAME_ANY;
+			} else {
+				nr = SYS_BLOCK_IO;
+				a[0] = (uint64_t)made[0];
+				a[2] = (uint64_t)made[1];
+				a[3] = BLOCK_READ;
+			}
+			break;
+		default:
+			nr = SYS_FRAME_ALLOC;
+			a[0] = FRAME_ANY;
+			break;
+		}
+		int64_t ret = exec(r, i, NULL, who, call_named(nr), nr, a);
+		if (ret < 0)
+			break;
+		if (n < 2)
+			made[n] = ret;
+	}
+done:
+	r->filling = false;
+	static char why[512];
+	check_kernel();
+	if (!model_check(m, false, why, sizeof(why)))
+		fail("state after FILL: %s", why);
+}
+
 static void run_op(struct run *r, int i, const struct prog_op *op)
 {
 	unsigned who = op->env % r->nenv;
@@ -622,6 +755,10 @@ static void run_op(struct run *r, int i, const struct prog_op *op)
 		a[k] = resolve(r, who, &op->arg[k]);
 	if (c->nr == PROG_NR_TOUCH) {
 		touch(r, i, op, who, c, a[0], a[1] & 1);
+		return;
+	}
+	if (c->nr == PROG_NR_FILL) {
+		fill(r, i, op, who, c, a);
 		return;
 	}
 	if (c->nr == PROG_NR_SCHEDULE) {
@@ -692,6 +829,32 @@ static void check_all_back(struct run *r)
 			fail("endpoint %u is still in use", i);
 }
 
+/*
+ * FUZZ_CORRUPT: the oracles skip what nothing uses (the model's slots past
+ * the highest it filled, environments and endpoints no call touched), so
+ * show they still see damage there. 1: a capability appears in env0's slot
+ * 63 (the last of its first table page); 2: an environment id never used
+ * gets a frame charged; 3: an endpoint never used becomes live; 4: a
+ * capability appears in env2's slot 63. Each must fail the input, by the next check at the latest.
+ */
+static void corrupt(struct run *r)
+{
+	switch (corruption) {
+	case 1: /* the last slot of its first table page, which the set-up grew */
+		cap_slot(env_lookup(r->env[0]), CAP_PAGE_SLOTS - 1)->type = OBJ_ENDPOINT;
+		break;
+	case 2:
+		env_lookup(MAX_ENVS - 1)->frames_owned = 1;
+		break;
+	case 3:
+		ep_lookup(MAX_ENDPOINTS - 1)->sg |= EP_LIVE;
+		break;
+	case 4:
+		cap_slot(env_lookup(r->env[2]), CAP_PAGE_SLOTS - 1)->type = OBJ_FRAME;
+		break;
+	}
+}
+
 static void driver(void *arg)
 {
 	struct run *r = arg;
@@ -759,7 +922,9 @@ static void driver(void *arg)
 	check_kernel();
 	if (!model_check(m, true, why, sizeof(why)))
 		fail("after the set-up: %s", why);
+	forget_setup_coverage();
 
+	corrupt(r);
 	for (unsigned i = 0; i < r->p->n; i++)
 		run_op(r, (int)i, &r->p->op[i]);
 
@@ -776,9 +941,12 @@ static void driver(void *arg)
 		model_env_destroy(m, id);
 		check_flushed(flushes);
 		check_kernel();
-		if (!model_check(m, true, why, sizeof(why)))
+		/* Every id and endpoint once, at the end: what lived in this run after each. */
+		if (!model_check(m, false, why, sizeof(why)))
 			fail("after destroying env %u: %s", id, why);
 	}
+	if (!model_check(m, true, why, sizeof(why)))
+		fail("after destroying everything: %s", why);
 	check_all_back(r);
 	r->done = true;
 }
@@ -817,6 +985,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	verbose = d && *d && strcmp(d, "0") != 0;
 	results = res && *res && strcmp(res, "0") != 0;
 	model_only = o && *o && strcmp(o, "0") != 0;
+	const char *c = getenv("FUZZ_CORRUPT");
+	corruption = c ? (unsigned)strtoul(c, NULL, 10) : 0;
 	/* Line by line, in order with the kernel's console (write(2) straight to stdout). */
 	(void)setvbuf(stdout, NULL, _IOLBF, 0);
 	return 0;

@@ -57,6 +57,8 @@ bool model_stale(const struct model *m, const struct mcap *c)
 
 bool model_table_full(const struct menv *e)
 {
+	if (e->top < MODEL_SLOTS)
+		return false;
 	for (unsigned s = 0; s < MODEL_SLOTS; s++)
 		if (!e->caps[s].type)
 			return false;
@@ -76,9 +78,12 @@ bool model_no_slot(const struct model *m, const struct menv *e)
 	return model_table_full(e) || (model_needs_page(e) && !model_free_frames(m));
 }
 
-void model_page_used(struct menv *e, uint64_t s)
+struct mcap *model_fill(struct menv *e, uint32_t s)
 {
-	e->pages |= 1u << (s / CAP_PAGE_SLOTS);
+	if (s >= e->top)
+		e->top = s + 1;
+	e->pages |= 1u << (s / CAP_PAGE_SLOTS); /* its table page exists from now on */
+	return &e->caps[s];
 }
 
 uint64_t model_free_frames(const struct model *m)
@@ -207,6 +212,7 @@ void model_new_env(struct model *m, uint32_t id, unsigned home)
 	e->guarantee = e->notify = e->notify_maybe = 0;
 	e->nreposs = 0;
 	e->pages = 0;
+	e->top = 0;
 	memset(e->caps, 0, sizeof(e->caps));
 }
 
@@ -221,7 +227,7 @@ static bool is_child(const struct mcap *c, uint32_t env, uint32_t slot)
 bool model_first_child(const struct model *m, uint32_t env, uint32_t slot, struct ref *out)
 {
 	for_each_live(m, i) {
-		for (uint32_t s = 0; s < MODEL_SLOTS; s++)
+		for (uint32_t s = 0; s < m->env[i].top; s++)
 			if (is_child(&m->env[i].caps[s], env, slot)) {
 				*out = (struct ref){i, s};
 				return true;
@@ -234,7 +240,7 @@ unsigned model_count_children(const struct model *m, uint32_t env, uint32_t slot
 {
 	unsigned n = 0;
 	for_each_live(m, i)
-		for (uint32_t s = 0; s < MODEL_SLOTS; s++)
+		for (uint32_t s = 0; s < m->env[i].top; s++)
 			n += is_child(&m->env[i].caps[s], env, slot);
 	return n;
 }
@@ -244,7 +250,7 @@ unsigned model_descendants(const struct model *m, uint32_t env, uint32_t slot, s
 			   unsigned n, unsigned max)
 {
 	for_each_live(m, i) {
-		for (uint32_t s = 0; s < MODEL_SLOTS; s++)
+		for (uint32_t s = 0; s < m->env[i].top; s++)
 			if (is_child(&m->env[i].caps[s], env, slot) && n < max) {
 				out[n++] = (struct ref){i, s};
 				n = model_descendants(m, i, s, out, n, max);
@@ -337,7 +343,7 @@ void model_destroy(struct model *m, uint32_t id)
 	if (!x->live)
 		return;
 	x->gen++;
-	for (uint32_t s = 0; s < MODEL_SLOTS; s++)
+	for (uint32_t s = 0; s < x->top; s++)
 		if (x->caps[s].type)
 			model_delete_tree(m, id, s);
 	set_live(m, id, false);
@@ -450,7 +456,7 @@ unsigned model_env_count(const struct model *m)
 unsigned model_slots(const struct model *m, uint32_t env, unsigned type, uint32_t out[MODEL_SLOTS])
 {
 	unsigned n = 0;
-	for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
+	for (uint32_t s = 0; s < m->env[env].top; s++) {
 		uint8_t t = m->env[env].caps[s].type;
 		if (t && (type == OBJ_NONE || t == type))
 			out[n++] = s;

@@ -133,7 +133,7 @@ static bool in_user(uint64_t va, uint64_t n)
 static const struct mcap *binding(const struct menv *e, uint64_t va)
 {
 	uint64_t page = va & ~(PAGE - 1);
-	for (unsigned s = 0; s < MODEL_SLOTS; s++)
+	for (unsigned s = 0; s < e->top; s++)
 		if (e->caps[s].type == OBJ_FRAME && e->caps[s].va == page)
 			return &e->caps[s];
 	return NULL;
@@ -160,14 +160,13 @@ static bool new_root(struct call *c, unsigned type, uint64_t obj, uint64_t gen)
 {
 	if (c->ret >= MODEL_SLOTS || c->e->caps[c->ret].type)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
-	model_page_used(c->e, (uint64_t)c->ret);
-	c->e->caps[c->ret] = (struct mcap){ .type = (uint8_t)type,
-					    .rights = CAP_R_ALL,
-					    .root = true,
-					    .obj = obj,
-					    .gen = gen,
-					    .penv = MODEL_NONE,
-					    .pslot = MODEL_NONE };
+	*model_fill(c->e, (uint32_t)c->ret) = (struct mcap){ .type = (uint8_t)type,
+							     .rights = CAP_R_ALL,
+							     .root = true,
+							     .obj = obj,
+							     .gen = gen,
+							     .penv = MODEL_NONE,
+							     .pslot = MODEL_NONE };
 	return true;
 }
 
@@ -385,8 +384,7 @@ static bool sys_cap_mint(struct call *c)
 	if (c->ret >= MODEL_SLOTS || c->e->caps[c->ret].type)
 		return fail(c, "returned slot %lld, which was not free", (long long)c->ret);
 	/* "Mint can only remove rights"; badge 0 keeps the parent's. */
-	model_page_used(c->e, (uint64_t)c->ret);
-	c->e->caps[c->ret] = (struct mcap){
+	*model_fill(c->e, (uint32_t)c->ret) = (struct mcap){
 		.type = p->type,
 		.rights = (uint8_t)(rights & p->rights),
 		.badge = badge ? (uint32_t)badge : p->badge,
@@ -443,8 +441,7 @@ static bool sys_cap_grant(struct call *c)
 		n.va = 0;
 		n.prot = 0;
 	}
-	model_page_used(t, (uint64_t)c->ret);
-	t->caps[c->ret] = n;
+	*model_fill(t, (uint32_t)c->ret) = n;
 	return true;
 }
 
@@ -813,7 +810,7 @@ static bool take_frames(struct call *c, uint32_t victim, uint64_t frame, uint64_
 	for (unsigned i = 0; i < nt; i++) {
 		uint64_t f = taken[i];
 		uint32_t root = MODEL_NONE;
-		for (uint32_t s = 0; s < MODEL_SLOTS && root == MODEL_NONE; s++)
+		for (uint32_t s = 0; s < v->top && root == MODEL_NONE; s++)
 			if (v->caps[s].type == OBJ_FRAME && v->caps[s].root &&
 			    v->caps[s].obj == f && !model_stale(m, &v->caps[s]))
 				root = s;

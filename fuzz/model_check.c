@@ -71,7 +71,7 @@ static void tally_children(struct model *m)
 	for_each_live(m, i)
 		memset(m->children[i], 0, sizeof(m->children[i]));
 	for_each_live(m, i) {
-		for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
+		for (uint32_t s = 0; s < m->env[i].top; s++) {
 			const struct mcap *c = &m->env[i].caps[s];
 			if (c->type && !c->root && c->penv < MODEL_ENVS && m->env[c->penv].live)
 				m->children[c->penv][c->pslot]++;
@@ -86,7 +86,17 @@ static bool check_env(struct model *m, uint32_t id, char *why, size_t n)
 	uint64_t bound = 0;
 	static uint8_t used[MODEL_SLOTS];
 	k->slots_used(k->ctx, id, used);
-	for (uint32_t s = 0; s < MODEL_SLOTS; s++) {
+	/* Past the model's top it has no capability: the kernel must have none either. */
+	for (uint32_t s = e->top; s < MODEL_SLOTS; s++) {
+		struct cap_info got;
+		if (used[s] && k->inspect(k->ctx, id, s, &got) == 0)
+			return model_differ(
+			    why, n,
+			    "env %u slot %u: the kernel has a capability, the model "
+			    "none",
+			    id, s);
+	}
+	for (uint32_t s = 0; s < e->top; s++) {
 		bool mine = e->caps[s].type != OBJ_NONE, theirs = used[s];
 		if (!mine && !theirs)
 			continue;

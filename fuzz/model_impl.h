@@ -40,6 +40,12 @@ struct menv {
 	uint64_t notify_maybe;	       /* bits a disk request may still OR in (sticky) */
 	uint64_t reposs[MODEL_REPOSS]; /* frames taken by force since the last REPOSS_READ */
 	unsigned nreposs;
+	/*
+	 * One past the highest slot filled since creation: caps[top..] are
+	 * empty, so the model's scans stop there (the comparison with the
+	 * kernel still looks at every slot the kernel has in use).
+	 */
+	uint32_t top;
 	struct mcap caps[MODEL_SLOTS];
 	uint32_t pages; /* bit p: table page p exists (a slot of it was filled since creation) */
 };
@@ -136,8 +142,8 @@ bool model_needs_page(const struct menv *e);
 /* No slot to be had: a full table, or a page needed and no frame free for it. */
 bool model_no_slot(const struct model *m, const struct menv *e);
 
-/* Slot s of e was filled: its table page exists from now on. */
-void model_page_used(struct menv *e, uint64_t s);
+/* Slot s of e is about to be filled (every new capability goes through here; its table page exists from then on). */
+struct mcap *model_fill(struct menv *e, uint32_t s);
 
 /* Frames nobody owns and the kernel does not hold (what FRAME_COUNT counts). */
 uint64_t model_free_frames(const struct model *m);

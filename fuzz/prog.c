@@ -53,6 +53,7 @@ const struct prog_call prog_calls[] = {
 	{ SYS_BLOCK_IO, "BLOCK_IO", { T_BSLOT, T_BLKIDX, T_FSLOT, T_OP, T_BITS } },
 	{ SYS_BLOCK_WAIT, "BLOCK_WAIT", { T_REQID, T_WFLAGS } },
 	{ SYS_BPF_LOAD, "BPF_LOAD", { T_HOOK, T_BPFIMG, T_BPFLEN, T_REGION, T_OUT, T_TARGET } },
+	{ PROG_NR_FILL, "FILL", { T_RAWNUM, T_CORE } },
 };
 const unsigned prog_ncalls = sizeof(prog_calls) / sizeof(prog_calls[0]);
 
@@ -389,7 +390,15 @@ static unsigned pick_call(struct rng *r)
 			if (prog_calls[i].nr == nr)
 				return i;
 	}
-	return (unsigned)below(r, prog_ncalls);
+	/*
+	 * FILL makes hundreds of calls (a table's worth): about one pick in
+	 * sixteen that lands on it keeps it, so that full tables are
+	 * explored without most inputs paying for them.
+	 */
+	unsigned i = (unsigned)below(r, prog_ncalls);
+	while (prog_calls[i].nr == PROG_NR_FILL && !chance(r, 6))
+		i = (unsigned)below(r, prog_ncalls);
+	return i;
 }
 
 int prog_is_slot_type(unsigned t)

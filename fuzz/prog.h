@@ -127,6 +127,22 @@ struct prog_call {
  * and dirty bits), so READ_AD has something to report.
  */
 #define PROG_NR_TOUCH (~2ULL)
+/*
+ * Not a syscall: the environment fills a table to its limit — makes one
+ * kind of object (kind = first argument modulo PROG_FILL_KINDS) again and
+ * again until the kernel refuses, so the calls after it meet full tables.
+ * The second argument is a core (time slots, environments).
+ */
+#define PROG_NR_FILL (~3ULL)
+enum prog_fill {
+	PROG_FILL_CAPS,	  /* CAP_MINT of its first capability: the capability table */
+	PROG_FILL_TSLOTS, /* SLOT_ALLOC(core, SLOT_ANY, ENV_SELF): a core's time slots */
+	PROG_FILL_EPS,	  /* EP_CREATE(ENV_SELF, ...): endpoints (or the capability table) */
+	PROG_FILL_ENVS,	  /* ENV_CREATE(core): environments (or frames, or slots) */
+	PROG_FILL_FRAMES, /* FRAME_ALLOC(FRAME_ANY, 0): memory (E_NOMEM or E_AGAIN) */
+	PROG_FILL_DISK,	  /* BLOCK_ALLOC, FRAME_ALLOC, then BLOCK_IO reads: outstanding requests */
+	PROG_FILL_KINDS
+};
 
 extern const struct prog_call prog_calls[];
 extern const unsigned prog_ncalls;
