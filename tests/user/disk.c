@@ -61,7 +61,7 @@ static void snap(struct snap *s)
 	struct disk_info di;
 	s->free_blocks = sys_disk_info(&di) == 0 ? di.free_blocks : ~0ULL;
 	for (unsigned i = 0; i < SNAP_SLOTS; i++) {
-		struct cap_info ci;
+		struct cap_info ci = { 0 };
 		s->types[i] = sys_cap_inspect(i, &ci) == 0 ? ci.type : 0;
 	}
 }
@@ -90,7 +90,7 @@ TEST(disk, written_blocks_read_back)
 {
 	int64_t b = sys_block_alloc(BLOCK_ANY, 8);
 	EXPECT(t, b >= 0);
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	EXPECT_EQ(t, sys_cap_inspect((uint64_t)b, &ci), 0);
 	EXPECT_EQ(t, ci.type, OBJ_BLOCKS);
 	EXPECT_EQ(t, ci.object >> 32, 8); /* count << 32 | first */
@@ -159,7 +159,7 @@ TEST(disk, allocation_is_exposed)
 {
 	int64_t a = sys_block_alloc(10, 5); /* exactly [10, 15) */
 	EXPECT(t, a >= 0);
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	EXPECT_EQ(t, sys_cap_inspect((uint64_t)a, &ci), 0);
 	EXPECT_EQ(t, ci.object, 10 | 5ULL << 32);
 	EXPECT_EQ(t, sys_block_alloc(12, 1), E_BUSY); /* inside */
