@@ -73,7 +73,7 @@ TEST(cap_table, slot_numbers_at_and_past_every_page_boundary)
 	INV(t);
 	/* One page: every slot of every other page, and past the maximum, is empty. */
 	for (uint64_t b = CAP_PAGE_SLOTS; b <= CAP_SLOTS; b += CAP_PAGE_SLOTS) {
-		bool clean = b == CAP_PAGE_SLOTS || b == 2 * CAP_PAGE_SLOTS ||
+		bool clean = b == CAP_PAGE_SLOTS || b == 2ULL * CAP_PAGE_SLOTS ||
 			     b >= CAP_SLOTS - CAP_PAGE_SLOTS;
 		refused_everywhere(t, envs, b - 1, clean);
 		refused_everywhere(t, envs, b, clean);

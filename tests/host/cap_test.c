@@ -879,7 +879,8 @@ TEST(cap, random_operations_keep_the_invariants)
 		kprintf("random: seed %llu: %u steps; ends with %u caps, %u mappings; ok/failed:",
 			(unsigned long long)seeds[si], step, live_caps, maps);
 		for (unsigned k = 0; k < OP_KINDS; k++)
-			kprintf(" %s %u/%u", op_name[k], hist[(size_t)k * 2 + 1], hist[(size_t)k * 2]);
+			kprintf(" %s %u/%u", op_name[k], hist[(size_t)k * 2 + 1],
+				hist[(size_t)k * 2]);
 		kprintf("\n");
 		for (unsigned i = 0; i < RND_ENVS; i++)
 			EXPECT_EQ(t, env_destroy(envs[i]), E_OK);
