@@ -39,14 +39,14 @@ static bool fill_to(struct test_ctx *t, struct env *e, uint32_t r, unsigned n)
  */
 static void refused_everywhere(struct test_ctx *t, struct env **envs, uint64_t s, bool clean)
 {
-	struct env *e = envs[0];
+	struct env *e = envs[0], *one[1] = { e };
 	struct cap c;
 	struct cap_info i;
 	uint32_t x;
 	if (clean) {
-		FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_MINT, s, CAP_R_READ, 0), E_BADSLOT);
-		FAILS_CLEANLY(t, envs, SYS(e, SYS_CAP_DELETE, s), E_BADSLOT);
-		FAILS_CLEANLY(t, envs, SYS(e, SYS_MAP, s, VA(7), PROT_R), E_BADSLOT);
+		FAILS_CLEANLY(t, one, SYS(e, SYS_CAP_MINT, s, CAP_R_READ, 0), E_BADSLOT);
+		FAILS_CLEANLY(t, one, SYS(e, SYS_CAP_DELETE, s), E_BADSLOT);
+		FAILS_CLEANLY(t, one, SYS(e, SYS_MAP, s, VA(7), PROT_R), E_BADSLOT);
 	}
 	EXPECT_EQ(t, SYS(e, SYS_CAP_REVOKE, s), E_BADSLOT);
 	EXPECT_EQ(t, SYS(e, SYS_UNMAP, s), E_BADSLOT);
@@ -73,7 +73,7 @@ TEST(cap_table, slot_numbers_at_and_past_every_page_boundary)
 	INV(t);
 	/* One page: every slot of every other page, and past the maximum, is empty. */
 	for (uint64_t b = CAP_PAGE_SLOTS; b <= CAP_SLOTS; b += CAP_PAGE_SLOTS) {
-		bool clean = b == CAP_PAGE_SLOTS || b == 2 * CAP_PAGE_SLOTS ||
+		bool clean = b == CAP_PAGE_SLOTS || b == 2ULL * CAP_PAGE_SLOTS ||
 			     b >= CAP_SLOTS - CAP_PAGE_SLOTS;
 		refused_everywhere(t, envs, b - 1, clean);
 		refused_everywhere(t, envs, b, clean);

@@ -456,7 +456,7 @@ TEST(env, grant_racing_destroy)
 		sim_start(0, race_destroyer, &race);
 		sim_start_daemon(1, race_idle, NULL);
 		sim_start(2, race_granter, &race);
-		int err = sim_run(5 * 1000 * 1000);
+		int err = sim_run(5ULL * 1000 * 1000);
 		unsigned bad = invariant_check();
 		unsigned left_in_v = race.v ? caps_in(race.v) : ~0u;
 		unsigned children = race.a ? info(race.a, race.root).children : ~0u;

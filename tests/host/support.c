@@ -181,7 +181,7 @@ void snap_take(struct snap *s, struct env *const *envs, unsigned n)
 		for (uint32_t p = 0; p < CAP_PAGES; p++) {
 			const struct cap *c = cap_slot(e, p * CAP_PAGE_SLOTS);
 			if (c)
-				memcpy(&s->env[i].caps[p * CAP_PAGE_SLOTS], c, PAGE_SIZE);
+				memcpy(&s->env[i].caps[(size_t)p * CAP_PAGE_SLOTS], c, PAGE_SIZE);
 			s->env[i].used[p] = e->caps.used[p];
 			s->env[i].frame[p] = c ? e->caps.frame[p] : 0;
 		}

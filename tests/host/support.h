@@ -106,7 +106,7 @@ struct snap {
 		unsigned prot[SNAP_VAS];
 		struct cap caps[CAP_SLOTS]; /* empty where no page is allocated */
 		/* The table's index and directory (not its lock: a ticket lock counts) */
-		uint32_t npages;
+		uint64_t npages; /* 64 bits: no padding (snap_same compares bytes) */
 		uint64_t used[CAP_PAGES], nonfull[CAP_PAGES / 64], fresh[CAP_PAGES / 64];
 		uint64_t frame[CAP_PAGES];
 	} env[SNAP_ENVS];

@@ -58,10 +58,10 @@ struct snap {
 
 static void snap(struct snap *s)
 {
-	struct disk_info di;
+	struct disk_info di = { 0 };
 	s->free_blocks = sys_disk_info(&di) == 0 ? di.free_blocks : ~0ULL;
 	for (unsigned i = 0; i < SNAP_SLOTS; i++) {
-		struct cap_info ci;
+		struct cap_info ci = { 0 };
 		s->types[i] = sys_cap_inspect(i, &ci) == 0 ? ci.type : 0;
 	}
 }
@@ -90,7 +90,7 @@ TEST(disk, written_blocks_read_back)
 {
 	int64_t b = sys_block_alloc(BLOCK_ANY, 8);
 	EXPECT(t, b >= 0);
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	EXPECT_EQ(t, sys_cap_inspect((uint64_t)b, &ci), 0);
 	EXPECT_EQ(t, ci.type, OBJ_BLOCKS);
 	EXPECT_EQ(t, ci.object >> 32, 8); /* count << 32 | first */
@@ -159,7 +159,7 @@ TEST(disk, allocation_is_exposed)
 {
 	int64_t a = sys_block_alloc(10, 5); /* exactly [10, 15) */
 	EXPECT(t, a >= 0);
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	EXPECT_EQ(t, sys_cap_inspect((uint64_t)a, &ci), 0);
 	EXPECT_EQ(t, ci.object, 10 | 5ULL << 32);
 	EXPECT_EQ(t, sys_block_alloc(12, 1), E_BUSY); /* inside */
@@ -173,7 +173,7 @@ TEST(disk, allocation_is_exposed)
 	EXPECT_EQ(t, sys_block_free((uint64_t)a), 0);
 	EXPECT_EQ(t, sys_block_free((uint64_t)c), 0);
 	EXPECT_EQ(t, sys_block_free((uint64_t)any), 0);
-	struct disk_info di;
+	struct disk_info di = { 0 };
 	EXPECT_EQ(t, sys_disk_info(&di), 0);
 	EXPECT_EQ(t, di.free_blocks, info.blocks);
 }
@@ -305,7 +305,7 @@ TEST(disk, a_frame_freed_with_a_request_in_flight_waits_for_it)
 	fill(0, 9);
 	EXPECT_EQ(t, io_wait((uint64_t)b, 0, 0, BLOCK_WRITE), 0);
 	int64_t f = sys_frame_alloc(FRAME_ANY);
-	struct cap_info ci;
+	struct cap_info ci = { 0 };
 	EXPECT_EQ(t, sys_cap_inspect((uint64_t)f, &ci), 0);
 	uint64_t n = ci.object;
 	EXPECT(t, sys_block_io((uint64_t)b, 0, (uint64_t)f, BLOCK_READ, 0) >= 0);
@@ -363,7 +363,7 @@ int main(uint64_t arg, uint64_t env_id, uint64_t core)
 {
 	if (arg == 1) {
 		/* No disk: every call says so, before looking at anything else. */
-		struct disk_info di;
+		struct disk_info di = { 0 };
 		int bad = 0;
 		bad += sys_disk_info(&di) != E_NOTSUP;
 		bad += sys_block_alloc(BLOCK_ANY, 1) != E_NOTSUP;

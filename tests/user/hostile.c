@@ -472,7 +472,7 @@ static int eat_table(void)
 	       (long long)last, (long long)s, bad);
 	return s != E_NOMEM				   ? 2
 	       : (last + 1) % CAP_PAGE_SLOTS != 0	   ? 3
-	       : last < 2 * CAP_PAGE_SLOTS		   ? 4 /* grown past one page at least */
+	       : last < 2LL * CAP_PAGE_SLOTS		   ? 4 /* grown past one page at least */
 	       : sys_cap_inspect((uint64_t)last, &ci) != 0 ? 5
 	       : bad					   ? 6
 	       : sys_cap_mint((uint64_t)f, CAP_R_READ, 0) != E_NOMEM ? 7
