@@ -672,12 +672,14 @@ static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
 		uint64_t nr, a[6] = { 0 };
 		/*
 		 * The model follows MODEL_SLOTS slots of each table (the kernel's
-		 * grows to CAP_SLOTS): a fill stops before the caller's table could
-		 * pass them (a new capability takes the lowest free slot).
+		 * grows to CAP_SLOTS): a fill stops where the program's other
+		 * calls, a slot each at most, cannot take the caller's table past
+		 * them (a new capability takes the lowest free slot).
 		 */
 		static uint32_t in_use[MODEL_SLOTS];
 		if (model_env_live(m, r->env[who]) &&
-		    model_slots(m, r->env[who], OBJ_NONE, in_use) >= MODEL_SLOTS - 1)
+		    model_slots(m, r->env[who], OBJ_NONE, in_use) >=
+			MODEL_SLOTS - SETUP_OPS - PROG_MAX_OPS)
 			goto done;
 		switch (kind) {
 		case PROG_FILL_CAPS: {
