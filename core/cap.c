@@ -22,11 +22,9 @@
 #include <exo/cap.h>
 #include <exo/env.h>
 #include <exo/errors.h>
-#include <exo/frame.h>
 #include <exo/kprintf.h>
 #include <exo/obj.h>
 #include <exo/plant.h>
-#include <exo/pot.h>
 #include <exo/spinlock.h>
 #include <ipi.h>
 
@@ -133,15 +131,10 @@ void cap_table_init(struct env *e)
 static int page_grow(struct env *e, unsigned p)
 {
 	struct cap_table *t = &e->caps;
-	uint64_t frame, gen;
-	int err = quota_charge(e, QUOTA_PT_FRAMES, 1);
+	uint64_t frame;
+	int err = env_kframe_alloc(e, &frame); /* E_AGAIN: no frame free (slot_claim) */
 	if (err)
 		return err;
-	if ((err = frame_alloc_any(e->id, true, &frame, &gen))) {
-		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
-		return err == E_NOMEM ? E_AGAIN : err; /* E_AGAIN: no frame free (slot_claim) */
-	}
-	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
 	t->frame[p] = frame;
 	t->npages++;
 	__atomic_fetch_or(&t->fresh[PWORD(p)], PBIT(p), __ATOMIC_RELAXED);
@@ -159,11 +152,7 @@ static void page_free(struct env *e, unsigned p)
 	__atomic_store_n(&t->page[p], NULL, __ATOMIC_RELEASE);
 	__atomic_fetch_and(&t->fresh[PWORD(p)], ~PBIT(p), __ATOMIC_RELAXED);
 	t->npages--;
-	/* Ours alone (kernel state, charged to e), so its generation cannot move. */
-	if (frame_free(frame, e->id, pot_get(frame).gen) == E_OK) {
-		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
-		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
-	}
+	(void)env_kframe_free(e, frame);
 }
 
 /*
@@ -787,8 +776,7 @@ static unsigned check_index(struct env *e)
 			continue;
 		}
 		pages++;
-		struct pot_view v = pot_get(t->frame[p]);
-		if (v.state != POT_KERNEL || v.owner != e->id ||
+		if (!env_kframe_is(e, t->frame[p]) ||
 		    arch_phys_to_virt(pa_make(t->frame[p] * PAGE_SIZE)) != t->page[p]) {
 			kprintf("check: env %u: page %u: frame %llu is not a kernel frame charged "
 				"to it\n",

@@ -57,23 +57,47 @@ unsigned env_count(void)
 	return n;
 }
 
+int env_kframe_alloc(struct env *e, uint64_t *frame)
+{
+	uint64_t gen;
+	int err = quota_charge(e, QUOTA_PT_FRAMES, 1);
+	if (err)
+		return err;
+	if ((err = frame_alloc_any(e->id, true, frame, &gen))) {
+		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
+		return err == E_NOMEM ? E_AGAIN : err;
+	}
+	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	return E_OK;
+}
+
+bool env_kframe_free(struct env *e, uint64_t frame)
+{
+	/* Ours alone (kernel state, charged to e), so its generation cannot move. */
+	if (frame_free(frame, e->id, pot_get(frame).gen) != E_OK)
+		return false;
+	__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	quota_uncharge(e, QUOTA_PT_FRAMES, 1);
+	return true;
+}
+
+bool env_kframe_is(const struct env *e, uint64_t frame)
+{
+	struct pot_view v = pot_get(frame);
+	return v.state == POT_KERNEL && v.owner == e->id;
+}
+
 /* Page-table pages: charged to the environment, never mappable by it. */
 static int pt_alloc(void *ctx, paddr_t *out)
 {
 	struct env *e = ctx;
-	uint64_t frame, gen;
-	int err = quota_charge(e, QUOTA_PT_FRAMES, 1);
-	if (err)
-		return err;
-	err = frame_alloc_any(e->id, true, &frame, &gen);
+	uint64_t frame;
+	int err = env_kframe_alloc(e, &frame);
 	/* No frame free: empty tables go (not e's: its lock is held), then once more. */
-	if (err == E_NOMEM && env_pt_reclaim_any(PT_RECLAIM_MAX))
-		err = frame_alloc_any(e->id, true, &frame, &gen);
-	if (err) {
-		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
-		return err;
-	}
-	__atomic_fetch_add(&e->frames_owned, 1, __ATOMIC_RELAXED);
+	if (err == E_AGAIN && env_pt_reclaim_any(PT_RECLAIM_MAX))
+		err = env_kframe_alloc(e, &frame);
+	if (err)
+		return err == E_AGAIN ? E_NOMEM : err;
 	*out = pa_make(frame * PAGE_SIZE);
 	return E_OK;
 }
@@ -82,12 +106,8 @@ static void pt_free(void *ctx, paddr_t page)
 {
 	struct env *e = ctx;
 	uint64_t frame = pa_raw(page) / PAGE_SIZE;
-	/* Ours alone (kernel state, charged to e), so its generation cannot move. */
 	uint64_t gen = pot_get(frame).gen;
-	if (frame_free(frame, e->id, gen) == E_OK) {
-		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED);
-		quota_uncharge(e, QUOTA_PT_FRAMES, 1);
-	}
+	(void)env_kframe_free(e, frame);
 	if (PLANTED(PLANT_DESTROY_DOUBLE_FREE)) {
 		(void)frame_free(frame, e->id, gen); /* refused by the table... */
 		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED); /* ...but uncharged again */

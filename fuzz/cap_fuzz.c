@@ -81,7 +81,7 @@
 #define CALL_TIMEOUT (1ULL << 32) /* cycles core 1 may take for one call */
 #define SETUP_OPS    16
 #define FILL_MAX (2 * MODEL_SLOTS + 16) /* calls one FILL makes at most */
-#define FILL_BUDGET (4 * FILL_MAX)    /* and all of a program's FILLs */
+#define FILL_BUDGET (4 * FILL_MAX)	/* and all of a program's FILLs */
 #define TRACE_MAX (SETUP_OPS + PROG_MAX_OPS + FILL_BUDGET)
 
 static struct pot_entry pot_table[NFRAMES];

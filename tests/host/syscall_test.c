@@ -731,8 +731,8 @@ TEST(syscall, fast_set_has_handlers_and_no_leaving_call)
 		EXPECT(t, nr < SYS_COUNT);
 		EXPECT(t, nr < SYS_COUNT && syscall_table[nr] != NULL);
 	}
-	static const unsigned leaving[] = { SYS_YIELD,	   SYS_EXIT,	 SYS_FRAME_ALLOC,
-					    SYS_YIELD_TO,  SYS_PCT_CALL, SYS_PCT_REPLY,
+	static const unsigned leaving[] = { SYS_YIELD,	    SYS_EXIT,	    SYS_FRAME_ALLOC,
+					    SYS_YIELD_TO,   SYS_PCT_CALL,   SYS_PCT_REPLY,
 					    SYS_BLOCK_WAIT, SYS_ENV_DESTROY };
 	for (unsigned i = 0; i < sizeof(leaving) / sizeof(leaving[0]); i++)
 		EXPECT_EQ(t, syscall_fast_set & (1ULL << leaving[i]), 0);

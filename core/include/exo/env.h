@@ -119,8 +119,18 @@ struct env {
 	uint64_t destroy_wait_slot; /* the slot it named... */
 	uint64_t destroy_wait_obj;  /* ...the environment the capability there names... */
 	uint64_t destroy_wait_gen;  /* ...and the capability's generation */
-	struct cap_table caps;		   /* its capabilities (core/cap.c alone) */
+	struct cap_table caps;	    /* its capabilities (core/cap.c alone) */
 };
+
+/*
+ * Kernel frames charged to e and its ancestors (QUOTA_PT_FRAMES): its page
+ * tables and its capability table's pages. env_kframe_alloc: a zeroed
+ * frame, or E_NOMEM at a limit, E_AGAIN with no frame free (nothing
+ * changed either way). env_kframe_free: false if it was not e's.
+ */
+must_check int env_kframe_alloc(struct env *e, uint64_t *frame);
+bool env_kframe_free(struct env *e, uint64_t frame);
+bool env_kframe_is(const struct env *e, uint64_t frame);
 
 /* The environment with this id, if allocated (any generation), else NULL. */
 struct env *env_lookup(uint32_t id);
