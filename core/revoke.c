@@ -249,8 +249,6 @@ static void abort_request(struct env *e)
 			taken += take_batch(e, mine, k, k);
 		e->revoke_count -= MIN(e->revoke_count, taken);
 	}
-	/* The page tables the takes left empty (and any others) go too, above its guarantee. */
-	(void)env_pt_reclaim(e, PT_RECLAIM_MAX);
 	e->revoke_count = 0;
 	__atomic_store_n(&e->revoke_state, REV_NONE, __ATOMIC_RELEASE);
 }

@@ -204,6 +204,8 @@ static bool pt_trim(uint64_t pa, unsigned level, paddr_t *pages, unsigned max, u
 		uint64_t e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
 		if (!(e & PTE_P))
 			continue;
+		if (level == 0)
+			return false; /* a leaf table that maps something: nothing below to take */
 		/* Past the budget a table is only looked at, not descended into. */
 		if (level > 0 && *n < max && pt_trim(e & PTE_ADDR, level - 1, pages, max, n) &&
 		    *n < max) {
