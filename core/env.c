@@ -106,12 +106,14 @@ static void pt_free(void *ctx, paddr_t page)
 {
 	struct env *e = ctx;
 	uint64_t frame = pa_raw(page) / PAGE_SIZE;
-	uint64_t gen = pot_get(frame).gen;
-	(void)env_kframe_free(e, frame);
 	if (PLANTED(PLANT_DESTROY_DOUBLE_FREE)) {
+		uint64_t gen = pot_get(frame).gen;
+		(void)env_kframe_free(e, frame);
 		(void)frame_free(frame, e->id, gen); /* refused by the table... */
 		__atomic_fetch_sub(&e->frames_owned, 1, __ATOMIC_RELAXED); /* ...but uncharged again */
+		return;
 	}
+	(void)env_kframe_free(e, frame);
 }
 
 static struct arch_pt_alloc pt_allocator(struct env *e)
