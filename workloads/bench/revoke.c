@@ -163,6 +163,35 @@ static void let_owner_run(uint64_t home, uint64_t core)
 		__asm__ volatile("pause");
 }
 
+/*
+ * The timed part of a forced revocation of count frames from owner o (home
+ * core home): ask, then let the owner's core act until the frames are back.
+ * The cycles in *t; false (said, as figure) if the request failed. Entered
+ * with the profile paused, left running.
+ */
+static bool timed_take(int64_t o, uint64_t home, uint64_t core, uint64_t count,
+		       const char *figure, uint64_t *t)
+{
+	int64_t before = sys_frame_count(), err;
+	PROF_RESUME();
+	/* Ask, then let the owner's core act (here: the yield); the count is checked after. */
+	uint64_t t0 = rdtsc();
+	while ((err = sys_call6(SYS_REVOKE_ASK, (uint64_t)o, FRAME_ANY, count, 0, 0, 0)) == E_BUSY)
+		let_owner_run(home, core);
+	for (;;) {
+		let_owner_run(home, core);
+		*t = rdtsc() - t0;
+		PROF_PAUSE();
+		bool done = err || sys_frame_count() >= before + (int64_t)count;
+		PROF_RESUME();
+		if (done)
+			break;
+	}
+	if (err)
+		printf("bench: %s: REVOKE_ASK: %lld\n", figure, (long long)err);
+	return !err;
+}
+
 void revoke_figure(const struct bench_run *r, const char *name, uint64_t home, unsigned mode)
 {
 	uint64_t rounds = r->rounds, core = r->core;
@@ -289,24 +318,8 @@ static void revoke_batch_figure(const struct bench_run *r, uint64_t home, uint64
 			failures++;
 			break;
 		}
-		int64_t before = sys_frame_count(), err;
-		PROF_RESUME();
-		/* Ask, then let the owner's core act (here: the yield); the count is checked after. */
-		uint64_t t0 = rdtsc(), t;
-		while ((err = sys_call6(SYS_REVOKE_ASK, (uint64_t)o, FRAME_ANY, count, 0, 0, 0)) ==
-		       E_BUSY)
-			let_owner_run(home, core);
-		for (;;) {
-			let_owner_run(home, core);
-			t = rdtsc() - t0;
-			PROF_PAUSE();
-			bool done = err || sys_frame_count() >= before + (int64_t)count;
-			PROF_RESUME();
-			if (done)
-				break;
-		}
-		if (err) {
-			printf("bench: revoke_batch_abort: REVOKE_ASK: %lld\n", (long long)err);
+		uint64_t t;
+		if (!timed_take(o, home, core, count, "revoke_batch_abort", &t)) {
 			failures++;
 			break;
 		}
@@ -382,23 +395,8 @@ static void revoke_spread_figure(const struct bench_run *r, unsigned cores, uint
 			failures++;
 			break;
 		}
-		int64_t before = sys_frame_count(), err;
-		PROF_RESUME();
-		uint64_t t0 = rdtsc(), t;
-		while ((err = sys_call6(SYS_REVOKE_ASK, (uint64_t)o, FRAME_ANY, count, 0, 0, 0)) ==
-		       E_BUSY)
-			let_owner_run(core, core);
-		for (;;) {
-			let_owner_run(core, core);
-			t = rdtsc() - t0;
-			PROF_PAUSE();
-			bool done = err || sys_frame_count() >= before + (int64_t)count;
-			PROF_RESUME();
-			if (done)
-				break;
-		}
-		if (err) {
-			printf("bench: revoke_spread_abort: REVOKE_ASK: %lld\n", (long long)err);
+		uint64_t t;
+		if (!timed_take(o, core, core, count, "revoke_spread_abort", &t)) {
 			failures++;
 			break;
 		}
