@@ -676,10 +676,10 @@ static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
 		 * calls, a slot each at most, cannot take the caller's table past
 		 * them (a new capability takes the lowest free slot).
 		 */
-		static uint32_t in_use[MODEL_SLOTS];
-		if (model_env_live(m, r->env[who]) &&
-		    model_slots(m, r->env[who], OBJ_NONE, in_use) >=
-			MODEL_SLOTS - SETUP_OPS - PROG_MAX_OPS)
+		static uint32_t held[MODEL_SLOTS];
+		bool live = model_env_live(m, r->env[who]);
+		unsigned nheld = live ? model_slots(m, r->env[who], OBJ_NONE, held) : 0;
+		if (nheld >= MODEL_SLOTS - SETUP_OPS - PROG_MAX_OPS)
 			goto done;
 		switch (kind) {
 		case PROG_FILL_CAPS: {
@@ -687,10 +687,7 @@ static void fill(struct run *r, int i, const struct prog_op *op, unsigned who,
 			 * A tree of fan-out 8 rather than 250 siblings: the checks
 			 * walk a parent's child list for each child.
 			 */
-			static uint32_t held[MODEL_SLOTS];
-			unsigned nheld = 0;
-			if (!model_env_live(m, r->env[who]) ||
-			    (nheld = model_slots(m, r->env[who], OBJ_NONE, held)) == 0)
+			if (!live || nheld == 0)
 				goto done;
 			nr = SYS_CAP_MINT;
 			a[0] = held[(nheld - 1) / 8];
